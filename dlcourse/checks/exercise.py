@@ -1,0 +1,142 @@
+"""The exercise format every unit uses, and the check that gives feedback.
+
+An :class:`Exercise` says how to make fresh random test cases, how to run a
+function on one case (the *adapter*, which turns whatever the function returns
+into a dict of plain arrays) and which reference function is right. The check
+runs the student's function and the reference on the same cases and reports
+the first thing that is wrong: which output, which element, expected vs
+received, and a hint. A stub that still raises ``NotImplementedError`` is
+reported as *not attempted*, never as wrong.
+
+The grader (``dlcourse.grading``) reuses the same pieces: it runs the adapter on
+the student's function inside a sandbox and compares outside, in trusted code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+PASSED, WRONG, NOT_ATTEMPTED, ERROR = "passed", "wrong", "not attempted", "error"
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """One exercise: its id (``"1.3"``), the function the student writes, how to check it."""
+
+    id: str
+    name: str
+    title: str
+    reference: Callable
+    cases: Callable[[np.random.Generator], list[dict]]
+    run: Callable[[Callable, dict], dict] = None
+    hint: str = ""
+    rtol: float = 1e-6
+    atol: float = 1e-8
+    unit: int = field(init=False)
+
+    def __post_init__(self):
+        object.__setattr__(self, "unit", int(self.id.split(".")[0]))
+        if self.run is None:
+            object.__setattr__(self, "run", call_with_kwargs)
+
+
+def call_with_kwargs(fn: Callable, case: dict) -> dict:
+    """Default adapter: ``fn(**case)``; a tuple result becomes ``out0, out1, ...``."""
+    out = fn(**{k: _copy(v) for k, v in case.items()})
+    return as_outputs(out)
+
+
+def as_outputs(out: Any) -> dict:
+    if isinstance(out, dict):
+        return {str(k): np.asarray(v, dtype=np.float64) for k, v in out.items()}
+    if isinstance(out, tuple):
+        return {f"output {i}": np.asarray(v, dtype=np.float64) for i, v in enumerate(out)}
+    return {"output": np.asarray(out, dtype=np.float64)}
+
+
+def _copy(v):
+    return v.copy() if isinstance(v, np.ndarray) else v
+
+
+@dataclass
+class Result:
+    """The outcome of checking one exercise; shows itself as one clear message."""
+
+    exercise: Exercise
+    status: str
+    message: str
+    cases_passed: int = 0
+    cases_total: int = 0
+
+    @property
+    def passed(self) -> bool:
+        return self.status == PASSED
+
+    def __str__(self) -> str:
+        icon = {PASSED: "✅", WRONG: "❌", NOT_ATTEMPTED: "⏳", ERROR: "💥"}[self.status]
+        return f"{icon} Exercise {self.exercise.id} ({self.exercise.title}): {self.message}"
+
+    def __repr__(self) -> str:
+        return str(self)
+
+    def _repr_html_(self) -> str:
+        colour = {PASSED: "#1a7f37", WRONG: "#b35900", NOT_ATTEMPTED: "#555555", ERROR: "#b35900"}[self.status]
+        text = str(self).replace("&", "&amp;").replace("<", "&lt;").replace("\n", "<br>")
+        return f'<div style="border-left:4px solid {colour};padding:4px 8px">{text}</div>'
+
+
+def compare_outputs(expected: dict, got: dict, rtol: float, atol: float) -> str | None:
+    """Return a sentence describing the first difference, or ``None`` if all match."""
+    for key, exp in expected.items():
+        if key not in got:
+            return f"{key} is missing: expected {len(expected)} output(s), got {len(got)}"
+        rec = got[key]
+        if rec.shape != exp.shape:
+            return f"{key} has shape {rec.shape}, expected {exp.shape}"
+        if not np.all(np.isfinite(rec)) and np.all(np.isfinite(exp)):
+            idx = tuple(int(i) for i in np.argwhere(~np.isfinite(rec))[0])
+            return f"{key}{_where(idx)} is {rec[idx]} (not finite), expected {exp[idx]:.6g}"
+        bad = ~np.isclose(rec, exp, rtol=rtol, atol=atol)
+        if np.any(bad):
+            idx = tuple(int(i) for i in np.argwhere(bad)[0])
+            return f"{key}{_where(idx)} is {rec[idx]:.6g}, expected {exp[idx]:.6g}"
+    return None
+
+
+def _where(idx: tuple) -> str:
+    return f" at index {idx}" if idx else ""
+
+
+def evaluate(exercise: Exercise, fn: Callable, seed: int | None = None, n_cases: int | None = None) -> Result:
+    """Run ``fn`` and the reference on fresh random cases; return a :class:`Result`."""
+    if not callable(fn):
+        return Result(exercise, ERROR, f"expected a function named {exercise.name}, got {type(fn).__name__}")
+    rng = np.random.default_rng(seed)
+    cases = exercise.cases(rng)[:n_cases]
+    for i, case in enumerate(cases):
+        try:
+            got = exercise.run(fn, case)
+        except NotImplementedError:
+            return Result(exercise, NOT_ATTEMPTED, "not attempted yet — replace the "
+                          "`raise NotImplementedError(...)` line with your code.", 0, len(cases))
+        except Exception as exc:  # noqa: BLE001 - a student's bug is reported, not raised
+            return Result(exercise, ERROR, f"your function raised {type(exc).__name__}: {exc} "
+                          f"on test case {i + 1} ({describe_case(case)}).\nHint: {exercise.hint}", i, len(cases))
+        expected = exercise.run(exercise.reference, case)
+        problem = compare_outputs(expected, got, exercise.rtol, exercise.atol)
+        if problem:
+            return Result(exercise, WRONG, f"test case {i + 1} of {len(cases)} ({describe_case(case)}): "
+                          f"{problem}.\nHint: {exercise.hint}", i, len(cases))
+    return Result(exercise, PASSED, f"all {len(cases)} test cases pass.", len(cases), len(cases))
+
+
+def describe_case(case: dict) -> str:
+    parts = []
+    for k, v in case.items():
+        a = np.asarray(v)
+        parts.append(f"{k}={a.item():.4g}" if a.ndim == 0 and a.dtype.kind in "fiu"
+                     else f"{k} of shape {a.shape}" if a.dtype.kind in "fiub" else f"{k}={v!r}")
+    return ", ".join(parts)
