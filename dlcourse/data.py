@@ -83,8 +83,8 @@ def make_blobs(n_samples: int = 200, centers=((-1, -1), (1, 1)), std: float = 0.
     n = check_positive_int(n_samples, "n_samples", minimum=1)
     std = check_number(std, "std", low=0.0)
     centers = np.asarray(centers, dtype=float)
-    if centers.ndim != 2:
-        raise ValueError(f"centers must be a 2-D array of points, got shape {centers.shape}")
+    if centers.ndim != 2 or len(centers) == 0:
+        raise ValueError(f"centers must be a 2-D array of points (at least one), got shape {centers.shape}")
     rng = as_rng(seed)
     y = np.arange(n) % len(centers)
     X = centers[y] + std * rng.standard_normal((n, centers.shape[1]))

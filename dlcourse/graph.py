@@ -28,7 +28,7 @@ import math
 import numbers
 from typing import Iterable, Iterator, NamedTuple
 
-__all__ = ["Value", "topological_order", "zero_grad", "backward_steps", "BackwardStep", "draw"]
+__all__ = ["Value", "topological_order", "zero_grad", "backward_steps", "BackwardStep", "draw", "Drawing"]
 
 
 class Value:
@@ -243,8 +243,23 @@ def backward_steps(root: Value) -> Iterator[BackwardStep]:
         yield BackwardStep(node, node.grad, node._prev, node._local, contributions)
 
 
-def draw(root: Value, highlight: Value | None = None, show_grad: bool | set = True, ax=None):
-    """Draw the graph of ``root`` with matplotlib (no Graphviz needed); return the figure.
+class Drawing:
+    """A drawn graph: shows itself as a PNG in Jupyter; ``.figure`` is the matplotlib figure."""
+
+    def __init__(self, figure):
+        self.figure = figure
+
+    def _repr_png_(self) -> bytes:
+        from .plotting import figure_png
+
+        return figure_png(self.figure, dpi=80)
+
+    def savefig(self, *args, **kwargs) -> None:
+        self.figure.savefig(*args, **kwargs)
+
+
+def draw(root: Value, highlight: Value | None = None, show_grad: bool | set = True) -> Drawing:
+    """Draw the graph of ``root`` with matplotlib only (no Graphviz needed).
 
     Each box shows a node's label and operation, its value and its gradient.
     ``highlight`` marks one node; ``show_grad`` may be a set of node ids whose
@@ -252,4 +267,4 @@ def draw(root: Value, highlight: Value | None = None, show_grad: bool | set = Tr
     """
     from .graph_drawing import draw_graph
 
-    return draw_graph(root, highlight=highlight, show_grad=show_grad, ax=ax)
+    return Drawing(draw_graph(root, highlight=highlight, show_grad=show_grad))

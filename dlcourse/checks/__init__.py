@@ -15,7 +15,7 @@ from typing import Callable
 
 from .exercise import ERROR, NOT_ATTEMPTED, PASSED, WRONG, Exercise, Result, evaluate
 from .gradcheck import gradcheck, numerical_gradient, numerical_jacobian_vector, rel_error
-from .registry import EXERCISES, get_exercise
+from .registry import EXERCISES, _load_all, get_exercise
 
 __all__ = [
     "check", "progress", "Exercise", "Result", "EXERCISES", "get_exercise", "evaluate",
@@ -58,6 +58,7 @@ class Progress(list):
 
 def progress(unit: int | None = None) -> Progress:
     """Status of each exercise checked in this session (not checked yet = not attempted)."""
+    _load_all()
     rows = Progress()
     for ex_id, ex in EXERCISES.items():
         if unit is None or ex.unit == unit:

@@ -44,12 +44,12 @@ class Exercise:
 
 
 def call_with_kwargs(fn: Callable, case: dict) -> dict:
-    """Default adapter: ``fn(**case)``; a tuple result becomes ``out0, out1, ...``."""
-    out = fn(**{k: _copy(v) for k, v in case.items()})
-    return as_outputs(out)
+    """Default adapter: ``fn(**case)`` on copies of the case's arrays."""
+    return fn(**{k: _copy(v) for k, v in case.items()})
 
 
 def as_outputs(out: Any) -> dict:
+    """Whatever a function returned, as named float arrays (a tuple gives ``output 0, output 1, ...``)."""
     if isinstance(out, dict):
         return {str(k): np.asarray(v, dtype=np.float64) for k, v in out.items()}
     if isinstance(out, tuple):
@@ -118,14 +118,14 @@ def evaluate(exercise: Exercise, fn: Callable, seed: int | None = None, n_cases:
     cases = exercise.cases(rng)[:n_cases]
     for i, case in enumerate(cases):
         try:
-            got = exercise.run(fn, case)
+            got = as_outputs(exercise.run(fn, case))
         except NotImplementedError:
             return Result(exercise, NOT_ATTEMPTED, "not attempted yet — replace the "
                           "`raise NotImplementedError(...)` line with your code.", 0, len(cases))
         except Exception as exc:  # noqa: BLE001 - a student's bug is reported, not raised
             return Result(exercise, ERROR, f"your function raised {type(exc).__name__}: {exc} "
                           f"on test case {i + 1} ({describe_case(case)}).\nHint: {exercise.hint}", i, len(cases))
-        expected = exercise.run(exercise.reference, case)
+        expected = as_outputs(exercise.run(exercise.reference, case))
         problem = compare_outputs(expected, got, exercise.rtol, exercise.atol)
         if problem:
             return Result(exercise, WRONG, f"test case {i + 1} of {len(cases)} ({describe_case(case)}): "
@@ -137,6 +137,9 @@ def describe_case(case: dict) -> str:
     parts = []
     for k, v in case.items():
         a = np.asarray(v)
+        if a.dtype.kind == "b" and a.ndim == 0:
+            parts.append(f"{k}={bool(a)}")
+            continue
         parts.append(f"{k}={a.item():.4g}" if a.ndim == 0 and a.dtype.kind in "fiu"
                      else f"{k} of shape {a.shape}" if a.dtype.kind in "fiub" else f"{k}={v!r}")
     return ", ".join(parts)

@@ -57,7 +57,14 @@ def numerical_jacobian_vector(f: Callable[[np.ndarray], np.ndarray], x, v, h: fl
     This is what a layer's ``backward(v)`` must return for the output gradient ``v``.
     """
     v = as_float_array(v, "v")
-    return numerical_gradient(lambda z: float(np.sum(np.asarray(f(z)) * v)), x, h=h)
+
+    def inner(z):
+        out = np.asarray(f(z), dtype=np.float64)
+        if out.shape != v.shape:  # broadcasting would silently check the wrong thing
+            raise ValueError(f"v must have the shape of f(x) {out.shape}, got {v.shape}")
+        return float(np.sum(out * v))
+
+    return numerical_gradient(inner, x, h=h)
 
 
 def gradcheck(f: Callable[[np.ndarray], float], x, analytic, h: float = 1e-5,
@@ -72,7 +79,7 @@ def gradcheck(f: Callable[[np.ndarray], float], x, analytic, h: float = 1e-5,
     if analytic.shape != numeric.shape:
         raise ValueError(f"gradient of {name} must have shape {numeric.shape}, got {analytic.shape}")
     err = rel_error(analytic, numeric)
-    if err > tol:
+    if not err <= tol:  # also catches NaN, which compares False with everything
         diff = np.abs(analytic - numeric) / np.maximum(1e-12, np.abs(analytic) + np.abs(numeric))
         idx = tuple(int(i) for i in np.unravel_index(np.argmax(diff), diff.shape))
         raise AssertionError(

@@ -58,6 +58,13 @@ class Linear(Module):
     def bias(self) -> np.ndarray | None:
         return self.params.get("bias")
 
+    def load_torch(self, module) -> None:
+        """Copy ``weight`` (and ``bias``) of a ``torch.nn.Linear`` of the same shape."""
+        if self.bias is None and getattr(module, "bias", None) is not None:
+            raise ValueError(f"this Linear has no bias but the torch module {type(module).__name__} has one; "
+                             "build it with Linear(..., bias=True) or the torch module with bias=False")
+        super().load_torch(module)
+
     def forward(self, x):
         x = as_float_array(x, "x")
         if x.ndim == 0 or x.shape[-1] != self.in_features:

@@ -66,15 +66,19 @@ class Module:
 
     def load_torch(self, module) -> None:
         """Copy the parameters of a torch module with the same names and shapes."""
+        sources = {}
         for name, value in self.params.items():
             tname = self.torch_name(name)
-            if not hasattr(module, tname):
+            src = getattr(module, tname, None)
+            if src is None:  # torch sets a missing bias to None (``bias=False``)
                 raise ValueError(f"the torch module {type(module).__name__} has no parameter {tname!r}")
-            src = getattr(module, tname).detach().cpu().double().numpy()
+            src = src.detach().cpu().double().numpy()
             if src.shape != value.shape:
                 raise ValueError(f"parameter {name!r} must have shape {value.shape}, "
                                  f"the torch module's {tname!r} has {src.shape}")
-            value[...] = src
+            sources[name] = src
+        for name, src in sources.items():  # copy only once every parameter matched
+            self.params[name][...] = src
 
     def __repr__(self) -> str:
         shapes = ", ".join(f"{k}{tuple(v.shape)}" for k, v in self.params.items())
@@ -100,6 +104,15 @@ class Sequential(Module):
         for layer in reversed(self.layers):
             grad_out = layer.backward(grad_out)
         return grad_out
+
+    def load_torch(self, module) -> None:
+        """Copy the weights of a ``torch.nn.Sequential`` whose layers match these one to one."""
+        subs = list(module) if hasattr(module, "__iter__") else None
+        if subs is None or len(subs) != len(self.layers):
+            got = f"{len(subs)} layers" if subs is not None else type(module).__name__
+            raise ValueError(f"module must be a torch Sequential with {len(self.layers)} layers, got {got}")
+        for layer, sub in zip(self.layers, subs):
+            layer.load_torch(sub)
 
     def parameters(self):
         return [p for layer in self.layers for p in layer.parameters()]

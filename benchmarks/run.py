@@ -1,0 +1,131 @@
+"""Speed targets of the course: prints a table and writes benchmarks/results.json.
+
+Run by hand (not part of CI's pass/fail): ``python benchmarks/run.py [--only SUBSTRING] [--skip-notebooks]``.
+Each row is ``{name, value, unit, target, ok}``; ``target`` is an upper bound.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tools"))
+
+MICROGRAD_STEP_S = 0.8  # a micrograd-style engine's step on this machine, quiet (see issue 2)
+
+
+def row(name: str, value: float, unit: str, target: float) -> dict:
+    return {"name": name, "value": round(float(value), 4), "unit": unit, "target": target, "ok": value <= target}
+
+
+def bench_notebooks() -> list[dict]:
+    from execute_notebooks import execute, notebooks
+
+    rows = []
+    for nb in notebooks([str(ROOT / "units")]):
+        copy = nb.with_suffix(".bench.ipynb")
+        copy.write_bytes(nb.read_bytes())
+        try:
+            seconds = execute(copy)
+        finally:
+            copy.unlink(missing_ok=True)
+        rows.append(row(f"notebook {nb.relative_to(ROOT / 'units')}", seconds, "s", 30.0))
+    return rows
+
+
+def widget_latency(demo, moves: list[tuple[str, object]], repeats: int = 3) -> float:
+    """Median milliseconds from setting a control to the new PNG being ready."""
+    times = []
+    for _ in range(repeats):
+        for name, value in moves:
+            start = time.perf_counter()
+            if name == "play":
+                demo.play.value += 1
+            else:
+                demo.controls[name].value = value
+            times.append(1000 * (time.perf_counter() - start))
+    return statistics.median(times)
+
+
+def widget_cases():
+    from dlcourse.widgets import unit1 as u1
+
+    return {
+        "unit1 graph explorer": (u1.make_graph_explorer, [("step", 1), ("step", 2), ("v0", 1.5), ("step", 0)]),
+        "unit1 activation explorer": (u1.make_activation_explorer,
+                                      [("name", "tanh"), ("n_layers", 20), ("spread", 2.0), ("name", "relu")]),
+        "unit1 network playground (train frame)": (u1.make_playground, [("play", None)] * 4),
+        "unit1 network playground (rebuild)": (u1.make_playground, [("hidden", 12), ("depth", 3), ("dataset", "xor")]),
+        "unit1 backprop stepper": (u1.make_backprop_stepper, [("step", 3), ("show", "backward"), ("show", "update")]),
+        "unit1 saliency": (u1.make_saliency_demo, [("index", 5), ("output", 3), ("index", 9)]),
+        "unit1 linear autoencoder vs PCA": (u1.make_linear_ae_demo, [("epoch", 10), ("epoch", 80), ("epoch", 150)]),
+        "unit1 deep autoencoder embedding": (u1.make_embedding_demo, [("index", 3), ("index", 40), ("index", 7)]),
+        "unit1 outliers": (u1.make_outlier_demo, [("threshold", 0.05), ("threshold", 0.2), ("threshold", 0.1)]),
+    }
+
+
+def bench_widgets() -> list[dict]:
+    rows = []
+    for name, (factory, moves) in widget_cases().items():
+        demo = factory()
+        widget_latency(demo, moves[:1], repeats=1)  # warm up fonts and caches
+        rows.append(row(f"widget update: {name}", widget_latency(demo, moves), "ms", 100.0))
+    return rows
+
+
+def bench_scalar_engine() -> list[dict]:
+    from dlcourse import data
+    from dlcourse.mlp import ScalarMLP, scalar_training_step
+
+    d = data.make_moons(100, seed=0)
+    rows = []
+    for fused, label in ((True, "Value.dot neurons"), (False, "primitive + and * only")):
+        model = ScalarMLP(2, [16, 16], 1, rng=0, fused=fused)
+        times = []
+        for _ in range(5):
+            start = time.perf_counter()
+            scalar_training_step(model, d.X, 2.0 * d.y - 1, lr=0.05)
+            times.append(time.perf_counter() - start)
+        rows.append(row(f"scalar engine: one step of MLP(2, [16, 16], 1) on 100 points ({label})",
+                        statistics.median(times), "s", MICROGRAD_STEP_S / 2))
+    return rows
+
+
+BENCHMARKS = {"notebooks": bench_notebooks, "widgets": bench_widgets, "scalar engine": bench_scalar_engine}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--only", help="run only the benchmark groups whose name contains this")
+    parser.add_argument("--skip-notebooks", action="store_true")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results.json")
+    args = parser.parse_args(argv)
+    rows = []
+    for group, fn in BENCHMARKS.items():
+        if (args.only and args.only not in group) or (args.skip_notebooks and group == "notebooks"):
+            continue
+        print(f"running {group} …", file=sys.stderr, flush=True)
+        rows += fn()
+    width = max(len(r["name"]) for r in rows)
+    print(f"{'benchmark':<{width}}  {'value':>10}  {'target':>8}  ok")
+    for r in rows:
+        print(f"{r['name']:<{width}}  {r['value']:>8.3f} {r['unit']:<2} {'≤' + str(r['target']):>7}  "
+              f"{'yes' if r['ok'] else 'NO'}")
+    if args.out.exists() and (args.only or args.skip_notebooks):  # keep rows this run did not measure
+        kept = [r for r in json.loads(args.out.read_text()) if r["name"] not in {x["name"] for x in rows}]
+        rows = kept + rows
+    args.out.write_text(json.dumps(rows, indent=1) + "\n")
+    print(f"wrote {args.out.relative_to(ROOT) if args.out.is_relative_to(ROOT) else args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,118 @@
+"""Unit 1's exercises: what the student writes, the reference, fresh random test cases."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import activations
+from ..graph import Value
+from ..shallow import perceptron_update
+from .exercise import Exercise
+from .registry import register
+
+
+# -- 1.1 and 1.2: operations of the scalar engine ---------------------------------
+def _run_binary_op(fn, case):
+    """Build out = fn(a, b) (or fn(a, a) for fan-out), scale by c so the upstream grad is not 1."""
+    a, b = Value(case["a"], "a"), Value(case["b"], "b")
+    out = fn(a, a) if case["fan_out"] else fn(a, b)
+    if not isinstance(out, Value):
+        raise TypeError(f"must return a Value, got {type(out).__name__}")
+    (out * case["c"]).backward()
+    return {"out.data": out.data, "a.grad": a.grad, "b.grad": b.grad}
+
+
+def _run_unary_op(fn, case):
+    a = Value(case["a"], "a")
+    out = fn(a)
+    if not isinstance(out, Value):
+        raise TypeError(f"must return a Value, got {type(out).__name__}")
+    (out * case["c"] + out).backward()
+    return {"out.data": out.data, "a.grad": a.grad}
+
+
+def _binary_cases(rng):
+    return [{"a": float(rng.normal(0, 2)), "b": float(rng.normal(0, 2)), "c": float(rng.normal(0, 2)),
+             "fan_out": i >= 4} for i in range(6)]
+
+
+def _unary_cases(rng):
+    return [{"a": float(rng.normal(0, 1.5)), "c": float(rng.normal(0, 2))} for _ in range(6)]
+
+
+def _mul_reference(a, b):
+    return a * b
+
+
+def _tanh_reference(a):
+    return a.tanh()
+
+
+# -- 1.3 to 1.7: NumPy functions -----------------------------------------------------
+def _sigmoid_cases(rng):
+    return [{"x": rng.normal(0, 3, (5,))}, {"x": rng.normal(0, 3, (3, 4))},
+            {"x": np.array([-1000.0, -50.0, 0.0, 50.0, 1000.0])}]
+
+
+def _run_without_overflow(fn, case):
+    """Run with NumPy's overflow and invalid-value warnings turned into errors."""
+    with np.errstate(over="raise", invalid="raise"):
+        return fn(x=case["x"].copy())
+
+
+def _linear_backward_reference(x, weight, grad_out):
+    return grad_out @ weight, grad_out.T @ x, grad_out.sum(axis=0)
+
+
+def _linear_cases(rng):
+    cases = []
+    for n, d, m in [(4, 3, 2), (1, 5, 3), (7, 2, 4)]:
+        cases.append({"x": rng.normal(size=(n, d)), "weight": rng.normal(size=(m, d)),
+                      "grad_out": rng.normal(size=(n, m))})
+    return cases
+
+
+def _softmax_xent_grad_reference(logits, labels):
+    p = activations.softmax(logits)
+    p[np.arange(len(labels)), labels] -= 1.0
+    return p / len(labels)
+
+
+def _xent_cases(rng):
+    cases = []
+    for n, c, scale in [(4, 3, 1.0), (6, 5, 3.0), (3, 4, 500.0)]:
+        cases.append({"logits": rng.normal(0, scale, (n, c)), "labels": rng.integers(0, c, n)})
+    return cases
+
+
+def _perceptron_cases(rng):
+    cases = []
+    for _ in range(6):
+        d = int(rng.integers(2, 5))
+        cases.append({"w": rng.normal(size=d), "b": float(rng.normal()), "x": rng.normal(size=d),
+                      "y": int(rng.choice([-1, 1])), "lr": float(rng.uniform(0.1, 1.0))})
+    return cases
+
+
+register(
+    Exercise("1.1", "mul", "the product node of the engine", _mul_reference, _binary_cases, _run_binary_op,
+             hint="out.data is a.data * b.data; the local gradient of out with respect to a is b.data, "
+                  "and with respect to b is a.data. Pass local_grads=(b.data, a.data)."),
+    Exercise("1.2", "tanh", "the tanh node of the engine", _tanh_reference, _unary_cases, _run_unary_op,
+             hint="With t = math.tanh(a.data), the local gradient is 1 - t**2."),
+    Exercise("1.3", "sigmoid", "a sigmoid that never overflows", activations.sigmoid, _sigmoid_cases,
+             _run_without_overflow, hint="For x < 0 use exp(x) / (1 + exp(x)); for x >= 0 use 1 / (1 + exp(-x)). "
+                  "np.where evaluates both branches, so compute each on its own half of x."),
+    Exercise("1.4", "sigmoid_prime", "the derivative of the sigmoid", activations.sigmoid_derivative,
+             _sigmoid_cases, hint="sigma'(x) = sigma(x) * (1 - sigma(x)); reuse your sigmoid."),
+    Exercise("1.5", "linear_backward", "the backward pass of a linear layer", _linear_backward_reference,
+             _linear_cases, hint="For y = x W^T + b and G = dL/dy: dL/dx = G W, dL/dW = G^T x, "
+                                 "dL/db = G summed over the batch. Check each shape against the forward pass."),
+    Exercise("1.6", "softmax_cross_entropy_grad", "the gradient of softmax + cross-entropy",
+             _softmax_xent_grad_reference, _xent_cases,
+             hint="The gradient of the mean loss with respect to the logits is (softmax(logits) - onehot) / N. "
+                  "Subtract the row maximum before exp so large logits do not overflow."),
+    Exercise("1.7", "perceptron_update", "one perceptron update", perceptron_update, _perceptron_cases,
+             hint="Update only when y * (w @ x + b) <= 0: then w + lr*y*x and b + lr*y. "
+                  "Return new arrays; do not modify the inputs."),
+)

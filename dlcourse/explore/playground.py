@@ -1,0 +1,71 @@
+"""Network playground: a small MLP trained live on a 2-D toy set (think TensorFlow Playground)."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from ..data import make_toy
+from ..mlp import Trainer, make_mlp
+from ..plotting import PALETTE
+
+GRID = 60
+BOX = (-1.8, 1.8)
+
+
+class PlaygroundSnapshot(NamedTuple):
+    X: np.ndarray
+    y: np.ndarray
+    xx: np.ndarray
+    yy: np.ndarray
+    prob: np.ndarray
+    losses: np.ndarray
+    accuracy: float
+    steps: int
+
+
+class Playground:
+    """The state behind the widget: data set, network and trainer; ``train`` advances it."""
+
+    def __init__(self, dataset: str = "moons", hidden: int = 8, depth: int = 2, activation: str = "tanh",
+                 lr: float = 0.3, noise: float | None = None, seed: int = 0):
+        data = make_toy(dataset, n_samples=200, noise=noise, seed=seed)
+        X = data.X / np.abs(data.X).max() * 1.5
+        self.model = make_mlp(2, [hidden] * depth, 2, activation=activation, rng=seed)
+        self.trainer = Trainer(self.model, X, data.y, lr=lr)
+        self.settings = dict(dataset=dataset, hidden=hidden, depth=depth, activation=activation, lr=lr)
+
+    def train(self, steps: int = 10) -> float:
+        return self.trainer.train(steps)
+
+    def snapshot(self) -> PlaygroundSnapshot:
+        g = np.linspace(*BOX, GRID)
+        xx, yy = np.meshgrid(g, g)
+        logits = self.model.forward(np.c_[xx.ravel(), yy.ravel()])
+        z = logits - logits.max(axis=1, keepdims=True)
+        p = np.exp(z[:, 1]) / np.exp(z).sum(axis=1)
+        t = self.trainer
+        return PlaygroundSnapshot(t.X, t.y, xx, yy, p.reshape(xx.shape), np.array(t.losses),
+                                  t.accuracy(), len(t.losses))
+
+
+def plot_playground(fig, s: PlaygroundSnapshot) -> None:
+    ax1, ax2 = fig.subplots(1, 2, width_ratios=[1.3, 1])
+    ax1.contourf(s.xx, s.yy, s.prob, levels=np.linspace(0, 1, 11), cmap="PuOr", alpha=0.75)
+    ax1.contour(s.xx, s.yy, s.prob, levels=[0.5], colors="k", linewidths=1)
+    for label, colour, marker in ((0, PALETTE["orange"], "o"), (1, PALETTE["purple"], "s")):
+        m = s.y == label
+        ax1.scatter(s.X[m, 0], s.X[m, 1], c=colour, marker=marker, s=12, edgecolors="k", linewidths=0.3,
+                    label=f"class {label}")
+    ax1.set_xlim(*BOX)
+    ax1.set_ylim(*BOX)
+    ax1.set_aspect("equal")
+    ax1.legend(fontsize=7, loc="lower right")
+    ax1.set_title(f"decision boundary after {s.steps} steps (accuracy {s.accuracy:.0%})", fontsize=9)
+    if len(s.losses):
+        ax2.plot(np.arange(1, len(s.losses) + 1), s.losses, color=PALETTE["blue"])
+    ax2.set_xlabel("training step")
+    ax2.set_ylabel("cross-entropy loss")
+    ax2.set_ylim(bottom=0)
+    ax2.set_title("loss curve", fontsize=9)

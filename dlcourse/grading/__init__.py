@@ -1,0 +1,1 @@
+"""Instructor tools: release student versions of the notebooks (and, later, grade submissions)."""

@@ -1,0 +1,123 @@
+"""Write student notebooks from the instructor notebooks.
+
+Solutions sit between ``### BEGIN SOLUTION`` and ``### END SOLUTION`` (nbgrader's
+markers). The student version replaces each such block with one line,
+``raise NotImplementedError("Exercise 1.3: …")``, indented like the marker, and
+clears the outputs of solution and check cells. A leak check then fails the
+release if any line of any solution survives in a student notebook.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
+EXERCISE_RE = re.compile(r"Exercise (\d+\.\d+)")
+
+
+class ReleaseError(RuntimeError):
+    """A malformed solution block, or solution text left in a student notebook."""
+
+
+@dataclass
+class ReleaseReport:
+    notebooks: list = field(default_factory=list)
+    exercises: list = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return (f"released {len(self.notebooks)} notebook(s) with {len(self.exercises)} exercise(s): "
+                + ", ".join(self.exercises))
+
+
+def strip_solutions(source: str, where: str = "cell") -> tuple[str, list[str], str | None]:
+    """Return ``(student_source, solution_lines, exercise_id)`` for one cell's source."""
+    match = EXERCISE_RE.search(source)
+    ex_id = match.group(1) if match else None
+    out, solution, inside, indent = [], [], False, ""
+    for line in source.splitlines():
+        stripped = line.strip()
+        if stripped == BEGIN:
+            if inside:
+                raise ReleaseError(f"{where}: {BEGIN} inside another solution block")
+            inside, indent = True, line[: len(line) - len(line.lstrip())]
+            label = f"Exercise {ex_id}: " if ex_id else ""
+            out.append(f'{indent}raise NotImplementedError("{label}replace this line with your code")')
+        elif stripped == END:
+            if not inside:
+                raise ReleaseError(f"{where}: {END} without a matching {BEGIN}")
+            inside = False
+        elif inside:
+            solution.append(line)
+        else:
+            out.append(line)
+    if inside:
+        raise ReleaseError(f"{where}: {BEGIN} is never closed by {END}")
+    return "\n".join(out), solution, ex_id
+
+
+def student_version(nb, where: str = "notebook"):
+    """A copy of ``nb`` with solutions stubbed and exercise outputs cleared; also the solution lines."""
+    nb = nbformat.from_dict(nb)
+    all_solution, exercises = [], []
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        if BEGIN in cell.source or END in cell.source:
+            cell.source, lines, ex_id = strip_solutions(cell.source, f"{where}, cell {i}")
+            all_solution += lines
+            if ex_id:
+                exercises.append(ex_id)
+            _clear(cell)
+        elif re.search(r"\bcheck\(", cell.source):
+            _clear(cell)
+    nb.metadata["dlcourse"] = {"version": "student"}
+    return nb, all_solution, exercises
+
+
+def _clear(cell) -> None:
+    cell.outputs = []
+    cell.execution_count = None
+
+
+def find_leaks(student_source: str, solution_lines: list[str]) -> list[str]:
+    """Solution lines (ignoring trivial ones) that appear verbatim in the student text."""
+    body = {ln.strip() for ln in student_source.splitlines()}
+    trivial = {"", "return", "pass", "else:", "try:", "continue", "break", ")", "]", "}"}
+    return [ln.strip() for ln in solution_lines
+            if ln.strip() not in trivial and not ln.strip().startswith("#") and len(ln.strip()) > 8
+            and ln.strip() in body]
+
+
+def release(source: Path, out: Path) -> ReleaseReport:
+    """Write ``out/student`` and ``out/instructor`` from the notebooks under ``source``."""
+    source, out = Path(source), Path(out)
+    if not source.is_dir():
+        raise ValueError(f"source must be a folder of notebooks, got {source}")
+    if out.resolve() == source.resolve() or source.resolve() in out.resolve().parents:
+        raise ValueError(f"out must be outside the source folder {source}, got {out}")
+    report = ReleaseReport()
+    for sub in ("student", "instructor"):
+        if (out / sub).exists():
+            shutil.rmtree(out / sub)
+    for path in sorted(source.rglob("*.ipynb")):
+        if ".ipynb_checkpoints" in path.parts or "_build" in path.parts:
+            continue
+        rel = path.relative_to(source)
+        nb = nbformat.read(path, as_version=4)
+        student, solution, exercises = student_version(nb, str(rel))
+        text = nbformat.writes(student)
+        leaks = find_leaks("\n".join(c.source for c in student.cells), solution)
+        if leaks:
+            raise ReleaseError(f"{rel}: solution text left in the student version: {leaks[:3]}")
+        for sub, content in (("student", text), ("instructor", nbformat.writes(nb))):
+            target = out / sub / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(content, encoding="utf-8")
+        report.notebooks.append(str(rel))
+        report.exercises += exercises
+    return report

@@ -1,0 +1,31 @@
+r"""Optimizers, second-order methods, learning-rate schedules and gradient clipping (Unit 3).
+
+Everything mirrors ``torch.optim`` (names, defaults, update rules, state keys), in NumPy:
+
+- first-order optimizers :class:`SGD`, :class:`Adagrad`, :class:`RMSprop`,
+  :class:`Adadelta`, :class:`Adam`, :class:`AdamW`, built on :class:`Optimizer`;
+  ``opt = Adam([w, b], lr=0.01); opt.step([dw, db])`` updates ``w`` and ``b`` in place;
+- second-order and quasi-Newton methods :func:`newton`, :func:`conjugate_gradient`,
+  :func:`bfgs`, :func:`lbfgs`, each returning the array of iterates;
+- learning-rate schedules in :mod:`dlcourse.optim.schedules`;
+- :func:`clip_grad_value` and :func:`clip_grad_norm` (as ``torch.nn.utils``);
+- :func:`race`, which runs several optimizers on a landscape of :mod:`dlcourse.landscapes`.
+"""
+
+from . import schedules
+from .adadelta import Adadelta
+from .adagrad import Adagrad
+from .adam import Adam, AdamW
+from .clip import clip_grad_norm, clip_grad_value
+from .optimizer import Optimizer
+from .race import LeaderboardRow, RaceResult, race
+from .rmsprop import RMSprop
+from .second_order import bfgs, conjugate_gradient, lbfgs, newton
+from .sgd import SGD
+
+OPTIMIZERS = {"SGD": SGD, "Adagrad": Adagrad, "RMSprop": RMSprop, "Adadelta": Adadelta,
+              "Adam": Adam, "AdamW": AdamW}
+
+__all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW", "OPTIMIZERS",
+           "newton", "conjugate_gradient", "bfgs", "lbfgs", "schedules",
+           "clip_grad_value", "clip_grad_norm", "race", "RaceResult", "LeaderboardRow"]

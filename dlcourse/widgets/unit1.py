@@ -1,0 +1,161 @@
+"""Unit 1's widgets. Each wires controls to pure functions in ``dlcourse.explore``."""
+
+from __future__ import annotations
+
+import ipywidgets as W
+
+from ..activations import ACTIVATIONS
+from ..data import TOY_DATASETS
+from ..explore import activation_explorer as act
+from ..explore import autoencoder_explorer as ae
+from ..explore import backprop_example as bp
+from ..explore import graph_explorer as ge
+from ..explore import playground as pg
+from ..explore import saliency as sal
+from .base import Demo, dropdown, slider
+
+MAX_INPUTS = 5
+
+
+class GraphExplorer(Demo):
+    """Preset expression + input sliders + a backward-step slider (with a play button)."""
+
+    def __init__(self, preset: str = "q = x + y, f = q·z"):
+        self.inputs = [slider(0.0, -5, 5, 0.1, f"input {i}") for i in range(MAX_INPUTS)]
+        controls = {"preset": dropdown(list(ge.PRESETS), preset, "expression")}
+        controls |= {f"v{i}": s for i, s in enumerate(self.inputs)}
+        controls["step"] = slider(0, 0, 10, 1, "backward step", integer=True)
+        self.play = W.Play(min=0, max=10, interval=900, description="walk the backward pass")
+        W.jslink((self.play, "value"), (controls["step"], "value"))
+        self._configure(preset, controls)
+        super().__init__(controls, self._compute, ge.plot_graph_state, figsize=(8.5, 3.6),
+                         title="Computational-graph explorer",
+                         hint="move the inputs, then step backward and watch each local gradient "
+                              "multiply the upstream one.",
+                         extra=[self.play], text=ge.explain_step)
+        controls["preset"].observe(self._on_preset, names="value")
+
+    @staticmethod
+    def _configure(preset, controls):
+        _, specs = ge.PRESETS[preset]
+        for i in range(MAX_INPUTS):
+            s = controls[f"v{i}"]
+            if i < len(specs):
+                name, default, low, high = specs[i]
+                s.min, s.max = -1e9, 1e9
+                s.min, s.max, s.value, s.description = low, high, default, name
+                s.layout.display = None
+            else:
+                s.layout.display = "none"
+        controls["step"].value = 0
+
+    def _on_preset(self, change):
+        self._hold = True
+        try:
+            self._configure(change["new"], self.controls)
+        finally:
+            self._hold = False
+        self.update()
+
+    def _compute(self, preset, step, **inputs):
+        _, specs = ge.PRESETS[preset]
+        values = {spec[0]: inputs[f"v{i}"] for i, spec in enumerate(specs)}
+        state = ge.compute_graph_state(preset, values, step)
+        self.controls["step"].max = self.play.max = state.n_steps
+        return state
+
+
+def make_graph_explorer(preset: str = "q = x + y, f = q·z") -> GraphExplorer:
+    return GraphExplorer(preset)
+
+
+def make_activation_explorer(name: str = "sigmoid") -> Demo:
+    controls = {
+        "name": dropdown(list(ACTIVATIONS), name, "activation"),
+        "n_layers": slider(10, 1, 30, 1, "layers", integer=True),
+        "spread": slider(1.0, 0.1, 5.0, 0.1, "spread of z"),
+    }
+    return Demo(controls, act.compute_activation, act.plot_activation, figsize=(9, 3.3),
+                title="Activation explorer",
+                hint="compare sigmoid and ReLU at 20 layers; then raise the spread of z to push "
+                     "tanh into saturation.", text=act.describe_activation)
+
+
+class PlaygroundDemo(Demo):
+    """Structural controls rebuild the network; the play button trains it a few steps per frame."""
+
+    def __init__(self, steps_per_frame: int = 10, **settings):
+        self.steps_per_frame = steps_per_frame
+        controls = {
+            "dataset": dropdown(list(TOY_DATASETS), settings.get("dataset", "moons"), "data"),
+            "hidden": slider(settings.get("hidden", 8), 1, 32, 1, "hidden units", integer=True),
+            "depth": slider(settings.get("depth", 2), 1, 4, 1, "hidden layers", integer=True),
+            "activation": dropdown(["tanh", "relu", "sigmoid", "linear"], settings.get("activation", "tanh"),
+                                   "activation"),
+            "lr": W.FloatLogSlider(value=settings.get("lr", 0.3), base=10, min=-3, max=0.5, step=0.1,
+                                   description="learning rate", continuous_update=False,
+                                   style={"description_width": "initial"}),
+        }
+        self.play = W.Play(min=0, max=100000, interval=200, description="train")
+        self.reset_button = W.Button(description="reset", icon="refresh")
+        self.reset_button.on_click(lambda _: self.update())
+        self.playground = None
+        super().__init__(controls, self._rebuild, pg.plot_playground, figsize=(8.5, 3.4),
+                         title="Network playground",
+                         hint="press ▶ to train; try XOR with a linear activation, then with tanh.",
+                         extra=[W.HBox([self.play, self.reset_button])])
+        self.play.observe(self._on_frame, names="value")
+
+    def _rebuild(self, **settings):
+        self.playground = pg.Playground(**settings)
+        return self.playground.snapshot()
+
+    def _on_frame(self, _change):
+        self.playground.train(self.steps_per_frame)
+        self.data = self.playground.snapshot()
+        self.redraw()
+
+
+def make_playground(**settings) -> PlaygroundDemo:
+    return PlaygroundDemo(**settings)
+
+
+def make_backprop_stepper() -> Demo:
+    controls = {
+        "step": slider(0, 0, 30, 1, "training step", integer=True),
+        "show": W.ToggleButtons(options=["forward", "backward", "update"], value="forward"),
+        "lr": slider(1.0, 0.1, 5.0, 0.1, "learning rate η"),
+    }
+    return Demo(controls, bp.compute_stepper, bp.plot_stepper, figsize=(9, 3.4),
+                title="Backpropagation, one step at a time",
+                hint="step through forward → backward → update, then move to the next training step.")
+
+
+def make_saliency_demo() -> Demo:
+    controls = {
+        "index": slider(0, 0, 449, 1, "test digit", integer=True),
+        "output": W.Dropdown(options=[("predicted", -1)] + [(str(k), k) for k in range(10)], value=-1,
+                             description="output o_m"),
+    }
+    return Demo(controls, sal.compute_saliency, sal.plot_saliency, figsize=(8.5, 2.8),
+                title="Saliency", hint="pick a digit, then ask which pixels would raise another class's score.")
+
+
+def make_linear_ae_demo() -> Demo:
+    controls = {"epoch": slider(150, 1, 150, 1, "epoch", integer=True)}
+    return Demo(controls, ae.compute_linear_ae, ae.plot_linear_ae, figsize=(9, 2.9),
+                title="Linear autoencoder vs PCA", hint="drag the epoch: the angle to PCA's plane goes to 0.")
+
+
+def make_embedding_demo() -> Demo:
+    controls = {"index": slider(0, 0, 449, 1, "test digit", integer=True)}
+    return Demo(controls, ae.compute_embedding, ae.plot_embedding, figsize=(9, 3.2),
+                title="Deep autoencoder: a 2-D code", hint="move through the digits and watch where each lands.")
+
+
+def make_outlier_demo() -> Demo:
+    controls = {"threshold": W.FloatLogSlider(value=0.1, base=10, min=-2, max=0, step=0.02,
+                                              description="threshold", continuous_update=False)}
+    return Demo(controls, ae.compute_outliers, ae.plot_outliers, figsize=(9, 3.0),
+                title="Outliers by reconstruction error",
+                hint="lower the threshold until every injected outlier is caught; count the false alarms.")

@@ -1,0 +1,400 @@
+"""Optimizers (Unit 3): torch parity over whole trajectories, convergence, validation, the race."""
+
+from __future__ import annotations
+
+import time
+from typing import Callable, NamedTuple
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from dlcourse.landscapes import IllConditionedBowl, ill_conditioned_bowl, noisy, rosenbrock
+from dlcourse.optim import (OPTIMIZERS, SGD, Adadelta, Adagrad, Adam, AdamW, Optimizer, RMSprop,
+                            race)
+
+pytestmark = pytest.mark.unit3
+
+STEPS = 300
+RTOL, ATOL = 1e-10, 1e-12  # float64; FMA rounding in torch's kernels differs by an ulp per step
+
+
+# --------------------------------------------------------------------------- problems
+class Problem(NamedTuple):
+    """Parameters to start from and a gradient function of the list of parameters.
+
+    ``sgd_lr_scale`` multiplies SGD's learning rate (it must match the problem's curvature;
+    the adaptive methods' learning rates are step sizes, the same for every problem).
+    """
+    name: str
+    init: Callable[[], list]
+    grad: Callable[[list], list]
+    loss: Callable[[list], float]
+    sgd_lr_scale: float
+
+
+def _least_squares() -> Problem:
+    rng = np.random.default_rng(42)
+    X, Y = rng.normal(size=(20, 4)), rng.normal(size=(20, 3))
+    W0, b0 = 0.5 * rng.normal(size=(3, 4)), 0.5 * rng.normal(size=3)
+
+    def residual(p):
+        W, b = p
+        return X @ W.T + b - Y
+
+    def grad(p):
+        R = residual(p) / len(X)
+        return [R.T @ X, R.sum(axis=0)]
+
+    return Problem("least_squares", lambda: [W0.copy(), b0.copy()], grad,
+                   lambda p: 0.5 * float(np.mean(np.sum(residual(p) ** 2, axis=1))), 500.0)
+
+
+_bowl = IllConditionedBowl(condition_number=50.0, angle=0.3)
+PROBLEMS = [
+    Problem("rosenbrock", lambda: [rosenbrock.start.copy()], lambda p: [rosenbrock.grad(p[0])],
+            lambda p: rosenbrock.value(p[0]), 1.0),
+    Problem("bowl", lambda: [_bowl.start.copy()], lambda p: [_bowl.grad(p[0])],
+            lambda p: _bowl.value(p[0]), 20.0),
+    _least_squares(),
+]
+
+# --------------------------------------------------------------------------- configurations
+CONFIGS = [  # (test id, optimizer, hyperparameters)
+    ("sgd", "SGD", dict(lr=1e-3)),
+    ("sgd_high_lr", "SGD", dict(lr=1.3e-3)),
+    ("sgd_momentum", "SGD", dict(lr=1e-3, momentum=0.9)),
+    ("sgd_momentum_dampening", "SGD", dict(lr=1e-3, momentum=0.9, dampening=0.5)),
+    ("sgd_nesterov", "SGD", dict(lr=1e-3, momentum=0.9, nesterov=True)),
+    ("sgd_momentum_wd", "SGD", dict(lr=1e-3, momentum=0.9, weight_decay=0.1)),
+    ("sgd_nesterov_wd", "SGD", dict(lr=5e-4, momentum=0.95, nesterov=True, weight_decay=0.05)),
+    ("adagrad", "Adagrad", dict(lr=0.1)),
+    ("adagrad_high_lr", "Adagrad", dict(lr=1.0)),
+    ("adagrad_lr_decay_init_acc", "Adagrad", dict(lr=0.5, lr_decay=0.01, initial_accumulator_value=0.1)),
+    ("adagrad_wd_eps", "Adagrad", dict(lr=0.1, weight_decay=0.1, eps=1e-6)),
+    ("rmsprop", "RMSprop", dict(lr=0.01)),
+    ("rmsprop_high_lr", "RMSprop", dict(lr=0.05)),
+    ("rmsprop_centered", "RMSprop", dict(lr=0.01, centered=True)),
+    ("rmsprop_momentum", "RMSprop", dict(lr=1e-3, momentum=0.9)),
+    ("rmsprop_momentum_centered_wd", "RMSprop", dict(lr=1e-3, momentum=0.9, centered=True, weight_decay=0.01)),
+    ("rmsprop_alpha_eps", "RMSprop", dict(lr=0.01, alpha=0.9, eps=1e-4)),
+    ("adadelta", "Adadelta", dict()),
+    ("adadelta_rho_eps_wd", "Adadelta", dict(lr=0.5, rho=0.95, eps=1e-4, weight_decay=0.01)),
+    ("adam", "Adam", dict(lr=0.01)),
+    ("adam_high_lr", "Adam", dict(lr=0.1)),
+    ("adam_amsgrad", "Adam", dict(lr=0.05, amsgrad=True)),
+    ("adam_wd", "Adam", dict(lr=0.01, weight_decay=0.1)),
+    ("adam_betas_eps", "Adam", dict(lr=0.01, betas=(0.5, 0.9), eps=1e-6)),
+    ("adamw", "AdamW", dict(lr=0.01)),
+    ("adamw_amsgrad_wd", "AdamW", dict(lr=0.05, amsgrad=True, weight_decay=0.1)),
+]
+
+MATRIX = [pytest.param(cfg, prob, id=f"{cfg[0]}-{prob.name}") for cfg in CONFIGS for prob in PROBLEMS]
+
+
+def _kwargs(name: str, kwargs: dict, problem: Problem) -> dict:
+    kwargs = dict(kwargs)
+    if name == "SGD":
+        kwargs["lr"] *= problem.sgd_lr_scale
+    return kwargs
+
+
+def _run_both(torch, name, kwargs, problem, steps=STEPS):
+    """Our optimizer and torch's, each fed the gradient at its own iterate; both trajectories."""
+    ours = problem.init()
+    theirs = [torch.tensor(p, requires_grad=True) for p in problem.init()]
+    opt = OPTIMIZERS[name](ours, **kwargs)
+    topt = getattr(torch.optim, name)(theirs, foreach=False, **kwargs)
+    traj, ttraj = [], []
+    for _ in range(steps):
+        opt.step(problem.grad(ours))
+        tgrads = problem.grad([t.detach().numpy().copy() for t in theirs])
+        for t, g in zip(theirs, tgrads):
+            t.grad = torch.from_numpy(g)
+        topt.step()
+        traj.append(np.concatenate([p.ravel() for p in ours]))
+        ttraj.append(np.concatenate([t.detach().numpy().ravel() for t in theirs]))
+    return opt, topt, theirs, np.array(traj), np.array(ttraj)
+
+
+@pytest.mark.parametrize("cfg, problem", MATRIX)
+def test_trajectory_matches_torch(torch, cfg, problem):
+    _, name, kwargs = cfg
+    opt, topt, theirs, traj, ttraj = _run_both(torch, name, _kwargs(name, kwargs, problem), problem)
+    assert np.all(np.isfinite(traj)), "the configuration diverged; the test needs a stable one"
+    np.testing.assert_allclose(traj, ttraj, rtol=RTOL, atol=ATOL)
+    for i, t in enumerate(theirs):  # the state, under torch's keys
+        tstate = topt.state[t]
+        assert set(opt.state[i]) == set(tstate)
+        for key, value in opt.state[i].items():
+            np.testing.assert_allclose(value, tstate[key].detach().numpy(), rtol=1e-8, atol=1e-12,
+                                       err_msg=f"state[{i}][{key!r}]")
+
+
+@pytest.mark.parametrize("cfg", [pytest.param(c, id=c[0]) for c in CONFIGS])
+def test_state_keys_after_one_step_are_torchs(torch, cfg):
+    _, name, kwargs = cfg
+    opt, topt, theirs, _, _ = _run_both(torch, name, _kwargs(name, kwargs, PROBLEMS[2]), PROBLEMS[2], steps=1)
+    assert [set(s) for s in opt.state] == [set(topt.state[t]) for t in theirs]
+
+
+# --------------------------------------------------------------------------- convergence
+QUADRATIC_CASES = [  # (optimizer, hyperparameters, steps): each reaches f < 1e-6 on the bowl
+    (SGD, dict(lr=0.03), 800),
+    (SGD, dict(lr=0.01, momentum=0.9), 400),
+    (SGD, dict(lr=0.01, momentum=0.9, nesterov=True), 300),
+    (Adagrad, dict(lr=1.0), 600),
+    (RMSprop, dict(lr=0.01), 800),
+    (Adadelta, dict(lr=10.0), 1500),
+    (Adam, dict(lr=0.1), 800),
+    (AdamW, dict(lr=0.1, weight_decay=0.0), 800),
+]
+
+
+@pytest.mark.parametrize("cls, kwargs, steps", QUADRATIC_CASES,
+                         ids=[f"{c.__name__}-{'-'.join(f'{k}={v}' for k, v in kw.items())}"
+                              for c, kw, _ in QUADRATIC_CASES])
+def test_reaches_small_loss_on_a_quadratic(cls, kwargs, steps):
+    bowl = IllConditionedBowl(condition_number=20.0, angle=0.4)
+    x = bowl.start.copy()
+    opt = cls([x], **kwargs)
+    for _ in range(steps):
+        opt.step([bowl.grad(x)])
+    assert bowl.value(x) < 1e-6
+
+
+def test_adamw_decays_weights_with_zero_gradient():
+    w = np.array([1.0, -2.0])
+    opt = AdamW([w], lr=0.1, weight_decay=0.5)
+    for _ in range(10):
+        opt.step([np.zeros(2)])
+    np.testing.assert_allclose(w, np.array([1.0, -2.0]) * 0.95 ** 10, rtol=1e-12)
+
+
+# --------------------------------------------------------------------------- conventions
+def test_momentum_conventions_give_the_same_trajectory():
+    """The Notes of SGD: torch's buffer, the lecture notes' (lr inside) and the EMA form."""
+    gamma, eta, beta = 0.9, 1e-3, 0.9
+    w_torch = rosenbrock.start.copy()
+    opt = SGD([w_torch], lr=eta, momentum=gamma)
+    w_notes, v = rosenbrock.start.copy(), np.zeros(2)
+    w_ema = rosenbrock.start.copy()
+    opt_ema = SGD([w_ema], lr=eta / (1 - beta), momentum=beta, dampening=beta)
+    w_ema_ref, m = rosenbrock.start.copy(), None
+    for _ in range(200):
+        opt.step([rosenbrock.grad(w_torch)])
+        v = gamma * v + eta * rosenbrock.grad(w_notes)
+        w_notes = w_notes - v
+        g = rosenbrock.grad(w_ema_ref)  # EMA with torch's first step m = g
+        m = g.copy() if m is None else beta * m + (1 - beta) * g
+        w_ema_ref = w_ema_ref - eta / (1 - beta) * m
+        opt_ema.step([rosenbrock.grad(w_ema)])
+    np.testing.assert_allclose(w_torch, w_notes, rtol=1e-9)
+    np.testing.assert_allclose(w_ema, w_ema_ref, rtol=1e-9)
+
+
+def test_lr_is_an_attribute_a_schedule_can_set(torch):
+    ours = [np.array([3.0, -1.0])]
+    t = torch.tensor([3.0, -1.0], requires_grad=True)
+    opt, topt = SGD(ours, lr=0.1, momentum=0.5), torch.optim.SGD([t], lr=0.1, momentum=0.5)
+    for k in range(20):
+        opt.lr = topt.param_groups[0]["lr"] = 0.1 / (1 + k)
+        opt.step([2 * ours[0]])
+        t.grad = 2 * t.detach().clone()
+        topt.step()
+    np.testing.assert_allclose(ours[0], t.detach().numpy(), rtol=1e-12)
+    assert opt.hyperparameters["lr"] == pytest.approx(0.1 / 20)
+
+
+def test_subclass_for_the_race():
+    class SignSGD(Optimizer):
+        def __init__(self, params, lr=0.01):
+            super().__init__(params, {"lr": lr})
+
+        def update(self, i, param, grad, state):
+            state["step"] = state.get("step", 0) + 1
+            param -= self.lr * np.sign(grad)
+
+    w = np.array([1.0, -1.0])
+    opt = SignSGD([w], lr=0.25)
+    opt.step([np.array([3.0, -0.1])])
+    np.testing.assert_array_equal(w, [0.75, -0.75])
+    assert opt.state[0]["step"] == 1 and repr(opt) == "SignSGD(lr=0.25)"
+    with pytest.raises(NotImplementedError, match="must implement update"):
+        Optimizer([np.zeros(2)], {}).step([np.zeros(2)])
+
+
+def test_rebind_copies_hyperparameters_not_state():
+    opt = Adagrad([np.ones(2)], lr=0.3, initial_accumulator_value=0.5)
+    opt.step([np.ones(2)])
+    new = opt.rebind([np.zeros(3)])
+    assert new.lr == 0.3 and new.state[0]["step"] == 0
+    np.testing.assert_array_equal(new.state[0]["sum"], np.full(3, 0.5))
+    assert opt.state[0]["step"] == 1
+
+
+@settings(max_examples=30, deadline=None)
+@given(arrays(np.float64, st.integers(1, 5), elements=st.floats(-1e3, 1e3)),
+       st.sampled_from(sorted(OPTIMIZERS)))
+def test_zero_gradient_does_not_move_parameters(x, name):
+    """Without weight decay, a zero gradient leaves every optimizer where it is."""
+    p = x.copy()
+    opt = OPTIMIZERS[name]([p], **({"weight_decay": 0.0} if name == "AdamW" else {}))
+    for _ in range(3):
+        opt.step([np.zeros_like(p)])
+    np.testing.assert_array_equal(p, x)
+
+
+@settings(max_examples=30, deadline=None)
+@given(arrays(np.float64, 3, elements=st.floats(-1e6, 1e6)), st.sampled_from(sorted(OPTIMIZERS)))
+def test_steps_stay_finite_for_large_gradients(g, name):
+    p = np.zeros(3)
+    opt = OPTIMIZERS[name]([p], lr=1e-3)
+    for _ in range(3):
+        opt.step([g])
+    assert np.all(np.isfinite(p))
+
+
+# --------------------------------------------------------------------------- validation
+ERROR_CASES = [  # (optimizer, hyperparameters, message): torch raises the same ValueError
+    ("SGD", dict(lr=-1), "Invalid learning rate: -1"),
+    ("SGD", dict(lr=0.1, momentum=-0.5), "Invalid momentum value: -0.5"),
+    ("SGD", dict(lr=0.1, weight_decay=-1e-4), "Invalid weight_decay value: -0.0001"),
+    ("SGD", dict(lr=0.1, nesterov=True), "Nesterov momentum requires a momentum and zero dampening"),
+    ("SGD", dict(lr=0.1, momentum=0.9, dampening=0.1, nesterov=True),
+     "Nesterov momentum requires a momentum and zero dampening"),
+    ("Adagrad", dict(lr=-0.01), "Invalid learning rate: -0.01"),
+    ("Adagrad", dict(lr_decay=-1.0), "Invalid lr_decay value: -1.0"),
+    ("Adagrad", dict(weight_decay=-1.0), "Invalid weight_decay value: -1.0"),
+    ("Adagrad", dict(initial_accumulator_value=-0.1), "Invalid initial_accumulator_value value: -0.1"),
+    ("Adagrad", dict(eps=-1e-10), "Invalid epsilon value: -1e-10"),
+    ("RMSprop", dict(lr=-1.0), "Invalid learning rate: -1.0"),
+    ("RMSprop", dict(eps=-1.0), "Invalid epsilon value: -1.0"),
+    ("RMSprop", dict(momentum=-0.9), "Invalid momentum value: -0.9"),
+    ("RMSprop", dict(weight_decay=-0.1), "Invalid weight_decay value: -0.1"),
+    ("RMSprop", dict(alpha=-0.99), "Invalid alpha value: -0.99"),
+    ("Adadelta", dict(lr=-1.0), "Invalid learning rate: -1.0"),
+    ("Adadelta", dict(rho=1.5), "Invalid rho value: 1.5"),
+    ("Adadelta", dict(eps=-1e-6), "Invalid epsilon value: -1e-06"),
+    ("Adadelta", dict(weight_decay=-1), "Invalid weight_decay value: -1"),
+    ("Adam", dict(lr=-1e-3), "Invalid learning rate: -0.001"),
+    ("Adam", dict(eps=-1e-8), "Invalid epsilon value: -1e-08"),
+    ("Adam", dict(betas=(1.0, 0.999)), "Invalid beta parameter at index 0: 1.0"),
+    ("Adam", dict(betas=(0.9, -0.1)), "Invalid beta parameter at index 1: -0.1"),
+    ("Adam", dict(weight_decay=-0.1), "Invalid weight_decay value: -0.1"),
+    ("AdamW", dict(betas=(-0.5, 0.999)), "Invalid beta parameter at index 0: -0.5"),
+    ("AdamW", dict(weight_decay=-1e-2), "Invalid weight_decay value: -0.01"),
+]
+
+
+@pytest.mark.parametrize("name, kwargs, message", ERROR_CASES,
+                         ids=[f"{n}-{'-'.join(kw)}" for n, kw, _ in ERROR_CASES])
+def test_invalid_hyperparameters_raise_torchs_message(torch, name, kwargs, message):
+    with pytest.raises(ValueError) as ours:
+        OPTIMIZERS[name]([np.zeros(2)], **kwargs)
+    assert str(ours.value) == message
+    with pytest.raises(ValueError) as theirs:
+        getattr(torch.optim, name)([torch.zeros(2, requires_grad=True)], **kwargs)
+    assert str(ours.value) == str(theirs.value)
+
+
+BAD_INPUTS = [  # (what is called, exception, part of the message)
+    (lambda: SGD(np.zeros(2), lr=0.1), TypeError, "wrap a single array in a list"),
+    (lambda: SGD([], lr=0.1), ValueError, "optimizer got an empty parameter list"),
+    (lambda: SGD([[1.0, 2.0]], lr=0.1), TypeError, r"params\[0\] must be a numpy array"),
+    (lambda: SGD([np.arange(3)], lr=0.1), TypeError, r"params\[0\] must have a floating dtype.*int64"),
+    (lambda: SGD([np.zeros(2)] * 2, lr=0.1), ValueError, "the same array twice"),
+    (lambda: SGD([np.zeros(2)], lr="0.1"), TypeError, "lr must be a real number, got str"),
+    (lambda: Adam([np.zeros(2)], betas=0.9), TypeError, r"betas must be a pair"),
+    (lambda: Adam([np.zeros(2)], betas=(0.9, None)), TypeError, r"betas\[1\] must be a real number"),
+    (lambda: SGD([np.zeros(2)], lr=0.1).step(np.zeros(2)), TypeError, "grads must be a list"),
+    (lambda: SGD([np.zeros(2)], lr=0.1).step([np.zeros(2), np.zeros(2)]), ValueError,
+     r"step expects 1 gradient\(s\), one per parameter, got 2"),
+    (lambda: SGD([np.zeros(2)], lr=0.1).step([np.zeros(3)]), ValueError,
+     r"grads\[0\] must have the shape of params\[0\], \(2,\), got \(3,\)"),
+]
+
+
+@pytest.mark.parametrize("call, exc, match", BAD_INPUTS, ids=[m.split(" ")[0].strip("\\") + str(i)
+                                                             for i, (_, _, m) in enumerate(BAD_INPUTS)])
+def test_bad_inputs_raise_clear_errors(call, exc, match):
+    with pytest.raises(exc, match=match):
+        call()
+
+
+def test_defaults_are_torchs(torch):
+    for name, cls in OPTIMIZERS.items():
+        t = getattr(torch.optim, name)([torch.zeros(1, requires_grad=True)]).defaults
+        ours = cls([np.zeros(1)]).defaults
+        for key, value in ours.items():
+            assert t[key] == (tuple(value) if key == "betas" else value), (name, key)
+
+
+# --------------------------------------------------------------------------- the race
+RACERS = {
+    "SGD": lambda p: SGD(p, lr=1e-3),
+    "momentum": lambda p: SGD(p, lr=1e-3, momentum=0.9),
+    "Adagrad": lambda p: Adagrad(p, lr=0.5),
+    "RMSprop": RMSprop,
+    "Adam": lambda p: Adam(p, lr=0.05),
+    "AdamW": AdamW([np.zeros(2)], lr=0.05),  # an instance is a template
+}
+
+
+def test_race_shapes_and_leaderboard():
+    res = race(rosenbrock, RACERS, steps=500)
+    assert set(res.trajectories) == set(RACERS) == {r.name for r in res.leaderboard}
+    for name in RACERS:
+        assert res.trajectories[name].shape == (501, 2) and res.losses[name].shape == (501,)
+        np.testing.assert_array_equal(res.trajectories[name][0], rosenbrock.start)
+    assert [r.rank for r in res.leaderboard] == list(range(1, 7))
+    assert not any(r.diverged for r in res.leaderboard)
+    assert res.leaderboard[0].name == "momentum"  # the only one near (1, 1) after 500 steps
+    assert "rank" in str(res.leaderboard)
+
+
+def test_race_trajectory_is_the_optimizers():
+    res = race("ill_conditioned_bowl", {"Adam": lambda p: Adam(p, lr=0.1)}, steps=50)
+    x = ill_conditioned_bowl.start.copy()
+    opt = Adam([x], lr=0.1)
+    for _ in range(50):
+        opt.step([ill_conditioned_bowl.grad(x)])
+    np.testing.assert_array_equal(res.trajectories["Adam"][-1], x)
+
+
+def test_race_flags_divergence_and_steps_to_tolerance():
+    res = race("booth", {"too_fast": lambda p: SGD(p, lr=0.2), "fine": lambda p: SGD(p, lr=0.05)},
+               steps=300, tol=1e-8)
+    fast, fine = {r.name: r for r in res.leaderboard}["too_fast"], res.leaderboard[0]
+    assert fast.diverged and fast.rank == 2 and fast.steps_to_tol is None
+    assert np.isnan(res.trajectories["too_fast"][-1]).all()
+    assert fine.name == "fine" and not fine.diverged
+    assert res.losses["fine"][fine.steps_to_tol] <= 1e-8 < res.losses["fine"][fine.steps_to_tol - 1]
+
+
+def test_race_noisy_landscape_is_fair():
+    """Each optimizer sees the same noise: two identical racers tie exactly."""
+    res = race(noisy(rosenbrock, sigma=5.0, seed=3), {"a": lambda p: Adam(p, lr=0.02),
+                                                      "b": lambda p: Adam(p, lr=0.02)}, steps=100)
+    np.testing.assert_array_equal(res.trajectories["a"], res.trajectories["b"])
+
+
+def test_race_is_fast():
+    race(rosenbrock, RACERS, steps=500)  # warm up
+    t0 = time.perf_counter()
+    race(rosenbrock, RACERS, steps=500)
+    elapsed = time.perf_counter() - t0
+    assert elapsed < 0.25, f"6 optimizers x 500 steps took {elapsed * 1e3:.0f} ms (target < 100 ms)"
+
+
+@pytest.mark.parametrize("args, exc, match", [
+    (("nowhere", RACERS), ValueError, "unknown landscape 'nowhere'"),
+    ((rosenbrock, {}), TypeError, "non-empty dict"),
+    ((rosenbrock, {"x": 3}), TypeError, r"optimizers\['x'\] must be an Optimizer"),
+    ((rosenbrock, {"x": lambda p: 3}), TypeError, "must return an optimizer"),
+], ids=["unknown_landscape", "empty", "not_callable", "bad_factory"])
+def test_race_bad_inputs(args, exc, match):
+    with pytest.raises(exc, match=match):
+        race(*args, steps=5)

@@ -1,0 +1,183 @@
+"""Tests for dlcourse.train: fit, predict, accuracy, and the trainer's private losses and optimizers."""
+
+import numpy as np
+import pytest
+
+from dlcourse.data import load_digits, make_blobs, train_test_split
+from dlcourse.layers.activation import ReLU
+from dlcourse.layers.conv import Conv2d
+from dlcourse.layers.linear import Linear
+from dlcourse.layers.module import Sequential
+from dlcourse.layers.pooling import Flatten, MaxPool2d
+from dlcourse.train import _SGD, _Adam, _mse, _softmax_cross_entropy, accuracy, fit, predict
+
+pytestmark = pytest.mark.unit5
+
+TOL = dict(rtol=1e-10, atol=1e-12)
+
+
+def _mlp(seed=0):
+    rng = np.random.default_rng(seed)
+    return Sequential(Linear(2, 16, rng=rng), ReLU(), Linear(16, 2, rng=rng))
+
+
+@pytest.fixture
+def blobs():
+    X, y = make_blobs(200, centers=((-1, -1), (1, 1)), std=0.5, seed=0)
+    return X, y
+
+
+# --------------------------------------------------------------------------- fit
+@pytest.mark.parametrize("optimizer, lr", [("adam", 1e-2), ("sgd", 0.05), (None, None)])
+def test_fit_decreases_the_loss_on_blobs(blobs, optimizer, lr):
+    X, y = blobs
+    model = _mlp()
+    hist = fit(model, X, y, optimizer=optimizer, lr=lr, epochs=15, batch_size=16, progress=False)
+    assert set(hist) == {"loss", "train_acc", "val_loss", "val_acc", "time"}
+    assert all(len(v) == 15 for v in hist.values())
+    assert hist["loss"][-1] < 0.5 * hist["loss"][0]
+    assert hist["train_acc"][-1] >= 0.9 and accuracy(model, X, y) >= 0.9
+    assert np.all(np.isnan(hist["val_acc"])) and not model.training
+
+
+def test_fit_records_validation_and_is_reproducible(blobs):
+    X, y = blobs
+    Xtr, Xva, ytr, yva = train_test_split(X, y, seed=1)
+    h1 = fit(_mlp(), Xtr, ytr, epochs=3, X_val=Xva, y_val=yva, seed=3, progress=False)
+    h2 = fit(_mlp(), Xtr, ytr, epochs=3, X_val=Xva, y_val=yva, seed=3, progress=False)
+    assert h1["loss"] == h2["loss"] and h1["val_acc"] == h2["val_acc"]
+    assert all(0.0 <= a <= 1.0 for a in h1["val_acc"]) and np.all(np.diff(h1["time"]) >= 0)
+
+
+def test_fit_mse_regression():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(128, 3))
+    y = X @ np.array([1.0, -2.0, 0.5]) + 0.3
+    model = Linear(3, 1, rng=0)
+    hist = fit(model, X, y, loss="mse", optimizer="sgd", lr=0.05, epochs=20, progress=False)
+    assert hist["loss"][-1] < 1e-6 < hist["loss"][0]
+    np.testing.assert_allclose(model.weight, [[1.0, -2.0, 0.5]], atol=1e-3)
+    assert np.all(np.isnan(hist["train_acc"]))
+
+
+def test_fit_accepts_an_optimizer_object(blobs):
+    X, y = blobs
+    model = _mlp()
+
+    class CountingSGD:
+        def __init__(self, params, lr):
+            self.params, self.lr, self.calls = params, lr, 0
+
+        def step(self, grads):
+            self.calls += 1
+            for p, g in zip(self.params, grads):
+                p -= self.lr * g
+
+    opt = CountingSGD(model.parameters(), lr=0.1)
+    hist = fit(model, X, y, optimizer=opt, epochs=2, batch_size=50, progress=False)
+    assert opt.calls == 2 * 4 and hist["loss"][1] < hist["loss"][0]
+
+
+def test_fit_shows_a_progress_bar(blobs, capsys):
+    X, y = blobs
+    fit(_mlp(), X, y, epochs=2, progress=True)
+    assert "epochs" in capsys.readouterr().err
+
+
+def test_small_cnn_learns_digits():
+    """Conv-ReLU-Pool ×2 → Flatten → Linear reaches ≥ 95 % test accuracy on the 8×8 digits (Unit 5)."""
+    X, y = load_digits()
+    Xtr, Xte, ytr, yte = train_test_split(X.reshape(-1, 1, 8, 8), y, test_size=0.25, seed=0)
+    rng = np.random.default_rng(0)
+    model = Sequential(Conv2d(1, 8, 3, padding=1, rng=rng), ReLU(), MaxPool2d(2),
+                       Conv2d(8, 16, 3, padding=1, rng=rng), ReLU(), MaxPool2d(2),
+                       Flatten(), Linear(16 * 2 * 2, 10, rng=rng))
+    hist = fit(model, Xtr, ytr, optimizer="adam", lr=3e-3, epochs=12, batch_size=32, progress=False)
+    assert hist["loss"][-1] < 0.2
+    assert accuracy(model, Xte, yte) >= 0.95
+
+
+# --------------------------------------------------------------------------- predict
+def test_predict_batches_and_restores_mode(blobs):
+    X, _ = blobs
+    model = _mlp().train()
+    full = model.forward(X)
+    out = predict(model, X, batch_size=7)
+    np.testing.assert_allclose(out, full, **TOL)
+    assert model.training
+    model.eval()
+    predict(model, X)
+    assert not model.training
+
+
+# --------------------------------------------------------------------------- private losses and optimizers vs torch
+def test_softmax_cross_entropy_matches_torch(torch, rng):
+    logits = rng.normal(size=(6, 4)) * 5
+    y = rng.integers(0, 4, 6)
+    lt = torch.tensor(logits, requires_grad=True)
+    ref = torch.nn.functional.cross_entropy(lt, torch.tensor(y))
+    ref.backward()
+    value, grad = _softmax_cross_entropy(logits, y)
+    assert value == pytest.approx(ref.item(), rel=1e-12)
+    np.testing.assert_allclose(grad, lt.grad.numpy(), **TOL)
+    value, _ = _softmax_cross_entropy(np.array([[1000.0, -1000.0]]), np.array([0]))
+    assert value == 0.0                                   # no overflow
+
+
+def test_mse_matches_torch(torch, rng):
+    pred, target = rng.normal(size=(5, 3)), rng.normal(size=(5, 3))
+    pt = torch.tensor(pred, requires_grad=True)
+    ref = torch.nn.functional.mse_loss(pt, torch.tensor(target))
+    ref.backward()
+    value, grad = _mse(pred, target)
+    assert value == pytest.approx(ref.item(), rel=1e-12)
+    np.testing.assert_allclose(grad, pt.grad.numpy(), **TOL)
+
+
+@pytest.mark.parametrize("ours, theirs, kwargs", [
+    (_SGD, "SGD", dict(lr=0.1, momentum=0.9)),
+    (_Adam, "Adam", dict(lr=0.01)),
+], ids=["sgd_momentum", "adam"])
+def test_optimizers_match_torch_trajectory(torch, rng, ours, theirs, kwargs):
+    w0 = rng.normal(size=(3, 2))
+    grads = [rng.normal(size=(3, 2)) for _ in range(5)]
+    p = w0.copy()
+    opt = ours([p], kwargs["lr"])
+    pt = torch.tensor(w0, requires_grad=True)
+    topt = getattr(torch.optim, theirs)([pt], **kwargs)
+    for g in grads:
+        opt.step([g])
+        pt.grad = torch.tensor(g)
+        topt.step()
+        np.testing.assert_allclose(p, pt.detach().numpy(), rtol=1e-12, atol=1e-14)
+
+
+# --------------------------------------------------------------------------- bad input
+@pytest.mark.parametrize("kwargs, exc, match", [
+    (dict(loss="hinge"), ValueError, "loss must be one of"),
+    (dict(optimizer="rmsprop"), ValueError, "optimizer must be one of"),
+    (dict(optimizer=object()), TypeError, "optimizer must be 'sgd', 'adam' or an object with step"),
+    (dict(lr=-1.0), ValueError, "lr must be in"),
+    (dict(epochs=0), ValueError, "epochs must be >= 1"),
+    (dict(batch_size=2.5), TypeError, "batch_size must be an integer"),
+    (dict(X_val=np.zeros((3, 2))), ValueError, "X_val and y_val must be given together"),
+], ids=["loss", "optimizer_name", "optimizer_object", "lr", "epochs", "batch_size", "val_pair"])
+def test_fit_rejects_bad_arguments(blobs, kwargs, exc, match):
+    X, y = blobs
+    with pytest.raises(exc, match=match):
+        fit(_mlp(), X, y, progress=False, **kwargs)
+
+
+def test_fit_rejects_bad_data(blobs):
+    X, y = blobs
+    with pytest.raises(ValueError, match="same number of samples, got 200 and 199"):
+        fit(_mlp(), X, y[:-1], progress=False)
+    with pytest.raises(ValueError, match="integer class labels for loss='cross_entropy'"):
+        fit(_mlp(), X, y.astype(float), progress=False)
+    with pytest.raises(ValueError, match=r"integer labels in \[0, 1\]"):
+        fit(_mlp(), X, y + 1, progress=False)
+    with pytest.raises(TypeError, match="model must be a dlcourse Module"):
+        fit(object(), X, y, progress=False)
+    with pytest.raises(ValueError, match="pass lr=None with an optimizer object"):
+        model = _mlp()
+        fit(model, X, y, optimizer=_SGD(model.parameters(), 0.1), lr=0.1, progress=False)
