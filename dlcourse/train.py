@@ -180,6 +180,22 @@ def fit(model, X, y, loss: str = "cross_entropy", optimizer=None, epochs: int = 
         on the batches as they were trained, in ``train()`` mode), ``"val_loss"``,
         ``"val_acc"``, and ``"time"`` (seconds since the start). Accuracies are NaN for
         ``"mse"``, and validation entries NaN without validation data.
+
+    The model is left in ``eval()`` mode, ready for :func:`predict`.
+
+    Examples
+    --------
+    >>> from dlcourse.layers.module import Sequential
+    >>> from dlcourse.layers.linear import Linear
+    >>> from dlcourse.layers.activation import ReLU
+    >>> from dlcourse.data import make_moons
+    >>> X, y = make_moons(200, seed=0)
+    >>> model = Sequential(Linear(2, 16, rng=0), ReLU(), Linear(16, 2, rng=1))
+    >>> history = fit(model, X, y, epochs=30, lr=1e-2, progress=False)
+    >>> history["loss"][-1] < history["loss"][0]
+    True
+
+    Unit 5, "Training a CNN" (the same loop as Unit 3's, with layers instead of a formula).
     """
     _check_model(model)
     loss = check_choice(loss, LOSSES, "loss")
@@ -198,7 +214,7 @@ def fit(model, X, y, loss: str = "cross_entropy", optimizer=None, epochs: int = 
 
     bar = trange(epochs, desc="epochs", disable=not progress)
     for _ in bar:
-        train_loss, train_acc = _train_epoch(model, X, y, LOSSES[loss], opt, batch_size, rng)
+        train_loss, train_acc = _train_epoch(model, X, y, loss, opt, batch_size, rng)
         val_loss, val_acc = _evaluate(model, X_val, y_val, loss, batch_size) if has_val else (np.nan, np.nan)
         for key, value in zip(history, (train_loss, train_acc, val_loss, val_acc, time.perf_counter() - start)):
             history[key].append(value)
@@ -208,21 +224,20 @@ def fit(model, X, y, loss: str = "cross_entropy", optimizer=None, epochs: int = 
     return history
 
 
-def _train_epoch(model, X, y, loss_fn, opt, batch_size, rng):
+def _train_epoch(model, X, y, loss, opt, batch_size, rng):
     """One pass over the shuffled data; returns (mean loss, accuracy or NaN)."""
     model.train()
     total_loss, correct = 0.0, 0
     for idx in _batches(len(X), batch_size, rng):
         out = model.forward(X[idx])
-        value, grad = loss_fn(out, y[idx])
+        value, grad = LOSSES[loss](out, y[idx])
         model.zero_grad()
         model.backward(grad)
         opt.step(model.gradients())
         total_loss += value * len(idx)
-        if loss_fn is _softmax_cross_entropy:
+        if loss == "cross_entropy":
             correct += int(np.sum(out.argmax(axis=1) == y[idx]))
-    acc = correct / len(X) if loss_fn is _softmax_cross_entropy else np.nan
-    return total_loss / len(X), acc
+    return total_loss / len(X), (correct / len(X) if loss == "cross_entropy" else np.nan)
 
 
 def _evaluate(model, X, y, loss, batch_size):

@@ -100,7 +100,8 @@ def test_dropout_rejects_p_outside_0_1_with_torchs_message(p):
 @pytest.mark.parametrize("call, exc, match", [
     (lambda: Dropout("0.5"), TypeError, "dropout probability must be a real number"),
     (lambda: Dropout(True), TypeError, "dropout probability must be a real number"),
-    (lambda: Dropout(0.5).forward(np.ones((2, 3)), mask=np.ones((3, 2))), ValueError, r"mask must have the input's shape \(2, 3\)"),
+    (lambda: Dropout(0.5).forward(np.ones((2, 3)), mask=np.ones((3, 2))), ValueError,
+     r"mask must have the input's shape \(2, 3\)"),
     (lambda: Dropout(0.5).forward(np.ones(3), mask=[1, 0.5, 0]), ValueError, "only 0 .* and 1"),
     (lambda: Dropout(0.5).backward(np.ones(3)), RuntimeError, "before forward"),
     (lambda: Dropout(0.5).forward("abc"), TypeError, "x must be an array of numbers"),

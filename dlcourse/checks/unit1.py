@@ -7,7 +7,7 @@ import numpy as np
 from .. import activations
 from ..graph import Value
 from ..shallow import perceptron_update
-from .exercise import Exercise
+from .exercise import Exercise, as_outputs
 from .registry import register
 
 
@@ -91,7 +91,20 @@ def _perceptron_cases(rng):
         d = int(rng.integers(2, 5))
         cases.append({"w": rng.normal(size=d), "b": float(rng.normal()), "x": rng.normal(size=d),
                       "y": int(rng.choice([-1, 1])), "lr": float(rng.uniform(0.1, 1.0))})
+    # Always cover a misclassified point, a correctly classified one and the boundary
+    # y (w @ x + b) = 0 (the start of training, w = 0 and b = 0), which must update.
+    for case, sign in ((cases[0], -1), (cases[1], 1)):
+        margin = case["w"] @ case["x"] + case["b"]
+        case["y"] = sign * (1 if margin >= 0 else -1)
+    cases[-1]["w"], cases[-1]["b"] = np.zeros_like(cases[-1]["w"]), 0.0
     return cases
+
+
+def _run_perceptron(fn, case):
+    """``fn(**case)`` on copies; the inputs after the call are outputs too (they must not change)."""
+    w, x = case["w"].copy(), case["x"].copy()
+    out = as_outputs(fn(w=w, b=case["b"], x=x, y=case["y"], lr=case["lr"]))
+    return out | {"w (input) after the call": w, "x (input) after the call": x}
 
 
 register(
@@ -113,6 +126,6 @@ register(
              hint="The gradient of the mean loss with respect to the logits is (softmax(logits) - onehot) / N. "
                   "Subtract the row maximum before exp so large logits do not overflow."),
     Exercise("1.7", "perceptron_update", "one perceptron update", perceptron_update, _perceptron_cases,
-             hint="Update only when y * (w @ x + b) <= 0: then w + lr*y*x and b + lr*y. "
+             _run_perceptron, hint="Update only when y * (w @ x + b) <= 0: then w + lr*y*x and b + lr*y. "
                   "Return new arrays; do not modify the inputs."),
 )

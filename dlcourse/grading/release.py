@@ -114,10 +114,10 @@ def release(source: Path, out: Path) -> ReleaseReport:
         leaks = find_leaks("\n".join(c.source for c in student.cells), solution)
         if leaks:
             raise ReleaseError(f"{rel}: solution text left in the student version: {leaks[:3]}")
-        for sub, content in (("student", text), ("instructor", nbformat.writes(nb))):
-            target = out / sub / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(content, encoding="utf-8")
+        for sub in ("student", "instructor"):
+            (out / sub / rel).parent.mkdir(parents=True, exist_ok=True)
+        (out / "student" / rel).write_text(text, encoding="utf-8")
+        shutil.copyfile(path, out / "instructor" / rel)  # byte-identical to the source
         report.notebooks.append(str(rel))
         report.exercises += exercises
     return report

@@ -5,7 +5,9 @@ Later units add Dropout, BatchNorm1d (Unit 4), Conv2d, pooling, RNN, LSTM and GR
 """
 
 from .activation import Activation, ReLU, Sigmoid, Tanh
+from .batchnorm import BatchNorm1d
+from .dropout import Dropout
 from .linear import Linear
 from .module import Module, Sequential
 
-__all__ = ["Module", "Sequential", "Linear", "Activation", "ReLU", "Sigmoid", "Tanh"]
+__all__ = ["Module", "Sequential", "Linear", "Activation", "ReLU", "Sigmoid", "Tanh", "Dropout", "BatchNorm1d"]

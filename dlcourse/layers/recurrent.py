@@ -38,8 +38,11 @@ __all__ = ["RNN", "LSTM", "GRU", "CellCache", "CellGrads",
 
 
 def _sigmoid(a):
-    r"""$\sigma(a) = (1 + \tanh(a/2))/2$: overflow-free and one ufunc call."""
-    return 0.5 * (1.0 + np.tanh(0.5 * a))
+    r"""$\sigma(a) = 1/(1 + e^{-a})$; for $a \ll 0$, $e^{-a}$ overflows to inf and $\sigma$ is 0, as it should."""
+    with np.errstate(over="ignore"):
+        out = np.exp(-a)
+    out += 1.0
+    return np.reciprocal(out, out=out)
 
 
 # --------------------------------------------------------------------------- steps

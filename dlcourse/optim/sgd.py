@@ -65,12 +65,12 @@ class SGD(Optimizer):
     With a constant learning rate the three give the same trajectory once the learning
     rate is rescaled: the notes' :math:`(\gamma_{\text{notes}}, \eta)` is torch's
     :math:`(\mu, \gamma) = (\gamma_{\text{notes}}, \eta)` (the notes' buffer is
-    :math:`\eta` times torch's), and the EMA's :math:`(\beta, \alpha)` is torch's
-    :math:`(\mu, \gamma) = (\beta, (1 - \beta)\alpha)` (apart from the first step, where
-    torch's buffer starts at :math:`g` rather than :math:`(1-\beta) g`; set
-    ``dampening=beta`` to reproduce the EMA from the second step on). With a schedule that
-    changes :math:`\gamma`, torch's convention applies the new rate to the whole buffer at
-    once, the notes' only to new gradients.
+    :math:`\eta` times torch's), and the EMA's :math:`(\beta, \alpha)`, started at
+    :math:`v = 0`, is torch's :math:`(\mu, \gamma) = (\beta, (1 - \beta)\alpha)` (the
+    EMA is :math:`1 - \beta` times torch's buffer). ``dampening=beta`` with ``lr=alpha``
+    gives the EMA started at :math:`v = g` instead, since torch's first buffer is the
+    undamped gradient. With a schedule that changes :math:`\gamma`, torch's convention
+    applies the new rate to the whole buffer at once, the notes' only to new gradients.
 
     References
     ----------

@@ -49,13 +49,19 @@ class GraphExplorer(Demo):
                 s.layout.display = "none"
         controls["step"].value = 0
 
+    def _on_change(self, change) -> None:
+        # a new preset first needs its sliders reconfigured: _on_preset redraws
+        if change["owner"] is not self.controls["preset"]:
+            super()._on_change(change)
+
     def _on_preset(self, change):
-        self._hold = True
+        held, self._hold = self._hold, True  # inside Demo.set, keep holding: set redraws once
         try:
             self._configure(change["new"], self.controls)
         finally:
-            self._hold = False
-        self.update()
+            self._hold = held
+        if not held:
+            self.update()
 
     def _compute(self, preset, step, **inputs):
         _, specs = ge.PRESETS[preset]
