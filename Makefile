@@ -25,7 +25,7 @@ lab: setup
 
 test: setup
 	$(BIN)/python -m pytest -p no:cacheprovider -n 2 --dist loadfile \
-	    --nbval-lax --sanitize-with tests/nbval_sanitize.cfg tests units
+	    --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg tests units
 
 test-fast: setup
 	$(BIN)/python -m pytest -p no:cacheprovider -x -q tests

@@ -198,7 +198,7 @@ def newton(f: Callable, grad: Callable, hess: Callable, x0, steps: int, tol: flo
 
 @_quiet
 def conjugate_gradient(f: Callable, grad: Callable, x0, steps: int, tol: float = 1e-12) -> np.ndarray:
-    r"""Nonlinear conjugate gradient (Polak–Ribière+, restarted every :math:`n` steps).
+    r"""Nonlinear conjugate gradient (Polak–Ribière+, with Powell's restarts).
 
     Unit 3, "Conjugate gradient".
 
@@ -232,7 +232,11 @@ def conjugate_gradient(f: Callable, grad: Callable, x0, steps: int, tol: float =
     quadratic, with exact line searches, the minimum is reached in at most :math:`n` steps,
     without ever forming :math:`H`. The line search here is nearly exact (see the module
     docstring). The "+" (:math:`\beta \ge 0`) and the restarts make the method robust on
-    non-quadratic functions.
+    non-quadratic functions: the direction restarts from :math:`-g` when successive
+    gradients are far from orthogonal, :math:`|g_{k+1}^\top g_k| \ge 0.1\,\|g_{k+1}\|^2`
+    (Nocedal and Wright, eq. 5.52), which on a quadratic they are not. In floating point,
+    conjugacy is gradually lost: with a condition number of :math:`10^4` the minimum takes
+    about :math:`1.5n` steps instead of :math:`n`, as for linear CG.
     """
     x, steps, tol = _check_problem(f, grad, x0, steps, tol)
     fx, g = float(f(x)), _gradient(grad, x)
@@ -240,13 +244,15 @@ def conjugate_gradient(f: Callable, grad: Callable, x0, steps: int, tol: float =
     for k in range(steps):
         if _done(fx, g, tol):
             break
-        if k % x.size == 0 or g @ d >= 0:
+        if g @ d >= 0:  # not a descent direction (only through round-off): restart
             d = -g
         alpha0 = 1.0 / np.linalg.norm(g) if alpha is None else alpha * slope / float(g @ d)
         t = _line_search(f, grad, x, fx, g, d, alpha0, c2=1e-10)
         if t.a == 0.0 or not t.f <= fx + _F_NOISE * abs(fx):
             break
         beta = max(0.0, float(t.g @ (t.g - g)) / float(g @ g))
+        if abs(float(t.g @ g)) >= 0.1 * float(t.g @ t.g):  # gradients far from orthogonal
+            beta = 0.0  # Powell's restart
         alpha, slope = t.a, float(g @ d)
         x, fx, g, d = t.x, t.f, t.g, -t.g + beta * d
         path.append(x)
