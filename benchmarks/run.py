@@ -99,7 +99,24 @@ def bench_scalar_engine() -> list[dict]:
     return rows
 
 
-BENCHMARKS = {"notebooks": bench_notebooks, "widgets": bench_widgets, "scalar engine": bench_scalar_engine}
+def bench_race() -> list[dict]:
+    from dlcourse.optim import SGD, Adagrad, Adadelta, Adam, AdamW, RMSprop
+    from dlcourse.optim.race import race
+
+    racers = {"SGD": lambda p: SGD(p, lr=1e-3, momentum=0.9), "Adagrad": lambda p: Adagrad(p, lr=0.5),
+              "RMSprop": lambda p: RMSprop(p, lr=0.01), "Adadelta": lambda p: Adadelta(p, lr=1.0),
+              "Adam": lambda p: Adam(p, lr=0.05), "AdamW": lambda p: AdamW(p, lr=0.05)}
+    race("rosenbrock", racers, steps=500)  # warm up
+    times = []
+    for _ in range(5):
+        start = time.perf_counter()
+        race("rosenbrock", racers, steps=500)
+        times.append(1000 * (time.perf_counter() - start))
+    return [row("optimizer race: 6 optimizers x 500 steps on Rosenbrock", statistics.median(times), "ms", 100.0)]
+
+
+BENCHMARKS = {"notebooks": bench_notebooks, "widgets": bench_widgets, "scalar engine": bench_scalar_engine,
+              "race": bench_race}
 
 
 def main(argv=None) -> int:

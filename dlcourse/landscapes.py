@@ -98,11 +98,15 @@ class Landscape:
     def grad(self, x) -> np.ndarray:
         r""":math:`\nabla f` at ``x`` of shape ``(..., 2)``; the result has the same shape."""
         x = self._points(x)
-        if x.shape == (2,):  # fast path for the race: Python floats, no array temporaries
-            gx, gy = self._grad_xy(float(x[0]), float(x[1]))
-            return np.array([gx, gy])
+        if x.shape == (2,):
+            return self._grad_point(x)
         gx, gy = self._grad_xy(x[..., 0], x[..., 1])
         return np.stack(np.broadcast_arrays(gx, gy), axis=-1).astype(np.float64)
+
+    def _grad_point(self, x: np.ndarray) -> np.ndarray:
+        """The gradient at one point of shape (2,), unchecked: Python floats, no temporaries (the race)."""
+        gx, gy = self._grad_xy(float(x[0]), float(x[1]))
+        return np.array([gx, gy])
 
     def hess(self, x) -> np.ndarray:
         r""":math:`\nabla^2 f` at ``x`` of shape ``(..., 2)``; the result has shape ``(..., 2, 2)``."""
@@ -373,6 +377,9 @@ class NoisyLandscape(Landscape):
     def grad(self, x) -> np.ndarray:
         g = self.base.grad(x)
         return g + self.sigma * self._rng.standard_normal(g.shape)
+
+    def _grad_point(self, x: np.ndarray) -> np.ndarray:
+        return self.base._grad_point(x) + self.sigma * self._rng.standard_normal(2)
 
 
 def noisy(landscape: Landscape, sigma: float = 1.0, seed: int | None = 0) -> NoisyLandscape:

@@ -27,8 +27,10 @@ VARIANCE_CASES = [  # (initializer, expected variance given (fan_in, fan_out, ga
     (lecun_normal, lambda i, o, g: g * g / i,
      lambda nn, w, g: nn.init.kaiming_normal_(w, nonlinearity="linear").mul_(g)),
 ]
-VARIANCE_MATRIX = [pytest.param(init, var, tinit, shape, gain, id=f"{init.__name__}-{'x'.join(map(str, shape))}-g{gain}")
-                   for init, var, tinit in VARIANCE_CASES for shape in SHAPES for gain in [1.0, 5 / 3]]
+VARIANCE_MATRIX = [
+    pytest.param(init, var, tinit, shape, gain, id=f"{init.__name__}-{'x'.join(map(str, shape))}-gain{gain:.3g}")
+    for init, var, tinit in VARIANCE_CASES for shape in SHAPES for gain in [1.0, 5 / 3]
+]
 
 
 @pytest.mark.parametrize("init, variance, torch_init, shape, gain", VARIANCE_MATRIX)

@@ -189,10 +189,10 @@ class TestGraphExplorer:
             assert len(calls) == 1
             assert demo.controls["v0"].description == "w"
             assert demo.data.root.data == pytest.approx((1.0 * 5.0 + 90.0 - 100.0) ** 2)
-            assert demo.data.step == 0 and demo.controls["step"].max == demo.data.n_steps == 3
-            demo.set(step=3, v1=2.0)
+            assert demo.data.step == 0 and demo.controls["step"].max == demo.data.n_steps == 5
+            demo.set(step=5, v1=2.0)
             assert len(calls) == 2
-            assert demo.data.step == 3
+            assert demo.data.step == 5
             assert leaf_grads(demo.data.root)["w"] == pytest.approx(2 * (1.0 * 2.0 + 90.0 - 100.0) * 2.0)
         finally:
             del demo.redraw
@@ -405,7 +405,7 @@ def test_backprop_step_is_minus_lr_times_the_torch_gradient(torch, lr):
         y5 = torch.sigmoid(w["w13"] * y3 + w["w23"] * y4)
         E = 0.5 * (bp.NOTES_TARGET - y5) ** 2
         E.backward()
-        assert s.y5 == pytest.approx(float(y5), rel=1e-12)
+        assert s.y5 == pytest.approx(y5.item(), rel=1e-12)
         for k in weights:
             assert s.updates[k] == pytest.approx(-lr * float(w[k].grad), rel=1e-10, abs=1e-15)
             assert s.new_weights[k] == pytest.approx(weights[k] + s.updates[k])

@@ -57,16 +57,16 @@ def inverse_time_decay(lr0: float, decay_rate: float, epoch):
     float or numpy.ndarray
         The learning rate(s), shaped like ``epoch``.
 
+    Notes
+    -----
+    Adagrad's ``lr_decay`` is this schedule applied per step (with :math:`t` = steps - 1).
+
     Examples
     --------
     The lecture notes' table (:math:`\alpha_0 = 0.2`, :math:`k = 1`):
 
     >>> [round(inverse_time_decay(0.2, 1.0, t), 4) for t in [1, 2, 3, 4]]
     [0.1, 0.0667, 0.05, 0.04]
-
-    Notes
-    -----
-    Adagrad's ``lr_decay`` is this schedule applied per step (with :math:`t` = steps - 1).
     """
     lr0 = check_number(lr0, "lr0", low=0.0)
     k = check_number(decay_rate, "decay_rate", low=0.0)

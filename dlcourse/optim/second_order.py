@@ -274,7 +274,8 @@ def bfgs(f: Callable, grad: Callable, x0, steps: int, tol: float = 1e-12) -> np.
 
     .. math::
         \begin{aligned}
-        &d \leftarrow -H g, \quad x' \leftarrow x + \alpha d \quad \text{(Wolfe line search, } \alpha = 1 \text{ first)} \\
+        &d \leftarrow -H g, \quad x' \leftarrow x + \alpha d
+            \quad \text{(Wolfe line search, } \alpha = 1 \text{ first)} \\
         &s \leftarrow x' - x, \quad y \leftarrow g' - g, \quad \rho \leftarrow 1 / (y^\top s) \\
         &H \leftarrow (I - \rho s y^\top) H (I - \rho y s^\top) + \rho s s^\top
         \end{aligned}

@@ -2,8 +2,6 @@ r"""Stochastic gradient descent with momentum and Nesterov momentum (Unit 3, "Mo
 
 from __future__ import annotations
 
-import numpy as np
-
 from .optimizer import Optimizer, _check_hyper
 
 __all__ = ["SGD"]

@@ -1,0 +1,399 @@
+"""Unit 1's self-checking exercises: references pass, stubs are "not attempted", wrong answers are
+caught with a message that names the output, expected and received values and gives the hint; and
+every solution written in the instructor notebooks passes its check.
+"""
+
+import math
+import re
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.unit1
+
+import dlcourse.checks as checks  # noqa: E402
+from dlcourse.checks import (ERROR, NOT_ATTEMPTED, PASSED, WRONG, check, get_exercise,  # noqa: E402
+                             progress)
+from dlcourse.checks.exercise import as_outputs, compare_outputs, evaluate  # noqa: E402
+from dlcourse.graph import Value  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+UNIT1_IDS = [f"1.{i}" for i in range(1, 8)]
+SEEDS = [0, 1, 2]
+
+
+@pytest.fixture(autouse=True)
+def fresh_progress(monkeypatch):
+    """Each test starts with no exercise checked in this session."""
+    monkeypatch.setattr(checks, "_LATEST", {})
+
+
+def stub(*args, **kwargs):
+    raise NotImplementedError("Exercise 1.x: replace this line with your code")
+
+
+# -- plausible wrong answers ------------------------------------------------------------------------
+def mul_swapped_local_grads(a, b):
+    return Value(a.data * b.data, children=(a, b), op="*", local_grads=(a.data, b.data))
+
+
+def mul_adds(a, b):
+    return Value(a.data + b.data, children=(a, b), op="*", local_grads=(b.data, a.data))
+
+
+def mul_returns_a_float(a, b):
+    return a.data * b.data
+
+
+def tanh_one_minus_t(a):
+    t = math.tanh(a.data)
+    return Value(t, children=(a,), op="tanh", local_grads=(1 - t,))
+
+
+def tanh_derivative_of_the_input(a):
+    return Value(math.tanh(a.data), children=(a,), op="tanh", local_grads=(1 - a.data ** 2,))
+
+
+def sigmoid_naive(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def sigmoid_np_where(x):
+    return np.where(x >= 0, 1.0 / (1.0 + np.exp(-x)), np.exp(x) / (1.0 + np.exp(x)))
+
+
+def sigmoid_wrong_sign(x):
+    return 1.0 / (1.0 + np.exp(np.clip(x, -500, 500)))
+
+
+def _stable_sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-np.clip(x, -500, 500)))
+
+
+def sigmoid_prime_returns_s(x):
+    return _stable_sigmoid(x)
+
+
+def sigmoid_prime_one_minus_s(x):
+    return 1.0 - _stable_sigmoid(x)
+
+
+def linear_backward_transposed_grad_x(x, weight, grad_out):
+    return grad_out.T @ weight, grad_out.T @ x, grad_out.sum(axis=0)
+
+
+def linear_backward_grad_w_transposed(x, weight, grad_out):
+    return grad_out @ weight, x.T @ grad_out, grad_out.sum(axis=0)
+
+
+def linear_backward_mean_bias(x, weight, grad_out):
+    return grad_out @ weight, grad_out.T @ x, grad_out.mean(axis=0)
+
+
+def linear_backward_no_bias(x, weight, grad_out):
+    return grad_out @ weight, grad_out.T @ x
+
+
+def _softmax(logits):
+    z = logits - logits.max(axis=1, keepdims=True)
+    return np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+
+
+def xent_grad_not_divided_by_n(logits, labels):
+    p = _softmax(logits)
+    p[np.arange(len(labels)), labels] -= 1.0
+    return p
+
+
+def xent_grad_no_max_subtraction(logits, labels):
+    with np.errstate(all="ignore"):
+        p = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    p[np.arange(len(labels)), labels] -= 1.0
+    return p / len(labels)
+
+
+def xent_grad_without_onehot(logits, labels):
+    return _softmax(logits) / len(labels)
+
+
+def perceptron_always_updates(w, b, x, y, lr=1.0):
+    return w + lr * y * x, b + lr * y
+
+
+def perceptron_mutates_its_input(w, b, x, y, lr=1.0):
+    if y * (w @ x + b) <= 0:
+        w += lr * y * x
+        b += lr * y
+    return w, b
+
+
+def perceptron_strict_inequality(w, b, x, y, lr=1.0):
+    if y * (w @ x + b) < 0:
+        return w + lr * y * x, b + lr * y
+    return w.copy(), b
+
+
+def perceptron_wrong_sign(w, b, x, y, lr=1.0):
+    if y * (w @ x + b) <= 0:
+        return w - lr * y * x, b - lr * y
+    return w.copy(), b
+
+
+WRONG_ANSWERS = [
+    # (exercise, function, status, a fragment the message must contain)
+    ("1.1", mul_swapped_local_grads, WRONG, "a.grad"),
+    ("1.1", mul_adds, WRONG, "out.data"),
+    ("1.1", mul_returns_a_float, ERROR, "must return a Value"),
+    ("1.2", tanh_one_minus_t, WRONG, "a.grad"),
+    ("1.2", tanh_derivative_of_the_input, WRONG, "a.grad"),
+    ("1.3", sigmoid_naive, ERROR, "FloatingPointError: overflow"),
+    ("1.3", sigmoid_np_where, ERROR, "FloatingPointError: overflow"),
+    ("1.3", sigmoid_wrong_sign, WRONG, "output at index"),
+    ("1.4", sigmoid_prime_returns_s, WRONG, "output at index"),
+    ("1.4", sigmoid_prime_one_minus_s, WRONG, "output at index"),
+    ("1.5", linear_backward_transposed_grad_x, ERROR, "ValueError: matmul"),
+    ("1.5", linear_backward_grad_w_transposed, WRONG, "output 1 has shape (3, 2), expected (2, 3)"),
+    ("1.5", linear_backward_mean_bias, WRONG, "output 2 at index"),
+    ("1.5", linear_backward_no_bias, WRONG, "output 2 is missing"),
+    ("1.6", xent_grad_not_divided_by_n, WRONG, "output at index"),
+    ("1.6", xent_grad_no_max_subtraction, WRONG, "not finite"),
+    ("1.6", xent_grad_without_onehot, WRONG, "output at index"),
+    ("1.7", perceptron_always_updates, WRONG, "output 0 at index"),
+    ("1.7", perceptron_mutates_its_input, WRONG, "w (input) after the call"),
+    ("1.7", perceptron_strict_inequality, WRONG, "output 0 at index"),
+    ("1.7", perceptron_wrong_sign, WRONG, "output 0 at index"),
+]
+
+PROBLEM = re.compile(r"^(?P<key>.+?)(?: at index (?P<idx>\([\d, ]*\)))? is (?P<rec>\S+?)(?: \(not finite\))?, "
+                     r"expected (?P<exp>\S+)$")
+
+
+def _problem(message: str) -> str:
+    first = message.split("\nHint:")[0]
+    return first[first.rindex("): ") + 3:].rstrip(".")
+
+
+# -- references, stubs, other exceptions ------------------------------------------------------------
+@pytest.mark.parametrize("ex_id", UNIT1_IDS)
+def test_the_reference_passes(ex_id):
+    ex = get_exercise(ex_id)
+    for seed in SEEDS + [None]:
+        result = check(ex_id, ex.reference, seed=seed)
+        assert result.status == PASSED and result.passed, result.message
+        assert result.cases_passed == result.cases_total > 0
+        assert str(result).startswith("✅ Exercise " + ex_id)
+
+
+@pytest.mark.parametrize("ex_id", UNIT1_IDS)
+def test_a_stub_is_not_attempted(ex_id):
+    result = check(ex_id, stub)
+    assert result.status == NOT_ATTEMPTED
+    assert "not attempted" in result.message and "NotImplementedError" in result.message
+    assert not result.passed and result.cases_passed == 0
+
+
+@pytest.mark.parametrize("ex_id", UNIT1_IDS)
+def test_another_exception_is_an_error_with_the_hint(ex_id):
+    def broken(*args, **kwargs):
+        raise KeyError("boom")
+
+    result = check(ex_id, broken, seed=0)
+    assert result.status == ERROR
+    assert "raised KeyError: 'boom' on test case 1" in result.message
+    assert "Hint: " + get_exercise(ex_id).hint in result.message
+
+
+def test_something_not_callable_is_an_error():
+    result = check("1.4", 0.25)
+    assert result.status == ERROR
+    assert "expected a function named sigmoid_prime, got float" in result.message
+
+
+# -- wrong answers -----------------------------------------------------------------------------------
+@pytest.mark.parametrize("ex_id, fn, status, fragment", WRONG_ANSWERS,
+                         ids=[f"{e}-{f.__name__}" for e, f, _, _ in WRONG_ANSWERS])
+@pytest.mark.parametrize("seed", SEEDS)
+def test_a_wrong_answer_is_caught_with_a_clear_message(ex_id, fn, status, fragment, seed):
+    ex = get_exercise(ex_id)
+    result = check(ex_id, fn, seed=seed)
+    assert result.status == status, result.message
+    assert not result.passed
+    assert fragment in result.message
+    assert result.message.endswith("\nHint: " + ex.hint)
+    assert f"test case {result.cases_passed + 1}" in result.message
+    if status != WRONG:
+        return
+    # the message names an output and its received and expected values: recompute them
+    case = ex.cases(np.random.default_rng(seed))[result.cases_passed]
+    expected = as_outputs(ex.run(ex.reference, case))
+    got = as_outputs(ex.run(fn, case))
+    problem = _problem(result.message)
+    if " is missing" in problem or " has shape " in problem:
+        key = problem.split(" is missing")[0].split(" has shape ")[0]
+        assert key in expected
+        assert key not in got or got[key].shape != expected[key].shape
+        if " has shape " in problem:
+            assert f"has shape {got[key].shape}, expected {expected[key].shape}" in problem
+        return
+    m = PROBLEM.match(problem)
+    assert m, problem
+    key = m["key"]
+    assert key in expected
+    idx = tuple(int(i) for i in re.findall(r"\d+", m["idx"])) if m["idx"] else ()
+    assert float(m["exp"]) == pytest.approx(expected[key][idx], rel=1e-5, abs=1e-300)
+    received = float(m["rec"])
+    if np.isfinite(got[key][idx]):
+        assert received == pytest.approx(got[key][idx], rel=1e-5, abs=1e-300)
+    else:
+        assert not np.isfinite(received)
+    assert not np.isclose(got[key][idx], expected[key][idx], rtol=ex.rtol, atol=ex.atol)
+
+
+def test_softmax_grad_not_divided_by_n_is_n_times_too_big():
+    result = check("1.6", xent_grad_not_divided_by_n, seed=0)
+    m = PROBLEM.match(_problem(result.message))
+    n = len(get_exercise("1.6").cases(np.random.default_rng(0))[0]["labels"])
+    assert float(m["rec"]) == pytest.approx(n * float(m["exp"]), rel=1e-4)
+
+
+def test_sigmoid_without_the_overflow_guard_fails_on_the_extreme_case():
+    result = check("1.3", sigmoid_naive, seed=0)
+    assert result.cases_passed == 2  # the random cases pass; x = -1000 overflows
+    assert "test case 3" in result.message
+
+
+def test_the_perceptron_cases_cover_both_branches_and_the_boundary():
+    for seed in range(20):
+        cases = get_exercise("1.7").cases(np.random.default_rng(seed))
+        margins = [c["y"] * (c["w"] @ c["x"] + c["b"]) for c in cases]
+        assert min(margins) < 0 < max(margins)
+        assert 0.0 in margins
+
+
+def test_the_check_does_not_modify_the_inputs_it_hands_out():
+    ex = get_exercise("1.7")
+    case = ex.cases(np.random.default_rng(0))[0]
+    w = case["w"].copy()
+    ex.run(perceptron_mutates_its_input, case)
+    np.testing.assert_array_equal(case["w"], w)
+
+
+def test_results_are_reproducible_with_a_seed():
+    a = check("1.2", tanh_one_minus_t, seed=5)
+    b = check("1.2", tanh_one_minus_t, seed=5)
+    assert a.message == b.message
+
+
+def test_evaluate_can_limit_the_cases():
+    result = evaluate(get_exercise("1.3"), sigmoid_naive, seed=0, n_cases=2)
+    assert result.status == PASSED and result.cases_total == 2
+
+
+# -- registry and progress ---------------------------------------------------------------------------
+def test_an_unknown_exercise_lists_the_known_ones():
+    with pytest.raises(ValueError, match="unknown exercise '9.9'") as info:
+        check("9.9", stub)
+    assert "1.1, 1.2, 1.3, 1.4, 1.5, 1.6, 1.7" in str(info.value)
+    with pytest.raises(TypeError, match="exercise_id must be a string"):
+        check(1.3, stub)
+
+
+def test_exercise_metadata():
+    for ex_id in UNIT1_IDS:
+        ex = get_exercise(ex_id)
+        assert ex.id == ex_id and ex.unit == 1 and ex.hint and ex.title
+
+
+def test_progress_reflects_the_statuses():
+    rows = progress(1)
+    assert [r[0] for r in rows] == UNIT1_IDS
+    assert all(status == NOT_ATTEMPTED for _, _, status in rows)
+    check("1.1", get_exercise("1.1").reference)
+    check("1.2", tanh_one_minus_t)
+    check("1.3", sigmoid_naive)
+    check("1.4", stub)
+    rows = progress(1)
+    assert len(rows) == 7
+    statuses = {i: s for i, _, s in rows}
+    assert statuses == {"1.1": PASSED, "1.2": WRONG, "1.3": ERROR, "1.4": NOT_ATTEMPTED,
+                        "1.5": NOT_ATTEMPTED, "1.6": NOT_ATTEMPTED, "1.7": NOT_ATTEMPTED}
+    text = str(rows)
+    assert "1 of 7 passed" in text and len(text.splitlines()) == 9
+    assert "the product node of the engine" in text
+    html = rows._repr_html_()
+    assert html.count("<tr>") == 8 and "✅ passed" in html and "❌ wrong" in html and "💥 error" in html
+    # a later check replaces the earlier result
+    check("1.2", get_exercise("1.2").reference)
+    assert dict((i, s) for i, _, s in progress(1))["1.2"] == PASSED
+    assert all(row in progress() for row in progress(1))
+
+
+def test_result_html_is_escaped():
+    result = check("1.5", linear_backward_grad_w_transposed, seed=0)
+    html = result._repr_html_()
+    assert "❌ Exercise 1.5" in html and "<br>Hint:" in html
+    result.message = "x < 0 & y\nsecond line"
+    html = result._repr_html_()
+    assert "x &lt; 0 &amp; y<br>second line" in html
+
+
+# -- compare_outputs ---------------------------------------------------------------------------------
+def test_compare_outputs():
+    exp = {"y": np.array([1.0, 2.0, 3.0])}
+    assert compare_outputs(exp, {"y": np.array([1.0, 2.0, 3.0 + 1e-9])}, 1e-6, 1e-8) is None
+    assert compare_outputs(exp, {"y": np.ones((3, 1))}, 1e-6, 1e-8) == "y has shape (3, 1), expected (3,)"
+    assert compare_outputs(exp, {"y": np.array([1.0, np.nan, 3.0])}, 1e-6, 1e-8) == \
+        "y at index (1,) is nan (not finite), expected 2"
+    assert compare_outputs(exp, {"y": np.array([1.0, 2.0, np.inf])}, 1e-6, 1e-8) == \
+        "y at index (2,) is inf (not finite), expected 3"
+    assert compare_outputs(exp, {"y": np.array([1.0, 2.5, 3.0])}, 1e-6, 1e-8) == \
+        "y at index (1,) is 2.5, expected 2"
+    assert compare_outputs(exp, {"z": np.ones(3)}, 1e-6, 1e-8) == "y is missing: expected 1 output(s), got 1"
+    assert compare_outputs({"s": np.array(2.0)}, {"s": np.array(3.0)}, 1e-6, 1e-8) == "s is 3, expected 2"
+
+
+def test_as_outputs():
+    assert list(as_outputs((1.0, [2.0]))) == ["output 0", "output 1"]
+    assert list(as_outputs({"a": 1})) == ["a"]
+    out = as_outputs(np.arange(3))
+    assert list(out) == ["output"] and out["output"].dtype == np.float64
+
+
+# -- the instructor notebooks' solutions -------------------------------------------------------------
+HEADER = re.compile(r"^# Exercise (\d+\.\d+): (\w+)", re.MULTILINE)
+
+
+def _solution_cells():
+    found = {}
+    for path in sorted((ROOT / "units").rglob("*.ipynb")):
+        if ".ipynb_checkpoints" in path.parts:
+            continue
+        nb = nbformat.read(path, as_version=4)
+        cells = [c.source for c in nb.cells if c.cell_type == "code" and "### BEGIN SOLUTION" in c.source]
+        if cells:
+            found[path.relative_to(ROOT).as_posix()] = cells
+    return found
+
+
+SOLUTION_CELLS = _solution_cells()
+
+
+def test_every_unit1_exercise_has_a_solution_in_a_notebook():
+    ids = [HEADER.search(src).group(1) for cells in SOLUTION_CELLS.values() for src in cells]
+    assert sorted(ids) == UNIT1_IDS
+
+
+@pytest.mark.parametrize("notebook", sorted(SOLUTION_CELLS))
+def test_the_notebook_solutions_pass_their_checks(notebook):
+    namespace = {"np": np, "math": math, "Value": Value, "__name__": "__notebook__"}
+    for src in SOLUTION_CELLS[notebook]:  # in order: later solutions may use earlier ones
+        header = HEADER.search(src)
+        assert header, f"{notebook}: a solution cell without an '# Exercise X.Y: name' header"
+        ex_id, name = header.groups()
+        assert get_exercise(ex_id).name == name
+        exec(compile(src, f"{notebook}:{ex_id}", "exec"), namespace)
+        for seed in (0, 1, None):
+            result = check(ex_id, namespace[name], seed=seed)
+            assert result.status == PASSED, f"{notebook}: {result}"
