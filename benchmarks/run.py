@@ -58,16 +58,22 @@ def widget_latency(demo, moves: list[tuple[str, object]], repeats: int = 3) -> f
 def widget_cases():
     from dlcourse.widgets import unit1 as u1
 
+    # Each list changes a control and changes it back, so every move is a real update.
     return {
-        "unit1 graph explorer": (u1.make_graph_explorer, [("step", 1), ("step", 2), ("v0", 1.5), ("step", 0)]),
-        "unit1 activation explorer": (u1.make_activation_explorer,
-                                      [("name", "tanh"), ("n_layers", 20), ("spread", 2.0), ("name", "relu")]),
+        "unit1 graph explorer": (u1.make_graph_explorer, [("step", 1), ("step", 2), ("v0", 1.5), ("v0", 2.0),
+                                                          ("step", 0)]),
+        "unit1 activation explorer": (u1.make_activation_explorer, [("name", "tanh"), ("n_layers", 20),
+                                                                    ("spread", 2.0), ("spread", 1.0),
+                                                                    ("n_layers", 10), ("name", "sigmoid")]),
         "unit1 network playground (train frame)": (u1.make_playground, [("play", None)] * 4),
-        "unit1 network playground (rebuild)": (u1.make_playground, [("hidden", 12), ("depth", 3), ("dataset", "xor")]),
-        "unit1 backprop stepper": (u1.make_backprop_stepper, [("step", 3), ("show", "backward"), ("show", "update")]),
-        "unit1 saliency": (u1.make_saliency_demo, [("index", 5), ("output", 3), ("index", 9)]),
+        "unit1 network playground (rebuild)": (u1.make_playground, [("hidden", 12), ("hidden", 8), ("depth", 3),
+                                                                    ("depth", 2), ("dataset", "xor"),
+                                                                    ("dataset", "moons")]),
+        "unit1 backprop stepper": (u1.make_backprop_stepper, [("step", 3), ("show", "backward"),
+                                                              ("show", "update"), ("show", "forward"), ("step", 0)]),
+        "unit1 saliency": (u1.make_saliency_demo, [("index", 5), ("output", 3), ("output", -1), ("index", 0)]),
         "unit1 linear autoencoder vs PCA": (u1.make_linear_ae_demo, [("epoch", 10), ("epoch", 80), ("epoch", 150)]),
-        "unit1 deep autoencoder embedding": (u1.make_embedding_demo, [("index", 3), ("index", 40), ("index", 7)]),
+        "unit1 deep autoencoder embedding": (u1.make_embedding_demo, [("index", 3), ("index", 40), ("index", 0)]),
         "unit1 outliers": (u1.make_outlier_demo, [("threshold", 0.05), ("threshold", 0.2), ("threshold", 0.1)]),
     }
 

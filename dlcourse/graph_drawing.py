@@ -44,33 +44,46 @@ def node_text(node: Value, grad_known: bool) -> str:
     return f"{name}{op}\ndata {node.data:.4g}\ngrad {grad}"
 
 
-def draw_graph(root: Value, highlight=None, show_grad=True, ax=None) -> Figure:
+def node_face(node: Value, highlighted: bool) -> str:
+    return PALETTE["orange"] if highlighted else (PALETTE["sky"] if not node._prev else "#f2f2f2")
+
+
+def draw_on(ax, root: Value, highlight=None, show_grad=True) -> list:
+    """Draw the graph on ``ax``; return ``(patch, text)`` per node in topological order."""
     pos = layout(root)
     order = topological_order(root)
-    xs = [p[0] for p in pos.values()]
-    ys = [p[1] for p in pos.values()]
-    if ax is None:
-        width = 2.2 * (max(xs) - min(xs) + 1) + 0.5
-        height = 1.1 * (max(ys) - min(ys) + 1) + 0.4
-        fig = Figure(figsize=(min(width, 12), min(max(height, 2.2), 8)), dpi=80)
-        ax = fig.add_subplot()
-    fig = ax.figure
     for node in order:
         x1, y1 = pos[id(node)]
         for child in node._prev:
             x0, y0 = pos[id(child)]
             ax.annotate("", xy=(x1 - 0.36, y1), xytext=(x0 + 0.36, y0),
                         arrowprops=dict(arrowstyle="-|>", color="#777777", lw=1))
+    boxes = []
     for node in order:
         x, y = pos[id(node)]
         known = show_grad is True or (isinstance(show_grad, (set, frozenset)) and id(node) in show_grad)
         is_hl = highlight is not None and node is highlight
-        face = PALETTE["orange"] if is_hl else (PALETTE["sky"] if not node._prev else "#f2f2f2")
-        ax.add_patch(FancyBboxPatch((x - 0.36, y - 0.42), 0.72, 0.84, boxstyle="round,pad=0.02",
-                                    fc=face, ec="#333333", lw=1.6 if is_hl else 0.8))
-        ax.text(x, y, node_text(node, known), ha="center", va="center", fontsize=8, family="monospace")
+        patch = ax.add_patch(FancyBboxPatch((x - 0.36, y - 0.42), 0.72, 0.84, boxstyle="round,pad=0.02",
+                                            fc=node_face(node, is_hl), ec="#333333", lw=1.6 if is_hl else 0.8))
+        text = ax.text(x, y, node_text(node, known), ha="center", va="center", fontsize=8, family="monospace")
+        boxes.append((patch, text))
+    xs = [p[0] for p in pos.values()]
+    ys = [p[1] for p in pos.values()]
     ax.set_xlim(min(xs) - 0.5, max(xs) + 0.5)
     ax.set_ylim(min(ys) - 0.6, max(ys) + 0.6)
     ax.set_axis_off()
     ax.set_title("computational graph: inputs on the left, output on the right", fontsize=9)
-    return fig
+    return boxes
+
+
+def draw_graph(root: Value, highlight=None, show_grad=True, ax=None) -> Figure:
+    if ax is None:
+        pos = layout(root)
+        xs = [p[0] for p in pos.values()]
+        ys = [p[1] for p in pos.values()]
+        width = 2.2 * (max(xs) - min(xs) + 1) + 0.5
+        height = 1.1 * (max(ys) - min(ys) + 1) + 0.4
+        fig = Figure(figsize=(min(width, 12), min(max(height, 2.2), 8)), dpi=80)
+        ax = fig.add_subplot()
+    draw_on(ax, root, highlight=highlight, show_grad=show_grad)
+    return ax.figure

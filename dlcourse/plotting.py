@@ -21,3 +21,85 @@ def figure_png(fig, dpi: int = 72) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi)
     return buf.getvalue()
+
+
+class View:
+    """A figure drawn in two layers, so that a widget can redraw only what changes.
+
+    ``setup(fig, data)`` draws what stays (axes, labels, limits, reference curves);
+    ``update(data)`` sets or creates the artists that change and returns them.
+    ``key(data)`` names the static layer: when it changes, ``setup`` runs again.
+    :class:`FastRenderer` draws the static layer once, caches it as a bitmap and
+    repaints only the returned artists on top (matplotlib "blitting").
+    """
+
+    def key(self, data):
+        return None
+
+    def setup(self, fig, data) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def update(self, data) -> list:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def plot(self, fig, data) -> None:
+        """Draw everything at once (for static figures and the book)."""
+        self.setup(fig, data)
+        self.update(data)
+
+    def _swap(self, name: str, artists):
+        """Remove the artists stored under ``name`` last time, store and return the new ones."""
+        for old in getattr(self, "_transient", {}).get(name, []):
+            old.remove()
+        self.__dict__.setdefault("_transient", {})[name] = list(artists)
+        return list(artists)
+
+
+MARGINS = dict(left=0.08, right=0.98, bottom=0.16, top=0.88, wspace=0.3, hspace=0.35)
+
+
+class FastRenderer:
+    """Render a :class:`View` to PNG bytes, redrawing the static layer only when its key changes."""
+
+    def __init__(self, fig, view: View, margins: dict | None = None):
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        self.fig, self.view = fig, view
+        self.canvas = FigureCanvasAgg(fig)
+        self.margins = dict(MARGINS if margins is None else margins)
+        self._key = object()
+        self._background = None
+        self.full_redraws = 0
+
+    def render(self, data) -> bytes:
+        key = self.view.key(data)
+        if self._background is None or key != self._key:
+            self.fig.clear()
+            self.view.__dict__.pop("_transient", None)
+            self.fig.subplots_adjust(**self.margins)
+            self.view.setup(self.fig, data)
+            artists = self.view.update(data)
+            for a in artists:
+                a.set_animated(True)
+            self.canvas.draw()
+            self._background = self.canvas.copy_from_bbox(self.fig.bbox)
+            self._key = key
+            self.full_redraws += 1
+        else:
+            artists = self.view.update(data)
+            for a in artists:
+                a.set_animated(True)
+        self.canvas.restore_region(self._background)
+        for a in artists:
+            if a.get_visible():
+                self.fig.draw_artist(a)
+        return self.png(compress_level=1)
+
+    def png(self, compress_level: int = 6) -> bytes:
+        from PIL import Image
+
+        width, height = self.canvas.get_width_height()
+        image = Image.frombuffer("RGBA", (width, height), self.canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
+        buf = io.BytesIO()
+        image.convert("RGB").save(buf, format="png", compress_level=compress_level)
+        return buf.getvalue()

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..autoencoders import make_autoencoder, pca, reconstruction_error, train_autoencoder, train_linear_autoencoder
 from ..data import load_digits, train_test_split
-from ..plotting import CYCLE, PALETTE
+from ..plotting import CYCLE, PALETTE, View
 
 
 @lru_cache(maxsize=1)
@@ -61,19 +61,31 @@ def compute_linear_ae(epoch: int = 150) -> LinearAEData:
     return LinearAEData(e, run.angles, run.losses, (Xte - mean) @ run.encoder.T, (Xte - mean) @ pcs.T, yte)
 
 
+class LinearAEView(View):
+    """The angle to PCA's plane over training, and the two 2-D codes side by side."""
+
+    def setup(self, fig, d: LinearAEData) -> None:
+        ax1, ax2, ax3 = fig.subplots(1, 3)
+        ax1.semilogy(np.arange(1, len(d.angles) + 1), d.angles, color=PALETTE["blue"])
+        ax1.set_xlabel("epoch")
+        ax1.set_ylabel("largest angle to PCA plane (°)")
+        self.marker = ax1.axvline(d.epoch, color=PALETTE["vermillion"], ls="--")
+        self.title = ax1.set_title(" ", fontsize=9)
+        for ax, code, title in ((ax2, d.code_pca, "PCA: 2 principal components"),
+                                (ax3, d.code_ae, "linear autoencoder code (final)")):
+            ax.scatter(code[:, 0], code[:, 1], c=[CYCLE[int(k) % 8] for k in d.labels], s=6)
+            ax.set_title(title, fontsize=9)
+            ax.set_xticks([])
+            ax.set_yticks([])
+
+    def update(self, d: LinearAEData) -> list:
+        self.marker.set_xdata([d.epoch, d.epoch])
+        self.title.set_text(f"angle at epoch {d.epoch}: {d.angles[d.epoch - 1]:.2f}°")
+        return [self.marker, self.title]
+
+
 def plot_linear_ae(fig, d: LinearAEData) -> None:
-    ax1, ax2, ax3 = fig.subplots(1, 3)
-    ax1.semilogy(np.arange(1, len(d.angles) + 1), d.angles, color=PALETTE["blue"])
-    ax1.axvline(d.epoch, color=PALETTE["vermillion"], ls="--")
-    ax1.set_xlabel("epoch")
-    ax1.set_ylabel("largest angle to PCA plane (°)")
-    ax1.set_title(f"angle at epoch {d.epoch}: {d.angles[d.epoch - 1]:.2f}°", fontsize=9)
-    for ax, code, title in ((ax2, d.code_pca, "PCA: 2 principal components"),
-                            (ax3, d.code_ae, "linear autoencoder code (final)")):
-        ax.scatter(code[:, 0], code[:, 1], c=[CYCLE[int(k) % 8] for k in d.labels], s=6)
-        ax.set_title(title, fontsize=9)
-        ax.set_xticks([])
-        ax.set_yticks([])
+    LinearAEView().plot(fig, d)
 
 
 class EmbeddingData(NamedTuple):
@@ -92,21 +104,34 @@ def compute_embedding(index: int = 0) -> EmbeddingData:
     return EmbeddingData(code, yte, i, Xte[i].reshape(8, 8), dec.forward(code[i:i + 1]).reshape(8, 8))
 
 
+class EmbeddingView(View):
+    """Every test digit's 2-D code, with one digit and its reconstruction picked out."""
+
+    def setup(self, fig, d: EmbeddingData) -> None:
+        ax1, ax2, ax3 = fig.subplots(1, 3, width_ratios=[2, 1, 1])
+        for k in range(10):
+            m = d.labels == k
+            ax1.scatter(d.code[m, 0], d.code[m, 1], s=6, color=CYCLE[k % 8], marker="os^"[k // 4], label=str(k))
+        ax1.legend(fontsize=6, ncol=2, markerscale=2, title="digit", title_fontsize=7)
+        ax1.set_title("deep autoencoder: the 2-D code of each test digit", fontsize=9)
+        self.ring = ax1.scatter([0], [0], s=120, facecolors="none", edgecolors="k", lw=2)
+        self.original = ax2.imshow(d.original, cmap="gray_r", vmin=0, vmax=1)
+        ax2.set_title("input", fontsize=9)
+        self.recon = ax3.imshow(d.reconstruction, cmap="gray_r", vmin=0, vmax=1)
+        ax3.set_title("reconstruction", fontsize=9)
+        for ax in (ax2, ax3):
+            ax.set_xticks([])
+            ax.set_yticks([])
+
+    def update(self, d: EmbeddingData) -> list:
+        self.ring.set_offsets(d.code[d.index][None, :])
+        self.original.set_data(d.original)
+        self.recon.set_data(d.reconstruction)
+        return [self.ring, self.original, self.recon]
+
+
 def plot_embedding(fig, d: EmbeddingData) -> None:
-    ax1, ax2, ax3 = fig.subplots(1, 3, width_ratios=[2, 1, 1])
-    for k in range(10):
-        m = d.labels == k
-        ax1.scatter(d.code[m, 0], d.code[m, 1], s=6, color=CYCLE[k % 8], marker="os^"[k // 4], label=str(k))
-    ax1.scatter(*d.code[d.index], s=120, facecolors="none", edgecolors="k", lw=2)
-    ax1.legend(fontsize=6, ncol=2, markerscale=2, title="digit", title_fontsize=7)
-    ax1.set_title("deep autoencoder: the 2-D code of each test digit", fontsize=9)
-    ax2.imshow(d.original, cmap="gray_r", vmin=0, vmax=1)
-    ax2.set_title("input", fontsize=9)
-    ax3.imshow(d.reconstruction, cmap="gray_r", vmin=0, vmax=1)
-    ax3.set_title("reconstruction", fontsize=9)
-    for ax in (ax2, ax3):
-        ax.set_xticks([])
-        ax.set_yticks([])
+    EmbeddingView().plot(fig, d)
 
 
 class OutlierData(NamedTuple):
@@ -136,22 +161,33 @@ def compute_outliers(threshold: float = 0.1) -> OutlierData:
     return OutlierData(err, is_outlier, threshold, flagged, precision, recall, top)
 
 
+class OutlierView(View):
+    """Histogram of reconstruction errors with the threshold, and the four worst reconstructions."""
+
+    def setup(self, fig, d: OutlierData) -> None:
+        gs = fig.add_gridspec(2, 4)
+        ax = self.ax = fig.add_subplot(gs[:, :2])
+        bins = np.logspace(np.log10(d.errors.min()), np.log10(d.errors.max()), 40)
+        ax.hist(d.errors[d.is_outlier == 0], bins=bins, color=PALETTE["blue"], alpha=0.7, label="test digits")
+        ax.hist(d.errors[d.is_outlier == 1], bins=bins, color=PALETTE["vermillion"], alpha=0.7,
+                label="injected outliers")
+        self.line = ax.axvline(d.threshold, color="k", ls="--", label="threshold")
+        ax.set_xscale("log")
+        ax.set_xlabel("reconstruction error")
+        ax.legend(fontsize=7)
+        self.title = ax.set_title(" ", fontsize=9)
+        for i, img in enumerate(d.top_images):
+            a = fig.add_subplot(gs[i // 2, 2 + i % 2])
+            a.imshow(img, cmap="gray_r", vmin=0, vmax=1)
+            a.set_xticks([])
+            a.set_yticks([])
+            a.set_title(f"worst #{i + 1}", fontsize=8)
+
+    def update(self, d: OutlierData) -> list:
+        self.line.set_xdata([d.threshold, d.threshold])
+        self.title.set_text(f"{int(d.flagged.sum())} flagged: precision {d.precision:.0%}, recall {d.recall:.0%}")
+        return [self.line, self.title]
+
+
 def plot_outliers(fig, d: OutlierData) -> None:
-    gs = fig.add_gridspec(2, 4)
-    ax = fig.add_subplot(gs[:, :2])
-    bins = np.logspace(np.log10(d.errors.min()), np.log10(d.errors.max()), 40)
-    ax.hist(d.errors[d.is_outlier == 0], bins=bins, color=PALETTE["blue"], alpha=0.7, label="test digits")
-    ax.hist(d.errors[d.is_outlier == 1], bins=bins, color=PALETTE["vermillion"], alpha=0.7,
-            label="injected outliers")
-    ax.axvline(d.threshold, color="k", ls="--", label="threshold")
-    ax.set_xscale("log")
-    ax.set_xlabel("reconstruction error")
-    ax.legend(fontsize=7)
-    ax.set_title(f"{int(d.flagged.sum())} flagged: precision {d.precision:.0%}, recall {d.recall:.0%}",
-                 fontsize=9)
-    for i, img in enumerate(d.top_images):
-        a = fig.add_subplot(gs[i // 2, 2 + i % 2])
-        a.imshow(img, cmap="gray_r", vmin=0, vmax=1)
-        a.set_xticks([])
-        a.set_yticks([])
-        a.set_title(f"worst #{i + 1}", fontsize=8)
+    OutlierView().plot(fig, d)

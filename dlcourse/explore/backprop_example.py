@@ -16,7 +16,7 @@ import numpy as np
 from ..activations import sigmoid
 from matplotlib.patches import FancyBboxPatch
 
-from ..plotting import PALETTE
+from ..plotting import PALETTE, View
 
 NOTES_WEIGHTS = {"w11": 0.2, "w21": 0.2, "w12": 0.3, "w22": 0.3, "w13": 0.3, "w23": 0.9}
 NOTES_INPUT = (0.35, 0.7)
@@ -84,37 +84,60 @@ _EDGES = {"w11": ("x1", "h1"), "w21": ("x2", "h1"), "w12": ("x1", "h2"), "w22": 
           "w13": ("h1", "o"), "w23": ("h2", "o")}
 
 
+_TITLES = {"forward": "forward pass: a = weighted sum, y = σ(a)",
+           "backward": "backward pass: the deltas", "update": "weight updates Δw = η·δ·o"}
+_EDGE_AT = {"w11": 0.5, "w22": 0.5, "w21": 0.3, "w12": 0.3, "w13": 0.5, "w23": 0.5}
+MAX_STEPS = 31
+
+
+class StepperView(View):
+    """The 2-2-1 network with its numbers (left) and the error over training steps (right)."""
+
+    def setup(self, fig, d: StepperData) -> None:
+        ax, ax2 = fig.subplots(1, 2, width_ratios=[2.2, 1])
+        self.edge_text, self.node_text = {}, {}
+        for name, (a, b) in _EDGES.items():
+            (x0, y0), (x1, y1) = _POS[a], _POS[b]
+            ax.plot([x0, x1], [y0, y1], color="#888888", lw=1, zorder=1)
+            t = _EDGE_AT[name]
+            self.edge_text[name] = ax.text(x0 + t * (x1 - x0), y0 + t * (y1 - y0), "", fontsize=7, ha="center",
+                                           bbox=dict(fc="white", ec="none", alpha=0.85), zorder=3)
+        for name, (x, y) in _POS.items():
+            colour = PALETTE["sky"] if name.startswith("x") else PALETTE["orange"]
+            ax.add_patch(FancyBboxPatch((x - 0.27, y - 0.17), 0.54, 0.34, boxstyle="round,pad=0.02",
+                                        fc=colour, ec="#333333", lw=0.8, zorder=2))
+            self.node_text[name] = ax.text(x, y, "", ha="center", va="center", fontsize=7.5, zorder=4)
+        ax.set_xlim(-0.35, 2.35)
+        ax.set_ylim(-0.3, 1.3)
+        ax.set_axis_off()
+        self.title = ax.set_title(" ", fontsize=9)
+        ax2.axhline(0, color="#999999", lw=0.5)
+        ax2.set_xlim(0, MAX_STEPS + 1)
+        ax2.set_ylim(-0.18, 0.01)
+        ax2.set_xlabel("training step")
+        ax2.set_ylabel("error t − y5")
+        ax2.set_title("error before each step", fontsize=9)
+        self.curve, = ax2.plot([], [], "o-", color=PALETTE["blue"], ms=3)
+
+    def update(self, d: StepperData) -> list:
+        s = d.step
+        text = {"x1": f"x1 = {NOTES_INPUT[0]}", "x2": f"x2 = {NOTES_INPUT[1]}"}
+        if d.show == "forward":
+            text |= {"h1": f"a1 = {s.a1:.4f}\ny3 = {s.y3:.4f}", "h2": f"a2 = {s.a2:.4f}\ny4 = {s.y4:.4f}",
+                     "o": f"a3 = {s.a3:.4f}\ny5 = {s.y5:.4f}"}
+        else:
+            text |= {"h1": f"δ3 = {s.delta3:.5f}", "h2": f"δ4 = {s.delta4:.5f}", "o": f"δ5 = {s.delta5:.5f}"}
+        for name, artist in self.node_text.items():
+            artist.set_text(text[name])
+        for name, artist in self.edge_text.items():
+            label = f"{name} = {s.weights[name]:.4f}"
+            if d.show == "update":
+                label = f"{name}: {s.weights[name]:.4f} {s.updates[name]:+.5f}\n→ {s.new_weights[name]:.6f}"
+            artist.set_text(label)
+        self.title.set_text(f"training step {d.index + 1} — {_TITLES[d.show]}")
+        self.curve.set_data(np.arange(1, len(d.errors) + 1), d.errors)
+        return [*self.edge_text.values(), *self.node_text.values(), self.title, self.curve]
+
+
 def plot_stepper(fig, d: StepperData) -> None:
-    ax, ax2 = fig.subplots(1, 2, width_ratios=[2.2, 1])
-    s = d.step
-    node_text = {"x1": f"x1 = {NOTES_INPUT[0]}", "x2": f"x2 = {NOTES_INPUT[1]}"}
-    if d.show == "forward":
-        node_text |= {"h1": f"a1 = {s.a1:.4f}\ny3 = {s.y3:.4f}", "h2": f"a2 = {s.a2:.4f}\ny4 = {s.y4:.4f}",
-                      "o": f"a3 = {s.a3:.4f}\ny5 = {s.y5:.4f}"}
-    else:
-        node_text |= {"h1": f"δ3 = {s.delta3:.5f}", "h2": f"δ4 = {s.delta4:.5f}", "o": f"δ5 = {s.delta5:.5f}"}
-    for name, (a, b) in _EDGES.items():
-        (x0, y0), (x1, y1) = _POS[a], _POS[b]
-        ax.plot([x0, x1], [y0, y1], color="#888888", lw=1, zorder=1)
-        label = f"{name} = {s.weights[name]:.4f}"
-        if d.show == "update":
-            label = f"{name}: {s.weights[name]:.4f} {s.updates[name]:+.5f}\n→ {s.new_weights[name]:.6f}"
-        t = {"w11": 0.5, "w22": 0.5, "w21": 0.3, "w12": 0.3, "w13": 0.5, "w23": 0.5}[name]
-        ax.text(x0 + t * (x1 - x0), y0 + t * (y1 - y0), label, fontsize=7, ha="center",
-                bbox=dict(fc="white", ec="none", alpha=0.85), zorder=3)
-    for name, (x, y) in _POS.items():
-        colour = PALETTE["sky"] if name.startswith("x") else PALETTE["orange"]
-        ax.add_patch(FancyBboxPatch((x - 0.27, y - 0.17), 0.54, 0.34, boxstyle="round,pad=0.02",
-                                    fc=colour, ec="#333333", lw=0.8, zorder=2))
-        ax.text(x, y, node_text[name], ha="center", va="center", fontsize=7.5, zorder=4)
-    ax.set_xlim(-0.35, 2.35)
-    ax.set_ylim(-0.3, 1.3)
-    ax.set_axis_off()
-    titles = {"forward": "forward pass: a = weighted sum, y = σ(a)",
-              "backward": "backward pass: the deltas", "update": "weight updates Δw = η·δ·o"}
-    ax.set_title(f"training step {d.index + 1} — {titles[d.show]}", fontsize=9)
-    ax2.plot(np.arange(1, len(d.errors) + 1), d.errors, "o-", color=PALETTE["blue"], ms=3)
-    ax2.axhline(0, color="#999999", lw=0.5)
-    ax2.set_xlabel("training step")
-    ax2.set_ylabel("error t − y5")
-    ax2.set_title("error before each step", fontsize=9)
+    StepperView().plot(fig, d)

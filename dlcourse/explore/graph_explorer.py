@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from ..graph import BackwardStep, Value, backward_steps, topological_order
-from ..graph_drawing import draw_graph
+from ..graph_drawing import draw_on, node_face, node_text
+from ..plotting import View
 
 
 def _add_mul(v):
@@ -108,7 +109,26 @@ def explain_step(state: GraphState) -> str:
     return "<br>".join(lines)
 
 
+class GraphView(View):
+    """Arrows are drawn once per expression; boxes (colour, value, gradient) are redrawn each step."""
+
+    def key(self, state: GraphState):
+        return tuple((n._op, n.label) for n in topological_order(state.root))
+
+    def setup(self, fig, state: GraphState) -> None:
+        ax = fig.add_subplot()
+        self.boxes = draw_on(ax, state.root)
+
+    def update(self, state: GraphState) -> list:
+        highlight = state.current.node if state.current else None
+        artists = []
+        for node, (patch, text) in zip(topological_order(state.root), self.boxes):
+            patch.set_facecolor(node_face(node, node is highlight))
+            patch.set_linewidth(1.6 if node is highlight else 0.8)
+            text.set_text(node_text(node, id(node) in state.known))
+            artists += [patch, text]
+        return artists
+
+
 def plot_graph_state(fig, state: GraphState) -> None:
-    ax = fig.add_subplot()
-    highlight = state.current.node if state.current else None
-    draw_graph(state.root, highlight=highlight, show_grad=set(state.known), ax=ax)
+    GraphView().plot(fig, state)

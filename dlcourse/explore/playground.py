@@ -8,7 +8,7 @@ import numpy as np
 
 from ..data import make_toy
 from ..mlp import Trainer, make_mlp
-from ..plotting import PALETTE
+from ..plotting import PALETTE, View
 
 GRID = 60
 BOX = (-1.8, 1.8)
@@ -50,22 +50,49 @@ class Playground:
                                   t.accuracy(), len(t.losses))
 
 
+def _bucket(n: float, first: float) -> float:
+    """The smallest ``first * 2**k`` at least ``n``: axis limits that change rarely."""
+    limit = first
+    while limit < n:
+        limit *= 2
+    return limit
+
+
+class PlaygroundView(View):
+    """Decision boundary over the data (left) and the loss curve (right)."""
+
+    def key(self, s: PlaygroundSnapshot):
+        top = float(s.losses.max()) if len(s.losses) else 1.0
+        return (hash(s.X.tobytes()), _bucket(s.steps, 100), _bucket(top, 0.25))
+
+    def setup(self, fig, s: PlaygroundSnapshot) -> None:
+        self.ax1, self.ax2 = fig.subplots(1, 2, width_ratios=[1.3, 1])
+        ax1, ax2 = self.ax1, self.ax2
+        ax1.set_xlim(*BOX)
+        ax1.set_ylim(*BOX)
+        ax1.set_aspect("equal")
+        self.points = []
+        for label, colour, marker in ((0, PALETTE["orange"], "o"), (1, PALETTE["purple"], "s")):
+            m = s.y == label
+            self.points.append(ax1.scatter(s.X[m, 0], s.X[m, 1], c=colour, marker=marker, s=12, edgecolors="k",
+                                           linewidths=0.3, label=f"class {label}", zorder=3))
+        ax1.legend(fontsize=7, loc="lower right")
+        self.title = ax1.set_title(" ", fontsize=9)
+        key = self.key(s)
+        ax2.set_xlim(0, key[1])
+        ax2.set_ylim(0, key[2])
+        ax2.set_xlabel("training step")
+        ax2.set_ylabel("cross-entropy loss")
+        ax2.set_title("loss curve", fontsize=9)
+        self.curve, = ax2.plot([], [], color=PALETTE["blue"])
+
+    def update(self, s: PlaygroundSnapshot) -> list:
+        fill = self.ax1.contourf(s.xx, s.yy, s.prob, levels=np.linspace(0, 1, 11), cmap="PuOr", alpha=0.75)
+        line = self.ax1.contour(s.xx, s.yy, s.prob, levels=[0.5], colors="k", linewidths=1)
+        self.title.set_text(f"decision boundary after {s.steps} steps (accuracy {s.accuracy:.0%})")
+        self.curve.set_data(np.arange(1, len(s.losses) + 1), s.losses)
+        return self._swap("boundary", [fill, line]) + self.points + [self.title, self.curve]
+
+
 def plot_playground(fig, s: PlaygroundSnapshot) -> None:
-    ax1, ax2 = fig.subplots(1, 2, width_ratios=[1.3, 1])
-    ax1.contourf(s.xx, s.yy, s.prob, levels=np.linspace(0, 1, 11), cmap="PuOr", alpha=0.75)
-    ax1.contour(s.xx, s.yy, s.prob, levels=[0.5], colors="k", linewidths=1)
-    for label, colour, marker in ((0, PALETTE["orange"], "o"), (1, PALETTE["purple"], "s")):
-        m = s.y == label
-        ax1.scatter(s.X[m, 0], s.X[m, 1], c=colour, marker=marker, s=12, edgecolors="k", linewidths=0.3,
-                    label=f"class {label}")
-    ax1.set_xlim(*BOX)
-    ax1.set_ylim(*BOX)
-    ax1.set_aspect("equal")
-    ax1.legend(fontsize=7, loc="lower right")
-    ax1.set_title(f"decision boundary after {s.steps} steps (accuracy {s.accuracy:.0%})", fontsize=9)
-    if len(s.losses):
-        ax2.plot(np.arange(1, len(s.losses) + 1), s.losses, color=PALETTE["blue"])
-    ax2.set_xlabel("training step")
-    ax2.set_ylabel("cross-entropy loss")
-    ax2.set_ylim(bottom=0)
-    ax2.set_title("loss curve", fontsize=9)
+    PlaygroundView().plot(fig, s)

@@ -11,6 +11,7 @@ from ..activations import softmax
 from ..data import load_digits, train_test_split
 from ..layers import Sequential
 from ..mlp import Trainer, make_mlp
+from ..plotting import View
 
 
 @lru_cache(maxsize=1)
@@ -59,19 +60,35 @@ def compute_saliency(index: int = 0, output: int | None = None) -> SaliencyData:
     return SaliencyData(x.reshape(8, 8), int(yte[index % len(Xte)]), probs, m, saliency(model, x, m).reshape(8, 8))
 
 
+class SaliencyView(View):
+    """The digit, its saliency map, and the predicted probabilities."""
+
+    def setup(self, fig, d: SaliencyData) -> None:
+        ax1, ax2, ax3 = fig.subplots(1, 3, width_ratios=[1, 1, 1.3])
+        self.img = ax1.imshow(d.image, cmap="gray_r", vmin=0, vmax=1)
+        self.sal = ax2.imshow(d.saliency, cmap="PuOr")
+        for ax in (ax1, ax2):
+            ax.set_xticks([])
+            ax.set_yticks([])
+        self.t1 = ax1.set_title(" ", fontsize=9)
+        self.t2 = ax2.set_title(" ", fontsize=9)
+        self.bars = ax3.bar(range(10), np.zeros(10), color="#bbbbbb")
+        ax3.set_xticks(range(10))
+        ax3.set_ylim(0, 1)
+        ax3.set_title("predicted probabilities", fontsize=9)
+
+    def update(self, d: SaliencyData) -> list:
+        self.img.set_data(d.image)
+        lim = float(np.abs(d.saliency).max()) or 1.0
+        self.sal.set_data(d.saliency)
+        self.sal.set_clim(-lim, lim)
+        self.t1.set_text(f"digit (true label {d.label})")
+        self.t2.set_text(f"∂o_{d.output}/∂x: purple raises it (±{lim:.2f})")
+        for i, bar in enumerate(self.bars):
+            bar.set_height(d.probs[i])
+            bar.set_color("#0072B2" if i == d.output else "#bbbbbb")
+        return [self.img, self.sal, self.t1, self.t2, *self.bars]
+
+
 def plot_saliency(fig, d: SaliencyData) -> None:
-    ax1, ax2, ax3 = fig.subplots(1, 3, width_ratios=[1, 1, 1.3])
-    ax1.imshow(d.image, cmap="gray_r")
-    ax1.set_title(f"digit (true label {d.label})", fontsize=9)
-    lim = np.abs(d.saliency).max() or 1.0
-    im = ax2.imshow(d.saliency, cmap="PuOr", vmin=-lim, vmax=lim)
-    fig.colorbar(im, ax=ax2, shrink=0.8)
-    ax2.set_title(f"∂o_{d.output}/∂x (purple raises it)", fontsize=9)
-    for ax in (ax1, ax2):
-        ax.set_xticks([])
-        ax.set_yticks([])
-    colours = ["#0072B2" if i == d.output else "#bbbbbb" for i in range(10)]
-    ax3.bar(range(10), d.probs, color=colours)
-    ax3.set_xticks(range(10))
-    ax3.set_ylim(0, 1)
-    ax3.set_title("predicted probabilities", fontsize=9)
+    SaliencyView().plot(fig, d)

@@ -20,20 +20,22 @@ from typing import Callable
 import ipywidgets as W
 from matplotlib.figure import Figure
 
-from ..plotting import figure_png
+from ..plotting import MARGINS, FastRenderer, View, figure_png
 
 
 class Demo:
     """Controls wired to a pure ``compute`` and a ``plot``; see the module docstring."""
 
-    def __init__(self, controls: dict, compute: Callable[..., object], plot: Callable[[Figure, object], None],
+    def __init__(self, controls: dict, compute: Callable[..., object], plot: View | Callable[[Figure, object], None],
                  figsize=(8, 3.2), title: str = "", hint: str = "", extra: list | None = None,
                  text: Callable[[object], str] | None = None, dpi: int = 72):
         self.controls = dict(controls)
         self.compute, self.plot, self.text = compute, plot, text
         # A fixed layout: constrained layout would triple the time of every redraw.
         self.fig = Figure(figsize=figsize, dpi=dpi)
-        self.margins = dict(left=0.08, right=0.98, bottom=0.16, top=0.88, wspace=0.3, hspace=0.35)
+        self.margins = dict(MARGINS)
+        # A View redraws only its changing artists over a cached background (see dlcourse.plotting.View).
+        self.renderer = FastRenderer(self.fig, plot, self.margins) if isinstance(plot, View) else None
         self.dpi = dpi
         self.image = W.Image(format="png", layout=W.Layout(max_width="100%"))
         self.caption = W.HTML()
@@ -71,10 +73,13 @@ class Demo:
         self.last_update_ms = 1000 * (time.perf_counter() - start)
 
     def redraw(self) -> None:
-        self.fig.clear()
-        self.fig.subplots_adjust(**self.margins)
-        self.plot(self.fig, self.data)
-        self.png = figure_png(self.fig, dpi=self.dpi)
+        if self.renderer is not None:
+            self.png = self.renderer.render(self.data)
+        else:
+            self.fig.clear()
+            self.fig.subplots_adjust(**self.margins)
+            self.plot(self.fig, self.data)
+            self.png = figure_png(self.fig, dpi=self.dpi)
         self.image.value = self.png
         if self.text is not None:
             self.caption.value = self.text(self.data)
@@ -83,7 +88,8 @@ class Demo:
         bundle = self.widget._repr_mimebundle_(include=include, exclude=exclude)
         data = bundle[0] if isinstance(bundle, tuple) else bundle
         data = dict(data)
-        data["image/png"] = base64.b64encode(self.png).decode("ascii")
+        png = self.renderer.png() if self.renderer is not None else self.png
+        data["image/png"] = base64.b64encode(png).decode("ascii")
         data["text/plain"] = f"{type(self).__name__}: an interactive figure (run the notebook to use the controls)"
         return data
 

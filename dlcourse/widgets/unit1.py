@@ -28,7 +28,7 @@ class GraphExplorer(Demo):
         self.play = W.Play(min=0, max=10, interval=900, description="walk the backward pass")
         W.jslink((self.play, "value"), (controls["step"], "value"))
         self._configure(preset, controls)
-        super().__init__(controls, self._compute, ge.plot_graph_state, figsize=(8.5, 3.6),
+        super().__init__(controls, self._compute, ge.GraphView(), figsize=(8.5, 3.6),
                          title="Computational-graph explorer",
                          hint="move the inputs, then step backward and watch each local gradient "
                               "multiply the upstream one.",
@@ -81,7 +81,7 @@ def make_activation_explorer(name: str = "sigmoid") -> Demo:
         "n_layers": slider(10, 1, 30, 1, "layers", integer=True),
         "spread": slider(1.0, 0.1, 5.0, 0.1, "spread of z"),
     }
-    return Demo(controls, act.compute_activation, act.plot_activation, figsize=(9, 3.3),
+    return Demo(controls, act.compute_activation, act.ActivationView(), figsize=(9, 3.3),
                 title="Activation explorer",
                 hint="compare sigmoid and ReLU at 20 layers; then raise the spread of z to push "
                      "tanh into saturation.", text=act.describe_activation)
@@ -106,7 +106,7 @@ class PlaygroundDemo(Demo):
         self.reset_button = W.Button(description="reset", icon="refresh")
         self.reset_button.on_click(lambda _: self.update())
         self.playground = None
-        super().__init__(controls, self._rebuild, pg.plot_playground, figsize=(8.5, 3.4),
+        super().__init__(controls, self._rebuild, pg.PlaygroundView(), figsize=(8.5, 3.4),
                          title="Network playground",
                          hint="press ▶ to train; try XOR with a linear activation, then with tanh.",
                          extra=[W.HBox([self.play, self.reset_button])])
@@ -132,7 +132,7 @@ def make_backprop_stepper() -> Demo:
         "show": W.ToggleButtons(options=["forward", "backward", "update"], value="forward"),
         "lr": slider(1.0, 0.1, 5.0, 0.1, "learning rate η"),
     }
-    return Demo(controls, bp.compute_stepper, bp.plot_stepper, figsize=(9, 3.4),
+    return Demo(controls, bp.compute_stepper, bp.StepperView(), figsize=(9, 3.4),
                 title="Backpropagation, one step at a time",
                 hint="step through forward → backward → update, then move to the next training step.")
 
@@ -143,25 +143,25 @@ def make_saliency_demo() -> Demo:
         "output": W.Dropdown(options=[("predicted", -1)] + [(str(k), k) for k in range(10)], value=-1,
                              description="output o_m"),
     }
-    return Demo(controls, sal.compute_saliency, sal.plot_saliency, figsize=(8.5, 2.8),
+    return Demo(controls, sal.compute_saliency, sal.SaliencyView(), figsize=(8.5, 2.8),
                 title="Saliency", hint="pick a digit, then ask which pixels would raise another class's score.")
 
 
 def make_linear_ae_demo() -> Demo:
     controls = {"epoch": slider(150, 1, 150, 1, "epoch", integer=True)}
-    return Demo(controls, ae.compute_linear_ae, ae.plot_linear_ae, figsize=(9, 2.9),
+    return Demo(controls, ae.compute_linear_ae, ae.LinearAEView(), figsize=(9, 2.9),
                 title="Linear autoencoder vs PCA", hint="drag the epoch: the angle to PCA's plane goes to 0.")
 
 
 def make_embedding_demo() -> Demo:
     controls = {"index": slider(0, 0, 449, 1, "test digit", integer=True)}
-    return Demo(controls, ae.compute_embedding, ae.plot_embedding, figsize=(9, 3.2),
+    return Demo(controls, ae.compute_embedding, ae.EmbeddingView(), figsize=(9, 3.2),
                 title="Deep autoencoder: a 2-D code", hint="move through the digits and watch where each lands.")
 
 
 def make_outlier_demo() -> Demo:
     controls = {"threshold": W.FloatLogSlider(value=0.1, base=10, min=-2, max=0, step=0.02,
                                               description="threshold", continuous_update=False)}
-    return Demo(controls, ae.compute_outliers, ae.plot_outliers, figsize=(9, 3.0),
+    return Demo(controls, ae.compute_outliers, ae.OutlierView(), figsize=(9, 3.0),
                 title="Outliers by reconstruction error",
                 hint="lower the threshold until every injected outlier is caught; count the false alarms.")
