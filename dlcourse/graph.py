@@ -66,15 +66,22 @@ class Value:
         self._op = op
         self._local = tuple(float(g) for g in local_grads)
 
+    @classmethod
+    def _node(cls, data: float, children: tuple, op: str, local_grads: tuple) -> Value:
+        """Make an operation's output without re-validating (the operation already did)."""
+        out = cls.__new__(cls)
+        out.data, out.grad, out.label = data, 0.0, ""
+        out._prev, out._op, out._local = children, op, local_grads
+        return out
+
     # -- the primitive operations ------------------------------------------------
     def __add__(self, other) -> Value:
-        other = _as_value(other)
-        return Value(self.data + other.data, children=(self, other), op="+", local_grads=(1.0, 1.0))
+        other = other if type(other) is Value else _as_value(other)
+        return Value._node(self.data + other.data, (self, other), "+", (1.0, 1.0))
 
     def __mul__(self, other) -> Value:
-        other = _as_value(other)
-        return Value(self.data * other.data, children=(self, other), op="*",
-                     local_grads=(other.data, self.data))
+        other = other if type(other) is Value else _as_value(other)
+        return Value._node(self.data * other.data, (self, other), "*", (other.data, self.data))
 
     def __pow__(self, k) -> Value:
         if isinstance(k, Value) or isinstance(k, bool) or not isinstance(k, numbers.Real):
