@@ -7,6 +7,7 @@ Each row is ``{name, value, unit, target, ok}``; ``target`` is an upper bound.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import statistics
@@ -56,27 +57,18 @@ def widget_latency(demo, moves: list[tuple[str, object]], repeats: int = 3) -> f
     return statistics.median(times)
 
 
-def widget_cases():
-    from dlcourse.widgets import unit1 as u1
+def widget_cases() -> dict:
+    """Every ``BENCHMARK_CASES`` of the ``dlcourse.widgets.unitN`` modules: name -> (factory, moves)."""
+    import importlib
+    import pkgutil
 
-    # Each list changes a control and changes it back, so every move is a real update.
-    return {
-        "unit1 graph explorer": (u1.make_graph_explorer, [("step", 1), ("step", 2), ("v0", 1.5), ("v0", 2.0),
-                                                          ("step", 0)]),
-        "unit1 activation explorer": (u1.make_activation_explorer, [("name", "tanh"), ("n_layers", 20),
-                                                                    ("spread", 2.0), ("spread", 1.0),
-                                                                    ("n_layers", 10), ("name", "sigmoid")]),
-        "unit1 network playground (train frame)": (u1.make_playground, [("play", None)] * 4),
-        "unit1 network playground (rebuild)": (u1.make_playground, [("hidden", 12), ("hidden", 8), ("depth", 3),
-                                                                    ("depth", 2), ("dataset", "xor"),
-                                                                    ("dataset", "moons")]),
-        "unit1 backprop stepper": (u1.make_backprop_stepper, [("step", 3), ("show", "backward"),
-                                                              ("show", "update"), ("show", "forward"), ("step", 0)]),
-        "unit1 saliency": (u1.make_saliency_demo, [("index", 5), ("output", 3), ("output", -1), ("index", 0)]),
-        "unit1 linear autoencoder vs PCA": (u1.make_linear_ae_demo, [("epoch", 10), ("epoch", 80), ("epoch", 150)]),
-        "unit1 deep autoencoder embedding": (u1.make_embedding_demo, [("index", 3), ("index", 40), ("index", 0)]),
-        "unit1 outliers": (u1.make_outlier_demo, [("threshold", 0.05), ("threshold", 0.2), ("threshold", 0.1)]),
-    }
+    import dlcourse.widgets as pkg
+
+    cases = {}
+    for mod in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda m: m.name):
+        if mod.name.startswith("unit"):
+            cases |= getattr(importlib.import_module(f"dlcourse.widgets.{mod.name}"), "BENCHMARK_CASES", {})
+    return cases
 
 
 def bench_widgets() -> list[dict]:
@@ -146,6 +138,8 @@ def main(argv=None) -> int:
         if (args.only and args.only not in group) or (args.skip_notebooks and group == "notebooks"):
             continue
         print(f"running {group} …", file=sys.stderr, flush=True)
+        gc.collect()
+        gc.freeze()  # objects left by earlier groups should not slow this group's garbage collections
         rows += fn()
     width = max(len(r["name"]) for r in rows)
     print(f"{'benchmark':<{width}}  {'value':>10}  {'target':>8}  ok")

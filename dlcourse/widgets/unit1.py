@@ -165,3 +165,21 @@ def make_outlier_demo() -> Demo:
     return Demo(controls, ae.compute_outliers, ae.OutlierView(), figsize=(9, 3.0),
                 title="Outliers by reconstruction error",
                 hint="lower the threshold until every injected outlier is caught; count the false alarms.")
+
+
+# What benchmarks/run.py measures: each list changes a control and changes it back,
+# so that every move is a real update ("play" advances the animation by one frame).
+BENCHMARK_CASES = {
+    "unit1 graph explorer": (make_graph_explorer, [("step", 1), ("step", 2), ("v0", 1.5), ("v0", 2.0), ("step", 0)]),
+    "unit1 activation explorer": (make_activation_explorer, [("name", "tanh"), ("n_layers", 20), ("spread", 2.0),
+                                                             ("spread", 1.0), ("n_layers", 10), ("name", "sigmoid")]),
+    "unit1 network playground (train frame)": (make_playground, [("play", None)] * 4),
+    "unit1 network playground (rebuild)": (make_playground, [("hidden", 12), ("hidden", 8), ("depth", 3),
+                                                             ("depth", 2), ("dataset", "xor"), ("dataset", "moons")]),
+    "unit1 backprop stepper": (make_backprop_stepper, [("step", 3), ("show", "backward"), ("show", "update"),
+                                                       ("show", "forward"), ("step", 0)]),
+    "unit1 saliency": (make_saliency_demo, [("index", 5), ("output", 3), ("output", -1), ("index", 0)]),
+    "unit1 linear autoencoder vs PCA": (make_linear_ae_demo, [("epoch", 10), ("epoch", 80), ("epoch", 150)]),
+    "unit1 deep autoencoder embedding": (make_embedding_demo, [("index", 3), ("index", 40), ("index", 0)]),
+    "unit1 outliers": (make_outlier_demo, [("threshold", 0.05), ("threshold", 0.2), ("threshold", 0.1)]),
+}
