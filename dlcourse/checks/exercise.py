@@ -35,6 +35,9 @@ class Exercise:
     hint: str = ""
     rtol: float = 1e-6
     atol: float = 1e-8
+    # Dotted names the student's function must not call when graded (the reference itself by default,
+    # see dlcourse.grading); e.g. ("dlcourse.activations.sigmoid",).
+    forbidden: tuple = ()
     unit: int = field(init=False)
 
     def __post_init__(self):

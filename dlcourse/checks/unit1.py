@@ -111,21 +111,27 @@ def _run_perceptron(fn, case):
 register(
     Exercise("1.1", "mul", "the product node of the engine", _mul_reference, _binary_cases, _run_binary_op,
              hint="out.data is a.data * b.data; the local gradient of out with respect to a is b.data, "
-                  "and with respect to b is a.data. Pass local_grads=(b.data, a.data)."),
+                  "and with respect to b is a.data. Pass local_grads=(b.data, a.data).",
+             forbidden=("dlcourse.graph.Value.__mul__", "dlcourse.graph.Value.__rmul__")),
     Exercise("1.2", "tanh", "the tanh node of the engine", _tanh_reference, _unary_cases, _run_unary_op,
-             hint="With t = math.tanh(a.data), the local gradient is 1 - t**2."),
+             hint="With t = math.tanh(a.data), the local gradient is 1 - t**2.",
+             forbidden=("dlcourse.graph.Value.tanh",)),
     Exercise("1.3", "sigmoid", "a sigmoid that never overflows", activations.sigmoid, _sigmoid_cases,
              _run_without_overflow, hint="For x < 0 use exp(x) / (1 + exp(x)); for x >= 0 use 1 / (1 + exp(-x)). "
-                  "np.where evaluates both branches, so compute each on its own half of x."),
+                  "np.where evaluates both branches, so compute each on its own half of x.",
+             forbidden=("dlcourse.activations.sigmoid", "dlcourse.graph._sigmoid")),
     Exercise("1.4", "sigmoid_prime", "the derivative of the sigmoid", activations.sigmoid_derivative,
-             _sigmoid_cases, hint="sigma'(x) = sigma(x) * (1 - sigma(x)); reuse your sigmoid."),
+             _sigmoid_cases, hint="sigma'(x) = sigma(x) * (1 - sigma(x)); reuse your sigmoid.",
+             forbidden=("dlcourse.activations.sigmoid_derivative", "dlcourse.activations.sigmoid")),
     Exercise("1.5", "linear_backward", "the backward pass of a linear layer", _linear_backward_reference,
              _linear_cases, hint="For y = x W^T + b and G = dL/dy: dL/dx = G W, dL/dW = G^T x, "
-                                 "dL/db = G summed over the batch. Check each shape against the forward pass."),
+                                 "dL/db = G summed over the batch. Check each shape against the forward pass.",
+             forbidden=("dlcourse.layers.linear.Linear.backward",)),
     Exercise("1.6", "softmax_cross_entropy_grad", "the gradient of softmax + cross-entropy",
              _softmax_xent_grad_reference, _xent_cases,
              hint="The gradient of the mean loss with respect to the logits is (softmax(logits) - onehot) / N. "
-                  "Subtract the row maximum before exp so large logits do not overflow."),
+                  "Subtract the row maximum before exp so large logits do not overflow.",
+             forbidden=("dlcourse.losses.cross_entropy_grad", "dlcourse.activations.softmax")),
     Exercise("1.7", "perceptron_update", "one perceptron update", perceptron_update, _perceptron_cases,
              _run_perceptron, hint="Update only when y * (w @ x + b) <= 0: then w + lr*y*x and b + lr*y. "
                   "Return new arrays; do not modify the inputs."),

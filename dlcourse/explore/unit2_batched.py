@@ -1,0 +1,81 @@
+r"""Many small networks trained side by side in one set of NumPy arrays (for Unit 2's labs).
+
+A lab compares the *same* network trained under different losses (or label-noise levels,
+or margins). Instead of a Python loop over the models, every parameter carries a leading
+batch axis :math:`B`, so one matrix product trains all of them at once: this is what keeps
+the labs fast enough to run live or to precompute in a second or two.
+
+The network is ``in → hidden (tanh) → out``; every model starts from the same weights, so
+that the only difference between two models is what they were trained on and with. All
+parameters live in one flat array (and all gradients in another), so that an Adam step is a
+handful of NumPy operations whatever the number of models.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class TanhNets:
+    """``B`` one-hidden-layer tanh networks: ``W1`` (B, D, H), ``b1`` (B, 1, H), ``W2`` (B, H, K), ``b2`` (B, 1, K).
+
+    Weights are stored (in, out), the transpose of ``torch.nn.Linear.weight``, so that a
+    batch of inputs ``(N, D)`` maps to ``X @ W1``. ``grads`` has the same four views into
+    ``flat_grad``.
+    """
+
+    NAMES = ("W1", "b1", "W2", "b2")
+
+    def __init__(self, n_models: int, n_in: int, n_hidden: int, n_out: int, seed: int = 0):
+        shapes = [(n_models, n_in, n_hidden), (n_models, 1, n_hidden), (n_models, n_hidden, n_out),
+                  (n_models, 1, n_out)]
+        sizes = [int(np.prod(s)) for s in shapes]
+        self.flat, self.flat_grad = np.zeros(sum(sizes)), np.zeros(sum(sizes))
+        offsets = np.cumsum([0] + sizes)
+        self.params = {n: self.flat[a:b].reshape(s) for n, a, b, s in zip(self.NAMES, offsets, offsets[1:], shapes)}
+        self.grads = {n: self.flat_grad[a:b].reshape(s)
+                      for n, a, b, s in zip(self.NAMES, offsets, offsets[1:], shapes)}
+        rng = np.random.default_rng(seed)  # Glorot-like scale; the same start for every model
+        self.params["W1"][:] = rng.normal(0.0, np.sqrt(1.0 / n_in), (n_in, n_hidden))
+        self.params["W2"][:] = rng.normal(0.0, np.sqrt(1.0 / n_hidden), (n_hidden, n_out))
+
+    def forward(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Hidden activations (B, N, H) and outputs (B, N, K) for inputs (N, D) or (B, N, D)."""
+        p = self.params
+        h = np.tanh(X @ p["W1"] + p["b1"])
+        return h, h @ p["W2"] + p["b2"]
+
+    def backward(self, X: np.ndarray, h: np.ndarray, grad_out: np.ndarray) -> np.ndarray:
+        """Fill ``grads`` (and ``flat_grad``) from ``grad_out`` = dL/d(outputs), shape (B, N, K)."""
+        p, g = self.params, self.grads
+        np.matmul(h.transpose(0, 2, 1), grad_out, out=g["W2"])
+        np.sum(grad_out, axis=1, keepdims=True, out=g["b2"])
+        grad_a = (grad_out @ p["W2"].transpose(0, 2, 1)) * (1.0 - h * h)
+        np.matmul(X.T if X.ndim == 2 else X.transpose(0, 2, 1), grad_a, out=g["W1"])
+        np.sum(grad_a, axis=1, keepdims=True, out=g["b1"])
+        return self.flat_grad
+
+
+class Adam:
+    """Adam with torch's defaults and bias correction, on one flat parameter array (in place)."""
+
+    def __init__(self, flat: np.ndarray, lr: float = 0.01, betas=(0.9, 0.999), eps: float = 1e-8):
+        self.flat, self.lr, self.betas, self.eps = flat, lr, betas, eps
+        self.m, self.v = np.zeros_like(flat), np.zeros_like(flat)
+        self.t = 0
+
+    def step(self, grad: np.ndarray) -> None:
+        self.t += 1
+        b1, b2 = self.betas
+        self.m *= b1
+        self.m += (1.0 - b1) * grad
+        self.v *= b2
+        self.v += (1.0 - b2) * grad * grad
+        step = self.lr / (1.0 - b1 ** self.t)
+        self.flat -= step * self.m / (np.sqrt(self.v / (1.0 - b2 ** self.t)) + self.eps)
+
+
+def softmax(z: np.ndarray) -> np.ndarray:
+    """Softmax along the last axis (shifted by the maximum)."""
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
