@@ -42,15 +42,22 @@ class TanhNets:
     def forward(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Hidden activations (B, N, H) and outputs (B, N, K) for inputs (N, D) or (B, N, D)."""
         p = self.params
-        h = np.tanh(X @ p["W1"] + p["b1"])
-        return h, h @ p["W2"] + p["b2"]
+        h = X @ p["W1"]
+        h += p["b1"]
+        np.tanh(h, out=h)                    # in place: these arrays are the bulk of the work
+        out = h @ p["W2"]
+        out += p["b2"]
+        return h, out
 
     def backward(self, X: np.ndarray, h: np.ndarray, grad_out: np.ndarray) -> np.ndarray:
         """Fill ``grads`` (and ``flat_grad``) from ``grad_out`` = dL/d(outputs), shape (B, N, K)."""
         p, g = self.params, self.grads
         np.matmul(h.transpose(0, 2, 1), grad_out, out=g["W2"])
         np.sum(grad_out, axis=1, keepdims=True, out=g["b2"])
-        grad_a = (grad_out @ p["W2"].transpose(0, 2, 1)) * (1.0 - h * h)
+        grad_a = grad_out @ p["W2"].transpose(0, 2, 1)
+        slope = h * h
+        np.subtract(1.0, slope, out=slope)   # tanh' = 1 - h²
+        grad_a *= slope
         np.matmul(X.T if X.ndim == 2 else X.transpose(0, 2, 1), grad_a, out=g["W1"])
         np.sum(grad_a, axis=1, keepdims=True, out=g["b1"])
         return self.flat_grad

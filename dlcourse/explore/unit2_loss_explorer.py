@@ -158,10 +158,14 @@ def _colour(mode: str, name: str) -> str:
 
 
 class LossView(View):
-    """Left: the losses; right: their derivatives; a dashed line at the point read off."""
+    """Left: the losses; right: their derivatives; a dotted line at the point read off.
+
+    Every loss of the view gets its lines in ``setup``; ``update`` shows the chosen ones, so
+    that picking losses never redraws the axes (the legend is redrawn with the lines).
+    """
 
     def key(self, d: LossCurves):
-        return (d.mode, d.names)
+        return d.mode
 
     def setup(self, fig, d: LossCurves) -> None:
         spec = MODES[d.mode]
@@ -173,31 +177,36 @@ class LossView(View):
             ax.set_xlabel(spec.xlabel)
             ax.set_ylabel(ylabel)
         self.lines, self.dlines, self.dots, self.ddots = {}, {}, {}, {}
-        for name in d.names:
+        for name in spec.losses:
             c = _colour(d.mode, name)
             self.lines[name], = self.ax1.plot([], [], color=c, lw=2, label=name)
             self.dlines[name], = self.ax2.plot([], [], color=c, lw=2)
             self.dots[name], = self.ax1.plot([], [], "o", color=c, ms=6)
             self.ddots[name], = self.ax2.plot([], [], "o", color=c, ms=6)
-        if d.names:
-            self.ax1.legend(fontsize=7, loc="upper center")
         self.marker1 = self.ax1.axvline(d.at, color=PALETTE["black"], ls=":", lw=1)
         self.marker2 = self.ax2.axvline(d.at, color=PALETTE["black"], ls=":", lw=1)
         self.title1 = self.ax1.set_title(" ", fontsize=9)
         self.title2 = self.ax2.set_title("the derivative: what gradient descent feels", fontsize=9)
 
     def update(self, d: LossCurves) -> list:
-        for name in d.names:
-            self.lines[name].set_data(d.x, d.values[name])
-            self.dlines[name].set_data(d.x, d.grads[name])
-            self.dots[name].set_data([d.at], [d.at_values[name]])
-            self.ddots[name].set_data([d.at], [d.at_grads[name]])
+        artists = []
+        for name in self.lines:
+            shown = name in d.names
+            for a in (self.lines[name], self.dlines[name], self.dots[name], self.ddots[name]):
+                a.set_visible(shown)
+                artists.append(a)
+            if shown:
+                self.lines[name].set_data(d.x, d.values[name])
+                self.dlines[name].set_data(d.x, d.grads[name])
+                self.dots[name].set_data([d.at], [d.at_values[name]])
+                self.ddots[name].set_data([d.at], [d.at_grads[name]])
         for m in (self.marker1, self.marker2):
             m.set_xdata([d.at, d.at])
         settings = ", ".join(f"{_SYMBOL[k]} = {v:g}" for k, v in d.params.items())
         self.title1.set_text(f"losses{' (' + settings + ')' if settings else ''}")
-        return [*self.lines.values(), *self.dlines.values(), *self.dots.values(), *self.ddots.values(),
-                self.marker1, self.marker2, self.title1]
+        handles = [self.lines[n] for n in self.lines if n in d.names]
+        legend = [self.ax1.legend(handles=handles, fontsize=7, loc="upper center")] if handles else []
+        return artists + self._swap("legend", legend) + [self.marker1, self.marker2, self.title1]
 
 
 _SYMBOL = {"delta": "δ", "margin": "m", "gamma": "γ", "smoothing": "ε"}

@@ -9,20 +9,23 @@ r"""Regularization (Unit 4): everything that trades training fit for generalizat
 * :mod:`.ensembles` — bagging, AdaBoost (SAMME) and stacking, for any ``fit``/``predict``.
 * :mod:`.augment` — rotations, shifts, flips and noise for 8×8 digits; :func:`augment_batch`.
 * :mod:`.pretraining` — greedy layer-wise autoencoder pretraining, then fine-tuning.
-* :mod:`.bias_variance` — bias², variance and noise estimated by refitting.
+* :mod:`.bias_variance` — bias², variance and noise estimated by refitting (and the 0-1 loss version).
+* :mod:`.linear_models` — ridge, lasso and elastic net (coordinate descent) for penalty paths.
 
 Dropout and batch normalization are layers: :mod:`dlcourse.layers.dropout`,
 :mod:`dlcourse.layers.batchnorm`.
 """
 
 from .augment import augment_batch, gaussian_noise, hflip, rotate, translate
-from .bias_variance import (BiasVariance, RegressionProblem, bias_variance_decomposition,
-                            polynomial_fit_predict, sine_problem)
+from .bias_variance import (BiasVariance, RegressionProblem, ZeroOneBiasVariance, bias_variance_decomposition,
+                            polynomial_fit_predict, sine_problem, zero_one_bias_variance)
 from .early_stopping import EarlyStopping
 from .ensembles import (AdaBoost, Bagging, Stacking, adaboost_fit, adaboost_predict, bagging_fit,
                         bagging_predict, default_predict, majority_vote, proba_features, stacking_fit,
                         stacking_predict)
 from .learners import DecisionStump, DecisionTree, LogisticRegression
+from .linear_models import (LinearFit, elastic_net_fit, elastic_net_path, penalized_objective, ridge_fit,
+                            soft_threshold)
 from .penalties import (elastic_net_penalty, elastic_net_penalty_grad, is_penalized, l1_penalty,
                         l1_penalty_grad, l2_penalty, l2_penalty_grad, named_parameters)
 from .pretraining import (Pretrained, build_classifier, fine_tune, greedy_pretrain, predict_classes,
@@ -41,5 +44,6 @@ __all__ = [
     "Pretrained", "train_autoencoder_layer", "greedy_pretrain", "build_classifier", "fine_tune",
     "predict_classes", "pretrain_and_finetune",
     "BiasVariance", "RegressionProblem", "bias_variance_decomposition", "sine_problem",
-    "polynomial_fit_predict",
+    "polynomial_fit_predict", "ZeroOneBiasVariance", "zero_one_bias_variance",
+    "LinearFit", "soft_threshold", "ridge_fit", "elastic_net_fit", "elastic_net_path", "penalized_objective",
 ]

@@ -18,6 +18,7 @@ give the classic example (polynomials of growing degree fitted to a noisy sine).
 
 from __future__ import annotations
 
+import warnings
 from typing import Callable, NamedTuple
 
 import numpy as np
@@ -25,7 +26,7 @@ import numpy as np
 from .._validate import as_float_array, as_rng, check_number, check_positive_int
 
 __all__ = ["BiasVariance", "RegressionProblem", "bias_variance_decomposition", "sine_problem",
-           "polynomial_fit_predict"]
+           "polynomial_fit_predict", "ZeroOneBiasVariance", "zero_one_bias_variance"]
 
 
 class BiasVariance(NamedTuple):
@@ -69,7 +70,9 @@ def polynomial_fit_predict(degree: int) -> Callable:
     degree = check_positive_int(degree, "degree", minimum=0)
 
     def fit_predict(x_train, y_train, x_test):
-        return np.polynomial.Polynomial.fit(x_train, y_train, degree)(x_test)
+        with warnings.catch_warnings():  # degree >= n_train is underdetermined: lstsq picks the min-norm fit
+            warnings.simplefilter("ignore", np.exceptions.RankWarning)
+            return np.polynomial.Polynomial.fit(x_train, y_train, degree)(x_test)
 
     fit_predict.__name__ = f"polynomial_degree_{degree}"
     return fit_predict
@@ -124,3 +127,40 @@ def _fit_once(fit_predict, problem, x_test, rng) -> np.ndarray:
         raise ValueError(f"fit_predict must return one prediction per test point, shape {x_test.shape}, "
                          f"got {pred.shape}")
     return pred
+
+
+class ZeroOneBiasVariance(NamedTuple):
+    error: float                 # mean 0-1 error of a single fit, over fits and test points
+    bias: float                  # fraction of test points whose main prediction is wrong
+    variance: float              # mean fraction of fits that disagree with the main prediction
+    main_prediction: np.ndarray  # (n_test,) the most frequent prediction at each test point
+
+
+def zero_one_bias_variance(predictions, y_true) -> ZeroOneBiasVariance:
+    r"""Bias and variance of a classifier under 0-1 loss, from the predictions of repeated fits.
+
+    With predictions :math:`\hat y_r(x)` of :math:`R` fits (each on its own training set), the
+    *main prediction* :math:`y_m(x)` is their most frequent label (ties: the smallest). Then
+
+    .. math::
+        \text{bias}(x) = [y_m(x) \ne y(x)], \qquad
+        \text{variance}(x) = \frac1R \sum_r [\hat y_r(x) \ne y_m(x)]
+
+    averaged over the test points (Domingos, "A unified bias-variance decomposition", 2000).
+    Unlike squared error, the two do not simply add: variance *raises* the error where the
+    main prediction is right and *lowers* it where it is wrong. Labels are taken as noise-free.
+
+    Parameters
+    ----------
+    predictions : array (R, n_test) of labels
+    y_true : array (n_test,) of labels
+    """
+    P = np.asarray(predictions)
+    y = np.asarray(y_true)
+    if P.ndim != 2 or y.ndim != 1 or P.shape[1] != len(y):
+        raise ValueError(f"predictions must have shape (R, n_test) and y_true (n_test,), got {P.shape} and {y.shape}")
+    labels, codes = np.unique(P, return_inverse=True)
+    codes = codes.reshape(P.shape)
+    counts = np.stack([(codes == k).sum(axis=0) for k in range(len(labels))])
+    main = labels[np.argmax(counts, axis=0)]
+    return ZeroOneBiasVariance(float(np.mean(P != y)), float(np.mean(main != y)), float(np.mean(P != main)), main)

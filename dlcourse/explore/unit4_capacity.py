@@ -1,0 +1,270 @@
+r"""Capacity lab: polynomials of growing degree, or tanh networks of growing width, fitted again and again.
+
+Every curve comes from ``n_repeats`` training sets of the same noisy sine problem
+(:func:`dlcourse.regularization.sine_problem`). For each complexity we keep every fit's
+predictions on a grid, and measure
+
+* the training error (mean over fits of the MSE on their own training set),
+* the validation error (mean over fits of the MSE on one fixed, independent noisy sample),
+* bias², variance and noise, as in :func:`dlcourse.regularization.bias_variance_decomposition`:
+  :math:`\text{bias}^2 + \text{variance} + \sigma^2` estimates the validation error.
+
+The networks are 1-H-1 tanh MLPs trained by full-batch Adam on the squared error, all
+``n_repeats`` of them at once (one batched set of weights per training set).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Callable, NamedTuple
+
+import numpy as np
+from matplotlib.collections import LineCollection
+
+from ..plotting import PALETTE, View
+from ..regularization import polynomial_fit_predict, sine_problem
+
+DEGREES = tuple(range(0, 13))
+WIDTHS = (1, 2, 3, 4, 8, 16, 32)
+N_TRAIN = (10, 20, 50, 200)
+NOISE = (0.1, 0.3, 0.6)
+THRESHOLD = 0.05        # where "high" bias² or variance starts, for the four quadrants
+N_REPEATS = 30
+X_GRID = np.linspace(0.0, 1.0, 100)
+SHOWN_FITS = 20
+
+
+class CapacityCurves(NamedTuple):
+    family: str                 # "polynomial" or "network"
+    complexities: np.ndarray    # degrees or widths
+    train_error: np.ndarray     # (K,)
+    val_error: np.ndarray       # (K,)
+    bias2: np.ndarray           # (K,)
+    variance: np.ndarray        # (K,)
+    noise: float                # sigma^2
+    predictions: np.ndarray     # (K, R, len(X_GRID)) every fit on the grid
+    n_train: int
+    noise_std: float
+    example: tuple              # one training set (x, y), for the picture
+
+
+def _draw_sets(n_train: int, noise_std: float, n_repeats: int, seed: int):
+    """``n_repeats`` training sets (drawn in order from ``seed``, as bias_variance_decomposition does)
+    and an independent validation sample of 500 points."""
+    problem = sine_problem(n_train, noise_std)
+    rng = np.random.default_rng(seed)
+    sets = [problem.sample(rng) for _ in range(n_repeats)]
+    val_rng = np.random.default_rng(seed + 1000)
+    x_val = val_rng.uniform(0, 1, 500)
+    return problem, sets, (x_val, problem.f(x_val) + val_rng.normal(0, noise_std, 500))
+
+
+def _summarize(family, complexities, per_k, problem, sets, val, n_train, noise_std) -> CapacityCurves:
+    """``per_k``: for each complexity a tuple (train_pred (R, n), val_pred (R, 500), grid_pred (R, G))."""
+    ys = np.stack([y for _, y in sets])
+    truth = problem.f(X_GRID)
+    tr = np.array([np.mean((p_tr - ys) ** 2) for p_tr, _, _ in per_k])
+    va = np.array([np.mean((p_va - val[1]) ** 2) for _, p_va, _ in per_k])
+    grids = np.stack([g for _, _, g in per_k])
+    bias2 = np.mean((grids.mean(axis=1) - truth) ** 2, axis=1)
+    variance = np.mean(grids.var(axis=1), axis=1)
+    return CapacityCurves(family, np.array(complexities), tr, va, bias2, variance, noise_std ** 2, grids,
+                          n_train, noise_std, sets[0])
+
+
+@lru_cache(maxsize=16)
+def polynomial_curves(n_train: int = 20, noise_std: float = 0.3, n_repeats: int = N_REPEATS,
+                      seed: int = 0) -> CapacityCurves:
+    """Least-squares polynomials of every degree in ``DEGREES`` on the same training sets."""
+    problem, sets, val = _draw_sets(n_train, noise_std, n_repeats, seed)
+    per_k = []
+    for d in DEGREES:
+        fp = polynomial_fit_predict(d)
+        per_k.append((np.stack([fp(x, y, x) for x, y in sets]),
+                      np.stack([fp(x, y, val[0]) for x, y in sets]),
+                      np.stack([fp(x, y, X_GRID) for x, y in sets])))
+    return _summarize("polynomial", DEGREES, per_k, problem, sets, val, n_train, noise_std)
+
+
+def train_tanh_nets(X, Y, width: int, steps: int = 1000, lr: float = 0.02, seed: int = 0) -> Callable:
+    r"""Train ``R`` independent 1-``width``-1 tanh networks at once, network ``r`` on ``(X[r], Y[r])``.
+
+    Full-batch Adam (torch's defaults apart from ``lr``) on the mean squared error; inputs
+    should lie in about [-1, 1]. Returns ``predict(x) -> (R, len(x))``.
+    """
+    R, n = X.shape
+    rng = np.random.default_rng(seed)
+    params = [rng.normal(0, 2.0, (R, width)), rng.uniform(-2, 2, (R, width)),
+              rng.normal(0, 1 / np.sqrt(width), (R, width)), np.zeros((R, 1))]
+    m = [np.zeros_like(p) for p in params]
+    v = [np.zeros_like(p) for p in params]
+    for t in range(1, steps + 1):
+        W1, b1, W2, b2 = params
+        H = np.tanh(X[:, :, None] * W1[:, None, :] + b1[:, None, :])        # (R, n, h)
+        g = 2.0 * (np.einsum("rnh,rh->rn", H, W2) + b2 - Y) / n               # dL/d(out)
+        gZ = g[:, :, None] * W2[:, None, :] * (1 - H * H)
+        grads = [np.einsum("rnh,rn->rh", gZ, X), gZ.sum(1), np.einsum("rn,rnh->rh", g, H), g.sum(1, keepdims=True)]
+        for p, gr, mi, vi in zip(params, grads, m, v):
+            mi += 0.1 * (gr - mi)
+            vi += 0.001 * (gr * gr - vi)
+            p -= lr * (mi / (1 - 0.9 ** t)) / (np.sqrt(vi / (1 - 0.999 ** t)) + 1e-8)
+
+    def predict(x):
+        W1, b1, W2, b2 = params
+        x = np.asarray(x, dtype=np.float64)
+        x = np.broadcast_to(x, (R, x.shape[-1])) if x.ndim == 1 else x
+        H = np.tanh(x[:, :, None] * W1[:, None, :] + b1[:, None, :])
+        return np.einsum("rnh,rh->rn", H, W2) + b2
+
+    return predict
+
+
+_NETWORK_CACHE: dict = {}
+
+
+def network_curves(n_train: int = 20, noise_std: float = 0.3, n_repeats: int = N_REPEATS, seed: int = 0,
+                   progress: Callable[[int, int], None] | None = None, steps: int = 1000) -> CapacityCurves:
+    """Tanh networks of every width in ``WIDTHS`` (cached per setting; ``progress(done, total)`` per width)."""
+    key = (n_train, noise_std, n_repeats, seed, steps)
+    if key not in _NETWORK_CACHE:
+        problem, sets, val = _draw_sets(n_train, noise_std, n_repeats, seed)
+        X = np.stack([x for x, _ in sets])
+        Y = np.stack([y for _, y in sets])
+        per_k = []
+        for i, w in enumerate(WIDTHS):
+            predict = train_tanh_nets(2 * X - 1, Y, w, steps=steps, seed=seed + i)
+            per_k.append((predict(2 * X - 1), predict(2 * val[0] - 1), predict(2 * X_GRID - 1)))
+            if progress is not None:
+                progress(i + 1, len(WIDTHS))
+        _NETWORK_CACHE[key] = _summarize("network", WIDTHS, per_k, problem, sets, val, n_train, noise_std)
+    return _NETWORK_CACHE[key]
+
+
+def cached_network_curves(n_train: int, noise_std: float, n_repeats: int = N_REPEATS, seed: int = 0,
+                          steps: int = 1000) -> CapacityCurves | None:
+    """The network curves for this setting if they were trained already, else None."""
+    return _NETWORK_CACHE.get((n_train, noise_std, n_repeats, seed, steps))
+
+
+def quadrant(bias2: float, variance: float, threshold: float = THRESHOLD) -> str:
+    """Name the bias–variance quadrant of a model: high/low bias² and high/low variance."""
+    b = "high bias" if bias2 > threshold else "low bias"
+    v = "high variance" if variance > threshold else "low variance"
+    verdict = {("high bias", "low variance"): "underfits", ("low bias", "high variance"): "overfits",
+               ("low bias", "low variance"): "fits well", ("high bias", "high variance"): "worst of both"}
+    return f"{b}, {v}: {verdict[(b, v)]}"
+
+
+class CapacityData(NamedTuple):
+    curves: CapacityCurves
+    index: int                 # position of the chosen complexity in curves.complexities
+    requested: tuple           # (family, n_train, noise_std) asked for by the controls
+    pending: bool              # True when the curves shown are not the requested ones (press Run)
+
+    @property
+    def label(self) -> str:
+        c = self.curves
+        name = "degree" if c.family == "polynomial" else "width"
+        return f"{name} {c.complexities[self.index]}"
+
+
+def compute_capacity(family: str = "polynomial", degree: int = 3, width: int = 4, n_train: int = 20,
+                     noise: float = 0.3) -> CapacityData:
+    """The capacity lab's state. Networks are only looked up: train them with :func:`network_curves`."""
+    requested = (family, n_train, noise)
+    if family == "polynomial":
+        return CapacityData(polynomial_curves(n_train, noise), DEGREES.index(degree), requested, False)
+    if family != "network":
+        raise ValueError(f"family must be 'polynomial' or 'network', got {family!r}")
+    curves = cached_network_curves(n_train, noise)
+    pending = curves is None
+    if pending:
+        curves = _NETWORK_CACHE[next(iter(_NETWORK_CACHE))] if _NETWORK_CACHE else network_curves()
+    return CapacityData(curves, WIDTHS.index(width), requested, pending)
+
+
+def describe_capacity(d: CapacityData) -> str:
+    c, i = d.curves, d.index
+    text = (f"{d.label}: training error {c.train_error[i]:.3f}, validation error {c.val_error[i]:.3f} ≈ "
+            f"bias² {c.bias2[i]:.3f} + variance {c.variance[i]:.3f} + noise {c.noise:.3f} — "
+            f"{quadrant(c.bias2[i], c.variance[i])}.")
+    if d.pending:
+        fam, n, s = d.requested
+        text = (f"<b>Showing networks for n = {c.n_train}, σ = {c.noise_std}; press Run to train them for "
+                f"n = {n}, σ = {s}.</b> " + text)
+    return text
+
+
+LIMIT = (1e-4, 10.0)
+
+
+def _clip(v):
+    return np.clip(v, *LIMIT)
+
+
+class CapacityView(View):
+    """Repeated fits (left), errors against complexity (middle), the bias–variance quadrant map (right)."""
+
+    def key(self, d: CapacityData):
+        c = d.curves
+        return (c.family, c.n_train, c.noise_std, d.pending)
+
+    def setup(self, fig, d: CapacityData) -> None:
+        c = d.curves
+        fig.subplots_adjust(left=0.05, right=0.99, bottom=0.17, top=0.9, wspace=0.32)
+        self.ax1, self.ax2, self.ax3 = ax1, ax2, ax3 = fig.subplots(1, 3, width_ratios=[1.1, 1.1, 1])
+        x, y = c.example
+        ax1.plot(X_GRID, np.sin(2 * np.pi * X_GRID), color="k", ls="--", lw=1.2, label="truth f(x)", zorder=4)
+        ax1.scatter(x, y, s=10, color=PALETTE["black"], zorder=5, label="one training set")
+        self.fits = LineCollection([], colors=PALETTE["sky"], linewidths=0.6, alpha=0.6, label="fits")
+        ax1.add_collection(self.fits)
+        self.mean, = ax1.plot([], [], color=PALETTE["vermillion"], lw=2, label="mean fit", zorder=6)
+        ax1.set_xlim(0, 1)
+        ax1.set_ylim(-2, 2)
+        ax1.set_xlabel("x")
+        ax1.legend(fontsize=6, loc="lower left")
+        self.t1 = ax1.set_title(" ", fontsize=9)
+        k = np.arange(len(c.complexities))
+        for values, colour, label, ls in ((c.train_error, PALETTE["blue"], "training error", "-"),
+                                          (c.val_error, PALETTE["orange"], "validation error", "-"),
+                                          (c.bias2, PALETTE["green"], "bias²", "--"),
+                                          (c.variance, PALETTE["purple"], "variance", "--")):
+            ax2.plot(k, _clip(values), color=colour, ls=ls, marker="o", ms=2.5, label=label)
+        ax2.axhline(c.noise, color="#888", lw=1, ls=":", label="noise σ²")
+        ax2.set_yscale("log")
+        ax2.set_ylim(*LIMIT)
+        ax2.set_xticks(k, [str(v) for v in c.complexities], fontsize=7)
+        ax2.set_xlabel("polynomial degree" if c.family == "polynomial" else "hidden units (width)")
+        ax2.legend(fontsize=6, loc="upper left", ncol=2)
+        ax2.set_title(f"{N_REPEATS} fits per point, n = {c.n_train}, σ = {c.noise_std}", fontsize=9)
+        self.marker = ax2.axvline(0, color="k", lw=1)
+        ax3.plot(_clip(c.bias2), _clip(c.variance), color="#999", lw=1, marker="o", ms=2.5)
+        for i in (0, len(k) - 1):
+            ax3.annotate(str(c.complexities[i]), (_clip(c.bias2[i]), _clip(c.variance[i])), fontsize=7)
+        ax3.axvline(THRESHOLD, color="#888", lw=0.8)
+        ax3.axhline(THRESHOLD, color="#888", lw=0.8)
+        for xx, yy, text in ((2e-4, 3.0, "low bias\nhigh variance"), (0.2, 3.0, "high bias\nhigh variance"),
+                             (2e-4, 2e-4, "low bias\nlow variance"), (0.2, 2e-4, "high bias\nlow variance")):
+            ax3.text(xx, yy, text, fontsize=6.5, color="#555", va="center")
+        ax3.set_xscale("log")
+        ax3.set_yscale("log")
+        ax3.set_xlim(*LIMIT)
+        ax3.set_ylim(*LIMIT)
+        ax3.set_xlabel("bias²")
+        ax3.set_ylabel("variance")
+        ax3.set_title("the four quadrants", fontsize=9)
+        self.point, = ax3.plot([], [], "o", color=PALETTE["vermillion"], ms=8)
+
+    def update(self, d: CapacityData) -> list:
+        c, i = d.curves, d.index
+        preds = np.clip(c.predictions[i][:SHOWN_FITS], -5, 5)
+        self.fits.set_segments([np.c_[X_GRID, p] for p in preds])
+        self.mean.set_data(X_GRID, c.predictions[i].mean(axis=0))
+        self.t1.set_text(f"{d.label}: {quadrant(c.bias2[i], c.variance[i]).split(': ')[1]}")
+        self.marker.set_xdata([i, i])
+        self.point.set_data([_clip(c.bias2[i])], [_clip(c.variance[i])])
+        return [self.fits, self.mean, self.t1, self.marker, self.point]
+
+
+def plot_capacity(fig, d: CapacityData) -> None:
+    CapacityView().plot(fig, d)

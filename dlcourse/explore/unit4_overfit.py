@@ -1,0 +1,194 @@
+r"""Overfitting lab: a 64-64-10 ReLU network on 100 digits, with dropout, weight decay and early stopping.
+
+:func:`train_overfit_run` trains the network (full-batch Adam, lr 0.01) for a fixed number of
+epochs and records the training and validation loss and accuracy after every epoch, in
+eval mode. The L2 penalty :math:`\tfrac{\lambda}{2}\lVert W\rVert^2` covers the weights only
+(:func:`dlcourse.regularization.l2_penalty_grad`), dropout sits after the hidden layer
+(:class:`dlcourse.layers.Dropout`). Early stopping is then replayed on the recorded
+validation losses with :class:`dlcourse.regularization.EarlyStopping`: the stopping point for
+any patience is known without training again.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Callable, NamedTuple
+
+import numpy as np
+
+from ..data import load_digits
+from ..layers import Dropout, Linear, ReLU, Sequential
+from ..losses import cross_entropy, cross_entropy_grad
+from ..optim import Adam
+from ..plotting import CYCLE, PALETTE, View
+from ..regularization import EarlyStopping, l2_penalty_grad, named_parameters
+
+DROPOUT = (0.0, 0.2, 0.5)
+WEIGHT_DECAY = (0.0, 1e-4, 1e-3, 1e-2)
+EPOCHS = 200
+
+
+@lru_cache(maxsize=1)
+def digits_subset(n_train: int = 100, n_val: int = 300, seed: int = 0):
+    """A small training set and a validation set of digits: ``X_train, X_val, y_train, y_val``."""
+    X, y = load_digits()
+    idx = np.random.default_rng(seed).permutation(len(X))
+    tr, va = idx[:n_train], idx[n_train:n_train + n_val]
+    return X[tr], X[va], y[tr], y[va]
+
+
+class OverfitRun(NamedTuple):
+    p: float
+    weight_decay: float
+    train_loss: np.ndarray   # (epochs,) cross-entropy in eval mode after each epoch
+    val_loss: np.ndarray
+    train_acc: np.ndarray
+    val_acc: np.ndarray
+
+
+def make_network(p: float, hidden: int = 64, seed: int = 0) -> Sequential:
+    """Linear(64, hidden) → ReLU → Dropout(p) → Linear(hidden, 10)."""
+    return Sequential(Linear(64, hidden, rng=seed), ReLU(), Dropout(p, rng=seed + 1), Linear(hidden, 10, rng=seed + 2))
+
+
+def _metrics(model, X, y):
+    out = model.forward(X)
+    return cross_entropy(out, y), float(np.mean(out.argmax(1) == y))
+
+
+_RUNS: dict = {}
+
+
+def train_overfit_run(p: float = 0.0, weight_decay: float = 0.0, epochs: int = EPOCHS, seed: int = 0,
+                      progress: Callable[[int, int], None] | None = None) -> OverfitRun:
+    """Train (or fetch from the cache) one run; ``progress(done, total)`` every 20 epochs."""
+    key = (float(p), float(weight_decay), epochs, seed)
+    if key in _RUNS:
+        return _RUNS[key]
+    Xtr, Xva, ytr, yva = digits_subset()
+    model = make_network(p, seed=seed)
+    opt = Adam(model.parameters(), lr=1e-2)
+    names = list(named_parameters(model))
+    hist = []
+    for epoch in range(epochs):
+        model.train()
+        model.zero_grad()
+        model.backward(cross_entropy_grad(model.forward(Xtr), ytr))
+        grads = model.gradients()
+        if weight_decay:
+            decay = l2_penalty_grad(model, weight_decay)     # zeros for the biases
+            grads = [g + decay[n] for g, n in zip(grads, names)]
+        opt.step(grads)
+        model.eval()
+        hist.append(_metrics(model, Xtr, ytr) + _metrics(model, Xva, yva))
+        if progress is not None and (epoch + 1) % 20 == 0:
+            progress(epoch + 1, epochs)
+    h = np.array(hist)
+    _RUNS[key] = OverfitRun(float(p), float(weight_decay), h[:, 0], h[:, 2], h[:, 1], h[:, 3])
+    return _RUNS[key]
+
+
+def cached_run(p: float, weight_decay: float, epochs: int = EPOCHS, seed: int = 0) -> OverfitRun | None:
+    return _RUNS.get((float(p), float(weight_decay), epochs, seed))
+
+
+def replay_early_stopping(val_loss, patience: int, min_delta: float = 0.0) -> tuple[int, int]:
+    """Feed the recorded validation losses to :class:`EarlyStopping`; return ``(stop_epoch, best_epoch)``.
+
+    ``stop_epoch`` is the 0-based epoch after which training stops (the last epoch if it never does).
+    """
+    stopper = EarlyStopping(patience=patience, min_delta=min_delta)
+    for epoch, v in enumerate(val_loss):
+        if stopper.step(float(v)):
+            return epoch, stopper.best_epoch
+    return len(val_loss) - 1, stopper.best_epoch
+
+
+class OverfitData(NamedTuple):
+    run: OverfitRun
+    patience: int
+    stop_epoch: int
+    best_epoch: int
+    others: tuple              # every other cached run, for comparison
+    requested: tuple           # (p, weight_decay) set on the controls
+    pending: bool              # True when the shown run is not the requested one (press Run)
+
+
+def compute_overfit(p: float = 0.0, weight_decay: float = 0.0, patience: int = 10) -> OverfitData:
+    """Look the run up (train it with :func:`train_overfit_run`) and replay early stopping on it."""
+    run = cached_run(p, weight_decay)
+    pending = run is None
+    if pending:
+        run = next(iter(_RUNS.values())) if _RUNS else train_overfit_run()
+    stop, best = replay_early_stopping(run.val_loss, patience)
+    others = tuple(r for r in _RUNS.values() if r is not run)
+    return OverfitData(run, patience, stop, best, others, (p, weight_decay), pending)
+
+
+def run_label(run: OverfitRun) -> str:
+    return f"p = {run.p}, λ = {run.weight_decay:g}"
+
+
+def describe_overfit(d: OverfitData) -> str:
+    r, s, b = d.run, d.stop_epoch, d.best_epoch
+    text = (f"{run_label(r)}: early stopping with patience {d.patience} stops after epoch {s + 1} and restores "
+            f"epoch {b + 1} (validation loss {r.val_loss[b]:.3f}, accuracy {r.val_acc[b]:.1%}); training all "
+            f"{len(r.val_loss)} epochs ends at validation loss {r.val_loss[-1]:.3f}, accuracy {r.val_acc[-1]:.1%}.")
+    if d.pending:
+        text = (f"<b>Showing {run_label(r)}; press Run to train p = {d.requested[0]}, "
+                f"λ = {d.requested[1]:g}.</b> " + text)
+    return text
+
+
+class OverfitView(View):
+    """Loss curves with the stopping point (left), accuracies (middle), every run's validation loss (right)."""
+
+    def key(self, d: OverfitData):
+        return (d.run.p, d.run.weight_decay, len(d.others), d.pending)
+
+    def setup(self, fig, d: OverfitData) -> None:
+        fig.subplots_adjust(left=0.06, right=0.99, bottom=0.17, top=0.9, wspace=0.3)
+        r = d.run
+        e = np.arange(1, len(r.train_loss) + 1)
+        self.ax1, self.ax2, self.ax3 = ax1, ax2, ax3 = fig.subplots(1, 3)
+        ax1.semilogy(e, r.train_loss, color=PALETTE["blue"], label="training")
+        ax1.semilogy(e, r.val_loss, color=PALETTE["orange"], label="validation")
+        ax1.set_ylim(1e-3, 5)
+        ax1.set_xlabel("epoch")
+        ax1.set_ylabel("cross-entropy")
+        ax1.set_title(f"loss, {run_label(r)}", fontsize=9)
+        ax2.plot(e, r.train_acc, color=PALETTE["blue"], label="training")
+        ax2.plot(e, r.val_acc, color=PALETTE["orange"], label="validation")
+        ax2.set_ylim(0.5, 1.01)
+        ax2.set_xlabel("epoch")
+        ax2.set_title("accuracy", fontsize=9)
+        self.best = [ax.axvline(1, color=PALETTE["green"], lw=1.2, label="best (restored)") for ax in (ax1, ax2)]
+        self.stop = [ax.axvline(1, color="k", ls="--", lw=1, label="stop") for ax in (ax1, ax2)]
+        self.shade = [ax.axvspan(1, e[-1], color="#ddd", alpha=0.5, lw=0) for ax in (ax1, ax2)]
+        ax1.legend(fontsize=7, loc="lower left")
+        for i, other in enumerate(d.others[-5:]):
+            ax3.plot(e, other.val_loss, color=CYCLE[(i + 1) % 8], lw=1, alpha=0.8, label=run_label(other))
+        ax3.plot(e, r.val_loss, color="k", lw=2, label=run_label(r))
+        ax3.set_ylim(0.1, 1.5)
+        ax3.set_yscale("log")
+        ax3.set_xlabel("epoch")
+        ax3.set_title("validation loss of each run", fontsize=9)
+        ax3.legend(fontsize=6, loc="upper right")
+        self.title = fig.suptitle(" ", fontsize=9, y=0.995)
+
+    def update(self, d: OverfitData) -> list:
+        end = len(d.run.val_loss)
+        for line in self.best:
+            line.set_xdata([d.best_epoch + 1] * 2)
+        for line in self.stop:
+            line.set_xdata([d.stop_epoch + 1] * 2)
+        for patch in self.shade:
+            patch.set_x(d.stop_epoch + 1)
+            patch.set_width(max(end - d.stop_epoch - 1, 0))
+        self.title.set_text(f"patience {d.patience}: stop after epoch {d.stop_epoch + 1}, restore epoch "
+                            f"{d.best_epoch + 1} (grey: epochs never run)")
+        return [*self.shade, *self.best, *self.stop, self.title]
+
+
+def plot_overfit(fig, d: OverfitData) -> None:
+    OverfitView().plot(fig, d)
