@@ -229,6 +229,7 @@ class BackwardStep(NamedTuple):
     children: tuple
     local_grads: tuple
     contributions: tuple
+    totals: tuple = ()  # each child's gradient right after its contribution was added
 
 
 def backward_steps(root: Value) -> Iterator[BackwardStep]:
@@ -245,9 +246,11 @@ def backward_steps(root: Value) -> Iterator[BackwardStep]:
         if not node._prev:
             continue
         contributions = tuple(local * node.grad for local in node._local)
+        totals = []
         for child, c in zip(node._prev, contributions):
             child.grad += c
-        yield BackwardStep(node, node.grad, node._prev, node._local, contributions)
+            totals.append(child.grad)
+        yield BackwardStep(node, node.grad, node._prev, node._local, contributions, tuple(totals))
 
 
 class Drawing:

@@ -142,7 +142,8 @@ def _batches(n, batch_size, rng=None):
 
 # --------------------------------------------------------------------------- public API
 def fit(model, X, y, loss: str = "cross_entropy", optimizer=None, epochs: int = 10, batch_size: int = 32,
-        lr: float | None = None, seed=0, X_val=None, y_val=None, progress: bool = True) -> dict:
+        lr: float | None = None, seed=0, X_val=None, y_val=None, progress: bool = True,
+        lr_schedule=None, clip_grad_norm: float | None = None) -> dict:
     r"""Train ``model`` on ``(X, y)`` with mini-batches; return the history per epoch.
 
     Each step: forward a batch, compute the mean loss and its gradient, ``zero_grad()``,
@@ -172,6 +173,15 @@ def fit(model, X, y, loss: str = "cross_entropy", optimizer=None, epochs: int = 
         Validation data, evaluated after every epoch in ``eval()`` mode.
     progress : bool
         Show a tqdm progress bar over the epochs (in a notebook, a widget).
+    lr_schedule : callable, optional
+        ``lr_schedule(epoch) -> float``: the learning rate for ``epoch`` (counted from 0), set
+        as ``optimizer.lr`` before the epoch starts; e.g.
+        ``lambda e: dlcourse.optim.schedules.cosine_annealing(1e-3, 10, e)`` (Unit 3,
+        "Learning-rate schedules").
+    clip_grad_norm : float, optional
+        If given, rescale the gradients of every step so that their global L2 norm is at most
+        this value before the update, as ``torch.nn.utils.clip_grad_norm_`` (Unit 5,
+        "Gradient clipping").
 
     Returns
     -------
@@ -207,14 +217,20 @@ def fit(model, X, y, loss: str = "cross_entropy", optimizer=None, epochs: int = 
         X_val, y_val = _check_xy(X_val, y_val, loss, names=("X_val", "y_val"))
     epochs = check_positive_int(epochs, "epochs")
     batch_size = check_positive_int(batch_size, "batch_size")
+    if lr_schedule is not None and not callable(lr_schedule):
+        raise TypeError(f"lr_schedule must be a function epoch -> learning rate, got {type(lr_schedule).__name__}")
+    if clip_grad_norm is not None:
+        clip_grad_norm = check_number(clip_grad_norm, "clip_grad_norm", low=0.0, low_open=True)
     opt, rng = _make_optimizer(optimizer, model, lr), as_rng(seed)
     history = {key: [] for key in ("loss", "train_acc", "val_loss", "val_acc", "time")}
     start = time.perf_counter()
     from tqdm.auto import trange
 
     bar = trange(epochs, desc="epochs", disable=not progress)
-    for _ in bar:
-        train_loss, train_acc = _train_epoch(model, X, y, loss, opt, batch_size, rng)
+    for epoch in bar:
+        if lr_schedule is not None:
+            opt.lr = check_number(lr_schedule(epoch), f"lr_schedule({epoch})", low=0.0)
+        train_loss, train_acc = _train_epoch(model, X, y, loss, opt, batch_size, rng, clip_grad_norm)
         val_loss, val_acc = _evaluate(model, X_val, y_val, loss, batch_size) if has_val else (np.nan, np.nan)
         for key, value in zip(history, (train_loss, train_acc, val_loss, val_acc, time.perf_counter() - start)):
             history[key].append(value)
@@ -224,7 +240,15 @@ def fit(model, X, y, loss: str = "cross_entropy", optimizer=None, epochs: int = 
     return history
 
 
-def _train_epoch(model, X, y, loss, opt, batch_size, rng):
+def _clip(grads, max_norm):
+    r"""Scale ``grads`` in place by :math:`\min(1, \text{max\_norm} / \lVert g \rVert)` (global norm)."""
+    norm = float(np.sqrt(sum(float(np.sum(g * g)) for g in grads)))
+    if norm > max_norm:
+        for g in grads:
+            g *= max_norm / (norm + 1e-6)
+
+
+def _train_epoch(model, X, y, loss, opt, batch_size, rng, clip_grad_norm=None):
     """One pass over the shuffled data; returns (mean loss, accuracy or NaN)."""
     model.train()
     total_loss, correct = 0.0, 0
@@ -233,6 +257,8 @@ def _train_epoch(model, X, y, loss, opt, batch_size, rng):
         value, grad = LOSSES[loss](out, y[idx])
         model.zero_grad()
         model.backward(grad)
+        if clip_grad_norm is not None:
+            _clip(model.gradients(), clip_grad_norm)
         opt.step(model.gradients())
         total_loss += value * len(idx)
         if loss == "cross_entropy":

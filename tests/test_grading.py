@@ -65,24 +65,24 @@ def graded(tmp_path_factory):
             "    if 'def sigmoid' in src:\n        exec(src)"],
         "reads_other_submission": [PRELUDE, f"exec(open({str(subs / 'honest.ipynb')!r}).read())"],
         "writes_output": [PRELUDE, f"open({str(out / 'grades.csv')!r}, 'w').write('hacked,7')"]
-                         + [sol["1.3"]],
+                         + [sol["1.2"]],
         "monkeypatches_checks": [PRELUDE,
             "import dlcourse.checks.exercise as E, dlcourse.grading.grade as G, dlcourse.checks.unit1 as U\n"
             "E.compare_outputs = lambda *a, **k: None\nG.score_exercise = None\n"
             "U._run_without_overflow = lambda fn, case: {'output': 1 / (1 + np.exp(-case['x']))}",
-            "# Exercise 1.3: sigmoid\ndef sigmoid(x):\n    return x"],
+            "# Exercise 1.2: sigmoid\ndef sigmoid(x):\n    return x"],
         "fake_score": [PRELUDE, "print('{\"notebooks\": [{\"exercises\": {}}]}')\nprint('score: 7/7')",
-                       "import os\nos.write(1, b'7/7')"] + [sol["1.7"]],
+                       "import os\nos.write(1, b'7/7')"] + [sol["1.1"]],
         "input_transformer": [PRELUDE,
             "ip = get_ipython()\nip.input_transformers_post.append(lambda lines: ['sigmoid = lambda x: x\\n'])"]
                              + [sol[i] for i in IDS],
         "calls_reference": [PRELUDE,
-            "# Exercise 1.3: sigmoid\ndef sigmoid(x):\n    from dlcourse.activations import sigmoid as s\n"
+            "# Exercise 1.2: sigmoid\ndef sigmoid(x):\n    from dlcourse.activations import sigmoid as s\n"
             "    return s(x)",
-            "# Exercise 1.6: softmax_cross_entropy_grad\nimport torch\n"
+            "# Exercise 1.7: softmax_cross_entropy_grad\nimport torch\n"
             "def softmax_cross_entropy_grad(logits, labels):\n    t = torch.tensor(logits, requires_grad=True)\n"
             "    torch.nn.functional.cross_entropy(t, torch.tensor(labels)).backward()\n    return t.grad.numpy()",
-            sol["1.7"]],
+            sol["1.1"]],
         "untouched": None,
     }
     for name, sources in attacks.items():
@@ -143,26 +143,26 @@ def test_the_output_folder_cannot_be_written(graded):
         pytest.skip("isolation of files needs bubblewrap")
     assert "hacked" not in (graded["out"] / "grades.csv").read_text()
     row = graded["rows"]["writes_output"]
-    assert row["status"] == "graded" and scores(row) == [0, 0, 1, 0, 0, 0, 0]
+    assert row["status"] == "graded" and scores(row) == [0, 1, 0, 0, 0, 0, 0]
 
 
 def test_monkeypatching_the_checks_changes_nothing(graded):
     row = graded["rows"]["monkeypatches_checks"]
     assert scores(row)[2] == 0
-    assert graded["grades"]["monkeypatches_checks"].exercises["1.3"].status == "wrong"
+    assert graded["grades"]["monkeypatches_checks"].exercises["1.2"].status == "wrong"
 
 
 def test_printing_a_fake_score_changes_nothing(graded):
     row = graded["rows"]["fake_score"]
-    assert row["status"] == "graded" and scores(row) == [0, 0, 0, 0, 0, 0, 1]
+    assert row["status"] == "graded" and scores(row) == [1, 0, 0, 0, 0, 0, 0]
 
 
 def test_calling_the_reference_scores_zero_with_a_reason(graded):
     g = graded["grades"]["calls_reference"]
-    assert g.exercises["1.3"].score == 0 and g.exercises["1.3"].status == "reference called"
-    assert "dlcourse.activations.sigmoid" in g.exercises["1.3"].reason
-    assert g.exercises["1.6"].score == 0 and "torch" in g.exercises["1.6"].reason
-    assert g.exercises["1.7"].score == 1
+    assert g.exercises["1.2"].score == 0 and g.exercises["1.2"].status == "reference called"
+    assert "dlcourse.activations.sigmoid" in g.exercises["1.2"].reason
+    assert g.exercises["1.7"].score == 0 and "torch" in g.exercises["1.7"].reason
+    assert g.exercises["1.1"].score == 1
 
 
 def test_invalid_and_foreign_notebooks(graded):

@@ -408,3 +408,102 @@ def test_race_noisy_landscape_is_fair():
 def test_race_bad_inputs(args, exc, match):
     with pytest.raises(exc, match=match):
         race(*args, steps=5)
+
+
+# --------------------------------------------------------------------------- second-order racers
+def test_race_runs_second_order_methods_padded_to_the_same_length():
+    from functools import partial
+
+    from dlcourse.landscapes import beale
+    from dlcourse.optim import bfgs, conjugate_gradient, lbfgs, newton
+
+    racers = {"Newton": newton, "CG": conjugate_gradient, "BFGS": bfgs, "L-BFGS(3)": partial(lbfgs, history=3)}
+    res = race(beale, racers, steps=200)
+    direct = {"Newton": newton(beale.value, beale.grad, beale.hess, beale.start, 200),
+              "CG": conjugate_gradient(beale.value, beale.grad, beale.start, 200),
+              "BFGS": bfgs(beale.value, beale.grad, beale.start, 200),
+              "L-BFGS(3)": lbfgs(beale.value, beale.grad, beale.start, 200, history=3)}
+    for name, path in direct.items():
+        traj = res.trajectories[name]
+        assert traj.shape == (201, 2) and res.evaluations[name].shape == (201,)
+        np.testing.assert_array_equal(traj[:len(path)], path)
+        np.testing.assert_array_equal(traj[len(path):], np.repeat(path[-1:], 201 - len(path), axis=0))
+        assert np.all(np.diff(res.evaluations[name]) >= 0)
+    rows = {r.name: r for r in res.leaderboard}
+    assert rows["Newton"].steps_to_tol is None and rows["Newton"].final_loss > 10  # a saddle point of Beale
+    for name in ("CG", "BFGS", "L-BFGS(3)"):
+        assert rows[name].steps_to_tol is not None and rows[name].final_distance < 1e-6
+    np.testing.assert_array_equal(res.evaluations["Newton"], np.minimum(np.arange(201), len(direct["Newton"]) - 1))
+
+
+def test_race_counts_the_gradient_evaluations_of_line_searches():
+    from dlcourse.landscapes import Rosenbrock
+    from dlcourse.optim import bfgs
+
+    class Counting(Rosenbrock):
+        calls = 0
+
+        def grad(self, x):
+            Counting.calls += 1
+            return super().grad(x)
+
+    land = Counting()
+    res = race(land, {"BFGS": bfgs}, steps=100)
+    path = bfgs(land.value, land.grad, land.start, 100)
+    k = len(path) - 1  # iterations made
+    assert res.evaluations["BFGS"][0] == 1  # the gradient at the start
+    assert res.evaluations["BFGS"][k] <= Counting.calls / 2  # the race's run and the direct one, each
+    assert res.evaluations["BFGS"][k] > k  # some line searches needed more than one evaluation
+    assert res.leaderboard[0].final_distance < 1e-6
+
+
+def test_race_newton_reaches_a_quadratic_minimum_in_one_step_and_stops():
+    from dlcourse.optim import conjugate_gradient, newton
+
+    res = race(_bowl, {"Newton": newton, "CG": conjugate_gradient, "GD": lambda p: SGD(p, lr=0.01)}, steps=50,
+               tol=1e-12)
+    rows = {r.name: r for r in res.leaderboard}
+    assert rows["Newton"].steps_to_tol == 1 and rows["Newton"].rank == 1
+    assert rows["CG"].steps_to_tol <= 2
+    np.testing.assert_allclose(res.trajectories["Newton"][1:], 0.0, atol=1e-12)
+
+
+def test_race_second_order_escaping_a_saddle_is_flagged():
+    from dlcourse.landscapes import saddle
+    from dlcourse.optim import bfgs, newton
+
+    res = race(saddle, {"Newton": newton, "BFGS": bfgs}, steps=30)
+    rows = {r.name: r for r in res.leaderboard}
+    assert not rows["Newton"].diverged and rows["Newton"].final_loss == 0.0  # Newton sits on the saddle
+    assert rows["BFGS"].diverged and np.isnan(res.trajectories["BFGS"][-1]).all()
+    first_nan = np.flatnonzero(np.isnan(res.trajectories["BFGS"][:, 0]))[0]
+    assert np.all(res.evaluations["BFGS"][first_nan:] == res.evaluations["BFGS"][first_nan - 1])
+
+
+def test_race_rejects_a_positional_partial_and_reranks_rows():
+    from functools import partial
+
+    from dlcourse.optim import lbfgs
+    from dlcourse.optim.race import Leaderboard
+
+    with pytest.raises(TypeError, match="may only fix keywords"):
+        race(rosenbrock, {"x": partial(lbfgs, rosenbrock.value)}, steps=5)
+    a = race("booth", {"slow": lambda p: SGD(p, lr=0.01)}, steps=300).leaderboard
+    b = race("booth", {"fast": lambda p: SGD(p, lr=0.05)}, steps=300).leaderboard
+    both = Leaderboard.from_rows(a + b)
+    assert [(r.rank, r.name) for r in both] == [(1, "fast"), (2, "slow")]
+    assert both[0][2:] == b[0][2:]
+
+
+def test_race_caps_the_gradient_evaluations_of_second_order_methods():
+    """On a noisy landscape the line searches spend many evaluations per step; the budget stops them."""
+    from dlcourse.optim import conjugate_gradient
+
+    land = noisy(rosenbrock, sigma=4.0, seed=0)
+    res = race(land, {"CG": conjugate_gradient, "GD": lambda p: SGD(p, lr=1e-3)}, steps=100)
+    assert res.evaluations["CG"][-1] <= 200 + 125  # the budget, plus at most one last line search
+    assert res.evaluations["GD"][-1] == 100
+    small = race(land, {"CG": conjugate_gradient}, steps=100, max_evaluations=20)
+    assert 20 <= small.evaluations["CG"][-1] < res.evaluations["CG"][-1]
+    with pytest.raises(ValueError, match="max_evaluations must be >= 1"):
+        race(land, {"CG": conjugate_gradient}, steps=10, max_evaluations=0)

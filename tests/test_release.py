@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 UNITS = ROOT / "units"
 SOURCES = sorted(p for p in UNITS.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
 STUB = re.compile(r'^(?P<indent>\s*)raise NotImplementedError\("Exercise (?P<id>\d+\.\d+): [^"]+"\)$')
+NBVAL = re.compile(r"^#\s*NBVAL_\w+[^\n]*\n?", re.MULTILINE)
 TRIVIAL = {"", "return", "pass", "else:", "try:", "continue", "break", ")", "]", "}"}
 
 
@@ -72,7 +73,7 @@ def write_notebook(path, *sources, outputs=True):
     return path
 
 
-GOOD_CELL = '# Exercise 1.4: sigmoid_prime\ndef sigmoid_prime(x):\n    ### BEGIN SOLUTION\n    s = 1 / (1 + np.exp(-x))\n    return s * (1 - s)\n    ### END SOLUTION\n'
+GOOD_CELL = '# Exercise 1.3: sigmoid_prime\ndef sigmoid_prime(x):\n    ### BEGIN SOLUTION\n    s = 1 / (1 + np.exp(-x))\n    return s * (1 - s)\n    ### END SOLUTION\n'
 
 
 # -- releasing the course's own notebooks -----------------------------------------------------------
@@ -86,7 +87,9 @@ def released(tmp_path_factory):
 
 def test_the_cli_reports_what_it_released(released):
     out, stdout = released
-    assert f"released {len(SOURCES)} notebook(s) with 7 exercise(s)" in stdout
+    n_exercises = sum(c.source.count("### BEGIN SOLUTION") for p in SOURCES
+                      for c in nbformat.read(p, as_version=4).cells if c.cell_type == "code")
+    assert f"released {len(SOURCES)} notebook(s) with {n_exercises} exercise(s)" in stdout
     for ex_id in [f"1.{i}" for i in range(1, 8)]:
         assert ex_id in stdout
     assert str(out / "student") in stdout
@@ -106,13 +109,16 @@ def test_student_notebooks(released, source):
     nbformat.validate(student)
     assert student.metadata["dlcourse"] == {"version": "student"}
     assert len(student.cells) == len(original.cells)
-    all_solution = []
+    all_solution, functions = [], set()
     for orig, stud in zip(original.cells, student.cells):
         assert stud.cell_type == orig.cell_type
+        assert not NBVAL.search(stud.source), "test markers are removed from student notebooks"
+        uses_solution = any(re.search(rf"\b{f}\b", orig.source) for f in functions)
         if is_solution_cell(orig):
             lines = solution_lines(orig.source)
             all_solution += lines
-            ex_id = re.search(r"# Exercise (\d+\.\d+):", orig.source).group(1)
+            ex_id, name = re.search(r"# Exercise (\d+\.\d+):\s*(\w+)", orig.source).groups()
+            functions.add(name)
             stubs = [m for m in map(STUB.match, stud.source.splitlines()) if m]
             assert len(stubs) == 1, stud.source
             marker = next(ln for ln in orig.source.splitlines() if ln.strip() == BEGIN)
@@ -120,14 +126,15 @@ def test_student_notebooks(released, source):
             assert stubs[0]["id"] == ex_id
             assert BEGIN not in stud.source and END not in stud.source
             # everything outside the block is kept, in order
-            kept = [ln for ln in orig.source.splitlines() if ln not in lines and ln.strip() not in (BEGIN, END)]
+            kept = [ln for ln in NBVAL.sub("", orig.source).splitlines()
+                    if ln not in lines and ln.strip() not in (BEGIN, END)]
             assert [ln for ln in stud.source.splitlines() if not STUB.match(ln)] == kept
             assert stud.outputs == [] and stud.execution_count is None
-        elif is_check_cell(orig):
-            assert stud.source == orig.source
+        elif is_check_cell(orig) or (orig.cell_type == "code" and uses_solution):
+            assert stud.source == NBVAL.sub("", orig.source)
             assert stud.outputs == [] and stud.execution_count is None
         else:
-            assert stud.source == orig.source
+            assert stud.source == NBVAL.sub("", orig.source)
             if orig.cell_type == "code":
                 assert stud.outputs == orig.outputs
                 assert stud.execution_count == orig.execution_count
@@ -154,7 +161,7 @@ def test_released_exercise_cells_are_not_attempted(released, monkeypatch):
     out, _ = released
     monkeypatch.setattr(checks, "_LATEST", {})
     results = []
-    for source in SOURCES:
+    for source in [p for p in SOURCES if "01-backprop" in p.parts]:
         student = nbformat.read(out / "student" / source.relative_to(UNITS), as_version=4)
         namespace = {"np": np, "math": __import__("math"), "Value": Value,
                      "check": lambda ex_id, fn: results.append(check(ex_id, fn))}
@@ -176,8 +183,8 @@ def test_releasing_again_replaces_the_old_release(tmp_path):
     (out / "student" / "stale.ipynb").write_text("{}")
     report = release(src, out)
     assert not (out / "student" / "stale.ipynb").exists()
-    assert report.notebooks == ["a.ipynb"] and report.exercises == ["1.4"]
-    assert "released 1 notebook(s) with 1 exercise(s): 1.4" == str(report)
+    assert report.notebooks == ["a.ipynb"] and report.exercises == ["1.3"]
+    assert "released 1 notebook(s) with 1 exercise(s): 1.3" == str(report)
 
 
 def test_checkpoints_and_build_folders_are_skipped(tmp_path):
@@ -226,12 +233,12 @@ def test_malformed_blocks_fail_naming_the_notebook_and_cell(tmp_path, capsys, so
 
 
 def test_student_version_does_not_modify_the_instructor_notebook(tmp_path):
-    path = write_notebook(tmp_path / "a.ipynb", GOOD_CELL, 'check("1.4", sigmoid_prime)', "print(1)")
+    path = write_notebook(tmp_path / "a.ipynb", GOOD_CELL, 'check("1.3", sigmoid_prime)', "print(1)")
     nb = nbformat.read(path, as_version=4)
     before = nbformat.writes(nb)
     student, solution, exercises = student_version(nb)
     assert nbformat.writes(nb) == before
-    assert exercises == ["1.4"] and len(solution) == 2
+    assert exercises == ["1.3"] and len(solution) == 2
     assert [bool(c.outputs) for c in student.cells] == [False, False, True]
 
 

@@ -129,3 +129,19 @@ def test_lbfgs_history_one_still_converges():
 def test_bad_inputs(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+@pytest.mark.parametrize("method", ["newton", "conjugate_gradient", "bfgs", "lbfgs"])
+def test_callback_sees_every_iterate_and_can_stop_the_run(method):
+    r = rosenbrock
+    fn = {"newton": newton, "conjugate_gradient": conjugate_gradient, "bfgs": bfgs, "lbfgs": lbfgs}[method]
+    args = (r.value, r.grad, r.hess) if method == "newton" else (r.value, r.grad)
+    full = fn(*args, r.start, 100)
+    seen = []
+    again = fn(*args, r.start, 100, callback=lambda x: seen.append(x.copy()))
+    np.testing.assert_array_equal(again, full)
+    np.testing.assert_array_equal(np.array(seen), full[1:])
+    seen.clear()
+    stopped = fn(*args, r.start, 100, callback=lambda x: (seen.append(x), len(seen) >= 3)[1])
+    assert len(stopped) == 4
+    np.testing.assert_array_equal(stopped, full[:4])

@@ -60,7 +60,7 @@ def progress(unit: int | None = None) -> Progress:
     """Status of each exercise checked in this session (not checked yet = not attempted)."""
     _load_all()
     rows = Progress()
-    for ex_id, ex in EXERCISES.items():
+    for ex_id, ex in sorted(EXERCISES.items(), key=lambda kv: tuple(int(p) for p in kv[0].split("."))):
         if unit is None or ex.unit == unit:
             res = _LATEST.get(ex_id)
             rows.append((ex_id, ex.title, res.status if res else NOT_ATTEMPTED))

@@ -105,8 +105,22 @@ def compare_outputs(expected: dict, got: dict, rtol: float, atol: float) -> str 
         bad = ~np.isclose(rec, exp, rtol=rtol, atol=atol)
         if np.any(bad):
             idx = tuple(int(i) for i in np.argwhere(bad)[0])
-            return f"{key}{_where(idx)} is {rec[idx]:.6g}, expected {exp[idx]:.6g}"
+            return f"{key}{_where(idx)} is {rec[idx]:.6g}, expected {exp[idx]:.6g}" + _pattern(rec, exp)
     return None
+
+
+def _pattern(rec: np.ndarray, exp: np.ndarray) -> str:
+    """Name a systematic error: every value off by the same factor, or the sign flipped."""
+    nonzero = np.abs(exp) > 1e-12
+    if rec.size < 2 or nonzero.sum() < 2 or not np.all(np.isfinite(rec)):
+        return ""
+    ratio = rec[nonzero] / exp[nonzero]
+    if np.allclose(ratio, ratio[0], rtol=1e-6) and np.allclose(rec[~nonzero], 0, atol=1e-12):
+        r = float(ratio[0])
+        if np.isclose(r, -1.0):
+            return " (every value has the wrong sign)"
+        return f" (every value is {r:.4g} times the expected one)"
+    return ""
 
 
 def _where(idx: tuple) -> str:

@@ -11,7 +11,7 @@ from .exercise import Exercise, as_outputs
 from .registry import register
 
 
-# -- 1.1 and 1.2: operations of the scalar engine ---------------------------------
+# -- 1.4 and 1.5: operations of the scalar engine ---------------------------------
 def _run_binary_op(fn, case):
     """Build out = fn(a, b) (or fn(a, a) for fan-out), scale by c so the upstream grad is not 1."""
     a, b = Value(case["a"], "a"), Value(case["b"], "b")
@@ -48,7 +48,7 @@ def _tanh_reference(a):
     return a.tanh()
 
 
-# -- 1.3 to 1.7: NumPy functions -----------------------------------------------------
+# -- 1.1 to 1.3, 1.6, 1.7: NumPy functions -----------------------------------------------------
 def _sigmoid_cases(rng):
     return [{"x": rng.normal(0, 3, (5,))}, {"x": rng.normal(0, 3, (3, 4))},
             {"x": np.array([-1000.0, -50.0, 0.0, 50.0, 1000.0])}]
@@ -105,34 +105,38 @@ def _run_perceptron(fn, case):
     """``fn(**case)`` on copies; the inputs after the call are outputs too (they must not change)."""
     w, x = case["w"].copy(), case["x"].copy()
     out = as_outputs(fn(w=w, b=case["b"], x=x, y=case["y"], lr=case["lr"]))
+    out = {{"output 0": "new w", "output 1": "new b"}.get(k, k): v for k, v in out.items()}
     return out | {"w (input) after the call": w, "x (input) after the call": x}
 
 
 register(
-    Exercise("1.1", "mul", "the product node of the engine", _mul_reference, _binary_cases, _run_binary_op,
-             hint="out.data is a.data * b.data; the local gradient of out with respect to a is b.data, "
-                  "and with respect to b is a.data. Pass local_grads=(b.data, a.data).",
-             forbidden=("dlcourse.graph.Value.__mul__", "dlcourse.graph.Value.__rmul__")),
-    Exercise("1.2", "tanh", "the tanh node of the engine", _tanh_reference, _unary_cases, _run_unary_op,
-             hint="With t = math.tanh(a.data), the local gradient is 1 - t**2.",
-             forbidden=("dlcourse.graph.Value.tanh",)),
-    Exercise("1.3", "sigmoid", "a sigmoid that never overflows", activations.sigmoid, _sigmoid_cases,
+    Exercise("1.1", "perceptron_update", "one perceptron update", perceptron_update, _perceptron_cases,
+             _run_perceptron, hint="Update only when y * (w @ x + b) <= 0 (a point exactly on the boundary counts as a mistake): "
+                  "then return w + lr*y*x and b + lr*y as new values; do not modify the inputs."),
+    Exercise("1.2", "sigmoid", "a sigmoid that never overflows", activations.sigmoid, _sigmoid_cases,
              _run_without_overflow, hint="For x < 0 use exp(x) / (1 + exp(x)); for x >= 0 use 1 / (1 + exp(-x)). "
-                  "np.where evaluates both branches, so compute each on its own half of x.",
+                  "np.where evaluates both branches, so compute each on its own half of x. The check turns NumPy's "
+                  "overflow warnings into errors and tries x = [-1000, -50, 0, 50, 1000].",
              forbidden=("dlcourse.activations.sigmoid", "dlcourse.graph._sigmoid")),
-    Exercise("1.4", "sigmoid_prime", "the derivative of the sigmoid", activations.sigmoid_derivative,
+    Exercise("1.3", "sigmoid_prime", "the derivative of the sigmoid", activations.sigmoid_derivative,
              _sigmoid_cases, hint="sigma'(x) = sigma(x) * (1 - sigma(x)); reuse your sigmoid.",
              forbidden=("dlcourse.activations.sigmoid_derivative", "dlcourse.activations.sigmoid")),
-    Exercise("1.5", "linear_backward", "the backward pass of a linear layer", _linear_backward_reference,
+    Exercise("1.4", "mul", "the product node of the engine", _mul_reference, _binary_cases, _run_binary_op,
+             hint="The check builds out = mul(a, b) (and mul(a, a)), then backpropagates from c * out, so it "
+                  "expects a.grad = c * b.data. Which local gradient does out have with respect to a? "
+                  "And with respect to b?",
+             forbidden=("dlcourse.graph.Value.__mul__", "dlcourse.graph.Value.__rmul__")),
+    Exercise("1.5", "tanh", "the tanh node of the engine", _tanh_reference, _unary_cases, _run_unary_op,
+             hint="The check backpropagates from c * out + out, so it expects a.grad = (c + 1) * (local gradient). "
+                  "With t = math.tanh(a.data), what is d tanh / da?",
+             forbidden=("dlcourse.graph.Value.tanh",)),
+    Exercise("1.6", "linear_backward", "the backward pass of a linear layer", _linear_backward_reference,
              _linear_cases, hint="For y = x W^T + b and G = dL/dy: dL/dx = G W, dL/dW = G^T x, "
                                  "dL/db = G summed over the batch. Check each shape against the forward pass.",
              forbidden=("dlcourse.layers.linear.Linear.backward",)),
-    Exercise("1.6", "softmax_cross_entropy_grad", "the gradient of softmax + cross-entropy",
+    Exercise("1.7", "softmax_cross_entropy_grad", "the gradient of softmax + cross-entropy",
              _softmax_xent_grad_reference, _xent_cases,
              hint="The gradient of the mean loss with respect to the logits is (softmax(logits) - onehot) / N. "
                   "Subtract the row maximum before exp so large logits do not overflow.",
              forbidden=("dlcourse.losses.cross_entropy_grad", "dlcourse.activations.softmax")),
-    Exercise("1.7", "perceptron_update", "one perceptron update", perceptron_update, _perceptron_cases,
-             _run_perceptron, hint="Update only when y * (w @ x + b) <= 0: then w + lr*y*x and b + lr*y. "
-                  "Return new arrays; do not modify the inputs."),
 )

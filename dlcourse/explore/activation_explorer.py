@@ -18,22 +18,36 @@ class ActivationData(NamedTuple):
     f: np.ndarray
     df: np.ndarray
     depths: np.ndarray
-    median_grad: dict  # activation name -> mean |Π f′(z_k)| at each depth
+    median_grad: dict  # activation name -> relative gradient norm after 1..n layers
     spread: float
 
 
-def gradient_through_layers(name: str, n_layers: int, spread: float, n_paths: int = 2000,
+def gradient_through_layers(name: str, n_layers: int, spread: float, width: int = 64, batch: int = 128,
                             seed: int = 0) -> np.ndarray:
-    r"""Mean over random paths of :math:`\prod_{k=1}^{d} |f'(z_k)|` for d = 1..n_layers.
+    r"""Norm of a gradient after it is passed back through 1..n_layers random layers of activation ``name``.
 
-    Each :math:`z_k \sim \mathcal{N}(0, \text{spread}^2)` is a pre-activation; the weights are left
-    out so that only the activation's share of the chain rule shows.
+    A random network of ``n_layers`` fully connected layers (``width`` units, weights
+    :math:`\mathcal{N}(0, \text{spread}^2/\text{fan\_in})`: spread 1 is LeCun's scale, :math:`\sqrt 2` He's)
+    runs forward on random inputs; a random gradient then flows back,
+    :math:`g \leftarrow (g \odot f'(z)) W`. Returns :math:`\|g\|` after each layer, relative to the top.
     """
+    f, df = ACTIVATIONS[name], DERIVATIVES[name]
     rng = np.random.default_rng(seed)
-    z = rng.normal(0.0, spread, (n_paths, n_layers))
-    factors = np.abs(DERIVATIVES[name](z))
-    with np.errstate(divide="ignore"):
-        return np.mean(np.cumprod(factors, axis=1), axis=0)
+    h = rng.normal(0.0, 1.0, (batch, width))
+    weights, pre = [], []
+    for _ in range(n_layers):
+        W = rng.normal(0.0, spread / np.sqrt(width), (width, width))
+        z = h @ W.T
+        weights.append(W)
+        pre.append(z)
+        h = f(z)
+    g = rng.normal(0.0, 1.0, (batch, width))
+    top = np.linalg.norm(g)
+    norms = []
+    for W, z in zip(reversed(weights), reversed(pre)):
+        g = (g * df(z)) @ W
+        norms.append(np.linalg.norm(g) / top)
+    return np.array(norms)
 
 
 def compute_activation(name: str = "sigmoid", n_layers: int = 10, spread: float = 1.0) -> ActivationData:
@@ -67,10 +81,10 @@ class ActivationView(View):
         for i, name in enumerate(d.median_grad):
             self.curves[name], = ax2.semilogy([], [], color=CYCLE[i % len(CYCLE)], label=name)
         ax2.set_xlim(1, MAX_LAYERS)
-        ax2.set_ylim(1e-12, 10)
+        ax2.set_ylim(1e-14, 1e4)
         ax2.set_xlabel("layers the gradient passes back through")
-        ax2.set_ylabel("mean |Π f′(z)|")
-        ax2.legend(fontsize=7, ncol=2, loc="lower left")
+        ax2.set_ylabel("‖gradient‖ / ‖gradient at the top‖")
+        ax2.legend(fontsize=7, ncol=4, loc="upper center")
         self.title2 = ax2.set_title(" ", fontsize=9)
 
     def update(self, d: ActivationData) -> list:
@@ -83,7 +97,7 @@ class ActivationView(View):
             line.set_data(d.depths, np.maximum(d.median_grad[name], 1e-30))
             line.set_linewidth(3 if mine else 1)
             line.set_alpha(1 if mine else 0.5)
-        self.title2.set_text(f"gradient after n layers (z ~ N(0, {d.spread:g}²))")
+        self.title2.set_text(f"a gradient passed back through n random layers (weight scale {d.spread:g})")
         return self._swap("shade", [shade]) + [self.f_line, self.df_line, self.title1, self.title2,
                                                 *self.curves.values()]
 
@@ -94,5 +108,6 @@ def plot_activation(fig, d: ActivationData) -> None:
 
 def describe_activation(d: ActivationData) -> str:
     g = d.median_grad[d.name][-1]
-    return (f"After {len(d.depths)} layers of <b>{d.name}</b> the mean gradient factor is {g:.2e}. "
-            + ("It vanishes." if g < 1e-3 else "It survives."))
+    verdict = "It vanishes." if g < 1e-3 else ("It explodes." if g > 1e3 else "It survives.")
+    return (f"After {len(d.depths)} layers of <b>{d.name}</b> the gradient's norm is {g:.2e} times "
+            f"its size at the top. {verdict}")

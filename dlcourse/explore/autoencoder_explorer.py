@@ -73,10 +73,13 @@ class LinearAEView(View):
         self.title = ax1.set_title(" ", fontsize=9)
         for ax, code, title in ((ax2, d.code_pca, "PCA: 2 principal components"),
                                 (ax3, d.code_ae, "linear autoencoder code (final)")):
-            ax.scatter(code[:, 0], code[:, 1], c=[CYCLE[int(k) % 8] for k in d.labels], s=6)
+            for k in range(10):
+                m = d.labels == k
+                ax.scatter(code[m, 0], code[m, 1], s=6, color=CYCLE[k % 8], marker="os^"[k // 4], label=str(k))
             ax.set_title(title, fontsize=9)
             ax.set_xticks([])
             ax.set_yticks([])
+        ax3.legend(fontsize=6, ncol=2, markerscale=2, title="digit", title_fontsize=7, loc="best")
 
     def update(self, d: LinearAEData) -> list:
         self.marker.set_xdata([d.epoch, d.epoch])
@@ -151,7 +154,7 @@ def _outlier_errors():
     return X, is_outlier, reconstruction_error(enc, dec, X)
 
 
-def compute_outliers(threshold: float = 0.1) -> OutlierData:
+def compute_outliers(threshold: float = 0.3) -> OutlierData:
     X, is_outlier, err = _outlier_errors()
     flagged = err > threshold
     tp = int(np.sum(flagged & (is_outlier == 1)))

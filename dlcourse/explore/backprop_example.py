@@ -134,7 +134,7 @@ class StepperView(View):
             if d.show == "update":
                 label = f"{name}: {s.weights[name]:.4f} {s.updates[name]:+.5f}\n→ {s.new_weights[name]:.6f}"
             artist.set_text(label)
-        self.title.set_text(f"training step {d.index + 1} — {_TITLES[d.show]}")
+        self.title.set_text(f"after {d.index} training steps, the next one — {_TITLES[d.show]}")
         self.curve.set_data(np.arange(1, len(d.errors) + 1), d.errors)
         return [*self.edge_text.values(), *self.node_text.values(), self.title, self.curve]
 

@@ -31,7 +31,7 @@ def _neuron(v):
 def _squared_loss(v):
     w, x, b, y = Value(v["w"], "w"), Value(v["x"], "x"), Value(v["b"], "b"), Value(v["y"], "y")
     pred = w * x + b
-    pred.label = "ŷ"
+    pred.label = "pred"
     loss = (pred - y) ** 2
     loss.label = "L"
     return loss
@@ -51,7 +51,7 @@ PRESETS = {
     "q = x + y, f = q·z": (_add_mul, [("x", 2.0, -5, 5), ("y", 3.0, -5, 5), ("z", -4.0, -5, 5)]),
     "sigmoid neuron a = σ(w1·x1 + w2·x2 + b)": (
         _neuron, [("x1", 1.0, -3, 3), ("x2", -2.0, -3, 3), ("w1", 0.5, -3, 3), ("w2", -1.0, -3, 3), ("b", 0.1, -3, 3)]),
-    "squared loss L = (w·x + b − y)²": (
+    "squared loss L = (pred − y)², pred = w·x + b": (
         _squared_loss, [("w", 2.5, -5, 5), ("x", 5.0, -10, 10), ("b", 90.0, 80, 110), ("y", 100.0, 80, 120)]),
     "fan-out: out = h² + tanh(h), h = w·x": (_fan_out, [("x", 0.5, -2, 2), ("w", 1.5, -2, 2)]),
 }
@@ -102,10 +102,10 @@ def explain_step(state: GraphState) -> str:
     name = s.node.label or s.node._op
     lines = [f"Step {state.step} of {state.n_steps}: node <b>{name}</b> (operation {s.node._op}) has "
              f"upstream gradient {s.upstream:.4g}."]
-    for child, local, contrib in zip(s.children, s.local_grads, s.contributions):
+    for child, local, contrib, total in zip(s.children, s.local_grads, s.contributions, s.totals):
         cname = child.label or child._op or "const"
         lines.append(f"&nbsp;&nbsp;to <b>{cname}</b>: local gradient {local:.4g} × upstream {s.upstream:.4g} "
-                     f"= {contrib:.4g} (added to its grad → {child.grad:.4g})")
+                     f"= {contrib:.4g}, added to its grad, which is now {total:.4g}")
     return "<br>".join(lines)
 
 

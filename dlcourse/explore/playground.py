@@ -76,7 +76,7 @@ class PlaygroundView(View):
             m = s.y == label
             self.points.append(ax1.scatter(s.X[m, 0], s.X[m, 1], c=colour, marker=marker, s=12, edgecolors="k",
                                            linewidths=0.3, label=f"class {label}", zorder=3))
-        ax1.legend(fontsize=7, loc="lower right")
+        ax1.legend(fontsize=7, loc="upper left", framealpha=0.9)
         self.title = ax1.set_title(" ", fontsize=9)
         key = self.key(s)
         ax2.set_xlim(0, key[1])

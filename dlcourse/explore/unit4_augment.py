@@ -125,7 +125,7 @@ class AugmentView(View):
     """The digit and augmented copies (left), test accuracy against training-set size (right)."""
 
     def key(self, d: AugmentData):
-        return (d.curves.settings, d.pending)
+        return d.curves.settings
 
     def setup(self, fig, d: AugmentData) -> None:
         fig.subplots_adjust(left=0.02, right=0.98, bottom=0.15, top=0.88, wspace=0.15, hspace=0.3)
@@ -147,18 +147,21 @@ class AugmentView(View):
                     label=f"augmented, {test}")
         ax.set_xscale("log")
         ax.set_xticks(c.sizes, [str(s) for s in c.sizes])
+        ax.set_xticks([], minor=True)
         ax.set_ylim(0, 1)
         ax.set_xlabel("training digits (before augmentation)")
         ax.set_ylabel("test accuracy")
         ax.legend(fontsize=6.5, loc="lower right")
-        ax.set_title(("(old curves) " if d.pending else "") + describe_settings(c.settings), fontsize=8)
+        self.curve_title = ax.set_title(" ", fontsize=8)
 
     def update(self, d: AugmentData) -> list:
         self.images[0].set_data(d.original)
         for im, ex in zip(self.images[1:], d.examples):
             im.set_data(ex)
         self.t0.set_text(f"original ({d.label})")
-        return [*self.images, self.t0]
+        self.curve_title.set_text(("old curves, press Run — " if d.pending else "")
+                                  + describe_settings(d.curves.settings))
+        return [*self.images, self.t0, self.curve_title]
 
 
 def plot_augment(fig, d: AugmentData) -> None:

@@ -22,7 +22,7 @@ import numpy as np
 from matplotlib.collections import LineCollection
 
 from ..plotting import PALETTE, View
-from ..regularization import polynomial_fit_predict, sine_problem
+from ..regularization import sine_problem
 
 DEGREES = tuple(range(0, 13))
 WIDTHS = (1, 2, 3, 4, 8, 16, 32)
@@ -72,6 +72,22 @@ def _summarize(family, complexities, per_k, problem, sets, val, n_train, noise_s
                           n_train, noise_std, sets[0])
 
 
+def polynomial_fit_eval(x, y, degree: int, x_eval) -> np.ndarray:
+    """Least-squares polynomial of ``degree`` fitted to ``(x, y)``, evaluated at ``x_eval``.
+
+    The same computation as ``numpy.polynomial.Polynomial.fit(x, y, degree)(x_eval)`` (and so as
+    :func:`dlcourse.regularization.polynomial_fit_predict`): x mapped to [-1, 1], scaled columns,
+    ``lstsq``; written out so that one fit serves the training, validation and grid points.
+    """
+    lo, hi = x.min(), x.max()
+    off, scale = (lo + hi) / 2, (hi - lo) / 2
+    V = np.polynomial.polynomial.polyvander((x - off) / scale, degree)
+    norms = np.sqrt((V * V).sum(axis=0))
+    norms[norms == 0] = 1.0
+    coef = np.linalg.lstsq(V / norms, y, rcond=len(x) * np.finfo(float).eps)[0] / norms
+    return np.polynomial.polynomial.polyvander((x_eval - off) / scale, degree) @ coef
+
+
 @lru_cache(maxsize=16)
 def polynomial_curves(n_train: int = 20, noise_std: float = 0.3, n_repeats: int = N_REPEATS,
                       seed: int = 0) -> CapacityCurves:
@@ -79,10 +95,8 @@ def polynomial_curves(n_train: int = 20, noise_std: float = 0.3, n_repeats: int 
     problem, sets, val = _draw_sets(n_train, noise_std, n_repeats, seed)
     per_k = []
     for d in DEGREES:
-        fp = polynomial_fit_predict(d)
-        per_k.append((np.stack([fp(x, y, x) for x, y in sets]),
-                      np.stack([fp(x, y, val[0]) for x, y in sets]),
-                      np.stack([fp(x, y, X_GRID) for x, y in sets])))
+        out = np.stack([polynomial_fit_eval(x, y, d, np.concatenate([x, val[0], X_GRID])) for x, y in sets])
+        per_k.append((out[:, :n_train], out[:, n_train:n_train + len(val[0])], out[:, n_train + len(val[0]):]))
     return _summarize("polynomial", DEGREES, per_k, problem, sets, val, n_train, noise_std)
 
 
@@ -203,44 +217,45 @@ def _clip(v):
 
 
 class CapacityView(View):
-    """Repeated fits (left), errors against complexity (middle), the bias–variance quadrant map (right)."""
+    """Repeated fits (left), errors against complexity (middle), the bias–variance quadrant map (right).
+
+    Only the model family is drawn once; every curve is an artist updated in place, so that
+    changing the data (n, σ) redraws as fast as moving the complexity.
+    """
+
+    SERIES = (("train_error", "blue", "training error", "-"), ("val_error", "orange", "validation error", "-"),
+              ("bias2", "green", "bias²", "--"), ("variance", "purple", "variance", "--"))
 
     def key(self, d: CapacityData):
-        c = d.curves
-        return (c.family, c.n_train, c.noise_std, d.pending)
+        return d.curves.family
 
     def setup(self, fig, d: CapacityData) -> None:
         c = d.curves
-        fig.subplots_adjust(left=0.05, right=0.99, bottom=0.17, top=0.9, wspace=0.32)
+        fig.subplots_adjust(left=0.05, right=0.99, bottom=0.17, top=0.86, wspace=0.32)
         self.ax1, self.ax2, self.ax3 = ax1, ax2, ax3 = fig.subplots(1, 3, width_ratios=[1.1, 1.1, 1])
-        x, y = c.example
         ax1.plot(X_GRID, np.sin(2 * np.pi * X_GRID), color="k", ls="--", lw=1.2, label="truth f(x)", zorder=4)
-        ax1.scatter(x, y, s=10, color=PALETTE["black"], zorder=5, label="one training set")
+        self.points = ax1.scatter([], [], s=10, color=PALETTE["black"], zorder=5, label="one training set")
         self.fits = LineCollection([], colors=PALETTE["sky"], linewidths=0.6, alpha=0.6, label="fits")
         ax1.add_collection(self.fits)
         self.mean, = ax1.plot([], [], color=PALETTE["vermillion"], lw=2, label="mean fit", zorder=6)
         ax1.set_xlim(0, 1)
         ax1.set_ylim(-2, 2)
         ax1.set_xlabel("x")
-        ax1.legend(fontsize=6, loc="lower left")
+        ax1.legend(fontsize=6, loc="upper right")
         self.t1 = ax1.set_title(" ", fontsize=9)
         k = np.arange(len(c.complexities))
-        for values, colour, label, ls in ((c.train_error, PALETTE["blue"], "training error", "-"),
-                                          (c.val_error, PALETTE["orange"], "validation error", "-"),
-                                          (c.bias2, PALETTE["green"], "bias²", "--"),
-                                          (c.variance, PALETTE["purple"], "variance", "--")):
-            ax2.plot(k, _clip(values), color=colour, ls=ls, marker="o", ms=2.5, label=label)
-        ax2.axhline(c.noise, color="#888", lw=1, ls=":", label="noise σ²")
+        self.series = [ax2.plot([], [], color=PALETTE[colour], ls=ls, marker="o", ms=2.5, label=label)[0]
+                       for _, colour, label, ls in self.SERIES]
+        self.noise = ax2.axhline(c.noise, color="#888", lw=1, ls=":", label="noise σ²")
         ax2.set_yscale("log")
         ax2.set_ylim(*LIMIT)
+        ax2.set_xlim(-0.5, len(k) - 0.5)
         ax2.set_xticks(k, [str(v) for v in c.complexities], fontsize=7)
         ax2.set_xlabel("polynomial degree" if c.family == "polynomial" else "hidden units (width)")
         ax2.legend(fontsize=6, loc="upper left", ncol=2)
-        ax2.set_title(f"{N_REPEATS} fits per point, n = {c.n_train}, σ = {c.noise_std}", fontsize=9)
+        self.t2 = ax2.set_title(" ", fontsize=9)
         self.marker = ax2.axvline(0, color="k", lw=1)
-        ax3.plot(_clip(c.bias2), _clip(c.variance), color="#999", lw=1, marker="o", ms=2.5)
-        for i in (0, len(k) - 1):
-            ax3.annotate(str(c.complexities[i]), (_clip(c.bias2[i]), _clip(c.variance[i])), fontsize=7)
+        self.path, = ax3.plot([], [], color="#999", lw=1, marker="o", ms=2.5)
         ax3.axvline(THRESHOLD, color="#888", lw=0.8)
         ax3.axhline(THRESHOLD, color="#888", lw=0.8)
         for xx, yy, text in ((2e-4, 3.0, "low bias\nhigh variance"), (0.2, 3.0, "high bias\nhigh variance"),
@@ -251,19 +266,28 @@ class CapacityView(View):
         ax3.set_xlim(*LIMIT)
         ax3.set_ylim(*LIMIT)
         ax3.set_xlabel("bias²")
-        ax3.set_ylabel("variance")
-        ax3.set_title("the four quadrants", fontsize=9)
+        ax3.set_ylabel("variance", labelpad=1)
+        ax3.set_title("the four quadrants (grey: every complexity)", fontsize=8)
         self.point, = ax3.plot([], [], "o", color=PALETTE["vermillion"], ms=8)
+        self.status = fig.suptitle(" ", fontsize=9, y=0.99)
 
     def update(self, d: CapacityData) -> list:
         c, i = d.curves, d.index
-        preds = np.clip(c.predictions[i][:SHOWN_FITS], -5, 5)
-        self.fits.set_segments([np.c_[X_GRID, p] for p in preds])
+        k = np.arange(len(c.complexities))
+        self.points.set_offsets(np.c_[c.example])
+        self.fits.set_segments([np.c_[X_GRID, p] for p in np.clip(c.predictions[i][:SHOWN_FITS], -5, 5)])
         self.mean.set_data(X_GRID, c.predictions[i].mean(axis=0))
         self.t1.set_text(f"{d.label}: {quadrant(c.bias2[i], c.variance[i]).split(': ')[1]}")
+        for line, (name, *_ ) in zip(self.series, self.SERIES):
+            line.set_data(k, _clip(getattr(c, name)))
+        self.noise.set_ydata([c.noise, c.noise])
+        self.t2.set_text(f"{N_REPEATS} fits per point, n = {c.n_train}, σ = {c.noise_std}")
         self.marker.set_xdata([i, i])
+        self.path.set_data(_clip(c.bias2), _clip(c.variance))
         self.point.set_data([_clip(c.bias2[i])], [_clip(c.variance[i])])
-        return [self.fits, self.mean, self.t1, self.marker, self.point]
+        self.status.set_text("old curves: press Run to train the networks for the new n and σ" if d.pending else " ")
+        return [self.points, self.fits, self.mean, self.t1, *self.series, self.noise, self.t2, self.marker,
+                self.path, self.point, self.status]
 
 
 def plot_capacity(fig, d: CapacityData) -> None:

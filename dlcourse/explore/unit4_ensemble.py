@@ -53,6 +53,8 @@ def knn15(X, y):
     return KNeighborsClassifier(n_neighbors=15).fit(X, y)
 
 
+SHORT = {"deep tree": "tree", "logistic regression": "logistic", "15-nearest neighbours": "15-NN",
+         "majority vote": "vote", "stacked (meta-model)": "stacked"}
 BASE_LEARNERS = {"deep tree": deep_tree, "logistic regression": logistic, "15-nearest neighbours": knn15}
 
 
@@ -182,8 +184,8 @@ class EnsembleView(View):
         self.xx, self.yy = xx, yy
         X, y = train[0]
         for label, colour, marker in ((0, PALETTE["orange"], "o"), (1, PALETTE["purple"], "s")):
-            ax1.scatter(X[y == label, 0], X[y == label, 1], c=colour, marker=marker, s=9, edgecolors="k",
-                        linewidths=0.3, zorder=3)
+            ax1.scatter(X[y == label, 0], X[y == label, 1], c=colour, marker=marker, s=14, edgecolors="k",
+                        linewidths=0.5, zorder=3)
         ax1.set_xlim(*BOX[0])
         ax1.set_ylim(*BOX[1])
         self.t1 = ax1.set_title(" ", fontsize=9)
@@ -194,8 +196,7 @@ class EnsembleView(View):
                                                           (c.bias, PALETTE["green"], "bias"),
                                                           (c.variance, PALETTE["purple"], "variance"))):
                 ax2.bar(x + (k - 1) * w, values, w, color=colour, label=label)
-            ax2.set_xticks(x, [s.replace(" (", "\n(").replace("regression", "regr.") for s in c.labels],
-                           fontsize=6.5)
+            ax2.set_xticks(x, [SHORT.get(s, s) for s in c.labels], fontsize=7)
             self.marker = ax2.axvspan(-0.5, 0.5, color="#ddd", alpha=0.6, lw=0, zorder=0)
         else:
             for values, colour, label in ((c.error, PALETTE["vermillion"], "test error"),
@@ -212,7 +213,7 @@ class EnsembleView(View):
     def update(self, d: EnsembleData) -> list:
         c, i = d.curves, d.index
         z = c.grid_votes[i].reshape(self.xx.shape)
-        fill = self.ax1.contourf(self.xx, self.yy, z, levels=np.linspace(0, 1, 11), cmap="PuOr", alpha=0.7)
+        fill = self.ax1.contourf(self.xx, self.yy, z, levels=np.linspace(0, 1, 11), cmap="PuOr", alpha=0.45)
         line = self.ax1.contour(self.xx, self.yy, z, levels=[0.5], colors="k", linewidths=1)
         if c.method == "stacking":
             self.marker.set_x(i - 0.5)

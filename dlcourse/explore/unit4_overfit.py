@@ -17,9 +17,9 @@ from typing import Callable, NamedTuple
 import numpy as np
 
 from ..data import load_digits
-from ..layers import Dropout, Linear, ReLU, Sequential
+from ..layers import BatchNorm1d, Dropout, Linear, ReLU, Sequential, Sigmoid
 from ..losses import cross_entropy, cross_entropy_grad
-from ..optim import Adam
+from ..optim import SGD, Adam
 from ..plotting import CYCLE, PALETTE, View
 from ..regularization import EarlyStopping, l2_penalty_grad, named_parameters
 
@@ -144,7 +144,7 @@ class OverfitView(View):
     """Loss curves with the stopping point (left), accuracies (middle), every run's validation loss (right)."""
 
     def key(self, d: OverfitData):
-        return (d.run.p, d.run.weight_decay, len(d.others), d.pending)
+        return (d.run.p, d.run.weight_decay, len(d.others))
 
     def setup(self, fig, d: OverfitData) -> None:
         fig.subplots_adjust(left=0.06, right=0.99, bottom=0.17, top=0.9, wspace=0.3)
@@ -186,9 +186,57 @@ class OverfitView(View):
             patch.set_x(d.stop_epoch + 1)
             patch.set_width(max(end - d.stop_epoch - 1, 0))
         self.title.set_text(f"patience {d.patience}: stop after epoch {d.stop_epoch + 1}, restore epoch "
-                            f"{d.best_epoch + 1} (grey: epochs never run)")
+                            f"{d.best_epoch + 1} (grey: epochs never run)"
+                            + ("  —  press Run to train the new settings" if d.pending else ""))
         return [*self.shade, *self.best, *self.stop, self.title]
 
 
 def plot_overfit(fig, d: OverfitData) -> None:
     OverfitView().plot(fig, d)
+
+
+# --------------------------------------------------------------------- batch norm and noise injection
+def deep_sigmoid_net(batchnorm: bool, depth: int = 4, width: int = 64, seed: int = 0) -> Sequential:
+    """``depth`` blocks Linear → (BatchNorm1d) → Sigmoid, then Linear(width, 10)."""
+    layers, d = [], 64
+    for i in range(depth):
+        layers += [Linear(d, width, rng=seed + i)] + ([BatchNorm1d(width)] if batchnorm else []) + [Sigmoid()]
+        d = width
+    return Sequential(*layers, Linear(d, 10, rng=seed + 99))
+
+
+def batchnorm_experiment(steps: int = 100, n: int = 200, lr: float = 0.5, seed: int = 0) -> dict:
+    """Full-batch SGD on ``n`` digits with and without batch norm: ``{batchnorm: (losses, accuracy)}``."""
+    X, y = load_digits()
+    X, y = X[:n], y[:n]
+    out = {}
+    for bn in (False, True):
+        model = deep_sigmoid_net(bn, seed=seed)
+        opt, losses = SGD(model.parameters(), lr=lr), []
+        for _ in range(steps):
+            model.zero_grad()
+            logits = model.forward(X)
+            losses.append(cross_entropy(logits, y))
+            model.backward(cross_entropy_grad(logits, y))
+            opt.step(model.gradients())
+        model.eval()
+        out[bn] = (np.array(losses), float(np.mean(model.forward(X).argmax(1) == y)))
+    return out
+
+
+def noise_injection_fit(X, y, sigma: float, steps: int = 10000, lr: float = 0.05, burn_in: int = 2000,
+                        seed: int = 0) -> np.ndarray:
+    r"""Least squares trained by gradient descent on inputs with fresh :math:`\mathcal N(0, \sigma^2)` noise each step.
+
+    Returns the average of the iterates after ``burn_in`` steps. Since
+    :math:`\mathbb E\,\tfrac{1}{2n}\lVert y - (X + E)w\rVert^2 = \tfrac{1}{2n}\lVert y - Xw\rVert^2 + \tfrac{\sigma^2}{2}\lVert w\rVert^2`,
+    it approaches ridge regression with :math:`\alpha = \sigma^2` (Bishop, 1995). ``X`` and ``y`` should be centred.
+    """
+    rng = np.random.default_rng(seed)
+    w, total = np.zeros(X.shape[1]), np.zeros(X.shape[1])
+    for step in range(steps):
+        Xn = X + rng.normal(0.0, sigma, X.shape)
+        w -= lr * Xn.T @ (Xn @ w - y) / len(y)
+        if step >= burn_in:
+            total += w
+    return total / (steps - burn_in)

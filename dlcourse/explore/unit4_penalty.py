@@ -116,13 +116,14 @@ _LOSS = 0.5 * np.einsum("...i,ij,...j->...", np.stack([_GX, _GY], -1) - W_STAR, 
 
 
 class PenaltyView(View):
-    """Loss contours and the penalty's region (left), coefficient paths (middle), weights now (right)."""
+    """Loss contours and the penalty's region (left), coefficient paths (middle), weights now (right).
 
-    def key(self, d: PenaltyData):
-        return (d.penalty, d.rho)
+    The axes are drawn once for every penalty (limits fit all the paths); paths, bars and
+    the region are updated in place.
+    """
 
     def setup(self, fig, d: PenaltyData) -> None:
-        fig.subplots_adjust(left=0.05, right=0.99, bottom=0.2, top=0.9, wspace=0.3)
+        fig.subplots_adjust(left=0.06, right=0.99, bottom=0.2, top=0.9, wspace=0.3)
         self.ax1, self.ax2, self.ax3 = ax1, ax2, ax3 = fig.subplots(1, 3, width_ratios=[1, 1.25, 1.1])
         ax1.contour(_GX, _GY, _LOSS, levels=[0.01, 0.05, 0.15, 0.3, 0.5, 0.8, 1.2], colors="#aaa", linewidths=0.7)
         ax1.plot(*W_STAR, "k+", ms=8)
@@ -133,20 +134,20 @@ class PenaltyView(View):
         ax1.set_xlim(_G[0], _G[-1])
         ax1.set_ylim(_G[0], _G[-1])
         ax1.set_xlabel("w₁")
-        ax1.set_ylabel("w₂")
+        ax1.set_ylabel("w₂", labelpad=0)
         self.t1 = ax1.set_title(" ", fontsize=9)
         self.sol, = ax1.plot([], [], "o", color=PALETTE["vermillion"], ms=6, zorder=5)
-        x = LOG_ALPHAS
-        for j in range(d.path.shape[1]):
-            ax2.plot(x, d.path[:, j], color=CYCLE[j % 8], lw=1.2, ls="-" if j < 8 else "--", label=d.features[j])
+        lim = 1.1 * max(np.abs(coefficient_path(r)).max() for r in (1.0, 0.0) + L1_RATIOS)
+        self.paths = [ax2.plot([], [], color=CYCLE[j % 8], lw=1.2, ls="-" if j < 8 else "--", label=name)[0]
+                      for j, name in enumerate(d.features)]
         ax2.axhline(0, color="#999", lw=0.6)
-        ax2.invert_xaxis()
+        ax2.set_xlim(LOG_ALPHAS.max() + 0.05, LOG_ALPHAS.min() - 0.05)
+        ax2.set_ylim(-lim, lim)
         ax2.set_xlabel("log₁₀ α  (weaker penalty →)")
-        ax2.set_ylabel("weight")
+        ax2.set_ylabel("weight", labelpad=0)
         ax2.legend(fontsize=6, ncol=2, loc="upper left")
-        ax2.set_title(f"{d.penalty}: coefficient paths", fontsize=9)
-        self.vline = ax2.axvline(x[0], color="k", lw=1)
-        lim = 1.1 * np.abs(d.path).max()
+        self.t2 = ax2.set_title(" ", fontsize=9)
+        self.vline = ax2.axvline(LOG_ALPHAS[0], color="k", lw=1)
         self.bars = ax3.bar(range(len(d.features)), np.zeros(len(d.features)),
                             color=[CYCLE[j % 8] for j in range(len(d.features))])
         ax3.set_xticks(range(len(d.features)), d.features, fontsize=7, rotation=60)
@@ -157,24 +158,90 @@ class PenaltyView(View):
     def update(self, d: PenaltyData) -> list:
         alpha = 10.0 ** d.log_alpha
         w = d.w2d
-        level = enet_value(w, d.rho)
+        level = max(float(enet_value(w, d.rho)), 1e-9)
         shape_values = enet_value(np.stack([_GX, _GY], -1), d.rho)
-        region = self.ax1.contourf(_GX, _GY, shape_values, levels=[0, max(level, 1e-9)], colors=[PALETTE["sky"]],
-                                   alpha=0.45)
-        edge = self.ax1.contour(_GX, _GY, shape_values, levels=[max(level, 1e-9)], colors=[PALETTE["blue"]],
-                                linewidths=1.2)
+        region = self.ax1.contourf(_GX, _GY, shape_values, levels=[0, level], colors=[PALETTE["sky"]], alpha=0.45)
+        edge = self.ax1.contour(_GX, _GY, shape_values, levels=[level], colors=[PALETTE["blue"]], linewidths=1.2)
         diff = w - W_STAR
         touch = self.ax1.contour(_GX, _GY, _LOSS, levels=[max(0.5 * diff @ A_2D @ diff, 1e-9)],
                                  colors=[PALETTE["vermillion"]], linewidths=1.2)
         self.sol.set_data([w[0]], [w[1]])
         shape = {1.0: "diamond", 0.0: "circle"}.get(d.rho, "rounded diamond")
         self.t1.set_text(f"α = {alpha:.3g}: the {shape} meets a contour")
+        for j, line in enumerate(self.paths):
+            line.set_data(LOG_ALPHAS, d.path[:, j])
+        name = d.penalty + (f", ρ = {d.rho}" if d.penalty == "elastic net" else "")
+        self.t2.set_text(f"{name}: coefficient paths")
         self.vline.set_xdata([d.log_alpha, d.log_alpha])
         for bar, v in zip(self.bars, d.coef):
             bar.set_height(v)
         self.t3.set_text(f"weights: {d.n_zero} of {len(d.coef)} exactly zero")
-        return self._swap("region", [region, edge, touch]) + [self.sol, self.t1, self.vline, *self.bars, self.t3]
+        return (self._swap("region", [region, edge, touch])
+                + [self.sol, self.t1, *self.paths, self.t2, self.vline, *self.bars, self.t3])
 
 
 def plot_penalty(fig, d: PenaltyData) -> None:
     PenaltyView().plot(fig, d)
+
+
+# ------------------------------------------------------------------- the L1 vs L2 table, measured
+def with_noise_features(n_noise: int = 10, seed: int = 0):
+    """The diabetes split with ``n_noise`` standard-normal columns appended (features that carry nothing)."""
+    Xtr, Xva, ytr, yva, names = diabetes_split()
+    rng = np.random.default_rng(seed)
+    add = [rng.normal(size=(len(X), n_noise)) for X in (Xtr, Xva)]
+    return (np.hstack([Xtr, add[0]]), np.hstack([Xva, add[1]]), ytr, yva,
+            names + tuple(f"noise {i + 1}" for i in range(n_noise)))
+
+
+def best_alpha(rho: float, Xtr, ytr, Xva, yva, log_alphas=np.arange(0.0, -3.01, -0.1)):
+    """The α of the grid with the smallest validation MSE: ``(alpha, fit, val_mse)``."""
+    from ..regularization import elastic_net_fit
+
+    best = None
+    for a in 10.0 ** np.asarray(log_alphas):
+        fit = ridge_fit(Xtr, ytr, a) if rho == 0.0 else elastic_net_fit(Xtr, ytr, a, rho, tol=1e-6)
+        mse = float(np.mean((fit.predict(Xva) - yva) ** 2))
+        if best is None or mse < best[2]:
+            best = (float(a), fit, mse)
+    return best
+
+
+def lad_fit(X, y, iters: int = 100) -> tuple[np.ndarray, float]:
+    r"""Least absolute deviations :math:`\min \sum_i |y_i - x_i^\top w - b|` by iteratively reweighted least squares."""
+    A = np.c_[X, np.ones(len(X))]
+    coef = np.linalg.lstsq(A, y, rcond=None)[0]
+    for _ in range(iters):
+        w = 1.0 / np.maximum(np.abs(y - A @ coef), 1e-6)
+        coef = np.linalg.solve(A.T @ (A * w[:, None]), A.T @ (w * y))
+    return coef[:-1], float(coef[-1])
+
+
+def l1_l2_measurements(seed: int = 0) -> dict:
+    """The numbers behind the L1 vs L2 table (see notebook 4.2); every entry is measured, not quoted."""
+    from ..regularization import elastic_net_fit, penalized_objective
+
+    Xtr, Xva, ytr, yva, names = with_noise_features(seed=seed)
+    out = {}
+    for label, rho in (("L1", 1.0), ("L2", 0.0)):
+        a, fit, mse = best_alpha(rho, Xtr, ytr, Xva, yva)
+        out[label] = {"alpha": a, "zeros": int(np.sum(fit.coef == 0)), "noise_kept": int(np.sum(fit.coef[10:] != 0)),
+                      "val_mse": mse, "n_iter": fit.n_iter}
+    # a duplicated feature: is the solution unique?
+    X2 = np.hstack([Xtr[:, :10], Xtr[:, [2]]])          # bmi twice
+    a = 0.05
+    for label, rho in (("L1", 1.0), ("L2", 0.0)):
+        starts = [None, np.r_[np.zeros(10), 0.5]]
+        fits = [elastic_net_fit(X2, ytr, a, rho, coef_init=s, tol=1e-10, max_iter=5000) for s in starts]
+        out[label]["duplicate_splits"] = [(float(f.coef[2]), float(f.coef[10])) for f in fits]
+        out[label]["duplicate_objectives"] = [penalized_objective(X2, ytr, f.coef, f.intercept, a, rho) for f in fits]
+    # outliers in the targets
+    X, y = Xtr[:, :10], ytr.copy()
+    y_out = y.copy()
+    y_out[np.argsort(X[:, 2])[-5:]] -= 10.0               # five heavy-BMI patients with absurd targets
+    for label, fitter in (("L1", lambda X_, y_: elastic_net_fit(X_, y_, 0.01, 1.0, tol=1e-9).coef),
+                          ("L2", lambda X_, y_: ridge_fit(X_, y_, 0.01).coef),
+                          ("L1 loss", lambda X_, y_: lad_fit(X_, y_)[0])):
+        w, w_out = fitter(X, y), fitter(X, y_out)
+        out.setdefault(label, {})["outlier_shift"] = float(np.linalg.norm(w_out - w) / np.linalg.norm(w))
+    return out

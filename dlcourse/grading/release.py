@@ -60,21 +60,32 @@ def strip_solutions(source: str, where: str = "cell") -> tuple[str, list[str], s
     return "\n".join(out), solution, ex_id
 
 
+FUNCTION_RE = re.compile(r"Exercise \d+\.\d+:\s*(\w+)")
+NBVAL_MARKER = re.compile(r"^#\s*NBVAL_\w+[^\n]*\n?", re.MULTILINE)
+
+
 def student_version(nb, where: str = "notebook"):
-    """A copy of ``nb`` with solutions stubbed and exercise outputs cleared; also the solution lines."""
+    """A copy of ``nb`` with solutions stubbed and exercise outputs cleared; also the solution lines.
+
+    Outputs are cleared in solution cells, check cells, and every later cell that uses an exercise's
+    function (its output came from the solution). Test markers (``# NBVAL_...``) are removed.
+    """
     nb = nbformat.from_dict(nb)
-    all_solution, exercises = [], []
+    all_solution, exercises, functions = [], [], set()
     for i, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
             continue
+        uses_solution = any(re.search(rf"\b{re.escape(f)}\b", cell.source) for f in functions)
         if BEGIN in cell.source or END in cell.source:
             cell.source, lines, ex_id = strip_solutions(cell.source, f"{where}, cell {i}")
             all_solution += lines
             if ex_id:
                 exercises.append(ex_id)
+            functions.update(FUNCTION_RE.findall(cell.source))
             _clear(cell)
-        elif re.search(r"\bcheck\(", cell.source):
+        elif uses_solution or re.search(r"\bcheck\(", cell.source):
             _clear(cell)
+        cell.source = NBVAL_MARKER.sub("", cell.source)
     nb.metadata["dlcourse"] = {"version": "student"}
     return nb, all_solution, exercises
 

@@ -9,17 +9,30 @@ r"""The optimizer race: several optimizers, one landscape, one start (Unit 3, "O
     print(result.leaderboard)       # who got within tol of the minimum first
 
 A student's own optimizer (a subclass of :class:`~dlcourse.optim.Optimizer`) joins the
-race the same way.
+race the same way, and so do the second-order methods of :mod:`dlcourse.optim.second_order`,
+given as the function itself or a ``functools.partial`` of it::
+
+    from functools import partial
+    from dlcourse.optim import bfgs, lbfgs, newton
+    race("beale", {"Newton": newton, "BFGS": bfgs, "L-BFGS(5)": partial(lbfgs, history=5)})
+
+One *step* of a second-order method is one iteration: a Newton step solves a linear system
+with the Hessian, and a quasi-Newton step runs a line search that may evaluate the gradient
+several times. ``RaceResult.evaluations`` counts the gradient evaluations, a fairer clock.
 """
 
 from __future__ import annotations
 
+import functools
 from typing import NamedTuple
 
 import numpy as np
 
 from .._validate import as_float_array, check_finite, check_number, check_positive_int
 from .optimizer import Optimizer
+from .second_order import bfgs, conjugate_gradient, lbfgs, newton
+
+SECOND_ORDER = (newton, conjugate_gradient, bfgs, lbfgs)
 
 __all__ = ["race", "RaceResult", "LeaderboardRow", "Leaderboard"]
 
@@ -47,6 +60,11 @@ class Leaderboard(list):
 
     __repr__ = __str__
 
+    @classmethod
+    def from_rows(cls, rows) -> "Leaderboard":
+        """Rank :class:`LeaderboardRow` objects (from separate races on the same landscape) together."""
+        return _rank([tuple(r)[1:] for r in rows])
+
 
 class RaceResult(NamedTuple):
     """What :func:`race` returns.
@@ -59,10 +77,27 @@ class RaceResult(NamedTuple):
         The landscape's value along each trajectory.
     leaderboard : Leaderboard
         One :class:`LeaderboardRow` per optimizer, best first.
+    evaluations : dict of str to numpy.ndarray of int, shape (steps + 1,)
+        Gradient evaluations spent to reach each step: ``t`` for a first-order optimizer
+        and for Newton (which also evaluates a Hessian per step), more for the line searches
+        of conjugate gradient, BFGS and L-BFGS.
     """
     trajectories: dict
     losses: dict
     leaderboard: Leaderboard
+    evaluations: dict
+
+
+def _second_order(spec):
+    """``(function, keywords)`` if ``spec`` is a second-order method or a partial of one, else ``None``."""
+    if isinstance(spec, functools.partial) and spec.func in SECOND_ORDER:
+        if spec.args:
+            raise TypeError(f"a partial of {spec.func.__name__} may only fix keywords (e.g. "
+                            f"partial(lbfgs, history=5)), got positional arguments {spec.args!r}")
+        return spec.func, dict(spec.keywords)
+    if any(spec is fn for fn in SECOND_ORDER):
+        return spec, {}
+    return None
 
 
 def _make_optimizer(name: str, spec, param: np.ndarray) -> Optimizer:
@@ -84,13 +119,51 @@ def _run(landscape, opt: Optimizer, param: np.ndarray, steps: int, bound: float)
     path = np.full((steps + 1, param.size), np.nan)
     path[0] = param
     grad = landscape._grad_point  # x0 was checked once; skip the per-call validation
+    if type(opt).step is Optimizer.step:  # the gradients are well-formed: skip step's checks too
+        update, state = opt.update, opt.state[0]
+
+        def step(grads):
+            update(0, param, grads[0], state)
+    else:
+        step = opt.step
     for t in range(1, steps + 1):
-        opt.step([grad(param)])
+        step([grad(param)])
         x, y = float(param[0]), float(param[1])
         if not (abs(x) <= bound and abs(y) <= bound):  # also catches NaN
             return path, True
         path[t] = param
     return path, False
+
+
+def _run_second_order(landscape, fn, kwargs: dict, x0: np.ndarray, steps: int, bound: float,
+                      budget: int) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Iterates of a second-order method padded to ``steps + 1`` rows, the gradient evaluations, divergence.
+
+    The run stops once it has spent ``budget`` gradient evaluations (line searches on a
+    noisy landscape can spend dozens per step), or once it leaves the box of ``bound``.
+    """
+    calls = [0]
+    evals = [1 if fn is not newton else 0]  # the line-search methods start with the gradient at x0
+
+    def grad(x):
+        calls[0] += 1
+        return landscape.grad(x)
+
+    def record(x):  # stop at the budget, or once the run has diverged
+        evals.append(calls[0])
+        return calls[0] >= budget or not bool(np.all(np.abs(x) <= bound))
+
+    args = (landscape.value, grad, landscape.hess) if fn is newton else (landscape.value, grad)
+    iterates = fn(*args, x0, steps, callback=record, **kwargs)
+    k = len(iterates)
+    path = np.vstack([iterates, np.repeat(iterates[-1:], steps + 1 - k, axis=0)])
+    evals = np.concatenate([evals[:k], np.full(steps + 1 - k, evals[k - 1])]).astype(int)
+    with np.errstate(invalid="ignore"):
+        bad = np.flatnonzero(~(np.abs(path) <= bound).all(axis=1))
+    if bad.size:
+        path[bad[0]:] = np.nan
+        evals[bad[0]:] = evals[bad[0] - 1]
+    return path, evals, bool(bad.size)
 
 
 def _steps_to_tol(gap: np.ndarray, tol: float) -> int | None:
@@ -108,18 +181,20 @@ def _rank(rows: list[tuple]) -> Leaderboard:
 
 
 def race(landscape, optimizers: dict, x0=None, steps: int = 500, tol: float = 1e-6,
-         divergence_bound: float = 1e6) -> RaceResult:
+         divergence_bound: float = 1e6, max_evaluations: int | None = None) -> RaceResult:
     r"""Run every optimizer from the same start on ``landscape`` and rank them.
 
     Parameters
     ----------
     landscape : Landscape or str
         A landscape of :mod:`dlcourse.landscapes`, or its name in ``LANDSCAPES``.
-    optimizers : dict of str to Optimizer class, factory or Optimizer
+    optimizers : dict of str to Optimizer class, factory, Optimizer or second-order method
         How to build each racer: an :class:`Optimizer` subclass (its defaults are used), a
-        function ``params -> Optimizer`` such as ``lambda p: Adam(p, lr=0.1)``, or an
+        function ``params -> Optimizer`` such as ``lambda p: Adam(p, lr=0.1)``, an
         optimizer instance, used as a template (same class and hyperparameters, fresh
-        state, bound to the race's point).
+        state, bound to the race's point), or one of :func:`newton`,
+        :func:`conjugate_gradient`, :func:`bfgs`, :func:`lbfgs` (or a ``functools.partial``
+        of one fixing keywords, such as ``partial(lbfgs, history=5)``).
     x0 : array of shape (2,), optional
         Start (default ``landscape.start``).
     steps : int
@@ -129,12 +204,15 @@ def race(landscape, optimizers: dict, x0=None, steps: int = 500, tol: float = 1e
     divergence_bound : float
         A run stops, flagged as diverged, once a coordinate leaves
         :math:`[-\text{bound}, \text{bound}]` or becomes NaN.
+    max_evaluations : int, optional
+        A second-order method stops once it has spent this many gradient evaluations
+        (default ``2 * steps``; a first-order optimizer spends exactly one per step).
 
     Returns
     -------
     RaceResult
-        ``trajectories`` (each ``(steps + 1, 2)``), ``losses`` (each ``(steps + 1,)``) and
-        the ``leaderboard``, rows of rank, name, steps_to_tol, final_loss and
+        ``trajectories`` (each ``(steps + 1, 2)``), ``losses`` (each ``(steps + 1,)``),
+        ``evaluations`` (each ``(steps + 1,)``) and the ``leaderboard``, rows of rank, name, steps_to_tol, final_loss and
         final_distance (to the nearest known minimum, both at the last finite point) and
         diverged, ranked by: not diverged, then fewest steps to ``tol``, then lowest final
         loss.
@@ -143,7 +221,9 @@ def race(landscape, optimizers: dict, x0=None, steps: int = 500, tol: float = 1e
     -----
     A noisy landscape (:func:`dlcourse.landscapes.noisy`) is reset before each optimizer,
     so that all of them see the same noise. The loop is plain Python over tiny arrays:
-    six optimizers times 500 steps take a few tens of milliseconds.
+    six optimizers times 500 steps take a few tens of milliseconds. A second-order method
+    that stops early (converged, or its line search can make no more progress) stays at its
+    last iterate for the remaining steps.
     """
     from ..landscapes import Landscape, get_landscape
 
@@ -161,17 +241,23 @@ def race(landscape, optimizers: dict, x0=None, steps: int = 500, tol: float = 1e
     steps = check_positive_int(steps, "steps", minimum=0)
     tol = check_number(tol, "tol", low=0.0)
     bound = check_number(divergence_bound, "divergence_bound", low=0.0, low_open=True)
+    budget = 2 * steps if max_evaluations is None else check_positive_int(max_evaluations, "max_evaluations")
 
-    trajectories, losses, rows = {}, {}, []
+    trajectories, losses, evaluations, rows = {}, {}, {}, []
     for name, spec in optimizers.items():
         if hasattr(landscape, "reset"):
             landscape.reset()
         param = np.array(x0, dtype=np.float64)
-        path, diverged = _run(landscape, _make_optimizer(name, spec, param), param, steps, bound)
+        method = _second_order(spec)
+        if method is None:
+            path, diverged = _run(landscape, _make_optimizer(name, spec, param), param, steps, bound)
+            evaluations[name] = np.arange(steps + 1)
+        else:
+            path, evaluations[name], diverged = _run_second_order(landscape, *method, param, steps, bound, budget)
         with np.errstate(over="ignore", invalid="ignore"):
             loss = landscape.value(path)
         last = path[~np.isnan(path[:, 0])][-1]
         trajectories[name], losses[name] = path, loss
         rows.append((name, _steps_to_tol(loss - landscape.min_value, tol),
                      float(landscape.value(last)), float(landscape.distance_to_minimum(last)), diverged))
-    return RaceResult(trajectories, losses, _rank(rows))
+    return RaceResult(trajectories, losses, _rank(rows), evaluations)

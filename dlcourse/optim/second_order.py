@@ -144,7 +144,8 @@ def _line_search(f, grad, x, fx, g, d, alpha0: float, c1: float = 1e-4, c2: floa
 
 
 @_quiet
-def newton(f: Callable, grad: Callable, hess: Callable, x0, steps: int, tol: float = 1e-12) -> np.ndarray:
+def newton(f: Callable, grad: Callable, hess: Callable, x0, steps: int, tol: float = 1e-12,
+           callback: Callable | None = None) -> np.ndarray:
     r"""Newton's method: jump to the minimum of the local quadratic model.
 
     Unit 3, "Newton's method".
@@ -163,6 +164,8 @@ def newton(f: Callable, grad: Callable, hess: Callable, x0, steps: int, tol: flo
         Largest number of steps.
     tol : float
         Stop when :math:`\|\nabla f(x)\| <` ``tol``.
+    callback : callable, optional
+        Called with each new iterate; the run stops after an iterate for which it returns True.
 
     Returns
     -------
@@ -193,11 +196,14 @@ def newton(f: Callable, grad: Callable, hess: Callable, x0, steps: int, tol: flo
         except np.linalg.LinAlgError:
             x = x - np.linalg.lstsq(H, g, rcond=None)[0]
         path.append(x)
+        if callback is not None and callback(x):
+            break
     return np.array(path)
 
 
 @_quiet
-def conjugate_gradient(f: Callable, grad: Callable, x0, steps: int, tol: float = 1e-12) -> np.ndarray:
+def conjugate_gradient(f: Callable, grad: Callable, x0, steps: int, tol: float = 1e-12,
+                       callback: Callable | None = None) -> np.ndarray:
     r"""Nonlinear conjugate gradient (Polak–Ribière+, with Powell's restarts).
 
     Unit 3, "Conjugate gradient".
@@ -220,6 +226,8 @@ def conjugate_gradient(f: Callable, grad: Callable, x0, steps: int, tol: float =
         Largest number of steps (line searches).
     tol : float
         Stop when :math:`\|\nabla f(x)\| <` ``tol``.
+    callback : callable, optional
+        Called with each new iterate; the run stops after an iterate for which it returns True.
 
     Returns
     -------
@@ -256,6 +264,8 @@ def conjugate_gradient(f: Callable, grad: Callable, x0, steps: int, tol: float =
         alpha, slope = t.a, float(g @ d)
         x, fx, g, d = t.x, t.f, t.g, -t.g + beta * d
         path.append(x)
+        if callback is not None and callback(x):
+            break
     return np.array(path)
 
 
@@ -267,7 +277,8 @@ def _bfgs_update(H: np.ndarray, s: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 @_quiet
-def bfgs(f: Callable, grad: Callable, x0, steps: int, tol: float = 1e-12) -> np.ndarray:
+def bfgs(f: Callable, grad: Callable, x0, steps: int, tol: float = 1e-12,
+         callback: Callable | None = None) -> np.ndarray:
     r"""BFGS: a quasi-Newton method that learns the inverse Hessian from gradient differences.
 
     Unit 3, "Quasi-Newton methods".
@@ -289,6 +300,8 @@ def bfgs(f: Callable, grad: Callable, x0, steps: int, tol: float = 1e-12) -> np.
         Largest number of steps.
     tol : float
         Stop when :math:`\|\nabla f(x)\| <` ``tol``.
+    callback : callable, optional
+        Called with each new iterate; the run stops after an iterate for which it returns True.
 
     Returns
     -------
@@ -321,6 +334,8 @@ def bfgs(f: Callable, grad: Callable, x0, steps: int, tol: float = 1e-12) -> np.
             H = _bfgs_update(H, s, y)
         x, fx, g = t.x, t.f, t.g
         path.append(x)
+        if callback is not None and callback(x):
+            break
     return np.array(path)
 
 
@@ -341,7 +356,8 @@ def _two_loop(g: np.ndarray, pairs) -> np.ndarray:
 
 
 @_quiet
-def lbfgs(f: Callable, grad: Callable, x0, steps: int, history: int = 10, tol: float = 1e-12) -> np.ndarray:
+def lbfgs(f: Callable, grad: Callable, x0, steps: int, history: int = 10, tol: float = 1e-12,
+          callback: Callable | None = None) -> np.ndarray:
     r"""L-BFGS: BFGS that keeps only the last ``history`` pairs :math:`(s, y)`.
 
     Unit 3, "Quasi-Newton methods".
@@ -363,6 +379,8 @@ def lbfgs(f: Callable, grad: Callable, x0, steps: int, history: int = 10, tol: f
         ``history_size`` defaults to 100).
     tol : float
         Stop when :math:`\|\nabla f(x)\| <` ``tol``.
+    callback : callable, optional
+        Called with each new iterate; the run stops after an iterate for which it returns True.
 
     Returns
     -------
@@ -398,4 +416,6 @@ def lbfgs(f: Callable, grad: Callable, x0, steps: int, history: int = 10, tol: f
             pairs.append((s, y))
         x, fx, g = t.x, t.f, t.g
         path.append(x)
+        if callback is not None and callback(x):
+            break
     return np.array(path)

@@ -79,12 +79,12 @@ def make_activation_explorer(name: str = "sigmoid") -> Demo:
     controls = {
         "name": dropdown(list(ACTIVATIONS), name, "activation"),
         "n_layers": slider(10, 1, 30, 1, "layers", integer=True),
-        "spread": slider(1.0, 0.1, 5.0, 0.1, "spread of z"),
+        "spread": slider(1.0, 0.1, 3.0, 0.05, "weight scale"),
     }
     return Demo(controls, act.compute_activation, act.ActivationView(), figsize=(9, 3.3),
                 title="Activation explorer",
-                hint="compare sigmoid and ReLU at 20 layers; then raise the spread of z to push "
-                     "tanh into saturation.", text=act.describe_activation)
+                hint="compare sigmoid, tanh and ReLU at 20 layers; then set the weight scale to 1.4 "
+                     "(He's initialization) and watch ReLU's gradient survive.", text=act.describe_activation)
 
 
 class PlaygroundDemo(Demo):
@@ -128,7 +128,7 @@ def make_playground(**settings) -> PlaygroundDemo:
 
 def make_backprop_stepper() -> Demo:
     controls = {
-        "step": slider(0, 0, 30, 1, "training step", integer=True),
+        "step": slider(0, 0, 30, 1, "steps done", integer=True),
         "show": W.ToggleButtons(options=["forward", "backward", "update"], value="forward"),
         "lr": slider(1.0, 0.1, 5.0, 0.1, "learning rate η"),
     }
@@ -139,12 +139,12 @@ def make_backprop_stepper() -> Demo:
 
 def make_saliency_demo() -> Demo:
     controls = {
-        "index": slider(0, 0, 449, 1, "test digit", integer=True),
+        "index": slider(0, 0, 448, 1, "test digit", integer=True),
         "output": W.Dropdown(options=[("predicted", -1)] + [(str(k), k) for k in range(10)], value=-1,
                              description="output o_m"),
     }
     return Demo(controls, sal.compute_saliency, sal.SaliencyView(), figsize=(8.5, 2.8),
-                title="Saliency", hint="pick a digit, then ask which pixels would raise another class's score.")
+                title="Saliency", hint="pick a digit, then ask which pixels would raise another class's score (its logit).")
 
 
 def make_linear_ae_demo() -> Demo:
@@ -154,17 +154,18 @@ def make_linear_ae_demo() -> Demo:
 
 
 def make_embedding_demo() -> Demo:
-    controls = {"index": slider(0, 0, 449, 1, "test digit", integer=True)}
+    controls = {"index": slider(0, 0, 448, 1, "test digit", integer=True)}
     return Demo(controls, ae.compute_embedding, ae.EmbeddingView(), figsize=(9, 3.2),
                 title="Deep autoencoder: a 2-D code", hint="move through the digits and watch where each lands.")
 
 
 def make_outlier_demo() -> Demo:
-    controls = {"threshold": W.FloatLogSlider(value=0.1, base=10, min=-2, max=0, step=0.02,
+    controls = {"threshold": W.FloatLogSlider(value=0.3, base=10, min=-2, max=0, step=0.02,
                                               description="threshold", continuous_update=False)}
     return Demo(controls, ae.compute_outliers, ae.OutlierView(), figsize=(9, 3.0),
                 title="Outliers by reconstruction error",
-                hint="lower the threshold until every injected outlier is caught; count the false alarms.")
+                hint="lower the threshold until every injected outlier is caught, then lower it further "
+                     "and count the ordinary digits flagged with them.")
 
 
 # What benchmarks/run.py measures: each list changes a control and changes it back,
@@ -181,5 +182,5 @@ BENCHMARK_CASES = {
     "unit1 saliency": (make_saliency_demo, [("index", 5), ("output", 3), ("output", -1), ("index", 0)]),
     "unit1 linear autoencoder vs PCA": (make_linear_ae_demo, [("epoch", 10), ("epoch", 80), ("epoch", 150)]),
     "unit1 deep autoencoder embedding": (make_embedding_demo, [("index", 3), ("index", 40), ("index", 0)]),
-    "unit1 outliers": (make_outlier_demo, [("threshold", 0.05), ("threshold", 0.2), ("threshold", 0.1)]),
+    "unit1 outliers": (make_outlier_demo, [("threshold", 0.05), ("threshold", 0.2), ("threshold", 0.3)]),
 }

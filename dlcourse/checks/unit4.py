@@ -1,0 +1,256 @@
+"""Unit 4's exercises: what the student writes, the reference, fresh random test cases.
+
+Exercises with randomness take it as an argument (a mask, a generator), or are checked
+by properties every correct answer shares (a stratified split may deal the samples to
+the folds in any order; a bootstrap sample depends on how the generator is called).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..layers.batchnorm import BatchNorm1d
+from ..regularization import l2_penalty, l2_penalty_grad, majority_vote
+from ..regularization.splits import stratified_kfold_indices
+from .exercise import Exercise
+from .registry import register
+
+
+# -- 4.1 stratified k-fold -----------------------------------------------------------------------
+def _fold_ids_reference(y, k):
+    """Fold id of each sample: sort by class, deal to the folds in turn (no shuffling)."""
+    fold_of = np.empty(len(y), dtype=int)
+    for j, fold in enumerate(stratified_kfold_indices(y, k, shuffle=False)):
+        fold_of[fold.val] = j
+    return fold_of
+
+
+def _fold_cases(rng):
+    cases = []
+    for n_per_class, k, sort in (([7, 5, 9], 3, True), ([10, 4, 6, 3], 4, False), ([13, 8], 5, False),
+                                 ([5, 5, 5, 7, 2], 3, True), ([20, 3], 2, False)):
+        y = np.repeat(np.arange(len(n_per_class)), n_per_class)
+        cases.append({"y": y if sort else rng.permutation(y), "k": k})
+    return cases
+
+
+def _run_folds(fn, case):
+    """Compare what every correct stratified split shares: balanced fold sizes, class counts per fold."""
+    y, k = case["y"], case["k"]
+    ids = np.asarray(fn(y=y.copy(), k=k))
+    if ids.shape != y.shape:
+        raise ValueError(f"must return one fold id per sample, an array of shape {y.shape}, got shape {ids.shape}")
+    if not np.all(np.isin(ids, np.arange(k))):
+        raise ValueError(f"fold ids must be the integers 0 to {k - 1}, got values such as "
+                         f"{ids[~np.isin(ids, np.arange(k))][0]!r}")
+    ids = ids.astype(int)
+    classes = np.unique(y)
+    counts = np.array([np.sort(np.bincount(ids[y == c], minlength=k)) for c in classes])
+    return {"fold sizes (sorted)": np.sort(np.bincount(ids, minlength=k)),
+            "members of each class per fold (sorted, one row per class)": counts}
+
+
+# -- 4.2 L2 penalty and its gradient --------------------------------------------------------------
+def _l2_reference(params, alpha):
+    return l2_penalty(params, alpha), l2_penalty_grad(params, alpha)
+
+
+def _l2_cases(rng):
+    cases = []
+    for sizes in ((3, 4, 2), (2, 5, 3, 2), (6, 1)):
+        params = {}
+        for i, (a, b) in enumerate(zip(sizes, sizes[1:])):
+            params[f"{2 * i}.weight"] = rng.normal(size=(b, a))
+            params[f"{2 * i}.bias"] = rng.normal(size=b)
+        cases.append({"params": params, "alpha": float(rng.uniform(0.01, 1.0))})
+    return cases
+
+
+def _run_l2(fn, case):
+    params = {k: v.copy() for k, v in case["params"].items()}
+    out = fn(params=params, alpha=case["alpha"])
+    if not (isinstance(out, tuple) and len(out) == 2 and isinstance(out[1], dict)):
+        raise TypeError("must return a pair (penalty, grads) with grads a dict {name: array}")
+    penalty, grads = out
+    result = {"penalty": np.asarray(penalty, dtype=np.float64)}
+    for name in case["params"]:
+        if name not in grads:
+            raise KeyError(f"grads has no entry {name!r}: give every parameter a gradient (zeros for biases)")
+        result[f"grads[{name!r}]"] = np.asarray(grads[name], dtype=np.float64)
+    for name, v in params.items():
+        result[f"params[{name!r}] after the call"] = v
+    return result
+
+
+# -- 4.3 and 4.4 inverted dropout --------------------------------------------------------------
+def _dropout_forward_reference(x, mask, p, training):
+    return x * mask / (1.0 - p) if training else x.copy()
+
+
+def _dropout_backward_reference(grad_out, mask, p):
+    return grad_out * mask / (1.0 - p)
+
+
+def _dropout_cases(rng, backward=False):
+    cases = []
+    for shape, p, training in (((4, 5), 0.5, True), ((3, 6), 0.2, True), ((2, 3, 4), 0.7, True),
+                               ((5, 4), 0.5, False), ((4, 4), 0.0, True)):
+        case = {"x": rng.normal(size=shape), "mask": (rng.random(shape) >= p).astype(float), "p": p,
+                "training": training}
+        if backward:
+            if not training:
+                continue
+            case = {"grad_out": case["x"], "mask": case["mask"], "p": p}
+        cases.append(case)
+    return cases
+
+
+# -- 4.5 batch normalization, forward ------------------------------------------------------------
+def _batchnorm_reference(x, gamma, beta, running_mean, running_var, momentum, eps, training):
+    layer = BatchNorm1d(x.shape[1], eps=eps, momentum=momentum)
+    layer.params["weight"][...], layer.params["bias"][...] = gamma, beta
+    layer.running_mean[...], layer.running_var[...] = running_mean, running_var
+    layer.train(training)
+    return layer.forward(x), layer.running_mean.copy(), layer.running_var.copy()
+
+
+def _batchnorm_cases(rng):
+    cases = []
+    for n, c, training in ((6, 3, True), (4, 5, True), (8, 2, False), (5, 4, True), (3, 3, False)):
+        cases.append({"x": rng.normal(2.0, 3.0, (n, c)), "gamma": rng.uniform(0.5, 2, c), "beta": rng.normal(size=c),
+                      "running_mean": rng.normal(size=c), "running_var": rng.uniform(0.5, 2, c),
+                      "momentum": float(rng.choice([0.1, 0.3])), "eps": 1e-5, "training": training})
+    cases[0]["eps"] = 0.5   # an eps large enough to tell sqrt(var + eps) from sqrt(var) + eps
+    return cases
+
+
+def _run_batchnorm(fn, case):
+    out = fn(**{k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in case.items()})
+    if not (isinstance(out, tuple) and len(out) == 3):
+        raise TypeError("must return a triple (out, new_running_mean, new_running_var)")
+    return {name: np.asarray(v, dtype=np.float64) for name, v in zip(("out", "running_mean", "running_var"), out)}
+
+
+# -- 4.6 early stopping ---------------------------------------------------------------------------
+def _early_stopping_reference(val_losses, patience, min_delta):
+    best, best_epoch, bad = np.inf, -1, 0
+    for epoch, v in enumerate(val_losses):
+        if v < best - min_delta:
+            best, best_epoch, bad = v, epoch, 0
+        else:
+            bad += 1
+            if bad >= patience:
+                return epoch, best_epoch
+    return len(val_losses) - 1, best_epoch
+
+
+def _early_stopping_cases(rng):
+    u_shape = list(1.0 / (1 + np.arange(12)) + 0.004 * np.arange(12) ** 1.5)   # falls, then rises
+    plateau = [1.0, 0.8, 0.7, 0.7, 0.7, 0.69, 0.7, 0.71, 0.72, 0.73]          # ties are not improvements
+    creep = [1.0, 0.9, 0.895, 0.891, 0.888, 0.886, 0.885, 0.884]             # small gains, below min_delta
+    noisy = list(np.round(0.6 + 0.3 * np.exp(-np.arange(25) / 5) + rng.normal(0, 0.02, 25), 4))
+    return [{"val_losses": u_shape, "patience": 3, "min_delta": 0.0},
+            {"val_losses": plateau, "patience": 2, "min_delta": 0.0},
+            {"val_losses": plateau, "patience": 4, "min_delta": 0.0},
+            {"val_losses": creep, "patience": 2, "min_delta": 0.01},
+            {"val_losses": creep, "patience": 10, "min_delta": 0.0},
+            {"val_losses": noisy, "patience": int(rng.integers(2, 6)), "min_delta": 0.0}]
+
+
+def _run_early_stopping(fn, case):
+    out = fn(val_losses=list(case["val_losses"]), patience=case["patience"], min_delta=case["min_delta"])
+    if not (isinstance(out, tuple) and len(out) == 2):
+        raise TypeError("must return a pair (stop_epoch, best_epoch)")
+    return {"stop_epoch": np.asarray(out[0], dtype=np.float64), "best_epoch": np.asarray(out[1], dtype=np.float64)}
+
+
+# -- 4.7 a bootstrap sample -------------------------------------------------------------------
+def _bootstrap_reference(n, rng):
+    idx = rng.integers(0, n, size=n)
+    return idx, np.setdiff1d(np.arange(n), idx)
+
+
+def _bootstrap_cases(rng):
+    return [{"n": n, "seed": int(rng.integers(0, 2**31))} for n in (10, 50, 200)]
+
+
+def _run_bootstrap(fn, case):
+    """Properties every correct bootstrap shares, over 200 samples drawn from the case's seed."""
+    n, gen = case["n"], np.random.default_rng(case["seed"])
+    lengths, outside, oob_wrong, repeats, left_out = 0, 0, 0, 0, []
+    for _ in range(200):
+        out = fn(n=n, rng=gen)
+        if not (isinstance(out, tuple) and len(out) == 2):
+            raise TypeError("must return a pair (indices, out_of_bag)")
+        idx, oob = (np.asarray(a) for a in out)
+        lengths += int(idx.shape != (n,))
+        outside += int(np.any((idx < 0) | (idx >= n)))
+        oob_wrong += int(not np.array_equal(np.sort(oob), np.setdiff1d(np.arange(n), idx)))
+        repeats += int(len(np.unique(idx)) < len(idx))
+        left_out.append(len(oob) / n)
+    expected = (1 - 1 / n) ** n
+    return {"samples with len(indices) != n": np.float64(lengths),
+            "samples with an index outside 0..n-1": np.float64(outside),
+            "samples whose out_of_bag is not the set of indices never drawn": np.float64(oob_wrong),
+            "drawn with replacement (some sample has a repeated index)": np.float64(repeats > 0),
+            "mean out-of-bag fraction is within 0.03 of (1 - 1/n)^n": np.float64(abs(np.mean(left_out) - expected)
+                                                                                 < 0.03)}
+
+
+# -- 4.8 majority vote --------------------------------------------------------------------------
+def _vote_cases(rng):
+    cases = [{"predictions": rng.integers(0, 2, (5, 12))}, {"predictions": rng.integers(0, 4, (7, 15))},
+             {"predictions": rng.integers(0, 3, (4, 10))}]
+    cases.append({"predictions": np.array([[0, 1, 2, 2], [1, 0, 2, 0], [1, 2, 0, 0], [0, 2, 1, 2]])})  # ties
+    cases.append({"predictions": np.array([[3, 5, 5], [3, 1, 5], [7, 1, 1]])})   # labels need not be 0..K-1
+    return cases
+
+
+# -- 4.9 FGSM -------------------------------------------------------------------------------------
+def _fgsm_reference(x, grad, eps):
+    return np.clip(x + eps * np.sign(grad), 0.0, 1.0)
+
+
+def _fgsm_cases(rng):
+    cases = []
+    for shape, eps in (((64,), 0.1), ((3, 64), 0.05), ((8, 8), 0.3)):
+        grad = rng.normal(size=shape)
+        grad.flat[0] = 0.0    # a zero gradient leaves its pixel alone
+        cases.append({"x": rng.uniform(0, 1, shape), "grad": grad, "eps": eps})
+    return cases
+
+
+register(
+    Exercise("4.1", "stratified_fold_ids", "a stratified k-fold split", _fold_ids_reference, _fold_cases, _run_folds,
+             hint="Sort the sample indices by class with a stable sort (np.argsort(y, kind='stable')), then deal "
+                  "them to the folds in turn: the i-th index in that order goes to fold i % k. Dealing each class "
+                  "from fold 0 again makes the first folds too big."),
+    Exercise("4.2", "l2_penalty_and_grad", "the L2 penalty and its gradient", _l2_reference, _l2_cases, _run_l2,
+             hint="Skip every parameter whose name contains 'bias' (its gradient is zeros). The penalty is "
+                  "(alpha / 2) * sum(w**2) over the weights, so its gradient is alpha * w. Do not change params."),
+    Exercise("4.3", "dropout_forward", "inverted dropout, forward", _dropout_forward_reference,
+             _dropout_cases, hint="In training, keep the units where mask is 1 and divide by 1 - p: x * mask / (1 - p). "
+                                 "In evaluation (training=False) return x unchanged."),
+    Exercise("4.4", "dropout_backward", "inverted dropout, backward", _dropout_backward_reference,
+             lambda rng: _dropout_cases(rng, backward=True),
+             hint="The forward pass multiplied by mask / (1 - p), so the gradient is multiplied by the same."),
+    Exercise("4.5", "batchnorm_forward", "batch normalization, forward (train and eval)", _batchnorm_reference,
+             _batchnorm_cases, _run_batchnorm,
+             hint="Training: mean and biased variance over the batch (axis 0), x_hat = (x - mean) / sqrt(var + eps), "
+                  "out = gamma * x_hat + beta; running = (1 - momentum) * running + momentum * batch value, with the "
+                  "unbiased variance (times n / (n - 1)). Evaluation: normalize with the running values, unchanged."),
+    Exercise("4.6", "early_stopping_epoch", "early stopping with patience", _early_stopping_reference,
+             _early_stopping_cases, _run_early_stopping,
+             hint="An epoch improves only if its loss < best - min_delta (a tie is not an improvement). Count the "
+                  "epochs since the last improvement; stop at the epoch where the count reaches patience. Return "
+                  "(that epoch, the epoch of the best loss), or (last epoch, best epoch) if it never stops."),
+    Exercise("4.7", "bootstrap_sample", "a bootstrap sample and its out-of-bag set", _bootstrap_reference,
+             _bootstrap_cases, _run_bootstrap,
+             hint="Draw n indices from 0..n-1 with replacement (rng.integers(0, n, size=n)); the out-of-bag "
+                  "indices are the sorted ones never drawn (np.setdiff1d). Use only the rng you are given."),
+    Exercise("4.8", "majority_vote", "the majority vote of an ensemble", majority_vote, _vote_cases,
+             hint="For each column, count every label (np.unique(column, return_counts=True)) and return the "
+                  "most frequent; np.argmax picks the first maximum, which is the smallest label in a tie."),
+    Exercise("4.9", "fgsm", "the fast gradient sign method", _fgsm_reference, _fgsm_cases,
+             hint="x_adv = x + eps * sign(grad), then clip to the valid pixel range [0, 1]."),
+)

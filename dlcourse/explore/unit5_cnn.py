@@ -1,0 +1,245 @@
+r"""A small CNN for the 8×8 digits, in PyTorch and in :mod:`dlcourse.layers`, and its feature maps.
+
+The architecture (the same in both)::
+
+    input 1×8×8 → Conv 3×3, 32 filters, padding 1 → ReLU → MaxPool 2 → 32×4×4
+                → Conv 3×3, 64 filters, padding 1 → ReLU → MaxPool 2 → 64×2×2
+                → Flatten (256) → Linear 128 → ReLU → Linear 10
+
+:func:`train_torch_cnn` trains the PyTorch version (float32, one thread, Adam with a
+one-cycle learning rate); :func:`train_numpy_cnn` trains the NumPy version with
+:func:`dlcourse.train.fit`. :func:`compute_feature_maps` runs a digit through the trained
+network layer by layer for the feature-map widget.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from functools import lru_cache
+from typing import NamedTuple
+
+import numpy as np
+
+from ..activations import softmax
+from ..data import load_digits, train_test_split
+from ..layers import Conv2d, Flatten, Linear, MaxPool2d, ReLU, Sequential
+from ..plotting import PALETTE, View
+
+CHANNELS, HIDDEN = (32, 64), 128
+LAYERS = ("conv1", "pool1", "conv2", "pool2")   # feature maps after ReLU (conv) and after pooling
+_LAYER_INDEX = {"conv1": 1, "pool1": 2, "conv2": 4, "pool2": 5}   # position in the Sequential (output of)
+
+
+@lru_cache(maxsize=1)
+def digit_images(seed: int = 0):
+    """The digits as ``(N, 1, 8, 8)`` images split 75 / 25: ``X_train, X_test, y_train, y_test``."""
+    X, y = load_digits()
+    Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.25, seed=seed)
+    return Xtr.reshape(-1, 1, 8, 8), Xte.reshape(-1, 1, 8, 8), ytr, yte
+
+
+def torch_cnn(channels=CHANNELS, hidden: int = HIDDEN):
+    """The digits CNN as a ``torch.nn.Sequential`` (weights from torch's current seed)."""
+    import torch.nn as nn
+
+    c1, c2 = channels
+    return nn.Sequential(nn.Conv2d(1, c1, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                         nn.Conv2d(c1, c2, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                         nn.Flatten(), nn.Linear(c2 * 4, hidden), nn.ReLU(), nn.Linear(hidden, 10))
+
+
+def numpy_cnn(channels=CHANNELS, hidden: int = HIDDEN, rng=0) -> Sequential:
+    """The same CNN built from :mod:`dlcourse.layers` (layer for layer, so ``load_torch`` works)."""
+    rng = np.random.default_rng(rng)
+    c1, c2 = channels
+    return Sequential(Conv2d(1, c1, 3, padding=1, rng=rng), ReLU(), MaxPool2d(2),
+                      Conv2d(c1, c2, 3, padding=1, rng=rng), ReLU(), MaxPool2d(2),
+                      Flatten(), Linear(c2 * 4, hidden, rng=rng), ReLU(), Linear(hidden, 10, rng=rng))
+
+
+@contextlib.contextmanager
+def torch_threads(n: int = 1):
+    """Run torch with ``n`` threads inside the block (tiny models are fastest on one thread)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+class TrainedCNN(NamedTuple):
+    model: object          # torch.nn.Sequential or dlcourse Sequential
+    history: dict          # per epoch: "loss", "test_acc"
+    test_acc: float
+    seconds: float
+
+
+def train_torch_cnn(epochs: int = 15, lr: float = 5e-3, batch_size: int = 32, seed: int = 0,
+                    progress: bool = True) -> TrainedCNN:
+    """Train :func:`torch_cnn` on the training digits (float32, one thread); evaluate on the test digits.
+
+    Adam with ``OneCycleLR`` (the learning rate rises to ``lr`` and anneals to almost 0).
+    Deterministic for a given ``seed`` on a given machine.
+    """
+    import torch
+    from tqdm.auto import trange
+
+    Xtr, Xte, ytr, yte = digit_images()
+    Xtr_t, Xte_t = torch.tensor(Xtr, dtype=torch.float32), torch.tensor(Xte, dtype=torch.float32)
+    ytr_t, yte_t = torch.tensor(ytr), torch.tensor(yte)
+    with torch_threads(1):
+        torch.manual_seed(seed)
+        model = torch_cnn().float()
+        opt = torch.optim.Adam(model.parameters(), lr=lr)
+        n_batches = (len(Xtr) + batch_size - 1) // batch_size
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=epochs * n_batches)
+        gen = torch.Generator().manual_seed(seed)
+        history, start = {"loss": [], "test_acc": []}, time.perf_counter()
+        for _ in (bar := trange(epochs, desc="torch CNN", disable=not progress)):
+            model.train()
+            total = 0.0
+            for idx in torch.randperm(len(Xtr_t), generator=gen).split(batch_size):
+                loss = torch.nn.functional.cross_entropy(model(Xtr_t[idx]), ytr_t[idx])
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                sched.step()
+                total += loss.item() * len(idx)
+            model.eval()
+            with torch.no_grad():
+                acc = (model(Xte_t).argmax(1) == yte_t).double().mean().item()
+            history["loss"].append(total / len(Xtr_t))
+            history["test_acc"].append(acc)
+            bar.set_postfix(loss=f"{history['loss'][-1]:.3f}", test_acc=f"{acc:.3f}")
+    return TrainedCNN(model, history, history["test_acc"][-1], time.perf_counter() - start)
+
+
+def train_numpy_cnn(epochs: int = 10, lr: float = 3e-3, decay_epochs: int = 3, batch_size: int = 32,
+                    seed: int = 0, progress: bool = True) -> TrainedCNN:
+    """Train :func:`numpy_cnn` with :func:`dlcourse.train.fit` (Adam), then ``decay_epochs`` at ``lr / 8``."""
+    from threadpoolctl import threadpool_limits
+
+    from ..train import accuracy, fit
+
+    Xtr, Xte, ytr, yte = digit_images()
+    model = numpy_cnn(rng=seed)
+    start = time.perf_counter()
+    with threadpool_limits(1):
+        schedule = lambda epoch: lr if epoch < epochs else lr / 8  # noqa: E731
+        hist = fit(model, Xtr, ytr, epochs=epochs + decay_epochs, batch_size=batch_size, lr=lr, seed=seed,
+                   X_val=Xte, y_val=yte, progress=progress, lr_schedule=schedule)
+        acc = accuracy(model, Xte, yte)
+    return TrainedCNN(model, {"loss": hist["loss"], "test_acc": hist["val_acc"]}, acc, time.perf_counter() - start)
+
+
+@lru_cache(maxsize=1)
+def trained_torch_cnn() -> TrainedCNN:
+    """:func:`train_torch_cnn` with its defaults, trained once per session (the widgets share it)."""
+    return train_torch_cnn(progress=False)
+
+
+@lru_cache(maxsize=1)
+def trained_numpy_copy() -> Sequential:
+    """The trained torch CNN's weights in a :mod:`dlcourse.layers` network (float64)."""
+    net = numpy_cnn()
+    net.load_torch(trained_torch_cnn().model)
+    return net.eval()
+
+
+def layer_outputs(net: Sequential, x) -> list[np.ndarray]:
+    """The output of every layer of ``net`` for input ``x`` (a forward pass, layer by layer)."""
+    outs = []
+    for layer in net.layers:
+        x = layer.forward(x)
+        outs.append(x)
+    return outs
+
+
+class FeatureMapData(NamedTuple):
+    image: np.ndarray       # (8, 8)
+    label: int
+    probs: np.ndarray       # (10,)
+    layer: str
+    maps: np.ndarray        # (16, h, w): the shown feature maps
+    channels: np.ndarray    # (16,) their channel numbers
+    filters: np.ndarray     # (16, 3, 3): the filters that made them (conv2: the input slice it weighs most)
+    filter_note: str
+    shape: tuple            # the layer's full output shape (C, h, w)
+
+
+def compute_feature_maps(index: int = 0, layer: str = "conv1", first: int = 0) -> FeatureMapData:
+    """Feature maps ``first .. first + 15`` of ``layer`` for test digit ``index``, and their filters."""
+    if layer not in _LAYER_INDEX:
+        raise ValueError(f"layer must be one of {list(_LAYER_INDEX)}, got {layer!r}")
+    net = trained_numpy_copy()
+    _, Xte, _, yte = digit_images()
+    i = int(index) % len(Xte)
+    outs = layer_outputs(net, Xte[i:i + 1])
+    fmap = outs[_LAYER_INDEX[layer]][0]
+    first = int(first) % fmap.shape[0] // 16 * 16
+    channels = np.arange(first, first + 16)
+    conv = net[0] if layer.endswith("1") else net[3]
+    W = conv.weight[channels]                                    # (16, C_in, 3, 3)
+    strongest = np.abs(W).sum(axis=(2, 3)).argmax(axis=1)
+    filters = W[np.arange(16), strongest]
+    note = "its 3×3 kernel" if layer.endswith("1") else "the slice on the input map it weighs most"
+    return FeatureMapData(Xte[i, 0], int(yte[i]), softmax(outs[-1])[0], layer, fmap[channels], channels,
+                          filters, note, fmap.shape)
+
+
+class FeatureMapView(View):
+    """The digit and the predicted probabilities; 16 filters; the 16 feature maps they make."""
+
+    def key(self, d: FeatureMapData):
+        return d.layer, tuple(d.channels)
+
+    def setup(self, fig, d: FeatureMapData) -> None:
+        gs = fig.add_gridspec(4, 11, width_ratios=[1.6] * 2 + [0.25] + [1] * 4 + [1] * 4)
+        self.ax_img = fig.add_subplot(gs[:2, :2])
+        self.img = self.ax_img.imshow(d.image, cmap="gray_r", vmin=0, vmax=1)
+        self.t_img = self.ax_img.set_title(" ", fontsize=8)
+        self.ax_p = fig.add_subplot(gs[2:, :2])
+        self.bars = self.ax_p.bar(range(10), np.zeros(10), color="#bbbbbb")
+        self.ax_p.set_ylim(0, 1)
+        self.ax_p.set_xticks(range(10))
+        self.ax_p.tick_params(labelsize=7)
+        self.filters, self.maps = [], []
+        for k in range(16):
+            axf = fig.add_subplot(gs[k // 4, 3 + k % 4])
+            axm = fig.add_subplot(gs[k // 4, 7 + k % 4])
+            self.filters.append(axf.imshow(np.zeros((3, 3)), cmap="PuOr", vmin=-1, vmax=1))
+            self.maps.append(axm.imshow(np.zeros(d.maps.shape[1:]), cmap="magma", vmin=0, vmax=1))
+            axm.set_title(f"#{d.channels[k]}", fontsize=6, pad=1)
+            for ax in (axf, axm):
+                ax.set_xticks([])
+                ax.set_yticks([])
+        fig.text(0.42, 0.93, f"{d.layer} filters ({d.filter_note})", fontsize=8, ha="center")
+        fig.text(0.79, 0.93, f"{d.layer} feature maps {d.shape[0]}×{d.shape[1]}×{d.shape[2]} "
+                             f"(channels {d.channels[0]}–{d.channels[-1]})", fontsize=8, ha="center")
+        for ax in (self.ax_img,):
+            ax.set_xticks([])
+            ax.set_yticks([])
+
+    def update(self, d: FeatureMapData) -> list:
+        self.img.set_data(d.image)
+        pred = int(np.argmax(d.probs))
+        self.t_img.set_text(f"label {d.label}, predicted {pred}")
+        for k, bar in enumerate(self.bars):
+            bar.set_height(d.probs[k])
+            bar.set_color(PALETTE["blue"] if k == pred else "#bbbbbb")
+        flim = float(np.abs(d.filters).max()) or 1.0
+        mlim = float(d.maps.max()) or 1.0
+        for k in range(16):
+            self.filters[k].set_data(d.filters[k])
+            self.filters[k].set_clim(-flim, flim)
+            self.maps[k].set_data(d.maps[k])
+            self.maps[k].set_clim(0, mlim)
+        return [self.img, self.t_img, *self.bars, *self.filters, *self.maps]
+
+
+def plot_feature_maps(fig, d: FeatureMapData) -> None:
+    FeatureMapView().plot(fig, d)

@@ -1,0 +1,160 @@
+r"""Convolution explorer: a digit, a 3×3 kernel, stride and padding, the window sliding step by step.
+
+:func:`compute_convolution` returns everything the figure needs: the zero-padded image,
+the full output (computed with :func:`dlcourse.layers.conv.im2col`, i.e. as a
+cross-correlation, like ``torch.nn.Conv2d``), the window of the current step, its
+element-wise products and their sum, and the output-size formula with the numbers filled in.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import NamedTuple
+
+import numpy as np
+
+from ..data import load_digits
+from ..layers.conv import conv_output_size, im2col
+from ..plotting import PALETTE, View
+
+KERNELS = {
+    "identity": [[0, 0, 0], [0, 1, 0], [0, 0, 0]],
+    "edge (Laplacian)": [[-1, -1, -1], [-1, 8, -1], [-1, -1, -1]],
+    "blur (box)": [[1 / 9] * 3] * 3,
+    "sharpen": [[0, -1, 0], [-1, 5, -1], [0, -1, 0]],
+    "Sobel x (vertical edges)": [[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]],
+    "Sobel y (horizontal edges)": [[-1, -2, -1], [0, 0, 0], [1, 2, 1]],
+}
+KERNELS = {name: np.array(k, dtype=float) for name, k in KERNELS.items()}
+UPSAMPLE = 2   # each 8×8 digit is shown as 16×16 so that edges are two pixels wide
+
+
+@lru_cache(maxsize=1)
+def _digits():
+    return load_digits()
+
+
+def digit_image(index: int) -> tuple[np.ndarray, int]:
+    """Digit ``index`` (wrapping around) as a 16×16 image in [0, 1], and its label."""
+    X, y = _digits()
+    i = int(index) % len(X)
+    return np.kron(X[i].reshape(8, 8), np.ones((UPSAMPLE, UPSAMPLE))), int(y[i])
+
+
+def convolve2d(image, kernel, stride: int = 1, padding: int = 0) -> np.ndarray:
+    r"""Cross-correlate one 2-D ``image`` with one 2-D ``kernel`` (no flip), as ``F.conv2d`` does.
+
+    .. math:: y_{ij} = \sum_{u,v} K_{uv}\, \tilde x_{s i + u,\, s j + v}
+    """
+    image, kernel = np.asarray(image, dtype=float), np.asarray(kernel, dtype=float)
+    cols = im2col(image[None, None], kernel.shape, stride, padding)
+    H_out = conv_output_size(image.shape[0], kernel.shape[0], stride, padding)
+    W_out = conv_output_size(image.shape[1], kernel.shape[1], stride, padding)
+    return (kernel.ravel() @ cols).reshape(H_out, W_out)
+
+
+def output_size_formula(n: int, k: int, s: int, p: int) -> str:
+    """The formula with the numbers filled in, e.g. ``⌊(16 + 2·1 − 3)/2⌋ + 1 = 8``."""
+    return f"⌊({n} + 2·{p} − {k})/{s}⌋ + 1 = {conv_output_size(n, k, s, p)}"
+
+
+class ConvData(NamedTuple):
+    image: np.ndarray      # (H, W) the digit
+    label: int
+    padded: np.ndarray     # (H + 2p, W + 2p)
+    kernel: np.ndarray     # (3, 3)
+    stride: int
+    padding: int
+    output: np.ndarray     # (H_out, W_out), all of it
+    step: int              # which output pixel is being computed (row-major)
+    n_steps: int
+    position: tuple        # (i, j) of the current output pixel
+    window: np.ndarray     # (3, 3) the padded input under the kernel
+    products: np.ndarray   # (3, 3) kernel * window
+    value: float           # products.sum() == output[i, j]
+    formula: str
+
+
+def compute_convolution(index: int = 0, kernel=None, stride: int = 1, padding: int = 1,
+                        step: int = 0) -> ConvData:
+    """The state of the explorer: digit ``index`` convolved with ``kernel`` (default: Sobel x).
+
+    ``step`` counts output pixels in row-major order and is clipped to the last one.
+    """
+    kernel = KERNELS["Sobel x (vertical edges)"] if kernel is None else np.asarray(kernel, dtype=float)
+    if kernel.shape != (3, 3):
+        raise ValueError(f"kernel must be 3×3, got shape {kernel.shape}")
+    image, label = digit_image(index)
+    output = convolve2d(image, kernel, stride, padding)
+    H_out, W_out = output.shape
+    step = int(np.clip(step, 0, H_out * W_out - 1))
+    i, j = divmod(step, W_out)
+    padded = np.pad(image, padding)
+    window = padded[i * stride:i * stride + 3, j * stride:j * stride + 3]
+    products = kernel * window
+    return ConvData(image, label, padded, kernel, stride, padding, output, step, H_out * W_out, (i, j),
+                    window, products, float(products.sum()), output_size_formula(image.shape[0], 3, stride, padding))
+
+
+def describe_convolution(d: ConvData) -> str:
+    i, j = d.position
+    terms = " + ".join(f"{k:g}·{x:.2f}" for k, x in zip(d.kernel.ravel(), d.window.ravel()) if k != 0)
+    return (f"Step {d.step + 1} of {d.n_steps}: output[{i}, {j}] = Σ kernel ⊙ window = {terms or '0'} "
+            f"= <b>{d.value:.3f}</b>. Output size {d.formula} per side.")
+
+
+class ConvView(View):
+    """The padded input with the sliding window, the kernel with its numbers, the output filling up."""
+
+    def key(self, d: ConvData):
+        return d.output.shape, d.padding
+
+    def setup(self, fig, d: ConvData) -> None:
+        self.ax_in, self.ax_k, self.ax_out = fig.subplots(1, 3, width_ratios=[1.2, 0.8, 1.2])
+        P = d.padded.shape[0]
+        self.ax_in.imshow(d.padded, cmap="gray_r", vmin=0, vmax=1, extent=(-0.5, P - 0.5, P - 0.5, -0.5))
+        if d.padding:
+            edge = d.padding - 0.5
+            self.ax_in.add_patch(_rect(edge, edge, P - 2 * d.padding, P - 2 * d.padding, PALETTE["sky"], ls=":"))
+        self.window = self.ax_in.add_patch(_rect(-0.5, -0.5, 3, 3, PALETTE["vermillion"], lw=2.5))
+        self.ax_in.set_title(f"input {d.image.shape[0]}×{d.image.shape[1]}, zero padding {d.padding}", fontsize=9)
+        self.kimg = self.ax_k.imshow(np.zeros((3, 3)), cmap="PuOr", vmin=-1, vmax=1)
+        self.ktext = [[self.ax_k.text(v, u, "", ha="center", va="center", fontsize=8) for v in range(3)]
+                      for u in range(3)]
+        self.ax_k.set_title("kernel (and kernel ⊙ window)", fontsize=9)
+        H_out, W_out = d.output.shape
+        self.oimg = self.ax_out.imshow(np.full(d.output.shape, np.nan), cmap="PuOr",
+                                       extent=(-0.5, W_out - 0.5, H_out - 0.5, -0.5))
+        self.cursor = self.ax_out.add_patch(_rect(-0.5, -0.5, 1, 1, PALETTE["vermillion"], lw=2))
+        self.otitle = self.ax_out.set_title(" ", fontsize=9)
+        for ax in (self.ax_in, self.ax_k, self.ax_out):
+            ax.set_xticks([])
+            ax.set_yticks([])
+
+    def update(self, d: ConvData) -> list:
+        i, j = d.position
+        self.window.set_xy((j * d.stride - 0.5, i * d.stride - 0.5))
+        lim = float(np.abs(d.kernel).max()) or 1.0
+        self.kimg.set_data(d.kernel)
+        self.kimg.set_clim(-lim, lim)
+        for u in range(3):
+            for v in range(3):
+                self.ktext[u][v].set_text(f"{d.kernel[u, v]:.3g}\n({d.products[u, v]:.2f})")
+        shown = np.full(d.output.shape, np.nan)
+        shown.flat[:d.step + 1] = d.output.flat[:d.step + 1]
+        olim = float(np.abs(d.output).max()) or 1.0
+        self.oimg.set_data(shown)
+        self.oimg.set_clim(-olim, olim)
+        self.cursor.set_xy((j - 0.5, i - 0.5))
+        self.otitle.set_text(f"output {d.output.shape[0]}×{d.output.shape[1]}: {d.formula}")
+        return [self.window, self.kimg, *sum(self.ktext, []), self.oimg, self.cursor, self.otitle]
+
+
+def _rect(x, y, w, h, colour, lw=1.5, ls="-"):
+    from matplotlib.patches import Rectangle
+
+    return Rectangle((x, y), w, h, fill=False, edgecolor=colour, lw=lw, ls=ls)
+
+
+def plot_convolution(fig, d: ConvData) -> None:
+    ConvView().plot(fig, d)
