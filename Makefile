@@ -8,7 +8,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup lab test test-fast book benchmarks release lock clean
+.PHONY: setup lab test test-fast book book-student benchmarks release lock clean
 
 setup: $(STAMP)
 
@@ -38,6 +38,11 @@ benchmarks: setup
 
 release: setup
 	$(BIN)/python -m dlcourse release --out _release
+
+book-student: setup
+	$(BIN)/python -m dlcourse release --out _release --book
+	$(BIN)/jupyter-book build _release/student-book -W -n --keep-going
+	$(BIN)/jupyter-book build _release/instructor-book -W -n --keep-going
 
 lock:
 	$(PYTHON) -m venv /tmp/dlcourse-lock && /tmp/dlcourse-lock/bin/pip install --quiet "torch==2.13.0" -e ".[lab,test,book]" \

@@ -123,8 +123,31 @@ def bench_race() -> list[dict]:
     return [row("optimizer race: 6 optimizers x 500 steps on Rosenbrock", statistics.median(times), "ms", 100.0)]
 
 
+def bench_grading(n: int = 50) -> list[dict]:
+    """Grade n Unit 1 submissions (a mix of complete, untouched and partly wrong ones), 2 at a time."""
+    import shutil
+    import tempfile
+
+    from dlcourse.grading.grade import grade
+    from dlcourse.grading.release import release
+
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        release(ROOT / "units", tmp / "rel")
+        subs = tmp / "subs"
+        for i in range(n):
+            src = (tmp / "rel" / "instructor") if i % 3 else (tmp / "rel" / "student")
+            dest = subs / f"student{i:02d}"
+            shutil.copytree(src / "01-backprop", dest)
+        start = time.perf_counter()
+        grades = grade([str(subs)], 1, tmp / "out", jobs=2, progress=False)
+        seconds = time.perf_counter() - start
+    assert len(grades) == n
+    return [row(f"grading {n} Unit 1 submissions (sandboxed, 2 in parallel)", seconds, "s", 300.0)]
+
+
 BENCHMARKS = {"notebooks": bench_notebooks, "widgets": bench_widgets, "scalar engine": bench_scalar_engine,
-              "race": bench_race}
+              "race": bench_race, "grading": bench_grading}
 
 
 def main(argv=None) -> int:

@@ -16,6 +16,8 @@ def main(argv=None) -> int:
     rel = sub.add_parser("release", help="write student and instructor versions of the notebooks")
     rel.add_argument("--out", required=True, type=Path, help="folder to write student/ and instructor/ into")
     rel.add_argument("--source", type=Path, default=ROOT / "units", help="folder of instructor notebooks")
+    rel.add_argument("--book", action="store_true",
+                     help="also lay out OUT/student-book and OUT/instructor-book for `jupyter-book build`")
     gr = sub.add_parser("grade", help="grade submitted notebooks in a sandbox")
     gr.add_argument("--unit", required=True, type=int, help="the unit whose exercises are graded")
     gr.add_argument("--out", required=True, type=Path, help="folder for grades.csv and feedback/")
@@ -42,6 +44,11 @@ def main(argv=None) -> int:
         return 1
     print(report)
     print(f"student notebooks in {args.out / 'student'}, instructor copies in {args.out / 'instructor'}")
+    if args.book:
+        from .grading.release import assemble_books
+
+        for book in assemble_books(ROOT, args.out):
+            print(f"book source in {book}: build it with `jupyter-book build {book}`")
     return 0
 
 

@@ -44,6 +44,7 @@ class OverfitRun(NamedTuple):
     val_loss: np.ndarray
     train_acc: np.ndarray
     val_acc: np.ndarray
+    model: Sequential        # the network after the last epoch (in eval mode)
 
 
 def make_network(p: float, hidden: int = 64, seed: int = 0) -> Sequential:
@@ -84,7 +85,7 @@ def train_overfit_run(p: float = 0.0, weight_decay: float = 0.0, epochs: int = E
         if progress is not None and (epoch + 1) % 20 == 0:
             progress(epoch + 1, epochs)
     h = np.array(hist)
-    _RUNS[key] = OverfitRun(float(p), float(weight_decay), h[:, 0], h[:, 2], h[:, 1], h[:, 3])
+    _RUNS[key] = OverfitRun(float(p), float(weight_decay), h[:, 0], h[:, 2], h[:, 1], h[:, 3], model)
     return _RUNS[key]
 
 

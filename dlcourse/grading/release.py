@@ -132,3 +132,31 @@ def release(source: Path, out: Path) -> ReleaseReport:
         report.notebooks.append(str(rel))
         report.exercises += exercises
     return report
+
+
+BOOK_FILES = ("_config.yml", "_toc.yml", "course")
+
+
+def assemble_books(root: Path, out: Path) -> list[Path]:
+    """Lay out ``out/student-book`` and ``out/instructor-book`` as complete book sources.
+
+    Each holds the book's own files and the units of that version, so that
+    ``jupyter-book build OUT/student-book`` publishes a site for the class and
+    ``jupyter-book build OUT/instructor-book`` one with the solutions.
+    """
+    root, out = Path(root), Path(out)
+    books = []
+    for version in ("student", "instructor"):
+        book = out / f"{version}-book"
+        if book.exists():
+            shutil.rmtree(book)
+        book.mkdir(parents=True)
+        for name in BOOK_FILES:
+            src = root / name
+            if src.is_dir():
+                shutil.copytree(src, book / name)
+            elif src.exists():
+                shutil.copy2(src, book / name)
+        shutil.copytree(out / version, book / "units")
+        books.append(book)
+    return books

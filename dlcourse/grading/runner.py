@@ -164,6 +164,12 @@ def main() -> None:
     pkg_dir = os.path.dirname(dlcourse.__file__)
     protected = (os.path.join(pkg_dir, "checks") + os.sep, os.path.join(pkg_dir, "grading") + os.sep)
     write, dumps, set_profile = os.write, json.dumps, sys.setprofile
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import dlcourse.widgets.base as widget_base
+
+    widget_base.HEADLESS = True  # widgets are not looked at here: skip their computing and drawing
     signal.signal(signal.SIGALRM, _on_alarm)
     reports = []
     for nb in job["notebooks"]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipywidgets as W
 
 from ..explore import unit3_gd as gd
+from ..explore import unit3_init as ui
 from ..explore import unit3_race as ur
 from ..explore import unit3_schedules as us
 from ..landscapes import LANDSCAPES
@@ -177,6 +178,17 @@ def make_schedule_explorer(lr0: float = 1.0, warmup: int = 0, highlight: str = "
                      "Then add warm-up and look at epoch 1.")
 
 
+# ------------------------------------------------------------------------ initialisation
+def make_init_explorer(initializer: str = "Glorot normal", activation: str = "tanh", depth: int = 15) -> Demo:
+    """A deep MLP (width 128): activations and gradients per layer for each initializer × activation."""
+    controls = {"initializer": dropdown(list(ui.INIT_CHOICES), initializer, "initializer"),
+                "activation": dropdown(list(ui.INIT_ACTIVATIONS), activation, "activation"),
+                "depth": slider(depth, 10, 30, 5, "layers", integer=True)}
+    return Demo(controls, ui.compute_init, ui.InitView(), figsize=(10, 3.6), title="Initialisation explorer",
+                hint="try 'small normal' with tanh (vanishing), 'normal (σ = 1)' with relu (exploding), "
+                     "then He with relu and Glorot with tanh.", text=ui.describe_init)
+
+
 # What benchmarks/run.py measures: each list changes a control and changes it back,
 # so that every move is a real update ("play" advances the animation by one frame).
 BENCHMARK_CASES = {
@@ -189,6 +201,9 @@ BENCHMARK_CASES = {
                                                         ("lr", 0.5)]),
     "unit3 schedule explorer": (make_schedule_explorer, [("highlight", "step"), ("lr0", 3.0), ("warmup", 2),
                                                          ("warmup", 0), ("lr0", 1.0), ("highlight", "cosine")]),
+    "unit3 initialisation explorer": (make_init_explorer, [("initializer", "He normal"), ("activation", "relu"),
+                                                           ("initializer", "normal (σ = 1)"),
+                                                           ("initializer", "Glorot normal"), ("activation", "tanh")]),
     "unit3 mini-batch noise": (make_minibatch_demo, [("batch_size", 1), ("batch_size", 442), ("lr", 0.3),
                                                      ("lr", 0.1), ("batch_size", 16)]),
 }
