@@ -240,8 +240,8 @@ WRONG_ANSWERS = [
 ]
 
 PROBLEM = re.compile(r"^(?P<key>.+?)(?: at index (?P<idx>\([\d, ]*\)))? is (?P<rec>\S+?)(?: \(not finite\))?, "
-                     r"expected (?P<exp>\S+?)(?: \((?:every value is (?P<factor>\S+) times the expected one|every value "
-                     r"has the wrong sign)\))?$")
+                     r"expected (?P<exp>\S+?)(?: \((?:every value is \S+ times the expected one|"
+                     r"every value has the wrong sign)\))?$")
 
 
 def _problem(message: str) -> str:
@@ -350,7 +350,8 @@ def test_exercise_metadata_and_progress():
     assert [r[0] for r in rows] == UNIT2_IDS
     check("2.1", get_exercise("2.1").reference)
     check("2.2", huber_without_the_half)
-    assert dict((i, s) for i, _, s in progress(2)) == {"2.1": PASSED, "2.2": WRONG, **{i: NOT_ATTEMPTED for i in UNIT2_IDS[2:]}}
+    statuses = dict((i, s) for i, _, s in progress(2))
+    assert statuses == {"2.1": PASSED, "2.2": WRONG, **{i: NOT_ATTEMPTED for i in UNIT2_IDS[2:]}}
 
 
 # -- the notebooks' solutions ------------------------------------------------------------------------------------

@@ -113,7 +113,7 @@ def test_student_notebooks(released, source):
     for orig, stud in zip(original.cells, student.cells):
         assert stud.cell_type == orig.cell_type
         assert not NBVAL.search(stud.source), "test markers are removed from student notebooks"
-        uses_solution = any(re.search(rf"\b{f}\b", orig.source) for f in functions)
+        uses_solution = any(re.search(rf"(?<![\w.]){f}\b", orig.source) for f in functions)
         if is_solution_cell(orig):
             lines = solution_lines(orig.source)
             all_solution += lines
@@ -282,3 +282,22 @@ def test_the_cli_requires_out(capsys):
     with pytest.raises(SystemExit) as info:
         main(["release"])
     assert info.value.code == 2 and "--out" in capsys.readouterr().err
+
+
+def test_release_lays_out_a_student_and_an_instructor_book(tmp_path):
+    from dlcourse.grading.release import assemble_books
+
+    src = tmp_path / "repo"
+    write_notebook(src / "units" / "a.ipynb", GOOD_CELL)
+    (src / "_toc.yml").write_text("format: jb-book\nroot: course/intro\n")
+    (src / "_config.yml").write_text("title: t\n")
+    (src / "course").mkdir()
+    (src / "course" / "intro.md").write_text("# Intro\n")
+    release(src / "units", tmp_path / "out")
+    books = assemble_books(src, tmp_path / "out")
+    assert [b.name for b in books] == ["student-book", "instructor-book"]
+    for book in books:
+        assert (book / "_toc.yml").exists() and (book / "course" / "intro.md").exists()
+    student = (books[0] / "units" / "a.ipynb").read_text()
+    assert "NotImplementedError" in student and "BEGIN SOLUTION" not in student
+    assert "BEGIN SOLUTION" in (books[1] / "units" / "a.ipynb").read_text()

@@ -296,7 +296,7 @@ def test_sigmoid_gradients_vanish_by_at_least_a_quarter_per_layer_at_moderate_we
 
 def test_gradient_through_layers_matches_a_hand_written_backward_pass():
     rng = np.random.default_rng(0)
-    width, batch, n = 64, 128, 3
+    width, batch, n = 64, 32, 3
     h = rng.normal(0.0, 1.0, (batch, width))
     Ws, zs = [], []
     for _ in range(n):

@@ -13,7 +13,6 @@ import pytest
 
 pytestmark = pytest.mark.unit2
 
-import ipywidgets as W  # noqa: E402
 
 from dlcourse import losses as L  # noqa: E402
 from dlcourse import metrics as M  # noqa: E402
@@ -31,7 +30,7 @@ from dlcourse.widgets.base import Demo  # noqa: E402
 PNG = b"\x89PNG"
 
 
-# -- loss explorer: each one-sample curve is the matching dlcourse loss of a batch of one ---------------------------
+# -- loss explorer: each one-sample curve is the matching dlcourse loss of a batch of one --------------------------
 def _one(fn, *args, **kw):
     return fn(*[np.array([a]) for a in args], **kw)
 
@@ -121,7 +120,7 @@ def test_compute_loss_curves():
         lx.compute_loss_curves("regression: residual", ["hinge"])
 
 
-# -- the batched networks ---------------------------------------------------------------------------------------------
+# -- the batched networks ------------------------------------------------------------------------------------------
 def test_tanh_nets_match_torch_autograd(torch):
     rng = np.random.default_rng(0)
     nets = bt.TanhNets(3, 2, 5, 4, seed=1)
@@ -171,7 +170,7 @@ def test_adam_matches_torch(torch):
     np.testing.assert_allclose(flat, t.detach().numpy(), rtol=1e-12)
 
 
-# -- outlier lab --------------------------------------------------------------------------------------------------------
+# -- outlier lab ---------------------------------------------------------------------------------------------------
 def test_line_fits_are_the_minimisers():
     x, y = out.with_outliers(3, 18.0)
     np.testing.assert_allclose(out.fit_line_mse(x, y), np.polyfit(x, y, 1)[::-1], rtol=1e-10)
@@ -215,7 +214,7 @@ def test_outlier_fit_rejects_bad_settings():
         out.compute_outlier_fit(6)
 
 
-# -- softmax and KL -----------------------------------------------------------------------------------------------------
+# -- softmax and KL ------------------------------------------------------------------------------------------------
 def test_softmax_with_temperature():
     d = skl.compute_softmax()
     np.testing.assert_allclose(np.round(d.probs, 3), [0.002, 0.017, 0.047, 0.934])    # the notes' values
@@ -238,12 +237,14 @@ def test_kl_explorer_numbers():
     same = skl.compute_kl(2, 1, 1, 4, 2, 2)                  # weights are normalised
     np.testing.assert_allclose(same.p, same.q)
     assert same.kl_pq == pytest.approx(0.0, abs=1e-15)
+    np.testing.assert_allclose(skl.compute_kl(0, 0, 0).p, 1 / 3)          # every slider at 0: uniform
     with pytest.raises(ValueError, match="P must be non-negative weights"):
-        skl.compute_kl(0, 0, 0)
-    assert "KL(P‖Q) = 0.0268" in skl.describe_kl(close)
+        skl.compute_kl(-1, 0, 0)
+    assert "KL(P‖Q) = 0.0268" in skl.describe_kl(close) and "infinite" not in skl.describe_kl(close)
+    assert "KL(P‖Q) is infinite in theory" in skl.describe_kl(skl.compute_kl(q1=0.0))
 
 
-# -- class imbalance ----------------------------------------------------------------------------------------------------
+# -- class imbalance -----------------------------------------------------------------------------------------------
 def test_balanced_weights_match_scikit_learn():
     from sklearn.utils.class_weight import compute_class_weight
 
@@ -278,7 +279,7 @@ def test_imbalance_scores_match_the_metrics_and_weights_raise_recall():
         imb.make_split(0.5)
 
 
-# -- label noise --------------------------------------------------------------------------------------------------------
+# -- label noise ---------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("name", noise.LOSS_NAMES)
 def test_robust_loss_gradients_are_the_derivatives_in_the_logits(name):
     rng = np.random.default_rng(4)
@@ -326,7 +327,7 @@ def test_label_noise_runs():
         noise.compute_label_noise(0.1, "hinge")
 
 
-# -- metric learning ----------------------------------------------------------------------------------------------------
+# -- metric learning -----------------------------------------------------------------------------------------------
 def test_pair_and_triplet_sampling():
     y = ml.digit_features()[2]
     rng = np.random.default_rng(0)
@@ -379,7 +380,7 @@ def test_embeddings_learn_to_separate_the_digits():
     assert "nearest-neighbour accuracy" in ml.describe_metric_learning(final)
 
 
-# -- the widgets ----------------------------------------------------------------------------------------------------------
+# -- the widgets ---------------------------------------------------------------------------------------------------
 def test_loss_explorer_switches_views_without_redrawing_the_axes():
     demo = widgets.make_loss_explorer()
     assert isinstance(demo, Demo) and demo.png.startswith(PNG)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import NamedTuple
 
 import numpy as np
@@ -10,6 +11,7 @@ from ..activations import ACTIVATIONS, DERIVATIVES
 from ..plotting import CYCLE, PALETTE, View
 
 SATURATION = 0.05  # f′ below this counts as saturated
+MAX_LAYERS = 30
 
 
 class ActivationData(NamedTuple):
@@ -22,7 +24,7 @@ class ActivationData(NamedTuple):
     spread: float
 
 
-def gradient_through_layers(name: str, n_layers: int, spread: float, width: int = 64, batch: int = 128,
+def gradient_through_layers(name: str, n_layers: int, spread: float, width: int = 64, batch: int = 32,
                             seed: int = 0) -> np.ndarray:
     r"""Norm of a gradient after it is passed back through 1..n_layers random layers of activation ``name``.
 
@@ -50,16 +52,21 @@ def gradient_through_layers(name: str, n_layers: int, spread: float, width: int 
     return np.array(norms)
 
 
+@lru_cache(maxsize=64)
+def _curves(spread: float) -> dict:
+    """Every activation's gradient norms through MAX_LAYERS layers (cached: the widget slices them)."""
+    return {a: gradient_through_layers(a, MAX_LAYERS, spread) for a in ACTIVATIONS}
+
+
 def compute_activation(name: str = "sigmoid", n_layers: int = 10, spread: float = 1.0) -> ActivationData:
     if name not in ACTIVATIONS:
         raise ValueError(f"name must be one of {sorted(ACTIVATIONS)}, got {name!r}")
+    if not 1 <= n_layers <= MAX_LAYERS:
+        raise ValueError(f"n_layers must be between 1 and {MAX_LAYERS}, got {n_layers}")
     x = np.linspace(-5, 5, 401)
-    grads = {a: gradient_through_layers(a, n_layers, spread) for a in ACTIVATIONS}
+    grads = {a: g[:n_layers] for a, g in _curves(float(spread)).items()}
     return ActivationData(name, x, ACTIVATIONS[name](x), DERIVATIVES[name](x),
                           np.arange(1, n_layers + 1), grads, spread)
-
-
-MAX_LAYERS = 30
 
 
 class ActivationView(View):

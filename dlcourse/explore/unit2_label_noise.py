@@ -4,16 +4,15 @@ A fraction :math:`r` of the 200 training labels of the two-moons set is flipped 
 points stay flipped as :math:`r` grows, so the levels are nested). A 2-12-2 tanh network is
 trained on them with each loss below, and scored on 2000 *clean* test points (Unit 2,
 "Label noise and robust losses"). With :math:`p = \operatorname{softmax}(z)`,
-:math:`y` one-hot and :math:`p_y` the probability of the (noisy) label:
+:math:`y` one-hot and :math:`p_y` the probability of the (noisy) label, each loss per sample and its
+gradient with respect to the logits :math:`z`:
 
-==================  ==========================================  ==========================================
-loss                per sample                                  gradient with respect to the logits z
-==================  ==========================================  ==========================================
-cross-entropy       :math:`-\log p_y`                           :math:`p - y`
-label smoothing     :math:`-\sum_k \tilde y_k \log p_k`         :math:`p - \tilde y`, :math:`\tilde y = (1-\varepsilon) y + \varepsilon/C`
-MAE                 :math:`\sum_k |p_k - y_k| = 2(1 - p_y)`     :math:`-2\,p_y\,(y - p)`
-symmetric CE        :math:`\alpha\,\mathrm{CE} - \beta A (1 - p_y)`   :math:`\alpha (p - y) + \beta A\, p_y (y - p)`
-==================  ==========================================  ==========================================
+* cross-entropy, :math:`-\log p_y`; gradient :math:`p - y`;
+* label smoothing, :math:`-\sum_k \tilde y_k \log p_k` with
+  :math:`\tilde y = (1-\varepsilon) y + \varepsilon/C`; gradient :math:`p - \tilde y`;
+* MAE, :math:`\sum_k |p_k - y_k| = 2(1 - p_y)`; gradient :math:`-2\,p_y\,(y - p)`;
+* symmetric CE, :math:`\alpha\,\mathrm{CE} - \beta A (1 - p_y)`; gradient
+  :math:`\alpha (p - y) + \beta A\, p_y (y - p)`.
 
 Cross-entropy's gradient does not shrink for a sample the model finds unlikely, so a flipped
 label keeps pulling until it is memorised; MAE's gradient carries the factor :math:`p_y`, so
@@ -194,7 +193,8 @@ def plot_label_noise(fig, d: NoiseData) -> None:
 def describe_label_noise(d: NoiseData) -> str:
     i, k = nearest_level(d.noise), LOSS_NAMES.index(d.loss)
     if not d.flipped.any():
-        return f"No label flipped: every loss sees the clean data ({d.loss}: test accuracy {d.runs.test_accuracy[i, k]:.1%})."
+        return (f"No label flipped: every loss sees the clean data ({d.loss}: test accuracy "
+                f"{d.runs.test_accuracy[i, k]:.1%}).")
     return (f"{int(d.flipped.sum())} of {len(d.labels)} labels flipped. Under <b>{d.loss}</b> the network agrees with "
             f"{d.runs.memorised[i, k]:.0%} of the wrong labels (it has memorised them) and scores "
             f"{d.runs.test_accuracy[i, k]:.1%} on clean test data.")

@@ -110,7 +110,8 @@ MODES = {
                                  ("delta",), ("MSE", "MAE", "Huber")),
     "classification: margin": Mode(MARGIN, np.linspace(-3, 3, 401), "margin t = y·z  (y = ±1, z the logit)",
                                    (-0.2, 5), (-4.5, 0.5), ("margin",), ("zero-one", "hinge", "logistic (BCE)")),
-    "classification: probability": Mode(PROBABILITY, np.linspace(0.005, 0.995, 397), "p, the probability of the true class",
+    "classification: probability": Mode(PROBABILITY, np.linspace(0.005, 0.995, 397),
+                                        "p, the probability of the true class",
                                         (-0.1, 5.5), (-12, 2), ("gamma", "smoothing"),
                                         ("cross-entropy", "focal", "MAE on probabilities")),
 }

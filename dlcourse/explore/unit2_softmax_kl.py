@@ -110,11 +110,11 @@ class KLData(NamedTuple):
 
 
 def normalise(weights, name: str) -> np.ndarray:
-    """Non-negative weights scaled to sum to 1 (all zeros is refused)."""
+    """Non-negative weights scaled to sum to 1; all zeros (every slider at 0) gives the uniform distribution."""
     w = np.asarray(weights, dtype=np.float64)
-    if np.any(w < 0) or w.sum() <= 0:
-        raise ValueError(f"{name} must be non-negative weights with a positive sum, got {w.tolist()}")
-    return w / w.sum()
+    if np.any(w < 0):
+        raise ValueError(f"{name} must be non-negative weights, got {w.tolist()}")
+    return w / w.sum() if w.sum() > 0 else np.full(len(w), 1.0 / len(w))
 
 
 def compute_kl(p1: float = 0.7, p2: float = 0.2, p3: float = 0.1,
@@ -170,5 +170,10 @@ def plot_kl(fig, d: KLData) -> None:
 
 def describe_kl(d: KLData) -> str:
     fmt = lambda v: "[" + ", ".join(f"{x:.3f}" for x in v) + "]"  # noqa: E731
-    return (f"P = {fmt(d.p)}, Q = {fmt(d.q)}: KL(P‖Q) = {d.kl_pq:.4f}, KL(Q‖P) = {d.kl_qp:.4f}, "
+    text = (f"P = {fmt(d.p)}, Q = {fmt(d.q)}: KL(P‖Q) = {d.kl_pq:.4f}, KL(Q‖P) = {d.kl_qp:.4f}, "
             f"H(P, Q) − H(P) = {d.cross_entropy - d.entropy_p:.4f} nats.")
+    for a, b, name in ((d.p, d.q, "KL(P‖Q)"), (d.q, d.p, "KL(Q‖P)")):
+        if np.any((b == 0) & (a > 0)):
+            text += (f" {name} is infinite in theory: one distribution gives 0 to a class the other thinks "
+                     "possible (log 0 is clamped at −100 here).")
+    return text

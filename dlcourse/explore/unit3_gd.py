@@ -19,6 +19,7 @@ import numpy as np
 
 from .._validate import check_number, check_positive_int
 from ..plotting import PALETTE, View
+from .unit3_common import single_threaded
 
 # ------------------------------------------------------------------------- the learning-rate explorer
 L_STEEP = 1.0          # curvature of the steep direction (w2): 2/L = 2
@@ -206,6 +207,7 @@ def compute_minibatch(batch_size: int = 16, lr: float = 0.1, epochs: int = 4, se
 
 
 @lru_cache(maxsize=1)
+@single_threaded
 def epoch_times(batch_sizes=(1, 4, 16, 64, 256, 1347), max_batches: int = 60, seed: int = 0) -> dict:
     """Seconds per epoch of SGD on a 64-32-10 ReLU MLP on 1347 digits, for each batch size.
 
@@ -297,3 +299,57 @@ def plot_minibatch(fig, d: MinibatchData) -> None:
 
 __all__ = ["compute_lr", "LRView", "regime", "compute_minibatch", "MinibatchView", "minibatch_path",
            "epoch_times", "diabetes_two_features", "regression_loss"]
+
+
+# ------------------------------------------------------------------------- the GD / SGD / mini-batch table
+class BatchRow(NamedTuple):
+    batch_size: int
+    updates_per_epoch: int
+    floats_per_step: int     # activations kept for the backward pass: batch x (64 + 32 + 10)
+    gradient_noise: float    # mean ||g_batch - g_full|| / ||g_full|| at the start
+    loss_after_epoch: float  # training loss after one epoch at the same learning rate
+    seconds_per_epoch: float
+
+
+@single_threaded
+def batch_table(batch_sizes=(1, 32, 1347), lr: float = 0.05, samples: int = 50, seed: int = 0) -> list:
+    """Batch GD, SGD and mini-batch GD on the 64-32-10 network and 1347 training digits, measured.
+
+    Every run starts from the same weights and uses the same learning rate; the time of an
+    epoch is measured (best of two), so it changes a little from run to run.
+    """
+    from ..data import load_digits
+    from ..mlp import make_mlp, softmax_cross_entropy
+
+    X, y = load_digits()
+    X, y = X[:1347], y[:1347]
+    rng = np.random.default_rng(seed)
+
+    def gradient(model, idx):
+        model.zero_grad()
+        _, g = softmax_cross_entropy(model.forward(X[idx]), y[idx])
+        model.backward(g)
+        return np.concatenate([a.ravel() for a in model.gradients()])
+
+    probe = make_mlp(64, [32], 10, activation="relu", rng=seed)
+    full = gradient(probe, np.arange(len(X)))
+    rows = []
+    for b in batch_sizes:
+        noise = np.mean([np.linalg.norm(gradient(probe, rng.choice(len(X), b, replace=False)) - full)
+                         for _ in range(samples)]) / np.linalg.norm(full)
+        best, loss = np.inf, np.nan
+        for _ in range(2):
+            model = make_mlp(64, [32], 10, activation="relu", rng=seed)
+            order = np.random.default_rng(seed).permutation(len(X))
+            start = time.perf_counter()
+            for s in range(0, len(X), b):
+                idx = order[s:s + b]
+                model.zero_grad()
+                _, g = softmax_cross_entropy(model.forward(X[idx]), y[idx])
+                model.backward(g)
+                for p, gp in zip(model.parameters(), model.gradients()):
+                    p -= lr * gp
+            best = min(best, time.perf_counter() - start)
+            loss = softmax_cross_entropy(model.forward(X), y)[0]
+        rows.append(BatchRow(b, -(-len(X) // b), b * (64 + 32 + 10), float(noise), float(loss), best))
+    return rows

@@ -16,6 +16,7 @@ import numpy as np
 from .. import init
 from ..activations import ACTIVATIONS, DERIVATIVES
 from ..plotting import CYCLE, PALETTE, View
+from .unit3_common import single_threaded
 
 WIDTH, BATCH = 128, 128
 INIT_CHOICES = {
@@ -43,6 +44,7 @@ class DepthStats(NamedTuple):
 
 
 @lru_cache(maxsize=256)
+@single_threaded
 def depth_statistics(initializer: str, activation: str, depth: int, seed: int = 0) -> DepthStats:
     r"""Forward a batch :math:`x \sim \mathcal{N}(0, I)` through ``depth`` layers :math:`h_l = f(W_l h_{l-1})`, back a random gradient.
 
@@ -56,11 +58,11 @@ def depth_statistics(initializer: str, activation: str, depth: int, seed: int = 
         raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
     rng = np.random.default_rng(seed)
     f, df = ACTIVATIONS[activation], DERIVATIVES[activation]
-    weights = [INIT_CHOICES[initializer]((WIDTH, WIDTH), rng=rng) for _ in range(depth)]
     h = rng.standard_normal((BATCH, WIDTH))
     edges = np.linspace(*RANGES[activation], BINS + 1)
     inputs, pre, hist, std = [], [], [], []
     with np.errstate(over="ignore", invalid="ignore"):
+        weights = [INIT_CHOICES[initializer]((WIDTH, WIDTH), rng=rng) for _ in range(depth)]
         for W in weights:
             inputs.append(h)
             z = h @ W.T
@@ -91,42 +93,44 @@ def compute_init(initializer: str = "Glorot normal", activation: str = "tanh", d
     return InitData(initializer, activation, int(depth), others[initializer], others)
 
 
-FLOOR = 1e-12
+FLOOR, CEILING = 1e-15, 1e15
 
 
 class InitView(View):
     """Stacked activation histograms (one per layer), activation std and gradient norm against depth."""
 
     def key(self, d: InitData):
-        return (d.activation, d.depth)
+        return d.depth
 
     def setup(self, fig, d: InitData) -> None:
         gs = fig.add_gridspec(1, 3, width_ratios=[1.1, 1, 1])
-        ax1, ax2, ax3 = (fig.add_subplot(gs[0, i]) for i in range(3))
-        centres = (d.stats.edges[:-1] + d.stats.edges[1:]) / 2
-        self.ridges = []
-        for layer in range(d.depth):
-            line, = ax1.plot(centres, np.full(BINS, layer), color=PALETTE["blue"], lw=1.0)
-            self.ridges.append(line)
-        ax1.set_xlim(centres[0], centres[-1])
+        self.ax1, ax2, ax3 = (fig.add_subplot(gs[0, i]) for i in range(3))
+        ax1 = self.ax1
+        self.ridges = [ax1.plot(np.linspace(0, 1, BINS), np.full(BINS, layer), color=PALETTE["blue"], lw=1.0)[0]
+                       for layer in range(d.depth)]
+        # the x axis is drawn in [0, 1] and labelled per activation, so that switching it redraws little
+        ax1.set_xlim(0, 1)
         ax1.set_ylim(-0.5, d.depth + 1.5)
-        ax1.set_xlabel(f"activation value ({d.activation}; beyond the range: edge bins)")
+        ax1.set_xticks([0, 0.5, 1], ["", "", ""])
+        self.xlabels = [ax1.text(x, -0.06, "", transform=ax1.transAxes, ha="center", va="top", fontsize=8)
+                        for x in (0, 0.5, 1)]
+        ax1.set_xlabel("activation value (values beyond the range: edge bins)", labelpad=12)
         ax1.set_ylabel("layer")
         self.title = ax1.set_title(" ", fontsize=9)
-        for ax, key, label in ((ax2, "std", "std of activations"), (ax3, "grad_norm", "‖∂L/∂W‖ of each layer")):
+        for ax, label in ((ax2, "std of the activations"), (ax3, "‖∂L/∂W‖ of each layer")):
             ax.set_yscale("log")
-            ax.set_ylim(FLOOR, 1e8)
+            ax.set_ylim(FLOOR, CEILING)
             ax.set_xlim(1, d.depth)
             ax.set_xlabel("layer")
             ax.set_title(label, fontsize=9)
         self.lines = {}
-        for i, name in enumerate(d.others):
-            colour = CYCLE[i % len(CYCLE)]
-            ls = "--" if i >= len(CYCLE) else "-"
-            layers = np.arange(1, d.depth + 1)
+        layers = np.arange(1, d.depth + 1)
+        for i, name in enumerate(INIT_CHOICES):
+            colour, ls = CYCLE[i % len(CYCLE)], "--" if i >= len(CYCLE) else "-"
             self.lines[name] = (ax2.plot(layers, np.ones(d.depth), color=colour, ls=ls, label=name)[0],
                                 ax3.plot(layers, np.ones(d.depth), color=colour, ls=ls)[0])
-        ax2.legend(fontsize=6, loc="lower left", ncol=2)
+        ax3.text(0.98, 0.02, "bold: the chosen initializer\nfaint: the others", transform=ax3.transAxes,
+                 ha="right", va="bottom", fontsize=7, color="#555555")
 
     def update(self, d: InitData) -> list:
         h = d.stats.hist
@@ -134,17 +138,20 @@ class InitView(View):
         for layer, line in enumerate(self.ridges):
             line.set_ydata(layer + h[layer] * scale)
         self.title.set_text(f"{d.initializer}, {d.activation}: activations per layer")
+        low, high = RANGES[d.activation]
+        for text, value in zip(self.xlabels, (low, (low + high) / 2, high)):
+            text.set_text(f"{value:g}")
         artists = []
         for name, (l_std, l_grad) in self.lines.items():
             s = d.others[name]
             mine = name == d.initializer
             for line, y in ((l_std, s.std), (l_grad, s.grad_norm)):
-                line.set_ydata(np.clip(np.nan_to_num(y, nan=1e30, posinf=1e30), FLOOR, 1e30))
+                line.set_ydata(np.clip(np.nan_to_num(y, nan=CEILING, posinf=CEILING), FLOOR, CEILING))
                 line.set_linewidth(2.8 if mine else 0.9)
                 line.set_alpha(1.0 if mine else 0.35)
                 line.set_zorder(3 if mine else 2)
                 artists.append(line)
-        return self.ridges + [self.title] + artists
+        return self.ridges + [self.title, *self.xlabels] + artists
 
 
 def plot_init(fig, d: InitData) -> None:

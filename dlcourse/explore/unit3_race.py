@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import inspect
 from collections import OrderedDict
-from functools import lru_cache, partial
+from functools import partial
 from typing import Callable, NamedTuple
 
 import numpy as np
@@ -20,6 +20,7 @@ from ..landscapes import LANDSCAPES, Landscape, noisy
 from ..optim import SGD, Adadelta, Adagrad, Adam, AdamW, RMSprop, bfgs, conjugate_gradient, lbfgs, newton, race
 from ..optim.race import Leaderboard, LeaderboardRow
 from ..plotting import CYCLE, PALETTE, View
+from .unit3_common import TextPanel
 
 
 class Hyper(NamedTuple):
@@ -253,41 +254,6 @@ def tune_learning_rate(landscape: str, racer: str, grid=None, steps: int = 500, 
 
 
 # ----------------------------------------------------------------------------------- drawing
-@lru_cache(maxsize=256)
-def text_array(text: str, size: int = 10) -> np.ndarray:
-    """``text`` in a monospace font as an RGBA array (for ``fig.figimage``).
-
-    Matplotlib lays out and rasterises text slowly (tens of milliseconds for a table);
-    a widget that changes its table on every update draws it with Pillow instead, once
-    per distinct text.
-    """
-    import matplotlib.font_manager as fm
-    from PIL import Image, ImageDraw, ImageFont
-
-    font = ImageFont.truetype(fm.findfont(fm.FontProperties(family="DejaVu Sans Mono")), size)
-    left, top, right, bottom = ImageDraw.Draw(Image.new("RGBA", (1, 1))).multiline_textbbox((0, 0), text, font=font)
-    image = Image.new("RGBA", (right + 4, bottom + 4), (255, 255, 255, 0))
-    ImageDraw.Draw(image).multiline_text((2, 2), text, font=font, fill=(0, 0, 0, 255))
-    return np.asarray(image)
-
-
-class TextPanel:
-    """A block of text pinned to the top left of ``ax``, drawn as an image (see :func:`text_array`)."""
-
-    def __init__(self, fig, ax, size: int = 10):
-        ax.axis("off")
-        box = ax.get_position()
-        width, height = fig.bbox.width, fig.bbox.height
-        self.top, self.left, self.size = box.y1 * height, box.x0 * width - 20, size
-        self.image = fig.figimage(np.zeros((1, 1, 4)), xo=int(self.left), yo=int(self.top), origin="upper")
-
-    def set_text(self, text: str):
-        arr = text_array(text, self.size)
-        self.image.set_data(arr)
-        self.image.oy = int(self.top - arr.shape[0])
-        return self.image
-
-
 def racer_style(name: str) -> dict:
     """A fixed colour (and dashes for second-order methods) per racer, whatever the selection."""
     names = list(RACERS)

@@ -18,7 +18,7 @@ from .._validate import check_number, check_positive_int
 from ..optim.schedules import (cosine_annealing, exponential_decay, inverse_time_decay, linear_warmup,
                                step_decay)
 from ..plotting import CYCLE, View
-from .unit3_race import TextPanel
+from .unit3_common import TextPanel, single_threaded
 
 EPOCHS = 15
 LR0_CHOICES = (0.1, 0.3, 1.0, 3.0)
@@ -68,6 +68,7 @@ def _mean_xent(X1, y, W, K) -> np.ndarray:
 
 
 @lru_cache(maxsize=64)
+@single_threaded
 def train_with_schedules(lr0: float, warmup: int = 0, epochs: int = EPOCHS, batch_size: int = 64,
                          momentum: float = 0.9, seed: int = 0):
     """Softmax regression on the 1797 digits by SGD with momentum, once per schedule.
@@ -77,8 +78,6 @@ def train_with_schedules(lr0: float, warmup: int = 0, epochs: int = EPOCHS, batc
     start). All runs see the same shuffles; the weights of the ``K`` runs sit side by side
     in one matrix, so each step is one matrix product for all of them.
     """
-    from threadpoolctl import threadpool_limits
-
     table = schedule_table(lr0, epochs, warmup)
     names, rates = tuple(table), np.array(list(table.values()))
     X1, y = digits_with_bias()
@@ -86,19 +85,18 @@ def train_with_schedules(lr0: float, warmup: int = 0, epochs: int = EPOCHS, batc
     W, V = np.zeros((d, K * 10)), np.zeros((d, K * 10))
     rng = np.random.default_rng(seed)
     losses = [_mean_xent(X1, y, W, K)]
-    with threadpool_limits(1):  # tiny matrices: BLAS threads only fight over the cores
-        for e in range(epochs):
-            lr = np.repeat(rates[:, e], 10)
-            order = rng.permutation(n)
-            for s in range(0, n, batch_size):
-                idx = order[s:s + batch_size]
-                Xb, m = X1[idx], len(idx)
-                P = _softmax_rows((Xb @ W).reshape(m, K, 10))
-                P[np.arange(m), :, y[idx]] -= 1.0
-                V *= momentum
-                V += Xb.T @ P.reshape(m, K * 10) / m
-                W -= lr * V
-            losses.append(_mean_xent(X1, y, W, K))
+    for e in range(epochs):
+        lr = np.repeat(rates[:, e], 10)
+        order = rng.permutation(n)
+        for s in range(0, n, batch_size):
+            idx = order[s:s + batch_size]
+            Xb, m = X1[idx], len(idx)
+            P = _softmax_rows((Xb @ W).reshape(m, K, 10))
+            P[np.arange(m), :, y[idx]] -= 1.0
+            V *= momentum
+            V += Xb.T @ P.reshape(m, K * 10) / m
+            W -= lr * V
+        losses.append(_mean_xent(X1, y, W, K))
     return names, rates, np.array(losses).T
 
 

@@ -22,6 +22,7 @@ from ..mlp import make_mlp
 from ..optim import Adam
 from ..plotting import PALETTE, View
 from ..regularization import augment_batch
+from .unit4_util import single_threaded
 
 SIZES = (25, 50, 100, 200, 400)
 N_COPIES = 4
@@ -61,6 +62,7 @@ def _settings(degrees, shift, noise, flip) -> tuple:
     return (float(degrees), int(shift), float(noise), float(flip))
 
 
+@single_threaded
 def accuracy_curves(degrees: float = 10.0, shift: int = 1, noise: float = 0.0, flip: float = 0.0,
                     progress: Callable[[int, int], None] | None = None) -> AugmentCurves:
     """Test accuracy against training-set size, with and without augmentation (cached per setting)."""

@@ -23,6 +23,7 @@ from matplotlib.collections import LineCollection
 
 from ..plotting import PALETTE, View
 from ..regularization import sine_problem
+from .unit4_util import single_threaded
 
 DEGREES = tuple(range(0, 13))
 WIDTHS = (1, 2, 3, 4, 8, 16, 32)
@@ -89,6 +90,7 @@ def polynomial_fit_eval(x, y, degree: int, x_eval) -> np.ndarray:
 
 
 @lru_cache(maxsize=16)
+@single_threaded
 def polynomial_curves(n_train: int = 20, noise_std: float = 0.3, n_repeats: int = N_REPEATS,
                       seed: int = 0) -> CapacityCurves:
     """Least-squares polynomials of every degree in ``DEGREES`` on the same training sets."""
@@ -98,6 +100,23 @@ def polynomial_curves(n_train: int = 20, noise_std: float = 0.3, n_repeats: int 
         out = np.stack([polynomial_fit_eval(x, y, d, np.concatenate([x, val[0], X_GRID])) for x, y in sets])
         per_k.append((out[:, :n_train], out[:, n_train:n_train + len(val[0])], out[:, n_train + len(val[0]):]))
     return _summarize("polynomial", DEGREES, per_k, problem, sets, val, n_train, noise_std)
+
+
+def tanh_nets_loss_and_grads(params, X, Y):
+    r"""Mean squared error of ``R`` batched 1-H-1 tanh networks and its gradients.
+
+    ``params = [W1, b1, W2, b2]`` with shapes (R, H), (R, H), (R, H), (R, 1); network ``r`` maps
+    :math:`x \mapsto \sum_h W_{2,rh} \tanh(W_{1,rh} x + b_{1,rh}) + b_{2,r}` and is scored on
+    ``(X[r], Y[r])``, each of shape (n,). Returns ``(losses (R,), [dW1, db1, dW2, db2])``.
+    """
+    W1, b1, W2, b2 = params
+    n = X.shape[1]
+    H = np.tanh(X[:, :, None] * W1[:, None, :] + b1[:, None, :])            # (R, n, h)
+    residual = np.einsum("rnh,rh->rn", H, W2) + b2 - Y
+    g = 2.0 * residual / n                                                    # dL/d(output)
+    gZ = g[:, :, None] * W2[:, None, :] * (1 - H * H)
+    grads = [np.einsum("rnh,rn->rh", gZ, X), gZ.sum(1), np.einsum("rn,rnh->rh", g, H), g.sum(1, keepdims=True)]
+    return np.mean(residual ** 2, axis=1), grads
 
 
 def train_tanh_nets(X, Y, width: int, steps: int = 1000, lr: float = 0.02, seed: int = 0) -> Callable:
@@ -113,11 +132,7 @@ def train_tanh_nets(X, Y, width: int, steps: int = 1000, lr: float = 0.02, seed:
     m = [np.zeros_like(p) for p in params]
     v = [np.zeros_like(p) for p in params]
     for t in range(1, steps + 1):
-        W1, b1, W2, b2 = params
-        H = np.tanh(X[:, :, None] * W1[:, None, :] + b1[:, None, :])        # (R, n, h)
-        g = 2.0 * (np.einsum("rnh,rh->rn", H, W2) + b2 - Y) / n               # dL/d(out)
-        gZ = g[:, :, None] * W2[:, None, :] * (1 - H * H)
-        grads = [np.einsum("rnh,rn->rh", gZ, X), gZ.sum(1), np.einsum("rn,rnh->rh", g, H), g.sum(1, keepdims=True)]
+        _, grads = tanh_nets_loss_and_grads(params, X, Y)
         for p, gr, mi, vi in zip(params, grads, m, v):
             mi += 0.1 * (gr - mi)
             vi += 0.001 * (gr * gr - vi)
@@ -130,12 +145,14 @@ def train_tanh_nets(X, Y, width: int, steps: int = 1000, lr: float = 0.02, seed:
         H = np.tanh(x[:, :, None] * W1[:, None, :] + b1[:, None, :])
         return np.einsum("rnh,rh->rn", H, W2) + b2
 
+    predict.params = params
     return predict
 
 
 _NETWORK_CACHE: dict = {}
 
 
+@single_threaded
 def network_curves(n_train: int = 20, noise_std: float = 0.3, n_repeats: int = N_REPEATS, seed: int = 0,
                    progress: Callable[[int, int], None] | None = None, steps: int = 1000) -> CapacityCurves:
     """Tanh networks of every width in ``WIDTHS`` (cached per setting; ``progress(done, total)`` per width)."""

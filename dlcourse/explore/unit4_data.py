@@ -18,6 +18,7 @@ import numpy as np
 from ..data import load_digits, train_test_split
 from ..losses import cross_entropy_grad
 from ..metrics import f1, precision, recall
+from .unit4_util import single_threaded
 
 
 def standardize(X_train, *others):
@@ -78,6 +79,7 @@ def rare_class_scores(y_true, y_pred) -> dict:
             "recall": recall(y_true, y_pred), "F1": f1(y_true, y_pred)}
 
 
+@single_threaded
 def imbalance_experiment(seed: int = 0) -> dict:
     """The three remedies compared on :func:`imbalanced_digits`: name -> scores on the test set."""
     d = imbalanced_digits(seed=seed)
@@ -86,3 +88,27 @@ def imbalance_experiment(seed: int = 0) -> dict:
            "oversampling": train_softmax(*oversample(d.X_train, d.y_train, seed)),
            "class weights": train_softmax(d.X_train, d.y_train, weight=len(d.y_train) / (2.0 * counts))}
     return {name: rare_class_scores(d.y_test, predict_softmax(W, d.X_test)) for name, W in out.items()}
+
+
+def _top_features(X, y, k: int) -> np.ndarray:
+    """The ``k`` features most correlated (in absolute value) with the labels."""
+    Xc, yc = X - X.mean(0), y - y.mean()
+    corr = np.abs(Xc.T @ yc) / (np.sqrt((Xc ** 2).sum(0) * (yc ** 2).sum()) + 1e-12)
+    return np.argsort(corr)[::-1][:k]
+
+
+@single_threaded
+def leakage_experiment(n: int = 60, d: int = 2000, k: int = 20, folds: int = 5, seed: int = 0) -> dict:
+    """Pure noise (random features, random labels): cross-validated accuracy when the ``k`` "best" features are
+    chosen on all the data first (leaky) and when they are chosen inside each training fold (honest)."""
+    from ..regularization import LogisticRegression, stratified_kfold_indices
+
+    rng = np.random.default_rng(seed)
+    X, y = rng.normal(size=(n, d)), rng.permutation(np.r_[np.zeros(n // 2, int), np.ones(n - n // 2, int)])
+    leaky_cols = _top_features(X, y, k)
+    scores = {"features chosen on all data (leaky)": [], "features chosen inside each fold (honest)": []}
+    for fold in stratified_kfold_indices(y, folds, seed=seed):
+        for name, cols in zip(scores, (leaky_cols, _top_features(X[fold.train], y[fold.train], k))):
+            model = LogisticRegression(alpha=1e-2, lr=0.5, max_iter=200).fit(X[fold.train][:, cols], y[fold.train])
+            scores[name].append(np.mean(model.predict(X[fold.val][:, cols]) == y[fold.val]))
+    return {name: float(np.mean(v)) for name, v in scores.items()}

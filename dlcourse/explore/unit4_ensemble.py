@@ -28,6 +28,7 @@ from ..data import make_moons
 from ..plotting import PALETTE, View
 from ..regularization import (DecisionTree, LogisticRegression, adaboost_fit, bagging_fit, majority_vote,
                               stacking_fit, zero_one_bias_variance)
+from .unit4_util import single_threaded
 
 METHODS = ("bagging", "boosting", "stacking")
 N_SETS = 8
@@ -106,6 +107,7 @@ def _decompose(preds_per_set, y_test):
 
 
 @lru_cache(maxsize=4)
+@single_threaded
 def ensemble_curves(method: str) -> EnsembleCurves:
     """Everything the lab shows for one method (computed once)."""
     train, test, (_, _, grid) = moons_sets()

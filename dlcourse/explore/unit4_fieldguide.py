@@ -24,6 +24,7 @@ from ..data import load_digits, train_test_split
 from ..layers import Linear, ReLU, Sequential
 from ..losses import cross_entropy_grad
 from ..optim import Adam
+from .unit4_util import single_threaded
 
 
 @lru_cache(maxsize=1)
@@ -76,8 +77,9 @@ def _transfer_data(task: str):
     raise ValueError(f"task must be one of {TRANSFER_TASKS}, got {task!r}")
 
 
+@single_threaded
 def transfer_experiment(task: str = TRANSFER_TASKS[0], sizes=(10, 25, 50, 100), steps: int = 150,
-                        n_subsets: int = 3, seed: int = 0) -> TransferResult:
+                        n_subsets: int = 2, seed: int = 0) -> TransferResult:
     """Train a source network, then learn the target task from ``n`` labelled digits three ways.
 
     The hidden layer (64 ReLU units) is reused: frozen under a new output layer, or as the
@@ -114,6 +116,7 @@ class ForgettingResult(NamedTuple):
     new_task_replay: np.ndarray
 
 
+@single_threaded
 def forgetting_experiment(steps: int = 150, every: int = 10, n_replay: int = 50, seed: int = 0) -> ForgettingResult:
     """Task A = digits 0–4, then task B = digits 5–9, one 10-way network throughout."""
     Xtr, Xte, ytr, yte = digits_split()
@@ -155,6 +158,7 @@ def fgsm_attack(model, X, y, eps: float) -> np.ndarray:
     return np.clip(X + eps * np.sign(input_gradient(model, X, y)), 0.0, 1.0)
 
 
+@single_threaded
 def attack_curve(model, X, y, epsilons, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Accuracy under FGSM and under random ±eps noise of the same size, for each eps."""
     rng = np.random.default_rng(seed)
@@ -189,6 +193,7 @@ def class_probability(model, label: int) -> Callable:
     return f
 
 
+@single_threaded
 def shapley_values(value, n_features: int) -> np.ndarray:
     r"""Exact Shapley values of the cooperative game ``value`` over ``n_features`` players.
 
@@ -219,6 +224,7 @@ class LimeExplanation(NamedTuple):
     r2: float               # weighted fit quality of the surrogate
 
 
+@single_threaded
 def lime_explanation(value, n_features: int, n_samples: int = 1000, kernel_width: float = 0.25,
                      alpha: float = 1e-3, rng=0) -> LimeExplanation:
     r"""LIME: fit a weighted linear surrogate to ``value`` on random coalitions near "all features on".
@@ -247,6 +253,7 @@ class FederatedResult(NamedTuple):
     local_only: np.ndarray    # each client's own model on the whole test set
 
 
+@single_threaded
 def federated_averaging(n_rounds: int = 15, local_steps: int = 10, lr: float = 1e-2, seed: int = 0) -> FederatedResult:
     """FedAvg (McMahan et al., 2017) with five clients, client k holding only digits 2k and 2k+1."""
     Xtr, Xte, ytr, yte = digits_split()
@@ -282,6 +289,7 @@ def laplace_mechanism(true_value: float, sensitivity: float, epsilon: float, rng
     return true_value + np.random.default_rng(rng).laplace(0.0, sensitivity / epsilon, size)
 
 
+@single_threaded
 def dp_sgd_softmax(X, y, noise_multiplier: float, clip: float = 1.0, steps: int = 300, batch: int = 64,
                    lr: float = 0.5, seed: int = 0) -> np.ndarray:
     r"""Softmax regression trained by DP-SGD: clip each example's gradient to norm ``clip``, sum, add

@@ -1,4 +1,4 @@
-r"""Overfitting lab: a 64-64-10 ReLU network on 100 digits, with dropout, weight decay and early stopping.
+r"""Overfitting lab: a 64-256-10 ReLU network on 100 digits, with dropout, weight decay and early stopping.
 
 :func:`train_overfit_run` trains the network (full-batch Adam, lr 0.01) for a fixed number of
 epochs and records the training and validation loss and accuracy after every epoch, in
@@ -22,6 +22,7 @@ from ..losses import cross_entropy, cross_entropy_grad
 from ..optim import SGD, Adam
 from ..plotting import CYCLE, PALETTE, View
 from ..regularization import EarlyStopping, l2_penalty_grad, named_parameters
+from .unit4_util import single_threaded
 
 DROPOUT = (0.0, 0.2, 0.5)
 WEIGHT_DECAY = (0.0, 1e-4, 1e-3, 1e-2)
@@ -47,7 +48,7 @@ class OverfitRun(NamedTuple):
     model: Sequential        # the network after the last epoch (in eval mode)
 
 
-def make_network(p: float, hidden: int = 64, seed: int = 0) -> Sequential:
+def make_network(p: float, hidden: int = 256, seed: int = 0) -> Sequential:
     """Linear(64, hidden) → ReLU → Dropout(p) → Linear(hidden, 10)."""
     return Sequential(Linear(64, hidden, rng=seed), ReLU(), Dropout(p, rng=seed + 1), Linear(hidden, 10, rng=seed + 2))
 
@@ -60,6 +61,7 @@ def _metrics(model, X, y):
 _RUNS: dict = {}
 
 
+@single_threaded
 def train_overfit_run(p: float = 0.0, weight_decay: float = 0.0, epochs: int = EPOCHS, seed: int = 0,
                       progress: Callable[[int, int], None] | None = None) -> OverfitRun:
     """Train (or fetch from the cache) one run; ``progress(done, total)`` every 20 epochs."""
@@ -206,6 +208,7 @@ def deep_sigmoid_net(batchnorm: bool, depth: int = 4, width: int = 64, seed: int
     return Sequential(*layers, Linear(d, 10, rng=seed + 99))
 
 
+@single_threaded
 def batchnorm_experiment(steps: int = 100, n: int = 200, lr: float = 0.5, seed: int = 0) -> dict:
     """Full-batch SGD on ``n`` digits with and without batch norm: ``{batchnorm: (losses, accuracy)}``."""
     X, y = load_digits()
@@ -225,6 +228,7 @@ def batchnorm_experiment(steps: int = 100, n: int = 200, lr: float = 0.5, seed: 
     return out
 
 
+@single_threaded
 def noise_injection_fit(X, y, sigma: float, steps: int = 10000, lr: float = 0.05, burn_in: int = 2000,
                         seed: int = 0) -> np.ndarray:
     r"""Least squares trained by gradient descent on inputs with fresh :math:`\mathcal N(0, \sigma^2)` noise each step.
@@ -241,3 +245,20 @@ def noise_injection_fit(X, y, sigma: float, steps: int = 10000, lr: float = 0.05
         if step >= burn_in:
             total += w
     return total / (steps - burn_in)
+
+
+@single_threaded
+def thinned_average(model: Sequential, X, n_masks: int = 200, seed: int = 0) -> np.ndarray:
+    """The average output of ``n_masks`` randomly thinned copies of ``model`` (dropout on, as in training).
+
+    Compare with ``model.eval().forward(X)``: inverted dropout's evaluation mode approximates this average.
+    The model is left in eval mode.
+    """
+    drops = [layer for layer in getattr(model, "layers", []) if isinstance(layer, Dropout)]
+    for k, layer in enumerate(drops):
+        layer.rng = np.random.default_rng(seed + k)
+    model.train()
+    try:
+        return np.mean([model.forward(X) for _ in range(n_masks)], axis=0)
+    finally:
+        model.eval()

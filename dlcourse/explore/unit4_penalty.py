@@ -20,6 +20,7 @@ import numpy as np
 
 from ..plotting import CYCLE, PALETTE, View
 from ..regularization import elastic_net_path, ridge_fit
+from .unit4_util import single_threaded
 
 PENALTIES = {"L1 (lasso)": 1.0, "L2 (ridge)": 0.0, "elastic net": None}
 L1_RATIOS = (0.2, 0.5, 0.8)
@@ -48,6 +49,7 @@ def rho_of(penalty: str, l1_ratio: float) -> float:
 
 
 @lru_cache(maxsize=8)
+@single_threaded
 def coefficient_path(rho: float) -> np.ndarray:
     """Weights ``(len(LOG_ALPHAS), 10)`` on the diabetes training split, for every slider value."""
     Xtr, _, ytr, _, _ = diabetes_split()
@@ -72,7 +74,7 @@ def quadratic_enet(alpha: float, rho: float, A=A_2D, w_star=W_STAR, sweeps: int 
 
 
 def enet_value(w, rho: float) -> np.ndarray:
-    """The penalty's shape without α: :math:`\rho\sum|w_i| + \tfrac{1-\rho}{2}\sum w_i^2` over the last axis."""
+    r"""The penalty's shape without α: :math:`\rho\sum|w_i| + \tfrac{1-\rho}{2}\sum w_i^2` over the last axis."""
     w = np.asarray(w, dtype=np.float64)
     return rho * np.abs(w).sum(-1) + 0.5 * (1 - rho) * (w * w).sum(-1)
 
@@ -217,6 +219,7 @@ def lad_fit(X, y, iters: int = 100) -> tuple[np.ndarray, float]:
     return coef[:-1], float(coef[-1])
 
 
+@single_threaded
 def l1_l2_measurements(seed: int = 0) -> dict:
     """The numbers behind the L1 vs L2 table (see notebook 4.2); every entry is measured, not quoted."""
     from ..regularization import elastic_net_fit, penalized_objective

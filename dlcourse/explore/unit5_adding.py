@@ -13,7 +13,6 @@ reads its gates :math:`i, f, o` and cell state :math:`c` at every step of one se
 from __future__ import annotations
 
 import time
-from functools import lru_cache
 from typing import NamedTuple
 
 import numpy as np
@@ -21,7 +20,7 @@ import numpy as np
 from ..layers.recurrent import LSTM, lstm_cell_forward
 from ..plotting import PALETTE, View
 from ..sequences import ADDING_BASELINE_MSE, make_adding_problem
-from .unit5_cnn import torch_threads
+from .unit5_common import once, torch_threads
 from .unit5_rnn import COLOURS
 
 TEST_SEED = 12345
@@ -119,11 +118,11 @@ _LIVE: dict = {}   # curves retrained in this session by the widget's Run button
 
 def adding_curves(seq_len: int) -> dict:
     """Learning curves ``{kind: (steps, test_mse)}`` for ``seq_len``: retrained ones first, else the cache."""
-    from .unit5_cached import ADDING_CURVES
+    from .unit5_cached import ADDING_CURVES, ADDING_STEPS
 
     out = {}
     for kind in ("RNN", "LSTM", "GRU"):
-        steps, mse = _LIVE.get((kind, seq_len)) or ADDING_CURVES[(kind, seq_len)]
+        steps, mse = _LIVE.get((kind, seq_len)) or (ADDING_STEPS, ADDING_CURVES[(kind, seq_len)])
         out[kind] = (np.asarray(steps), np.asarray(mse))
     return out
 
@@ -177,10 +176,9 @@ class AddingView(View):
 
 
 # --------------------------------------------------------------------------- gate inspector
-@lru_cache(maxsize=4)
-def trained_adding_model(kind: str = "LSTM", seq_len: int = 50) -> AddingRun:
+def trained_adding_model(kind: str = "LSTM", seq_len: int = 50, progress: bool = False) -> AddingRun:
     """:func:`train_adding` with the defaults, once per session (shared by the notebook and the inspector)."""
-    return train_adding(kind, seq_len, progress=True, **DEFAULTS)
+    return once(("adding", kind, seq_len), lambda: train_adding(kind, seq_len, progress=progress, **DEFAULTS))
 
 
 class GateData(NamedTuple):
@@ -208,8 +206,11 @@ def lstm_gates(layer: LSTM, x: np.ndarray) -> dict:
     return {k: np.array(v).T for k, v in rows.items()}
 
 
-@lru_cache(maxsize=1)
 def _inspected(seq_len: int = 50):
+    return once(("gate inspector", seq_len), lambda: _make_inspected(seq_len))
+
+
+def _make_inspected(seq_len):
     run = trained_adding_model("LSTM", seq_len)
     layer = LSTM(2, run.model.rnn.hidden_size)
     layer.load_torch(run.model.rnn)
@@ -262,3 +263,34 @@ class GateView(View):
         self.title.set_text(f"sequence {d.index}: marked {d.x[marks[0], 0]:.2f} + {d.x[marks[1], 0]:.2f} "
                             f"= {d.target:.3f}; the LSTM says {d.prediction:.3f}")
         return self._swap("marks", lines + dots) + [self.values, *self.images, self.title]
+
+
+def write_cache(path, curves: dict | None = None) -> None:
+    """Write :func:`precompute_adding_curves`' result as the Python module ``unit5_cached``."""
+    from pathlib import Path
+
+    curves = precompute_adding_curves(progress=False) if curves is None else curves
+    steps = {tuple(v[0]) for v in curves.values()}
+    if len(steps) != 1:
+        raise ValueError("every curve must be measured at the same steps")
+    (steps,) = steps
+    lines = ['"""Learning curves of the adding problem, precomputed by',
+             '``dlcourse.explore.unit5_adding.write_cache(path)`` (``DEFAULTS`` with 1,500 steps, seed 0).',
+             "",
+             "``ADDING_CURVES[(cell, T)]`` is the test MSE (1,000 fixed sequences) at each of ``ADDING_STEPS``.",
+             'Stored so that the widget answers instantly; its Run button retrains one length live.', '"""', "",
+             f"ADDING_STEPS = list(range({steps[0]}, {steps[-1] + 1}, {steps[1] - steps[0]}))", "",
+             "ADDING_CURVES = {"]
+    for key, (_, mse) in curves.items():
+        lines.append(f"    {key!r}: [")
+        wrapped, line = [], ""
+        for item in (f"{m:.5f}" for m in mse):
+            if len(line) + len(item) + 2 > 104:
+                wrapped.append(line.rstrip())
+                line = ""
+            line += item + ", "
+        wrapped.append(line.rstrip())
+        lines += [f"        {w}" for w in wrapped]
+        lines.append("    ],")
+    lines.append("}")
+    Path(path).write_text("\n".join(lines) + "\n")

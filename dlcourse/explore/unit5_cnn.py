@@ -14,7 +14,6 @@ network layer by layer for the feature-map widget.
 
 from __future__ import annotations
 
-import contextlib
 import time
 from functools import lru_cache
 from typing import NamedTuple
@@ -25,6 +24,7 @@ from ..activations import softmax
 from ..data import load_digits, train_test_split
 from ..layers import Conv2d, Flatten, Linear, MaxPool2d, ReLU, Sequential
 from ..plotting import PALETTE, View
+from .unit5_common import once, torch_threads
 
 CHANNELS, HIDDEN = (32, 64), 128
 LAYERS = ("conv1", "pool1", "conv2", "pool2")   # feature maps after ReLU (conv) and after pooling
@@ -56,19 +56,6 @@ def numpy_cnn(channels=CHANNELS, hidden: int = HIDDEN, rng=0) -> Sequential:
     return Sequential(Conv2d(1, c1, 3, padding=1, rng=rng), ReLU(), MaxPool2d(2),
                       Conv2d(c1, c2, 3, padding=1, rng=rng), ReLU(), MaxPool2d(2),
                       Flatten(), Linear(c2 * 4, hidden, rng=rng), ReLU(), Linear(hidden, 10, rng=rng))
-
-
-@contextlib.contextmanager
-def torch_threads(n: int = 1):
-    """Run torch with ``n`` threads inside the block (tiny models are fastest on one thread)."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 class TrainedCNN(NamedTuple):
@@ -136,18 +123,19 @@ def train_numpy_cnn(epochs: int = 10, lr: float = 3e-3, decay_epochs: int = 3, b
     return TrainedCNN(model, {"loss": hist["loss"], "test_acc": hist["val_acc"]}, acc, time.perf_counter() - start)
 
 
-@lru_cache(maxsize=1)
-def trained_torch_cnn() -> TrainedCNN:
+def trained_torch_cnn(progress: bool = False) -> TrainedCNN:
     """:func:`train_torch_cnn` with its defaults, trained once per session (the widgets share it)."""
-    return train_torch_cnn(progress=False)
+    return once("torch cnn", lambda: train_torch_cnn(progress=progress))
 
 
-@lru_cache(maxsize=1)
 def trained_numpy_copy() -> Sequential:
     """The trained torch CNN's weights in a :mod:`dlcourse.layers` network (float64)."""
-    net = numpy_cnn()
-    net.load_torch(trained_torch_cnn().model)
-    return net.eval()
+    def make():
+        net = numpy_cnn()
+        net.load_torch(trained_torch_cnn().model)
+        return net.eval()
+
+    return once("torch cnn as numpy", make)
 
 
 def layer_outputs(net: Sequential, x) -> list[np.ndarray]:

@@ -75,7 +75,7 @@ def student_version(nb, where: str = "notebook"):
     for i, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
             continue
-        uses_solution = any(re.search(rf"\b{re.escape(f)}\b", cell.source) for f in functions)
+        uses_solution = any(re.search(rf"(?<![\w.]){re.escape(f)}\b", cell.source) for f in functions)
         if BEGIN in cell.source or END in cell.source:
             cell.source, lines, ex_id = strip_solutions(cell.source, f"{where}, cell {i}")
             all_solution += lines

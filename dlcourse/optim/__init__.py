@@ -9,10 +9,11 @@ Everything mirrors ``torch.optim`` (names, defaults, update rules, state keys), 
   :func:`bfgs`, :func:`lbfgs`, each returning the array of iterates;
 - learning-rate schedules in :mod:`dlcourse.optim.schedules`;
 - :func:`clip_grad_value` and :func:`clip_grad_norm` (as ``torch.nn.utils``);
-- :func:`race`, which runs several optimizers on a landscape of :mod:`dlcourse.landscapes`.
+- :func:`race`, which runs several optimizers on a landscape of :mod:`dlcourse.landscapes`;
+- helpers for hyperparameter search in :mod:`dlcourse.optim.tuning`.
 """
 
-from . import schedules
+from . import schedules, tuning
 from .adadelta import Adadelta
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
@@ -27,5 +28,5 @@ OPTIMIZERS = {"SGD": SGD, "Adagrad": Adagrad, "RMSprop": RMSprop, "Adadelta": Ad
               "Adam": Adam, "AdamW": AdamW}
 
 __all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW", "OPTIMIZERS",
-           "newton", "conjugate_gradient", "bfgs", "lbfgs", "schedules",
+           "newton", "conjugate_gradient", "bfgs", "lbfgs", "schedules", "tuning",
            "clip_grad_value", "clip_grad_norm", "race", "RaceResult", "LeaderboardRow"]

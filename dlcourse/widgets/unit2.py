@@ -102,8 +102,9 @@ def make_outlier_lab(model: str = "line") -> Demo:
 
 def make_softmax_demo() -> Demo:
     controls = {f"z{i + 1}": slider(v, -5.0, 10.0, 0.5, f"logit z{i + 1}") for i, v in enumerate(skl.NOTES_LOGITS)}
-    controls["temperature"] = W.FloatLogSlider(value=1.0, base=10, min=-1, max=1, step=0.05, description="temperature T",
-                                               continuous_update=False, style={"description_width": "initial"})
+    controls["temperature"] = W.FloatLogSlider(value=1.0, base=10, min=-1, max=1, step=0.05,
+                                               description="temperature T", continuous_update=False,
+                                               style={"description_width": "initial"})
     return Demo(controls, skl.compute_softmax, skl.SoftmaxView(), figsize=(9, 3.2),
                 title="Softmax with a temperature",
                 hint="raise T towards 10 and the distribution flattens; lower it to 0.1 and it picks the arg-max.")

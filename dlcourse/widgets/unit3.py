@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import ipywidgets as W
 
+from ..explore import unit3_clipping as uc
 from ..explore import unit3_gd as gd
 from ..explore import unit3_init as ui
 from ..explore import unit3_race as ur
+from ..explore import unit3_real_race as rr
 from ..explore import unit3_schedules as us
 from ..landscapes import LANDSCAPES
 from .base import Demo, dropdown, slider
@@ -189,6 +191,38 @@ def make_init_explorer(initializer: str = "Glorot normal", activation: str = "ta
                      "then He with relu and Glorot with tanh.", text=ui.describe_init)
 
 
+# ------------------------------------------------------------------------ clipping
+def make_clipping_demo(lr: float = 0.02, threshold: float = 1.0) -> Demo:
+    """Gradient descent on a linear recurrence, started past the wall w > 1: no clipping, by value, by norm."""
+    controls = {"lr": log_slider(lr, -3, -0.5, "learning rate"),
+                "threshold": log_slider(threshold, -1, 2, "clip threshold"),
+                "w0": slider(1.1, 0.5, 1.2, 0.01, "start w"),
+                "u0": slider(0.5, -0.5, 2.0, 0.05, "start u"),
+                "T": slider(30, 5, 50, 5, "sequence length T", integer=True)}
+    return Demo(controls, uc.compute_clipping, uc.ClipView(), figsize=(10, 3.5),
+                title="Exploding gradients and clipping",
+                hint="start left of the wall (w0 < 1): nothing explodes; move it right: without clipping the "
+                     "first step overflows. Compare value and norm clipping as the learning rate grows.",
+                text=uc.describe_clipping)
+
+
+# ------------------------------------------------------------------------ 2-D race vs real race
+def make_compare_demo(digits: dict | None = None, landscape: str = "rosenbrock") -> Demo:
+    """The 2-D race on a landscape beside the same racers training a network on the digits.
+
+    ``digits`` is what :func:`dlcourse.explore.unit3_real_race.run_real_race` returns (run it
+    once, with its progress bar); without it the default run is computed (a few seconds).
+    """
+    def compute(landscape):
+        return rr.compute_compare(rr.default_real_race() if digits is None else digits, landscape)
+
+    controls = {"landscape": dropdown(list(ur.RACE_LANDSCAPES), landscape, "2-D landscape")}
+    return Demo(controls, compute, rr.CompareView(),
+                figsize=(10, 3.5), title="Does the 2-D race predict the real race?",
+                hint="switch landscapes and watch the rank correlation: which landscape, if any, "
+                     "ranks the racers as the network does?")
+
+
 # What benchmarks/run.py measures: each list changes a control and changes it back,
 # so that every move is a real update ("play" advances the animation by one frame).
 BENCHMARK_CASES = {
@@ -204,6 +238,11 @@ BENCHMARK_CASES = {
     "unit3 initialisation explorer": (make_init_explorer, [("initializer", "He normal"), ("activation", "relu"),
                                                            ("initializer", "normal (σ = 1)"),
                                                            ("initializer", "Glorot normal"), ("activation", "tanh")]),
+    "unit3 exploding gradients and clipping": (make_clipping_demo, [("threshold", 3.0), ("lr", 0.05), ("w0", 1.0),
+                                                                    ("w0", 1.1), ("lr", 0.02), ("threshold", 1.0)]),
+    "unit3 2-D race vs digits": (make_compare_demo, [("landscape", "beale"), ("landscape", "himmelblau"),
+                                                     ("landscape", "ill_conditioned_bowl"),
+                                                     ("landscape", "rosenbrock")]),
     "unit3 mini-batch noise": (make_minibatch_demo, [("batch_size", 1), ("batch_size", 442), ("lr", 0.3),
                                                      ("lr", 0.1), ("batch_size", 16)]),
 }

@@ -1,0 +1,164 @@
+"""Unit 5's exercises: convolution, pooling and recurrent cells, checked against the layers of ``dlcourse.layers``."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..layers.conv import Conv2d
+from ..layers.pooling import MaxPool2d
+from ..layers.recurrent import gru_cell_forward, lstm_cell_forward, rnn_cell_forward
+from .exercise import Exercise, _copy, as_outputs
+from .registry import register
+
+
+def _named(*names):
+    """An adapter that calls ``fn(**case)`` on copies and names the returned tuple's entries."""
+    def run(fn, case):
+        out = fn(**{k: _copy(v) for k, v in case.items()})
+        if isinstance(out, (tuple, list)) and len(out) == len(names):
+            return {name: np.asarray(v, dtype=np.float64) for name, v in zip(names, out)}
+        if len(names) == 1 and not isinstance(out, (tuple, list, dict)):
+            return {names[0]: np.asarray(out, dtype=np.float64)}
+        return as_outputs(tuple(out) if isinstance(out, list) else out)
+    return run
+
+
+# -- 5.1 output size -------------------------------------------------------------------------------
+def _output_size_reference(n, kernel_size, stride, padding):
+    return (n + 2 * padding - kernel_size) // stride + 1
+
+
+def _output_size_cases(rng):
+    cases = [{"n": 32, "kernel_size": 3, "stride": 1, "padding": 1},   # the lecture's walk-through
+             {"n": 32, "kernel_size": 2, "stride": 2, "padding": 0},
+             {"n": 227, "kernel_size": 11, "stride": 4, "padding": 0}]  # AlexNet's first layer
+    while len(cases) < 10:
+        n, k, s, p = int(rng.integers(5, 40)), int(rng.integers(1, 8)), int(rng.integers(2, 5)), int(rng.integers(0, 4))
+        if k <= n + 2 * p and (n + 2 * p - k) % s:   # the floor matters
+            cases.append({"n": n, "kernel_size": k, "stride": s, "padding": p})
+    return cases
+
+
+# -- 5.2 naive convolution -------------------------------------------------------------------------
+def _conv2d_reference(x, weight, bias, stride=1, padding=0):
+    C_out, C_in, kH, kW = weight.shape
+    layer = Conv2d(C_in, C_out, (kH, kW), stride=stride, padding=padding)
+    layer.params["weight"][...] = weight
+    layer.params["bias"][...] = bias
+    return layer.forward(x)
+
+
+def _conv2d_cases(rng):
+    cases = []
+    for (N, C_in, H, W), (C_out, kH, kW), s, p in [((1, 1, 5, 5), (1, 3, 3), 1, 0), ((2, 3, 6, 7), (4, 2, 3), 1, 1),
+                                                   ((2, 2, 7, 6), (3, 3, 3), 2, 1), ((1, 3, 8, 8), (2, 3, 2), 3, 2)]:
+        cases.append({"x": rng.normal(size=(N, C_in, H, W)), "weight": rng.normal(size=(C_out, C_in, kH, kW)),
+                      "bias": rng.normal(size=C_out), "stride": s, "padding": p})
+    return cases
+
+
+# -- 5.3 max-pool backward -------------------------------------------------------------------------
+def _maxpool_backward_reference(x, grad_out, kernel_size, stride):
+    pool = MaxPool2d(kernel_size, stride)
+    pool.forward(x)
+    return pool.backward(grad_out)
+
+
+def _maxpool_cases(rng):
+    cases = []
+    for shape, k, s in [((1, 1, 4, 4), 2, 2), ((2, 3, 6, 6), 2, 2), ((2, 2, 7, 7), 3, 2), ((1, 2, 5, 6), 2, 1)]:
+        x = rng.normal(size=shape)
+        H_out, W_out = (shape[2] - k) // s + 1, (shape[3] - k) // s + 1
+        cases.append({"x": x, "grad_out": rng.normal(size=shape[:2] + (H_out, W_out)), "kernel_size": k,
+                      "stride": s})
+    return cases
+
+
+# -- 5.4 and 5.5: the RNN cell -----------------------------------------------------------------------
+def _cell_case(rng, N, D, H, gates):
+    return {"x": rng.normal(size=(N, D)), "h_prev": rng.normal(0, 0.5, (N, H)),
+            "weight_ih": rng.normal(0, 0.5, (gates * H, D)), "weight_hh": rng.normal(0, 0.5, (gates * H, H)),
+            "bias_ih": rng.normal(0, 0.5, gates * H), "bias_hh": rng.normal(0, 0.5, gates * H)}
+
+
+SIZES = [(1, 2, 3), (3, 4, 2), (5, 3, 5)]   # (N, D, H): D != H catches transposed weights
+
+
+def _rnn_cases(rng):
+    return [_cell_case(rng, *size, gates=1) for size in SIZES]
+
+
+def _rnn_step_reference(x, h_prev, weight_ih, weight_hh, bias_ih, bias_hh):
+    return rnn_cell_forward(x, h_prev, weight_ih, weight_hh, bias_ih, bias_hh)[0]
+
+
+def _rnn_backward_cases(rng):
+    cases = []
+    for case in _rnn_cases(rng):
+        h = _rnn_step_reference(**case)
+        cases.append({"grad_h": rng.normal(size=h.shape), "x": case["x"], "h_prev": case["h_prev"], "h": h,
+                      "weight_ih": case["weight_ih"], "weight_hh": case["weight_hh"]})
+    return cases
+
+
+def _rnn_step_backward_reference(grad_h, x, h_prev, h, weight_ih, weight_hh):
+    """The formulas of :func:`dlcourse.layers.recurrent.rnn_cell_backward` (the tests check they agree)."""
+    da = grad_h * (1.0 - h * h)
+    return da @ weight_ih, da @ weight_hh, da.T @ x, da.T @ h_prev, da.sum(axis=0)
+
+
+# -- 5.6 LSTM cell, 5.7 GRU cell -------------------------------------------------------------------
+def _lstm_cases(rng):
+    cases = []
+    for size in SIZES:
+        case = _cell_case(rng, *size, gates=4)
+        cases.append(case | {"c_prev": rng.normal(0, 1.0, case["h_prev"].shape)})
+    return cases
+
+
+def _lstm_step_reference(x, h_prev, c_prev, weight_ih, weight_hh, bias_ih, bias_hh):
+    h, c, _ = lstm_cell_forward(x, h_prev, c_prev, weight_ih, weight_hh, bias_ih, bias_hh)
+    return h, c
+
+
+def _gru_cases(rng):
+    return [_cell_case(rng, *size, gates=3) for size in SIZES]
+
+
+def _gru_step_reference(x, h_prev, weight_ih, weight_hh, bias_ih, bias_hh):
+    return gru_cell_forward(x, h_prev, weight_ih, weight_hh, bias_ih, bias_hh)[0]
+
+
+register(
+    Exercise("5.1", "output_size", "the output size of a convolution", _output_size_reference, _output_size_cases,
+             _named("size"), hint="n_out = floor((n + 2p - k) / s) + 1: padding adds p on both sides, and a "
+                                  "window that would stick out past the edge does not count. Use // for the floor."),
+    Exercise("5.2", "conv2d_naive", "a convolution with loops", _conv2d_reference, _conv2d_cases, _named("out"),
+             hint="Pad x with np.pad on the two spatial axes only. For each output pixel (i, j) take the window "
+                  "xp[:, :, i*s : i*s + kH, j*s : j*s + kW] and, for each filter o, sum window * weight[o] over "
+                  "(C, kH, kW), then add bias[o]. Do not flip the kernel (torch's 'convolution' is a "
+                  "cross-correlation)."),
+    Exercise("5.3", "maxpool2d_backward", "the backward pass of max pooling", _maxpool_backward_reference,
+             _maxpool_cases, _named("dx"),
+             hint="Each output gradient goes to the position of its window's maximum (np.argmax of the "
+                  "flattened window gives it; np.unravel_index turns it back into (u, v)); every other input "
+                  "gets 0. Windows can overlap when stride < kernel_size: add with +=, do not overwrite."),
+    Exercise("5.4", "rnn_step", "one step of an RNN", _rnn_step_reference, _rnn_cases, _named("h"),
+             hint="h = tanh(x @ weight_ih.T + bias_ih + h_prev @ weight_hh.T + bias_hh); weights are "
+                  "(H, D) and (H, H) as in torch, so they are transposed on the right of x and h_prev."),
+    Exercise("5.5", "rnn_step_backward", "one step of backpropagation through time",
+             _rnn_step_backward_reference, _rnn_backward_cases,
+             _named("dx", "dh_prev", "dweight_ih", "dweight_hh", "dbias"),
+             hint="First da = grad_h * (1 - h**2) (tanh' written with the output h). Then dx = da @ weight_ih, "
+                  "dh_prev = da @ weight_hh, dweight_ih = da.T @ x, dweight_hh = da.T @ h_prev and dbias = "
+                  "da summed over the batch (the same for bias_ih and bias_hh). Each gradient has the shape of "
+                  "its variable."),
+    Exercise("5.6", "lstm_step", "one step of an LSTM", _lstm_step_reference, _lstm_cases, _named("h", "c"),
+             hint="a = x @ weight_ih.T + bias_ih + h_prev @ weight_hh.T + bias_hh has 4H columns in torch's "
+                  "order i, f, g, o. i, f, o use the sigmoid, g uses tanh; c = f * c_prev + i * g and "
+                  "h = o * tanh(c)."),
+    Exercise("5.7", "gru_step", "one step of a GRU", _gru_step_reference, _gru_cases, _named("h"),
+             hint="gi = x @ weight_ih.T + bias_ih and gh = h_prev @ weight_hh.T + bias_hh, each split in three "
+                  "blocks r, z, n. r = σ(gi_r + gh_r), z = σ(gi_z + gh_z), n = tanh(gi_n + r * gh_n) (the reset "
+                  "gate multiplies W_hn h + b_hn, as in torch) and h = (1 - z) * n + z * h_prev."),
+)

@@ -1,0 +1,159 @@
+"""Hyperparameter search on a real network (Unit 3, "Hyperparameter tuning").
+
+The objective is the validation loss of the 64-32-10 network of
+:mod:`dlcourse.explore.unit3_real_race` after three epochs of SGD with momentum, as a
+function of :math:`\\log_{10}` learning rate and :math:`\\log_{10}` weight decay. Grid,
+random and Bayesian search (a Gaussian process with expected improvement) each get the
+same number of trials; :func:`lr_range_test` runs Smith's learning-rate range test.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import NamedTuple
+
+import numpy as np
+
+from ..mlp import make_mlp, softmax_cross_entropy
+from ..optim import SGD
+from ..optim.tuning import ema, lr_range, suggest_lr
+from .unit3_common import single_threaded
+from .unit3_real_race import digits_data
+
+SPACE = (("log10 learning rate", -3.0, 0.5), ("log10 weight decay", -6.0, -1.0))
+WORST = 3.0  # a diverged run scores this (the loss of guessing is about 2.3)
+
+
+@lru_cache(maxsize=1024)
+@single_threaded
+def objective(log_lr: float, log_wd: float, epochs: int = 3, seed: int = 0) -> float:
+    """Validation cross-entropy after ``epochs`` of SGD (momentum 0.9, batches of 64) at these hyperparameters."""
+    Xtr, Xval, ytr, yval = digits_data()
+    model = make_mlp(64, [32], 10, activation="relu", rng=seed)
+    opt = SGD(model.parameters(), lr=10.0 ** log_lr, momentum=0.9, weight_decay=10.0 ** log_wd)
+    rng = np.random.default_rng(seed)
+    with np.errstate(all="ignore"):
+        for _ in range(epochs):
+            order = rng.permutation(len(Xtr))
+            for s in range(0, len(Xtr), 64):
+                idx = order[s:s + 64]
+                model.zero_grad()
+                _, grad = softmax_cross_entropy(model.forward(Xtr[idx]), ytr[idx])
+                model.backward(grad)
+                opt.step(model.gradients())
+        loss = softmax_cross_entropy(model.forward(Xval), yval)[0]
+    return float(min(loss, WORST)) if np.isfinite(loss) else WORST
+
+
+class Search(NamedTuple):
+    name: str
+    points: np.ndarray  # (n, 2): log10 lr, log10 weight decay, in the order tried
+    values: np.ndarray  # (n,)
+
+    @property
+    def best_so_far(self) -> np.ndarray:
+        return np.minimum.accumulate(self.values)
+
+    @property
+    def best(self) -> tuple[np.ndarray, float]:
+        i = int(np.argmin(self.values))
+        return self.points[i], float(self.values[i])
+
+
+def _evaluate(name, points) -> Search:
+    points = np.asarray(points, dtype=float)
+    return Search(name, points, np.array([objective(round(a, 6), round(b, 6)) for a, b in points]))
+
+
+def grid_search(per_axis: int = 4) -> Search:
+    """``per_axis`` values per hyperparameter, every combination, row by row."""
+    axes = [np.linspace(low, high, per_axis) for _, low, high in SPACE]
+    return _evaluate("grid", [(a, b) for a in axes[0] for b in axes[1]])
+
+
+def random_search(n: int = 16, seed: int = 0) -> Search:
+    """``n`` points drawn uniformly in the (log) box: every trial tries a new learning rate."""
+    rng = np.random.default_rng(seed)
+    return _evaluate("random", np.column_stack([rng.uniform(low, high, n) for _, low, high in SPACE]))
+
+
+@single_threaded
+def bayesian_search(n: int = 16, n_init: int = 4, seed: int = 0, candidates: int = 2000) -> Search:
+    r"""Gaussian-process Bayesian optimisation with expected improvement.
+
+    After ``n_init`` random trials, each next point maximises
+
+    .. math:: \mathrm{EI}(x) = (f^* - \mu(x))\,\Phi(z) + \sigma(x)\,\varphi(z), \qquad z = \frac{f^* - \mu(x)}{\sigma(x)}
+
+    over ``candidates`` random points, where :math:`\mu, \sigma` are the posterior mean and
+    standard deviation of a GP (Matérn 5/2 kernel plus noise) fitted to the trials so far
+    and :math:`f^*` the best value found.
+    """
+    import warnings
+
+    from scipy.stats import norm
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.gaussian_process import GaussianProcessRegressor
+    from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
+
+    rng = np.random.default_rng(seed)
+    low = np.array([s[1] for s in SPACE])
+    high = np.array([s[2] for s in SPACE])
+    first = random_search(n_init, seed)
+    points, values = list(first.points), list(first.values)
+    kernel = (ConstantKernel(1.0, (1e-2, 1e2)) * Matern([1.0, 1.0], (0.05, 20.0), nu=2.5)
+              + WhiteKernel(1e-3, (1e-6, 1e-1)))
+    while len(points) < n:
+        gp = GaussianProcessRegressor(kernel, normalize_y=True, random_state=seed)
+        with warnings.catch_warnings():  # a few points rarely pin down every length scale
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            gp.fit(np.array(points), np.array(values))
+        cand = low + (high - low) * rng.random((candidates, 2))
+        mu, sd = gp.predict(cand, return_std=True)
+        z = (min(values) - mu) / np.maximum(sd, 1e-12)
+        ei = (min(values) - mu) * norm.cdf(z) + sd * norm.pdf(z)
+        x = cand[int(np.argmax(ei))]
+        points.append(x)
+        values.append(objective(round(x[0], 6), round(x[1], 6)))
+    return Search("Bayesian", np.array(points), np.array(values))
+
+
+class RangeTest(NamedTuple):
+    lrs: np.ndarray
+    losses: np.ndarray    # the loss of each mini-batch, before its step
+    smoothed: np.ndarray
+    steepest: float
+    min_over_10: float
+
+
+@single_threaded
+def lr_range_test(lr_min: float = 1e-4, lr_max: float = 10.0, steps: int = 120, batch_size: int = 32,
+                  beta: float = 0.9, momentum: float = 0.9, seed: int = 0) -> RangeTest:
+    """Train the 64-32-10 network for ``steps`` mini-batches while the learning rate grows from ``lr_min`` to ``lr_max``.
+
+    The run stops early once the smoothed loss exceeds four times its minimum (it has
+    blown up); :func:`dlcourse.optim.tuning.suggest_lr` reads the result.
+    """
+    Xtr, _, ytr, _ = digits_data()
+    model = make_mlp(64, [32], 10, activation="relu", rng=seed)
+    lrs = lr_range(lr_min, lr_max, steps)
+    opt = SGD(model.parameters(), lr=float(lrs[0]), momentum=momentum)
+    rng = np.random.default_rng(seed)
+    order = np.concatenate([rng.permutation(len(Xtr)) for _ in range(steps * batch_size // len(Xtr) + 1)])
+    losses = []
+    with np.errstate(all="ignore"):
+        for k, lr in enumerate(lrs):
+            idx = order[k * batch_size:(k + 1) * batch_size]
+            opt.lr = float(lr)
+            model.zero_grad()
+            loss, grad = softmax_cross_entropy(model.forward(Xtr[idx]), ytr[idx])
+            losses.append(loss)
+            smoothed = ema(losses, beta)
+            if not np.isfinite(loss) or smoothed[-1] > 4 * smoothed.min():
+                break
+            model.backward(grad)
+            opt.step(model.gradients())
+    losses = np.array(losses)
+    smoothed = ema(np.where(np.isfinite(losses), losses, 1e6), beta)
+    steepest, tenth = suggest_lr(lrs[:len(losses)], smoothed)
+    return RangeTest(lrs[:len(losses)], losses, smoothed, steepest, tenth)

@@ -1,0 +1,228 @@
+"""Unit 5's widgets: convolutions, CNN feature maps, architectures, RNN unrolling, gates, sequences, text.
+
+Each wires controls to pure functions in ``dlcourse.explore.unit5_*``.
+"""
+
+from __future__ import annotations
+
+import ipywidgets as W
+import numpy as np
+
+from ..explore import unit5_adding as add
+from ..explore import unit5_architectures as arch
+from ..explore import unit5_cnn as cnn
+from ..explore import unit5_conv as conv
+from ..explore import unit5_forecast as fc
+from ..explore import unit5_rnn as rnn
+from ..explore import unit5_text as txt
+from .base import Demo, dropdown, slider
+
+CUSTOM = "custom"
+
+
+class ConvExplorer(Demo):
+    """A digit, a preset or hand-edited 3×3 kernel, stride, padding, and the window stepping over the input."""
+
+    def __init__(self, kernel: str = "Sobel x (vertical edges)", index: int = 0, stride: int = 1, padding: int = 1):
+        controls = {
+            "preset": dropdown(list(conv.KERNELS) + [CUSTOM], kernel, "kernel"),
+            "index": slider(index, 0, 1796, 1, "digit", integer=True),
+            "stride": slider(stride, 1, 3, 1, "stride s", integer=True),
+            "padding": slider(padding, 0, 2, 1, "padding p", integer=True),
+            "step": slider(0, 0, 255, 1, "window position", integer=True),
+        }
+        self.cells = {f"k{u}{v}": W.FloatText(value=float(conv.KERNELS[kernel][u, v]), step=0.5,
+                                               layout=W.Layout(width="70px"))
+                      for u in range(3) for v in range(3)}
+        controls |= self.cells
+        self.play = W.Play(min=0, max=255, interval=150, description="slide the window")
+        W.jslink((self.play, "value"), (controls["step"], "value"))
+        super().__init__(controls, self._compute, conv.ConvView(), figsize=(9, 3.2),
+                         title="Convolution explorer",
+                         hint="press ▶ to slide the window; change the kernel, stride and padding and "
+                              "check the output size against the formula.", text=conv.describe_convolution)
+        grid = W.GridBox(list(self.cells.values()), layout=W.Layout(grid_template_columns="repeat(3, 75px)"))
+        c = self.controls
+        self.widget.children = (self.widget.children[0],
+                                W.HBox([c["preset"], c["index"]]),
+                                W.HBox([c["stride"], c["padding"], c["step"], self.play]),
+                                W.HBox([W.HTML("3×3 kernel (editable):&nbsp;"), grid]),
+                                self.image, self.caption)
+        c["preset"].observe(self._on_preset, names="value")
+
+    def kernel(self) -> np.ndarray:
+        return np.array([[self.cells[f"k{u}{v}"].value for v in range(3)] for u in range(3)])
+
+    def _on_change(self, change) -> None:
+        owner = change["owner"]
+        if owner is self.controls["preset"]:
+            return  # _on_preset fills the cells and redraws once
+        if owner in self.cells.values() and not self._hold:
+            held, self._hold = self._hold, True
+            try:
+                self.controls["preset"].value = CUSTOM
+            finally:
+                self._hold = held
+        super()._on_change(change)
+
+    def _on_preset(self, change) -> None:
+        if change["new"] == CUSTOM:
+            return
+        held, self._hold = self._hold, True
+        try:
+            for (name, cell), value in zip(self.cells.items(), conv.KERNELS[change["new"]].ravel()):
+                cell.value = float(value)
+        finally:
+            self._hold = held
+        if not held:
+            self.update()
+
+    def _compute(self, preset, index, stride, padding, step, **cells):
+        data = conv.compute_convolution(index, self.kernel(), stride, padding, step)
+        held, self._hold = self._hold, True   # a shorter output clamps the slider: no second redraw
+        try:
+            self.controls["step"].max = self.play.max = data.n_steps - 1
+        finally:
+            self._hold = held
+        return data
+
+
+def make_conv_explorer(kernel: str = "Sobel x (vertical edges)", **kw) -> ConvExplorer:
+    return ConvExplorer(kernel, **kw)
+
+
+def make_feature_map_demo(index: int = 0, layer: str = "conv1") -> Demo:
+    """Feature maps of the trained digits CNN, layer by layer (trains it first if this session has not)."""
+    cnn.trained_torch_cnn()
+    controls = {
+        "index": slider(index, 0, 448, 1, "test digit", integer=True),
+        "layer": W.ToggleButtons(options=list(cnn.LAYERS), value=layer, description="layer",
+                                 style={"button_width": "60px"}),
+        "first": dropdown([("0–15", 0), ("16–31", 16), ("32–47", 32), ("48–63", 48)], 0, "channels"),
+    }
+    return Demo(controls, cnn.compute_feature_maps, cnn.FeatureMapView(), figsize=(9.5, 3.4),
+                title="Feature maps of a trained CNN",
+                hint="pick a digit and walk from conv1 to pool2: the maps shrink and respond to larger, "
+                     "more specific patterns.")
+
+
+def make_architecture_builder(name: str = "VGG-16") -> Demo:
+    controls = {
+        "name": dropdown(list(arch.SPECS), name, "architecture"),
+        "width": slider(1.0, 0.25, 2.0, 0.25, "width ×"),
+        "size": slider(224, 32, 320, 16, "input size", integer=True),
+        "depth": slider(20, 2, 40, 2, "blocks in the gradient-flow stack", integer=True),
+    }
+    return Demo(controls, arch.compute_architecture, arch.ArchitectureView(), figsize=(10, 3.6),
+                title="Architecture builder",
+                hint="compare where AlexNet and VGG keep their parameters and where they spend their "
+                     "multiply-adds; change the input size and watch the first fully connected layer; "
+                     "then deepen the gradient-flow stack.", text=arch.describe_architecture)
+
+
+def make_rnn_unroller(cell: str = "RNN") -> Demo:
+    controls = {
+        "cell": W.ToggleButtons(options=list(rnn.CELLS), value=cell, description="cell",
+                                style={"button_width": "60px"}),
+        "T": slider(40, 10, 100, 5, "time steps T", integer=True),
+        "scale": slider(1.0, 0.5, 3.0, 0.1, "recurrent weight scale ρ"),
+        "gate_bias": slider(0.0, 0.0, 5.0, 0.5, "forget / update gate bias"),
+        "clip": W.Checkbox(value=False, description="clip gradient norm to 1"),
+    }
+    return Demo(controls, rnn.compute_unroller, rnn.UnrollerView(), figsize=(9.5, 3.3),
+                title="RNN unroller",
+                hint="lower ρ to 0.7 and watch the RNN's gradient vanish; raise it to 2.5 and watch it "
+                     "explode, then clip; give the LSTM a forget-gate bias of 3.", text=rnn.describe_unroller)
+
+
+def make_gate_inspector(index: int = 0) -> Demo:
+    """The gates of the LSTM trained on the adding problem (T = 50); trains it first if needed."""
+    add.trained_adding_model("LSTM", 50)
+    controls = {"index": slider(index, 0, 199, 1, "test sequence", integer=True)}
+    return Demo(controls, add.compute_gates, add.GateView(), figsize=(9, 5.2),
+                title="LSTM gate inspector (adding problem, T = 50)",
+                hint="find the two markers, then look at the input gate there and at the forget gate "
+                     "between them.")
+
+
+class AddingDemo(Demo):
+    """Cached learning curves for each sequence length, and a Run button that retrains one length live."""
+
+    def __init__(self, seq_len: int = 50):
+        controls = {"seq_len": W.SelectionSlider(options=list(add.LENGTHS), value=seq_len,
+                                                 description="sequence length T", continuous_update=False,
+                                                 style={"description_width": "initial"})}
+        self.run_button = W.Button(description="Run (retrain the 3 cells, ~1 min)", icon="play",
+                                   layout=W.Layout(width="280px"))
+        self.progress = W.IntProgress(value=0, min=0, max=3 * 1500, description="training")
+        self.run_button.on_click(self._run)
+        super().__init__(controls, add.compute_adding, add.AddingView(), figsize=(7, 3.2),
+                         title="The adding problem", hint="slide T from 10 to 100: which cells still beat "
+                                                          "the dashed baseline?",
+                         extra=[W.HBox([self.run_button, self.progress])], text=add.describe_adding)
+
+    def _run(self, _button=None) -> None:
+        self.run_button.disabled = True
+        self.progress.value = 0
+        done = [0]
+
+        def tick(step, mse):
+            done[0] += add.DEFAULTS["eval_every"]
+            self.progress.value = done[0]
+
+        try:
+            add.retrain(self.controls["seq_len"].value, callback=tick)
+        finally:
+            self.run_button.disabled = False
+        self.update()
+
+
+def make_adding_demo(seq_len: int = 50) -> AddingDemo:
+    return AddingDemo(seq_len)
+
+
+def make_forecast_demo(horizon: int = 20) -> Demo:
+    """ESN, LSTM and last-value forecasts; trains the LSTM first if this session has not."""
+    fc.trained_forecasters()
+    controls = {
+        "origin": slider(0, 0, len(fc.ORIGINS) - 1, 1, "forecast origin", integer=True),
+        "horizon": slider(horizon, 1, fc.MAX_HORIZON, 1, "horizon", integer=True),
+    }
+    return Demo(controls, fc.compute_forecast, fc.ForecastView(), figsize=(9.5, 3.2),
+                title="Forecasting", hint="push the horizon to 100: every model feeds its own predictions back, "
+                                          "so its errors compound.", text=fc.describe_forecast)
+
+
+def make_text_generator(temperature: float = 1.0) -> Demo:
+    """Sample the character LSTM with a temperature; trains it first if this session has not."""
+    txt.trained_sampler()
+    controls = {
+        "temperature": W.FloatLogSlider(value=temperature, base=10, min=-1, max=0.5, step=0.05,
+                                        description="temperature τ", continuous_update=False,
+                                        style={"description_width": "initial"}),
+        "prompt": dropdown(list(txt.PROMPTS), txt.PROMPTS[0], "prompt"),
+        "seed": slider(0, 0, 20, 1, "sample", integer=True),
+    }
+    return Demo(controls, txt.compute_generation, txt.GenerationView(), figsize=(9.5, 3.0),
+                title="Character-level generation",
+                hint="from τ = 0.1 (the same safe sentence) to τ = 3 (letter soup); where do the words break?",
+                text=txt.describe_generation)
+
+
+# What benchmarks/run.py measures: each list changes a control and changes it back.
+BENCHMARK_CASES = {
+    "unit5 convolution explorer": (make_conv_explorer, [("step", 40), ("step", 41), ("stride", 2), ("k11", 3.0),
+                                                        ("preset", "sharpen"), ("padding", 2), ("stride", 1)]),
+    "unit5 feature maps": (make_feature_map_demo, [("index", 5), ("index", 6), ("layer", "conv2"),
+                                                   ("first", 16), ("layer", "conv1"), ("index", 0)]),
+    "unit5 architecture builder": (make_architecture_builder, [("size", 160), ("width", 0.5), ("name", "AlexNet"),
+                                                               ("depth", 30), ("name", "VGG-16"), ("size", 224)]),
+    "unit5 RNN unroller": (make_rnn_unroller, [("scale", 0.7), ("scale", 2.5), ("clip", True), ("cell", "LSTM"),
+                                               ("gate_bias", 3.0), ("T", 60), ("cell", "RNN")]),
+    "unit5 LSTM gate inspector": (make_gate_inspector, [("index", 1), ("index", 2), ("index", 3), ("index", 0)]),
+    "unit5 adding problem": (make_adding_demo, [("seq_len", 10), ("seq_len", 100), ("seq_len", 50)]),
+    "unit5 forecasting": (make_forecast_demo, [("horizon", 50), ("horizon", 100), ("origin", 5), ("horizon", 20),
+                                               ("origin", 0)]),
+    "unit5 text generation": (make_text_generator, [("temperature", 0.3), ("temperature", 2.0), ("seed", 1),
+                                                    ("prompt", "a robot "), ("temperature", 1.0)]),
+}

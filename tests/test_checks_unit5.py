@@ -1,0 +1,376 @@
+"""Unit 5's self-checking exercises: the references agree with torch, stubs are "not attempted", plausible wrong
+answers are caught with a message naming the output, expected and received values and the hint, and every
+solution written in the Unit 5 notebooks passes its check.
+"""
+
+import math
+import re
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.unit5
+
+import dlcourse.checks as checks  # noqa: E402
+from dlcourse.checks import ERROR, NOT_ATTEMPTED, PASSED, WRONG, check, get_exercise, progress  # noqa: E402
+from dlcourse.checks.exercise import as_outputs  # noqa: E402
+from dlcourse.layers.recurrent import rnn_cell_backward, rnn_cell_forward  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+UNIT5_IDS = [f"5.{i}" for i in range(1, 8)]
+SEEDS = [0, 1, 2]
+
+
+@pytest.fixture(autouse=True)
+def fresh_progress(monkeypatch):
+    monkeypatch.setattr(checks, "_LATEST", {})
+
+
+def stub(*args, **kwargs):
+    raise NotImplementedError("Exercise 5.x: replace this line with your code")
+
+
+def sigmoid(a):
+    return 1.0 / (1.0 + np.exp(-a))
+
+
+# -- plausible wrong answers ------------------------------------------------------------------------
+def output_size_true_division(n, kernel_size, stride, padding):
+    return (n + 2 * padding - kernel_size) / stride + 1
+
+
+def output_size_without_plus_one(n, kernel_size, stride, padding):
+    return (n + 2 * padding - kernel_size) // stride
+
+
+def output_size_padding_once(n, kernel_size, stride, padding):
+    return (n + padding - kernel_size) // stride + 1
+
+
+def output_size_ceil(n, kernel_size, stride, padding):
+    return -(-(n + 2 * padding - kernel_size) // stride) + 1
+
+
+def _conv_loops(x, weight, bias, stride, padding, flip=False, use_bias=True, pad=True):
+    N, C, H, W = x.shape
+    C_out, _, kH, kW = weight.shape
+    p = padding if pad else 0
+    xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))
+    H_out, W_out = (H + 2 * p - kH) // stride + 1, (W + 2 * p - kW) // stride + 1
+    w = weight[:, :, ::-1, ::-1] if flip else weight
+    out = np.zeros((N, C_out, H_out, W_out))
+    for i in range(H_out):
+        for j in range(W_out):
+            win = xp[:, :, i * stride:i * stride + kH, j * stride:j * stride + kW]
+            out[:, :, i, j] = np.einsum("nckl,ockl->no", win, w) + (bias if use_bias else 0)
+    return out
+
+
+def conv_flips_the_kernel(x, weight, bias, stride=1, padding=0):
+    return _conv_loops(x, weight, bias, stride, padding, flip=True)
+
+
+def conv_without_bias(x, weight, bias, stride=1, padding=0):
+    return _conv_loops(x, weight, bias, stride, padding, use_bias=False)
+
+
+def conv_ignores_padding(x, weight, bias, stride=1, padding=0):
+    return _conv_loops(x, weight, bias, stride, padding, pad=False)
+
+
+def conv_ignores_stride(x, weight, bias, stride=1, padding=0):
+    return _conv_loops(x, weight, bias, 1, padding)
+
+
+def _pool_loops(x, grad_out, k, s, mode):
+    dx = np.zeros_like(x)
+    N, C, H_out, W_out = grad_out.shape
+    for n in range(N):
+        for c in range(C):
+            for i in range(H_out):
+                for j in range(W_out):
+                    win = x[n, c, i * s:i * s + k, j * s:j * s + k]
+                    g = grad_out[n, c, i, j]
+                    if mode == "average":
+                        dx[n, c, i * s:i * s + k, j * s:j * s + k] += g / (k * k)
+                        continue
+                    u, v = np.unravel_index(np.argmax(win), win.shape)
+                    if mode == "overwrite":
+                        dx[n, c, i * s + u, j * s + v] = g
+                    else:
+                        dx[n, c, i * s:i * s + k, j * s:j * s + k] += g   # to the whole window
+    return dx
+
+
+def maxpool_spreads_evenly(x, grad_out, kernel_size, stride):
+    return _pool_loops(x, grad_out, kernel_size, stride, "average")
+
+
+def maxpool_overwrites_overlaps(x, grad_out, kernel_size, stride):
+    return _pool_loops(x, grad_out, kernel_size, stride, "overwrite")
+
+
+def maxpool_to_the_whole_window(x, grad_out, kernel_size, stride):
+    return _pool_loops(x, grad_out, kernel_size, stride, "window")
+
+
+def rnn_without_bias_hh(x, h_prev, weight_ih, weight_hh, bias_ih, bias_hh):
+    return np.tanh(x @ weight_ih.T + bias_ih + h_prev @ weight_hh.T)
+
+
+def rnn_with_sigmoid(x, h_prev, weight_ih, weight_hh, bias_ih, bias_hh):
+    return sigmoid(x @ weight_ih.T + bias_ih + h_prev @ weight_hh.T + bias_hh)
+
+
+def rnn_untransposed_weights(x, h_prev, weight_ih, weight_hh, bias_ih, bias_hh):
+    return np.tanh(x @ weight_ih + bias_ih + h_prev @ weight_hh + bias_hh)
+
+
+def rnn_backward_without_tanh_derivative(grad_h, x, h_prev, h, weight_ih, weight_hh):
+    da = grad_h
+    return da @ weight_ih, da @ weight_hh, da.T @ x, da.T @ h_prev, da.sum(axis=0)
+
+
+def rnn_backward_one_minus_h(grad_h, x, h_prev, h, weight_ih, weight_hh):
+    da = grad_h * (1 - h)
+    return da @ weight_ih, da @ weight_hh, da.T @ x, da.T @ h_prev, da.sum(axis=0)
+
+
+def rnn_backward_mean_bias(grad_h, x, h_prev, h, weight_ih, weight_hh):
+    da = grad_h * (1 - h * h)
+    return da @ weight_ih, da @ weight_hh, da.T @ x, da.T @ h_prev, da.mean(axis=0)
+
+
+def rnn_backward_transposed_weight_grads(grad_h, x, h_prev, h, weight_ih, weight_hh):
+    da = grad_h * (1 - h * h)
+    return da @ weight_ih, da @ weight_hh, x.T @ da, h_prev.T @ da, da.sum(axis=0)
+
+
+def _lstm(x, h_prev, c_prev, weight_ih, weight_hh, bias_ih, bias_hh, order="ifgo", tanh_c=True, input_gate=True):
+    a = x @ weight_ih.T + bias_ih + h_prev @ weight_hh.T + bias_hh
+    blocks = dict(zip(order, np.split(a, 4, axis=1)))
+    i, f, o, g = sigmoid(blocks["i"]), sigmoid(blocks["f"]), sigmoid(blocks["o"]), np.tanh(blocks["g"])
+    c = f * c_prev + (i * g if input_gate else g)
+    return o * (np.tanh(c) if tanh_c else c), c
+
+
+def lstm_keras_gate_order(x, h_prev, c_prev, weight_ih, weight_hh, bias_ih, bias_hh):
+    return _lstm(x, h_prev, c_prev, weight_ih, weight_hh, bias_ih, bias_hh, order="ifog")
+
+
+def lstm_without_tanh_of_c(x, h_prev, c_prev, weight_ih, weight_hh, bias_ih, bias_hh):
+    return _lstm(x, h_prev, c_prev, weight_ih, weight_hh, bias_ih, bias_hh, tanh_c=False)
+
+
+def lstm_without_input_gate(x, h_prev, c_prev, weight_ih, weight_hh, bias_ih, bias_hh):
+    return _lstm(x, h_prev, c_prev, weight_ih, weight_hh, bias_ih, bias_hh, input_gate=False)
+
+
+def _gru(x, h_prev, weight_ih, weight_hh, bias_ih, bias_hh, notes_z=False, reset_first=False):
+    H = h_prev.shape[1]
+    gi = x @ weight_ih.T + bias_ih
+    gh = h_prev @ weight_hh.T + bias_hh
+    r = sigmoid(gi[:, :H] + gh[:, :H])
+    z = sigmoid(gi[:, H:2 * H] + gh[:, H:2 * H])
+    if reset_first:
+        n = np.tanh(gi[:, 2 * H:] + (r * h_prev) @ weight_hh[2 * H:].T + bias_hh[2 * H:])
+    else:
+        n = np.tanh(gi[:, 2 * H:] + r * gh[:, 2 * H:])
+    return (1 - z) * h_prev + z * n if notes_z else (1 - z) * n + z * h_prev
+
+
+def gru_notes_convention(x, h_prev, weight_ih, weight_hh, bias_ih, bias_hh):
+    return _gru(x, h_prev, weight_ih, weight_hh, bias_ih, bias_hh, notes_z=True)
+
+
+def gru_reset_before_the_product(x, h_prev, weight_ih, weight_hh, bias_ih, bias_hh):
+    return _gru(x, h_prev, weight_ih, weight_hh, bias_ih, bias_hh, reset_first=True)
+
+
+WRONG_ANSWERS = [
+    ("5.1", output_size_true_division, WRONG, "size is"),
+    ("5.1", output_size_without_plus_one, WRONG, "size is"),
+    ("5.1", output_size_padding_once, WRONG, "size is"),
+    ("5.1", output_size_ceil, WRONG, "size is"),
+    ("5.2", conv_flips_the_kernel, WRONG, "out at index"),
+    ("5.2", conv_without_bias, WRONG, "out at index"),
+    ("5.2", conv_ignores_padding, WRONG, "out has shape"),
+    ("5.2", conv_ignores_stride, WRONG, "out has shape"),
+    ("5.3", maxpool_spreads_evenly, WRONG, "dx at index"),
+    ("5.3", maxpool_overwrites_overlaps, WRONG, "dx at index"),
+    ("5.3", maxpool_to_the_whole_window, WRONG, "dx at index"),
+    ("5.4", rnn_without_bias_hh, WRONG, "h at index"),
+    ("5.4", rnn_with_sigmoid, WRONG, "h at index"),
+    ("5.4", rnn_untransposed_weights, ERROR, "ValueError: matmul"),
+    ("5.5", rnn_backward_without_tanh_derivative, WRONG, "dx at index"),
+    ("5.5", rnn_backward_one_minus_h, WRONG, "dx at index"),
+    ("5.5", rnn_backward_mean_bias, WRONG, "dbias at index"),
+    ("5.5", rnn_backward_transposed_weight_grads, WRONG, "dweight_ih has shape (2, 3), expected (3, 2)"),
+    ("5.6", lstm_keras_gate_order, WRONG, "h at index"),
+    ("5.6", lstm_without_tanh_of_c, WRONG, "h at index"),
+    ("5.6", lstm_without_input_gate, WRONG, "h at index"),
+    ("5.7", gru_notes_convention, WRONG, "h at index"),
+    ("5.7", gru_reset_before_the_product, WRONG, "h at index"),
+]
+
+PROBLEM = re.compile(r"^(?P<key>.+?)(?: at index (?P<idx>\([\d, ]*\)))? is (?P<rec>\S+?)(?: \(not finite\))?, "
+                     r"expected (?P<exp>\S+?)(?: \((?:every value is \S+ times the expected one|every value has "
+                     r"the wrong sign)\))?$")
+
+
+def _problem(message: str) -> str:
+    first = message.split("\nHint:")[0]
+    return first[first.rindex("): ") + 3:].rstrip(".")
+
+
+# -- references -------------------------------------------------------------------------------------
+@pytest.mark.parametrize("ex_id", UNIT5_IDS)
+def test_the_reference_passes(ex_id):
+    ex = get_exercise(ex_id)
+    for seed in SEEDS + [None]:
+        result = check(ex_id, ex.reference, seed=seed)
+        assert result.status == PASSED, result.message
+        assert result.cases_passed == result.cases_total > 0
+
+
+def test_the_references_agree_with_torch(torch):
+    F = torch.nn.functional
+    rng = np.random.default_rng(0)
+    t = torch.tensor
+    for case in get_exercise("5.2").cases(rng):
+        want = F.conv2d(t(case["x"]), t(case["weight"]), t(case["bias"]), stride=case["stride"],
+                        padding=case["padding"]).numpy()
+        np.testing.assert_allclose(get_exercise("5.2").reference(**case), want, rtol=1e-10, atol=1e-12)
+    for case in get_exercise("5.3").cases(rng):
+        x = t(case["x"], requires_grad=True)
+        F.max_pool2d(x, case["kernel_size"], case["stride"]).backward(t(case["grad_out"]))
+        np.testing.assert_allclose(get_exercise("5.3").reference(**case), x.grad.numpy(), rtol=1e-12)
+    cells = {"5.4": torch.nn.RNNCell, "5.6": torch.nn.LSTMCell, "5.7": torch.nn.GRUCell}
+    for ex_id, cls in cells.items():
+        for case in get_exercise(ex_id).cases(rng):
+            D, H = case["x"].shape[1], case["h_prev"].shape[1]
+            cell = cls(D, H)
+            with torch.no_grad():
+                for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+                    getattr(cell, name).copy_(t(case[name]))
+            state = (t(case["h_prev"]), t(case["c_prev"])) if ex_id == "5.6" else t(case["h_prev"])
+            out = cell(t(case["x"]), state)
+            got = get_exercise(ex_id).reference(**case)
+            for a, b in zip(got if ex_id == "5.6" else (got,), out if ex_id == "5.6" else (out,)):
+                np.testing.assert_allclose(a, b.detach().numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_the_output_size_cases_make_the_floor_matter():
+    for seed in range(5):
+        cases = get_exercise("5.1").cases(np.random.default_rng(seed))
+        assert sum((c["n"] + 2 * c["padding"] - c["kernel_size"]) % c["stride"] != 0 for c in cases) >= 7
+    assert get_exercise("5.1").reference(32, 3, 1, 1) == 32 and get_exercise("5.1").reference(32, 2, 2, 0) == 16
+
+
+def test_the_maxpool_cases_include_overlapping_windows():
+    cases = get_exercise("5.3").cases(np.random.default_rng(0))
+    assert any(c["stride"] < c["kernel_size"] for c in cases)
+
+
+def test_the_rnn_backward_reference_matches_the_layer_cell():
+    ex = get_exercise("5.5")
+    rng = np.random.default_rng(3)
+    for case in get_exercise("5.4").cases(rng):
+        h, cache = rnn_cell_forward(**case)
+        grad_h = rng.normal(size=h.shape)
+        mine = ex.reference(grad_h, case["x"], case["h_prev"], h, case["weight_ih"], case["weight_hh"])
+        theirs = rnn_cell_backward(grad_h, cache)
+        for a, b in zip(mine, (theirs.x, theirs.h_prev, theirs.weight_ih, theirs.weight_hh, theirs.bias_ih)):
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(theirs.bias_ih, theirs.bias_hh)
+
+
+# -- stubs, errors -------------------------------------------------------------------------------------
+@pytest.mark.parametrize("ex_id", UNIT5_IDS)
+def test_a_stub_is_not_attempted(ex_id):
+    result = check(ex_id, stub)
+    assert result.status == NOT_ATTEMPTED and "not attempted" in result.message
+
+
+@pytest.mark.parametrize("ex_id", UNIT5_IDS)
+def test_another_exception_is_an_error_with_the_hint(ex_id):
+    def broken(*args, **kwargs):
+        raise KeyError("boom")
+
+    result = check(ex_id, broken, seed=0)
+    assert result.status == ERROR
+    assert "raised KeyError: 'boom' on test case 1" in result.message
+    assert result.message.endswith("Hint: " + get_exercise(ex_id).hint)
+
+
+def test_a_wrong_number_of_outputs_names_the_missing_one():
+    def lstm_returns_h_only(x, h_prev, c_prev, weight_ih, weight_hh, bias_ih, bias_hh):
+        return lstm_without_tanh_of_c(x, h_prev, c_prev, weight_ih, weight_hh, bias_ih, bias_hh)[0]
+
+    result = check("5.6", lstm_returns_h_only, seed=0)
+    assert result.status == WRONG and "h is missing" in result.message
+
+
+# -- wrong answers -----------------------------------------------------------------------------------
+@pytest.mark.parametrize("ex_id, fn, status, fragment", WRONG_ANSWERS,
+                         ids=[f"{e}-{f.__name__}" for e, f, _, _ in WRONG_ANSWERS])
+@pytest.mark.parametrize("seed", SEEDS)
+def test_a_wrong_answer_is_caught_with_a_clear_message(ex_id, fn, status, fragment, seed):
+    ex = get_exercise(ex_id)
+    result = check(ex_id, fn, seed=seed)
+    assert result.status == status, result.message
+    assert fragment in result.message
+    assert result.message.endswith("\nHint: " + ex.hint)
+    if status != WRONG or " has shape " in result.message:
+        return
+    case = ex.cases(np.random.default_rng(seed))[result.cases_passed]
+    expected, got = as_outputs(ex.run(ex.reference, case)), as_outputs(ex.run(fn, case))
+    m = PROBLEM.match(_problem(result.message))
+    assert m, result.message
+    idx = tuple(int(i) for i in re.findall(r"\d+", m["idx"])) if m["idx"] else ()
+    assert float(m["exp"]) == pytest.approx(expected[m["key"]][idx], rel=1e-5, abs=1e-12)
+    assert float(m["rec"]) == pytest.approx(got[m["key"]][idx], rel=1e-5, abs=1e-12)
+
+
+def test_progress_lists_unit5():
+    assert [r[0] for r in progress(5)] == UNIT5_IDS
+    check("5.1", get_exercise("5.1").reference)
+    check("5.2", conv_flips_the_kernel)
+    statuses = {i: s for i, _, s in progress(5)}
+    assert statuses["5.1"] == PASSED and statuses["5.2"] == WRONG and statuses["5.3"] == NOT_ATTEMPTED
+
+
+# -- the instructor notebooks' solutions -------------------------------------------------------------
+HEADER = re.compile(r"^# Exercise (\d+\.\d+): (\w+)", re.MULTILINE)
+
+
+def _unit5_solutions():
+    found = {}
+    for path in sorted((ROOT / "units" / "05-cnn-rnn").glob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        cells = [c.source for c in nb.cells if c.cell_type == "code" and "### BEGIN SOLUTION" in c.source]
+        if cells:
+            found[path.name] = cells
+    return found
+
+
+SOLUTIONS = _unit5_solutions()
+
+
+def test_every_unit5_exercise_has_a_solution_in_a_notebook():
+    ids = [HEADER.search(src).group(1) for cells in SOLUTIONS.values() for src in cells]
+    assert sorted(ids) == UNIT5_IDS
+
+
+@pytest.mark.parametrize("notebook", sorted(SOLUTIONS))
+def test_the_notebook_solutions_pass_their_checks(notebook):
+    namespace = {"np": np, "math": math, "__name__": "__notebook__"}
+    for src in SOLUTIONS[notebook]:
+        ex_id, name = HEADER.search(src).groups()
+        assert get_exercise(ex_id).name == name
+        exec(compile(src, f"{notebook}:{ex_id}", "exec"), namespace)
+        for seed in (0, 1, None):
+            result = check(ex_id, namespace[name], seed=seed)
+            assert result.status == PASSED, f"{notebook}: {result}"
