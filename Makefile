@@ -1,5 +1,6 @@
 # dlcourse — one command each: `make lab` (set up + open the course), `make test`
-# (set up + every test), `make book` (set up + build the site into _build/html).
+# (set up + build the site + every test, browser tests included), `make book` (set up + build the
+# offline site into _build/html).
 # Each starts from a fresh clone: the first run creates .venv from the pinned
 # environment in requirements/course.lock (torch 2.13.0, CPU build).
 
@@ -8,7 +9,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup lab test test-fast book book-student benchmarks release lock clean
+.PHONY: setup lab test test-fast test-browser book book-student benchmarks release lock clean
 
 setup: $(STAMP)
 
@@ -23,14 +24,25 @@ lab: setup
 	$(BIN)/python -m dlcourse doctor || true
 	$(BIN)/jupyter lab --ServerApp.root_dir=units $$([ "$$(id -u)" = 0 ] && echo --allow-root)
 
+# Builds the site first (its browser tests check _build/html), then runs every test even if the build
+# failed, and fails if either did. Browser tests need /usr/bin/chromium (CI installs it; without it they
+# are skipped, or fail when CI is set). Screenshots: tests/_artifacts/screenshots.
 test: setup
+	@status=0; $(MAKE) --no-print-directory book || status=$$?; \
 	$(BIN)/python -m pytest -p no:cacheprovider -n 2 --dist loadfile \
-	    --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg tests units
+	    --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg tests units || status=$$?; \
+	exit $$status
+
+test-browser: setup
+	$(BIN)/python -m pytest -p no:cacheprovider -m browser tests/browser
 
 test-fast: setup
-	$(BIN)/python -m pytest -p no:cacheprovider -x -q tests
+	$(BIN)/python -m pytest -p no:cacheprovider -x -q -m "not browser" tests
 
+# Offline assets (MathJax, require.js, the widgets' HTML manager, fonts) come from the npm registry once,
+# into .cache/site-assets; notebooks run with the execution cache in _build/.jupyter_cache.
 book: setup
+	$(BIN)/python tools/site_assets.py >/dev/null
 	$(BIN)/jupyter-book build . -W -n --keep-going
 
 benchmarks: setup
@@ -50,4 +62,4 @@ lock:
 	@echo "review requirements/course.lock.new, then move it over requirements/course.lock"
 
 clean:
-	rm -rf _build _release .pytest_cache
+	rm -rf _build _release .pytest_cache tests/_artifacts

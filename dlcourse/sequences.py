@@ -2,8 +2,9 @@ r"""Sequence data generated offline (Unit 5, "Recurrent networks" and "Applicati
 
 Nothing here downloads anything: every data set is generated from a seed.
 
-- :func:`multi_sine` and :func:`sliding_windows`: a sum of sines, cut into
-  (history window → next values) pairs for time-series forecasting.
+- :func:`multi_sine` and :func:`mackey_glass`: a sum of sines and a chaotic series, and
+  :func:`sliding_windows`, which cuts a series into (history window → next values) pairs
+  for time-series forecasting.
 - :func:`make_adding_problem`: Hochreiter & Schmidhuber's adding problem, the standard
   test of long-range memory: a recurrent network must remember two marked numbers
   across ``seq_len`` steps and output their sum.
@@ -24,7 +25,7 @@ import numpy as np
 
 from ._validate import as_float_array, as_rng, check_number, check_positive_int
 
-__all__ = ["multi_sine", "sliding_windows", "time_major", "make_adding_problem", "ADDING_BASELINE_MSE",
+__all__ = ["multi_sine", "mackey_glass", "sliding_windows", "time_major", "make_adding_problem", "ADDING_BASELINE_MSE",
            "AddingProblem", "make_corpus", "CharVocab", "make_sentiment", "SentimentData", "Windows",
            "POSITIVE_WORDS", "NEGATIVE_WORDS"]
 
@@ -69,6 +70,53 @@ def multi_sine(n_steps: int = 1000, periods=(25.0, 9.0), amplitudes=None, noise:
     t = np.arange(n)[:, None]
     series = (amps * np.sin(2 * np.pi * t / periods + phases)).sum(axis=1)
     return series + noise * rng.standard_normal(n) if noise else series
+
+
+def mackey_glass(n_steps: int = 1000, tau: float = 17.0, beta: float = 0.2, gamma: float = 0.1, power: float = 10.0,
+                 dt: float = 0.1, sample_every: float = 1.0, washout: int = 500, seed=0) -> np.ndarray:
+    r"""The Mackey–Glass delay equation, a chaotic series (the classic benchmark of echo-state networks).
+
+    .. math:: \frac{dx}{dt} = \beta \frac{x(t - \tau)}{1 + x(t - \tau)^{n}} - \gamma\, x(t)
+
+    integrated with Euler steps of ``dt``, sampled every ``sample_every`` time units after
+    ``washout`` samples, and scaled to roughly ``[-1, 1]`` (``x - 0.9`` over ``0.4``). With
+    :math:`\tau = 17` the dynamics are chaotic: nearby trajectories separate exponentially,
+    so forecast errors grow with the horizon.
+
+    Parameters
+    ----------
+    n_steps : int
+        Number of samples returned.
+    tau, beta, gamma, power : float
+        Delay :math:`\tau`, :math:`\beta`, :math:`\gamma` and the exponent :math:`n`.
+    dt, sample_every : float
+        Integration step and sampling interval (``sample_every`` a multiple of ``dt``).
+    washout : int
+        Samples discarded at the start (the transient).
+    seed : None, int or numpy.random.Generator
+        Draws the initial history, :math:`x = 1.2 + \mathcal U(-0.1, 0.1)`.
+
+    Returns
+    -------
+    ndarray, shape (n_steps,)
+    """
+    n = check_positive_int(n_steps, "n_steps")
+    washout = check_positive_int(washout, "washout", minimum=0)
+    for name, value in (("tau", tau), ("dt", dt), ("sample_every", sample_every)):
+        check_number(value, name, low=0.0, low_open=True)
+    every = int(round(sample_every / dt))
+    if every < 1 or not np.isclose(every * dt, sample_every):
+        raise ValueError(f"sample_every must be a multiple of dt={dt}, got {sample_every}")
+    lag = int(round(tau / dt))
+    rng = as_rng(seed)
+    total = (n + washout) * every
+    x = np.empty(lag + total + 1)
+    x[:lag + 1] = 1.2 + rng.uniform(-0.1, 0.1)
+    for t in range(lag, lag + total):
+        delayed = x[t - lag]
+        x[t + 1] = x[t] + dt * (beta * delayed / (1.0 + delayed ** power) - gamma * x[t])
+    samples = x[lag + 1::every][washout:washout + n]
+    return (samples - 0.9) / 0.4
 
 
 class Windows(NamedTuple):

@@ -39,7 +39,7 @@ class StubAdam(Optimizer):
         super().__init__(params, {"lr": lr, "betas": betas, "eps": eps})
 
     def update(self, i, param, grad, state):
-        raise NotImplementedError("Exercise 3.5: replace this line with your code")
+        raise NotImplementedError("Exercise 3.6: replace this line with your code")
 
 
 # -- plausible wrong answers ------------------------------------------------------------------------
@@ -246,16 +246,16 @@ WRONG_ANSWERS = [
     ("3.4", rmsprop_eps_inside, WRONG, "output 0 at index"),
     ("3.4", rmsprop_swapped_alpha, WRONG, "output 0 at index"),
     ("3.4", rmsprop_adagrad_sum, WRONG, "output 0 at index"),
-    ("3.5", AdamNoBiasCorrection, WRONG, "params[0] after step 1"),
-    ("3.5", AdamOneBeta, WRONG, "params[0] after step 1"),
-    ("3.5", AdamUncorrectedDenominator, WRONG, "params[0] after step 1"),
-    ("3.5", AdamEpsInside, WRONG, "after step 1"),
-    ("3.5", AdamSharedState, ERROR, "ValueError"),
-    ("3.5", AdamReturnsInsteadOfInPlace, WRONG, "params[0] after step 1"),
-    ("3.6", newton_gradient_step, WRONG, "output at index"),
-    ("3.6", newton_times_hessian, WRONG, "output at index"),
-    ("3.6", newton_diagonal, WRONG, "output at index"),
-    ("3.6", newton_plus, WRONG, "output at index"),
+    ("3.6", AdamNoBiasCorrection, WRONG, "params[0] after step 1"),
+    ("3.6", AdamOneBeta, WRONG, "params[0] after step 1"),
+    ("3.6", AdamUncorrectedDenominator, WRONG, "params[0] after step 1"),
+    ("3.6", AdamEpsInside, WRONG, "after step 1"),
+    ("3.6", AdamSharedState, ERROR, "ValueError"),
+    ("3.6", AdamReturnsInsteadOfInPlace, WRONG, "params[0] after step 1"),
+    ("3.5", newton_gradient_step, WRONG, "output at index"),
+    ("3.5", newton_times_hessian, WRONG, "output at index"),
+    ("3.5", newton_diagonal, WRONG, "output at index"),
+    ("3.5", newton_plus, WRONG, "output at index"),
     ("3.7", decay_power, WRONG, "output at index"),
     ("3.7", decay_exponential, WRONG, "output at index"),
     ("3.7", decay_off_by_one, WRONG, "output at index (0,)"),
@@ -291,7 +291,7 @@ def test_the_reference_passes(ex_id):
 
 @pytest.mark.parametrize("ex_id", UNIT3_IDS)
 def test_a_stub_is_not_attempted(ex_id):
-    result = check(ex_id, StubAdam if ex_id == "3.5" else stub)
+    result = check(ex_id, StubAdam if ex_id == "3.6" else stub)
     assert result.status == NOT_ATTEMPTED, result.message
     assert "not attempted" in result.message
 
@@ -333,14 +333,14 @@ def test_a_wrong_answer_is_caught_with_a_clear_message(ex_id, fn, status, fragme
 
 def test_the_adam_check_names_the_first_wrong_step():
     """Shared state is right while there is one parameter, wrong from the first step with two."""
-    result = check("3.5", AdamSharedState, seed=0)
+    result = check("3.6", AdamSharedState, seed=0)
     assert "test case 2" in result.message  # the first case has one parameter, and passes
 
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_the_eps_placement_is_caught_at_the_latest_where_eps_is_large(seed):
     """sqrt(v + eps) differs from sqrt(v) + eps where v is small, and always on the case with eps = 0.1."""
-    for ex_id, wrong in (("3.4", rmsprop_eps_inside), ("3.5", AdamEpsInside)):
+    for ex_id, wrong in (("3.4", rmsprop_eps_inside), ("3.6", AdamEpsInside)):
         r = check(ex_id, wrong, seed=seed)
         assert r.status == WRONG and r.cases_passed <= 2
 
@@ -366,7 +366,7 @@ def test_case_descriptions_are_readable():
     ex = get_exercise("3.8")
     case = ex.cases(np.random.default_rng(0))[0]
     assert repr(case["grads"]) == "2 arrays of shapes (3,), (2, 2)"
-    assert repr(get_exercise("3.5").cases(np.random.default_rng(0))[1]["shapes"]) == "(2, 3), (3,)"
+    assert repr(get_exercise("3.6").cases(np.random.default_rng(0))[1]["shapes"]) == "(2, 3), (3,)"
     assert "quadratic" in repr(QuadraticGradient(np.eye(2), np.zeros(2)))
     assert list(Listed([(1,)], "shapes")) == [(1,)]
     r = check("3.8", clip_each_array, seed=0)
@@ -379,7 +379,7 @@ def test_the_inverse_time_decay_check_includes_the_notes_table():
 
 
 def test_the_adam_reference_is_dlcourse_adam():
-    assert get_exercise("3.5").reference is Adam
+    assert get_exercise("3.6").reference is Adam
 
 
 def test_progress_lists_unit3():

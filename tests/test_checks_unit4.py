@@ -16,7 +16,7 @@ import dlcourse.checks as checks  # noqa: E402
 from dlcourse.checks import ERROR, NOT_ATTEMPTED, PASSED, WRONG, check, get_exercise, progress  # noqa: E402
 from dlcourse.checks.exercise import as_outputs  # noqa: E402
 from dlcourse.explore.unit4_overfit import replay_early_stopping  # noqa: E402
-from dlcourse.layers import BatchNorm1d, Dropout  # noqa: E402
+from dlcourse.layers import Dropout  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 UNIT4_IDS = [f"4.{i}" for i in range(1, 10)]
@@ -379,6 +379,7 @@ def test_early_stopping_reference_matches_the_early_stopping_class(rng):
                                                                                  case["min_delta"])
 
 
+@pytest.mark.filterwarnings("ignore:The least populated class")
 def test_stratified_reference_matches_sklearn_proportions():
     from sklearn.model_selection import StratifiedKFold
 

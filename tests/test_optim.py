@@ -507,3 +507,15 @@ def test_race_caps_the_gradient_evaluations_of_second_order_methods():
     assert 20 <= small.evaluations["CG"][-1] < res.evaluations["CG"][-1]
     with pytest.raises(ValueError, match="max_evaluations must be >= 1"):
         race(land, {"CG": conjugate_gradient}, steps=10, max_evaluations=0)
+
+
+def test_race_steps_to_tolerance_means_arrived_and_stayed():
+    """Momentum on a round bowl passes through the minimum at step 1, swings out, and settles much later."""
+    res = race(IllConditionedBowl(condition_number=1.0), {"m": lambda p: SGD(p, lr=1.0, momentum=0.9)},
+               steps=300, tol=1e-6)
+    loss, k = res.losses["m"], res.leaderboard[0].steps_to_tol
+    assert loss[1] <= 1e-6 < loss[2]  # passed through
+    assert k > 2 and loss[k - 1] > 1e-6 and np.all(loss[k:] <= 1e-6)
+    short = race(IllConditionedBowl(condition_number=1.0), {"m": lambda p: SGD(p, lr=1.0, momentum=0.9)},
+                 steps=k - 1, tol=1e-6)
+    assert short.leaderboard[0].steps_to_tol is None  # not settled by the end

@@ -205,8 +205,30 @@ def _config_inited(app, config) -> None:
                     "(the site would need the network)")
 
 
+def _dedupe_scripts(app, pagename, templatename, context, doctree) -> None:
+    """Drop repeated inline scripts from a page.
+
+    Sphinx 7.4 lists a script added with ``app.add_js_file(None, body=...)`` after the builder started twice
+    (once as None, once as '' from the registry), so sphinx-thebe's ``const THEBE_JS_URL = ...`` ran twice and
+    every page logged "Identifier 'THEBE_JS_URL' has already been declared".
+    """
+    files = context.get("script_files")
+    if not isinstance(files, list):
+        return
+    seen, unique = set(), []
+    for js in files:
+        attrs = getattr(js, "attributes", {}) or {}
+        key = (getattr(js, "filename", js) or "", getattr(js, "priority", None),
+               tuple(sorted((k, str(v)) for k, v in attrs.items())))
+        if key not in seen:
+            seen.add(key)
+            unique.append(js)
+    files[:] = unique
+
+
 def setup(app):
     app.connect("config-inited", _config_inited)
+    app.connect("html-page-context", _dedupe_scripts, priority=900)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
 
 

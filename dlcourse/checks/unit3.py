@@ -108,7 +108,7 @@ def _rmsprop_cases(rng):
     return cases
 
 
-# -- 3.5: your own Adam, step by step against dlcourse.optim.Adam ------------------------
+# -- 3.6: your own Adam, step by step against dlcourse.optim.Adam ------------------------
 ADAM_STEPS = 12
 
 
@@ -141,7 +141,7 @@ def _run_adam(cls, case):
     return out
 
 
-# -- 3.6: a Newton step ----------------------------------------------------------------------
+# -- 3.5: a Newton step ----------------------------------------------------------------------
 def _newton_reference(x, grad, hess):
     return x - np.linalg.solve(hess, grad)
 
@@ -209,11 +209,11 @@ register(
     Exercise("3.4", "rmsprop_step", "one RMSprop step (torch's convention)", _rmsprop_reference, _rmsprop_cases,
              hint="square_avg_new = alpha * square_avg + (1 - alpha) * grad**2, then "
                   "w_new = w - lr * grad / (np.sqrt(square_avg_new) + eps): eps goes outside the root."),
-    Exercise("3.5", "MyAdam", "your own Adam, step by step", Adam, _adam_cases, _run_adam,
+    Exercise("3.6", "MyAdam", "your own Adam, step by step", Adam, _adam_cases, _run_adam,
              hint="Per parameter keep m, v and the step count t in `state`. Each step: m = β₁m + (1−β₁)g, "
                   "v = β₂v + (1−β₂)g², m̂ = m/(1−β₁ᵗ), v̂ = v/(1−β₂ᵗ), param -= lr·m̂/(√v̂ + eps). "
                   "Both moments are corrected, each with its own β."),
-    Exercise("3.6", "newton_step", "one Newton step", _newton_reference, _newton_cases,
+    Exercise("3.5", "newton_step", "one Newton step", _newton_reference, _newton_cases,
              hint="x_new = x - H⁻¹ grad. Solve the linear system with np.linalg.solve(hess, grad) rather "
                   "than inverting the matrix."),
     Exercise("3.7", "inverse_time_decay", "inverse-time learning-rate decay",

@@ -229,8 +229,9 @@ register(
              hint="Skip every parameter whose name contains 'bias' (its gradient is zeros). The penalty is "
                   "(alpha / 2) * sum(w**2) over the weights, so its gradient is alpha * w. Do not change params."),
     Exercise("4.3", "dropout_forward", "inverted dropout, forward", _dropout_forward_reference,
-             _dropout_cases, hint="In training, keep the units where mask is 1 and divide by 1 - p: x * mask / (1 - p). "
-                                 "In evaluation (training=False) return x unchanged."),
+             _dropout_cases,
+             hint="In training, keep the units where mask is 1 and divide by 1 - p: x * mask / (1 - p). "
+                  "In evaluation (training=False) return x unchanged."),
     Exercise("4.4", "dropout_backward", "inverted dropout, backward", _dropout_backward_reference,
              lambda rng: _dropout_cases(rng, backward=True),
              hint="The forward pass multiplied by mask / (1 - p), so the gradient is multiplied by the same."),

@@ -133,6 +133,33 @@ def plot_lr(fig, d: LRData) -> None:
     LRView().plot(fig, d)
 
 
+# ------------------------------------------------------------------------- a tour of the difficulties
+TOUR = (
+    ("himmelblau", "several minima: the start decides", [(0.0, 0.0), (-1.0, -0.5), (0.5, -1.0), (-0.5, 1.0)], 0.01, 200),
+    ("saddle", "a saddle point: slow to leave", [(1.0, 1e-3), (1.0, -1e-2)], 0.05, 100),
+    ("rosenbrock", "a curved, flat valley floor", [(-1.2, 1.0)], 0.001, 2000),
+    ("ill_conditioned_bowl", "ill-conditioning: zig-zag", [(-4.0, 2.0)], 0.18, 60),
+)
+
+
+def landscape_tour(fig) -> dict:
+    """Gradient descent on four landscapes that show what makes optimisation hard; returns the paths."""
+    from ..optim import SGD, race
+    from .unit3_race import draw_paths
+
+    axes = fig.subplots(1, len(TOUR))
+    paths = {}
+    for ax, (name, title, starts, lr, steps) in zip(axes, TOUR):
+        runs = {f"start {i + 1}": race(name, {"GD": lambda p: SGD(p, lr=lr)}, x0=x0, steps=steps).trajectories["GD"]
+                for i, x0 in enumerate(starts)}
+        draw_paths(ax, name, runs, title)
+        ax.get_legend().remove()
+        ax.set_xticks([])
+        ax.set_yticks([])
+        paths[name] = runs
+    return paths
+
+
 # ------------------------------------------------------------------------- mini-batch noise
 BATCH_SIZES = (1, 2, 4, 8, 16, 32, 64, 128, 442)
 MB_FEATURES = ("bmi", "s5")

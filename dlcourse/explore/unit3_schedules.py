@@ -130,7 +130,7 @@ class ScheduleView(View):
         self.rate_lines, self.loss_lines = {}, {}
         for i, name in enumerate(d.names):
             colour = CYCLE[i % len(CYCLE)]
-            self.rate_lines[name], = ax1.step(np.arange(epochs), np.zeros(epochs), where="post", color=colour,
+            self.rate_lines[name], = ax1.step(np.arange(epochs), np.ones(epochs), where="post", color=colour,
                                               label=name)
             self.loss_lines[name], = ax2.plot(np.arange(epochs + 1), np.ones(epochs + 1), "o-", ms=2.5,
                                               color=colour)

@@ -157,3 +157,42 @@ def lr_range_test(lr_min: float = 1e-4, lr_max: float = 10.0, steps: int = 120, 
     smoothed = ema(np.where(np.isfinite(losses), losses, 1e6), beta)
     steepest, tenth = suggest_lr(lrs[:len(losses)], smoothed)
     return RangeTest(lrs[:len(losses)], losses, smoothed, steepest, tenth)
+
+
+def plot_searches(fig, searches) -> None:
+    """Where each search tried (colour: validation loss, star: best), and the best loss found so far."""
+    axes = fig.subplots(1, len(searches) + 1, width_ratios=[1] * len(searches) + [1.3])
+    vmin = min(s.values.min() for s in searches)
+    for ax, s in zip(axes, searches):
+        sc = ax.scatter(s.points[:, 0], s.points[:, 1], c=s.values, cmap="viridis_r", vmin=vmin, vmax=1.0, s=30,
+                        edgecolors="k", linewidths=0.4)
+        best, value = s.best
+        ax.plot(*best, "*", color="#D55E00", ms=14, mec="k")
+        ax.set_xlim(SPACE[0][1] - 0.2, SPACE[0][2] + 0.2)
+        ax.set_ylim(SPACE[1][1] - 0.3, SPACE[1][2] + 0.3)
+        ax.set_xlabel(SPACE[0][0])
+        ax.set_title(f"{s.name} search, {len(s.values)} trials\nbest {value:.3f}", fontsize=9)
+    axes[0].set_ylabel(SPACE[1][0])
+    fig.colorbar(sc, ax=list(axes[:len(searches)]), shrink=0.8, label="validation loss")
+    ax = axes[-1]
+    for s in searches:
+        ax.plot(np.arange(1, len(s.values) + 1), s.best_so_far, "o-", ms=3, label=s.name)
+    ax.set_xlabel("trials")
+    ax.set_ylabel("best validation loss so far")
+    ax.set_ylim(0.2, 1.0)
+    ax.legend(fontsize=8)
+
+
+def plot_range_test(ax, rt: RangeTest) -> None:
+    """The loss of each mini-batch against the learning rate, smoothed, with the two suggestions."""
+    ax.semilogx(rt.lrs, rt.losses, color="#BBBBBB", lw=0.8, label="loss of each batch")
+    ax.semilogx(rt.lrs, rt.smoothed, color="#0072B2", lw=2, label="smoothed (bias-corrected EMA)")
+    for lr, text, colour, ha in ((rt.steepest, "steepest descent", "#009E73", "left"),
+                                 (rt.min_over_10, "minimum / 10", "#D55E00", "right")):
+        ax.axvline(lr, color=colour, ls="--", lw=1)
+        pad = " " if ha == "left" else ""
+        ax.text(lr, 2.9, f"{pad}{text} {pad}\n{pad}{lr:.3g} ", color=colour, fontsize=8, va="top", ha=ha)
+    ax.set_ylim(0, 3.2)
+    ax.set_xlabel("learning rate (raised every mini-batch)")
+    ax.set_ylabel("cross-entropy")
+    ax.legend(fontsize=8, loc="lower left")

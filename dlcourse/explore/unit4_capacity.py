@@ -208,10 +208,12 @@ def compute_capacity(family: str = "polynomial", degree: int = 3, width: int = 4
     if family != "network":
         raise ValueError(f"family must be 'polynomial' or 'network', got {family!r}")
     curves = cached_network_curves(n_train, noise)
-    pending = curves is None
-    if pending:
-        curves = _NETWORK_CACHE[next(iter(_NETWORK_CACHE))] if _NETWORK_CACHE else network_curves()
-    return CapacityData(curves, WIDTHS.index(width), requested, pending)
+    if curves is not None:
+        return CapacityData(curves, WIDTHS.index(width), requested, False)
+    if _NETWORK_CACHE:                      # other networks were trained: show those until Run
+        return CapacityData(next(iter(_NETWORK_CACHE.values())), WIDTHS.index(width), requested, True)
+    # no network trained yet: keep showing the polynomials (training starts only on Run)
+    return CapacityData(polynomial_curves(n_train, noise), DEGREES.index(degree), requested, True)
 
 
 def describe_capacity(d: CapacityData) -> str:
@@ -221,7 +223,8 @@ def describe_capacity(d: CapacityData) -> str:
             f"{quadrant(c.bias2[i], c.variance[i])}.")
     if d.pending:
         fam, n, s = d.requested
-        text = (f"<b>Showing networks for n = {c.n_train}, σ = {c.noise_std}; press Run to train them for "
+        shown = "networks" if c.family == "network" else "polynomials"
+        text = (f"<b>Showing {shown} for n = {c.n_train}, σ = {c.noise_std}; press Run to train networks for "
                 f"n = {n}, σ = {s}.</b> " + text)
     return text
 
@@ -236,15 +239,12 @@ def _clip(v):
 class CapacityView(View):
     """Repeated fits (left), errors against complexity (middle), the bias–variance quadrant map (right).
 
-    Only the model family is drawn once; every curve is an artist updated in place, so that
-    changing the data (n, σ) redraws as fast as moving the complexity.
+    The axes are drawn once; every curve, tick label and title is an artist updated in place, so
+    that changing the family or the data (n, σ) redraws as fast as moving the complexity.
     """
 
     SERIES = (("train_error", "blue", "training error", "-"), ("val_error", "orange", "validation error", "-"),
               ("bias2", "green", "bias²", "--"), ("variance", "purple", "variance", "--"))
-
-    def key(self, d: CapacityData):
-        return d.curves.family
 
     def setup(self, fig, d: CapacityData) -> None:
         c = d.curves
@@ -260,15 +260,17 @@ class CapacityView(View):
         ax1.set_xlabel("x")
         ax1.legend(fontsize=6, loc="upper right")
         self.t1 = ax1.set_title(" ", fontsize=9)
-        k = np.arange(len(c.complexities))
+        positions = np.arange(max(len(DEGREES), len(WIDTHS)))
         self.series = [ax2.plot([], [], color=PALETTE[colour], ls=ls, marker="o", ms=2.5, label=label)[0]
                        for _, colour, label, ls in self.SERIES]
         self.noise = ax2.axhline(c.noise, color="#888", lw=1, ls=":", label="noise σ²")
         ax2.set_yscale("log")
         ax2.set_ylim(*LIMIT)
-        ax2.set_xlim(-0.5, len(k) - 0.5)
-        ax2.set_xticks(k, [str(v) for v in c.complexities], fontsize=7)
-        ax2.set_xlabel("polynomial degree" if c.family == "polynomial" else "hidden units (width)")
+        ax2.set_xlim(-0.5, len(positions) - 0.5)
+        ax2.set_xticks(positions, [""] * len(positions))     # labels are texts updated with the family
+        self.tick_labels = [ax2.text(x, -0.03, "", transform=ax2.get_xaxis_transform(), ha="center", va="top",
+                                     fontsize=7) for x in positions]
+        self.xlabel = ax2.text(0.5, -0.14, "", transform=ax2.transAxes, ha="center", va="top", fontsize=9)
         ax2.legend(fontsize=6, loc="upper left", ncol=2)
         self.t2 = ax2.set_title(" ", fontsize=9)
         self.marker = ax2.axvline(0, color="k", lw=1)
@@ -297,14 +299,17 @@ class CapacityView(View):
         self.t1.set_text(f"{d.label}: {quadrant(c.bias2[i], c.variance[i]).split(': ')[1]}")
         for line, (name, *_ ) in zip(self.series, self.SERIES):
             line.set_data(k, _clip(getattr(c, name)))
+        for j, label in enumerate(self.tick_labels):
+            label.set_text(str(c.complexities[j]) if j < len(k) else "")
+        self.xlabel.set_text("polynomial degree" if c.family == "polynomial" else "hidden units (width)")
         self.noise.set_ydata([c.noise, c.noise])
         self.t2.set_text(f"{N_REPEATS} fits per point, n = {c.n_train}, σ = {c.noise_std}")
         self.marker.set_xdata([i, i])
         self.path.set_data(_clip(c.bias2), _clip(c.variance))
         self.point.set_data([_clip(c.bias2[i])], [_clip(c.variance[i])])
-        self.status.set_text("old curves: press Run to train the networks for the new n and σ" if d.pending else " ")
+        self.status.set_text("older curves shown: press Run to train networks for these settings" if d.pending else " ")
         return [self.points, self.fits, self.mean, self.t1, *self.series, self.noise, self.t2, self.marker,
-                self.path, self.point, self.status]
+                self.path, self.point, self.status, *self.tick_labels, self.xlabel]
 
 
 def plot_capacity(fig, d: CapacityData) -> None:

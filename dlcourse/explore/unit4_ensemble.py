@@ -26,8 +26,8 @@ import numpy as np
 
 from ..data import make_moons
 from ..plotting import PALETTE, View
-from ..regularization import (DecisionTree, LogisticRegression, adaboost_fit, bagging_fit, majority_vote,
-                              stacking_fit, zero_one_bias_variance)
+from ..regularization import (LogisticRegression, adaboost_fit, bagging_fit, majority_vote, stacking_fit,
+                              zero_one_bias_variance)
 from .unit4_util import single_threaded
 
 METHODS = ("bagging", "boosting", "stacking")

@@ -78,7 +78,7 @@ def _transfer_data(task: str):
 
 
 @single_threaded
-def transfer_experiment(task: str = TRANSFER_TASKS[0], sizes=(10, 25, 50, 100), steps: int = 150,
+def transfer_experiment(task: str = TRANSFER_TASKS[0], sizes=(10, 25, 50, 100), steps: int = 100,
                         n_subsets: int = 2, seed: int = 0) -> TransferResult:
     """Train a source network, then learn the target task from ``n`` labelled digits three ways.
 
@@ -144,6 +144,14 @@ def forgetting_experiment(steps: int = 150, every: int = 10, n_replay: int = 50,
 
 
 # --------------------------------------------------------------------------------- adversarial
+@single_threaded
+def digits_classifier():
+    """Unit 1's 64-32-10 ReLU digit classifier (:func:`dlcourse.explore.saliency.trained_digits_mlp`), trained once."""
+    from .saliency import trained_digits_mlp
+
+    return trained_digits_mlp()
+
+
 def input_gradient(model, X, y) -> np.ndarray:
     r"""Per-example gradients :math:`\partial L_n / \partial x_n` of the cross-entropy, shape ``X.shape``."""
     X = np.atleast_2d(X)
@@ -250,7 +258,7 @@ class FederatedResult(NamedTuple):
     rounds: np.ndarray
     federated: np.ndarray     # test accuracy of the global model after each round
     central: float            # the same network trained on the pooled data, same number of steps
-    local_only: np.ndarray    # each client's own model on the whole test set
+    local_only: np.ndarray    # each client's own model (50 steps on its data) on the whole test set
 
 
 @single_threaded
@@ -273,9 +281,9 @@ def federated_averaging(n_rounds: int = 15, local_steps: int = 10, lr: float = 1
     central = mlp(10, seed=seed)
     train(central, Xtr, ytr, n_rounds * local_steps, lr)
     local_only = []
-    for X, y in clients:
+    for X, y in clients:             # a client alone learns its two classes within a few dozen steps
         m = mlp(10, seed=seed)
-        train(m, X, y, n_rounds * local_steps, lr)
+        train(m, X, y, 50, lr)
         local_only.append(accuracy(m, Xte, yte))
     return FederatedResult(np.arange(1, n_rounds + 1), np.array(history), accuracy(central, Xte, yte),
                            np.array(local_only))
@@ -283,7 +291,8 @@ def federated_averaging(n_rounds: int = 15, local_steps: int = 10, lr: float = 1
 
 def laplace_mechanism(true_value: float, sensitivity: float, epsilon: float, rng=None, size=None):
     r"""Release :math:`f(D) + \mathrm{Laplace}(0, \Delta f/\varepsilon)`: :math:`\varepsilon`-differentially private
-    for a query whose value changes by at most :math:`\Delta f` when one person's record changes (Dwork et al., 2006)."""
+    for a query whose value changes by at most :math:`\Delta f` when one person's record changes
+    (Dwork et al., 2006)."""
     if epsilon <= 0 or sensitivity < 0:
         raise ValueError(f"epsilon must be > 0 and sensitivity >= 0, got {epsilon} and {sensitivity}")
     return true_value + np.random.default_rng(rng).laplace(0.0, sensitivity / epsilon, size)
@@ -293,7 +302,8 @@ def laplace_mechanism(true_value: float, sensitivity: float, epsilon: float, rng
 def dp_sgd_softmax(X, y, noise_multiplier: float, clip: float = 1.0, steps: int = 300, batch: int = 64,
                    lr: float = 0.5, seed: int = 0) -> np.ndarray:
     r"""Softmax regression trained by DP-SGD: clip each example's gradient to norm ``clip``, sum, add
-    :math:`\mathcal{N}(0, (\sigma C)^2)` noise, divide by the batch size (Abadi et al., 2016). Returns ``W`` (10, 65)."""
+    :math:`\mathcal{N}(0, (\sigma C)^2)` noise, divide by the batch size (Abadi et al., 2016).
+    Returns ``W`` (10, 65), the last column the bias."""
     rng = np.random.default_rng(seed)
     Xb = np.c_[X, np.ones(len(X))]
     W = np.zeros((10, Xb.shape[1]))

@@ -234,7 +234,8 @@ def noise_injection_fit(X, y, sigma: float, steps: int = 10000, lr: float = 0.05
     r"""Least squares trained by gradient descent on inputs with fresh :math:`\mathcal N(0, \sigma^2)` noise each step.
 
     Returns the average of the iterates after ``burn_in`` steps. Since
-    :math:`\mathbb E\,\tfrac{1}{2n}\lVert y - (X + E)w\rVert^2 = \tfrac{1}{2n}\lVert y - Xw\rVert^2 + \tfrac{\sigma^2}{2}\lVert w\rVert^2`,
+    :math:`\mathbb E\,\tfrac{1}{2n}\lVert y - (X + E)w\rVert^2
+    = \tfrac{1}{2n}\lVert y - Xw\rVert^2 + \tfrac{\sigma^2}{2}\lVert w\rVert^2`,
     it approaches ridge regression with :math:`\alpha = \sigma^2` (Bishop, 1995). ``X`` and ``y`` should be centred.
     """
     rng = np.random.default_rng(seed)

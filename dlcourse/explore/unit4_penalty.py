@@ -4,7 +4,8 @@ The data are scikit-learn's bundled diabetes set (442 patients, 10 standardized
 features, a disease-progression score, standardized too), split 300 / 142 into
 training and validation. The objective is :mod:`dlcourse.regularization.linear_models`':
 
-.. math:: \frac{1}{2n}\lVert y - Xw - b\rVert^2 + \alpha\big(\rho\lVert w\rVert_1 + \tfrac{1-\rho}{2}\lVert w\rVert^2\big)
+.. math::
+    \frac{1}{2n}\lVert y - Xw - b\rVert^2 + \alpha\big(\rho\lVert w\rVert_1 + \tfrac{1-\rho}{2}\lVert w\rVert^2\big)
 
 The 2-D picture minimizes the same penalty plus a quadratic loss
 :math:`\tfrac12 (w - w^*)^\top A (w - w^*)`; its solution is where a loss contour first
@@ -60,8 +61,10 @@ def coefficient_path(rho: float) -> np.ndarray:
 
 
 def quadratic_enet(alpha: float, rho: float, A=A_2D, w_star=W_STAR, sweeps: int = 500) -> np.ndarray:
-    r"""Minimize :math:`\tfrac12(w - w^*)^\top A(w - w^*) + \alpha(\rho\lVert w\rVert_1 + \tfrac{1-\rho}2\lVert w\rVert^2)`
-    by coordinate descent (exact for this convex problem)."""
+    r"""Minimize the 2-D problem of the picture by coordinate descent (exact for this convex problem):
+
+    .. math:: \tfrac12(w - w^*)^\top A(w - w^*) + \alpha\big(\rho\lVert w\rVert_1 + \tfrac{1-\rho}2\lVert w\rVert^2\big)
+    """
     w, c = np.zeros(len(w_star)), A @ w_star
     for _ in range(sweeps):
         old = w.copy()

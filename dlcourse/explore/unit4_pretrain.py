@@ -127,7 +127,7 @@ class PretrainView(View):
         return d.curves.hidden
 
     def setup(self, fig, d: PretrainData) -> None:
-        fig.subplots_adjust(left=0.07, right=0.99, bottom=0.17, top=0.88, wspace=0.15)
+        fig.subplots_adjust(left=0.07, right=0.99, bottom=0.17, top=0.8, wspace=0.15)
         c = d.curves
         ax1, ax2, ax3 = fig.subplots(1, 3, width_ratios=[1.6, 1, 1])
         ax1.plot(c.sizes, c.pretrained, marker="o", color=PALETTE["green"], label="greedy pretraining + fine-tuning")
@@ -147,7 +147,7 @@ class PretrainView(View):
             ax.set_xticks([])
             ax.set_yticks([])
             ax.set_title(title, fontsize=8)
-        self.title = fig.suptitle(" ", fontsize=9)
+        self.title = fig.suptitle(" ", fontsize=9, y=0.99)
 
     def update(self, d: PretrainData) -> list:
         c, i = d.curves, d.index

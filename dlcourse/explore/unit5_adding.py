@@ -24,7 +24,7 @@ from .unit5_common import once, torch_threads
 from .unit5_rnn import COLOURS
 
 TEST_SEED = 12345
-DEFAULTS = dict(hidden=16, steps=800, batch_size=64, lr=0.02, clip=1.0, eval_every=25)
+DEFAULTS = dict(hidden=16, steps=500, batch_size=64, lr=0.02, clip=1.0, eval_every=25)
 
 
 def sequence_regressor(kind: str, input_size: int = 2, hidden: int = 16):
@@ -158,6 +158,7 @@ class AddingView(View):
     """Test MSE against training step for the three cells, with the predict-the-mean baseline."""
 
     def setup(self, fig, d: AddingData) -> None:
+        fig.subplots_adjust(left=0.12)
         self.ax = fig.subplots()
         self.lines = {k: self.ax.semilogy([], [], color=c, lw=2, label=k)[0] for k, c in COLOURS.items()}
         self.ax.axhline(ADDING_BASELINE_MSE, color="k", ls="--", lw=1, label="predict the mean (1/6)")
@@ -262,7 +263,7 @@ class GateView(View):
             img.set_data(d.gates[name][d.order])
         self.title.set_text(f"sequence {d.index}: marked {d.x[marks[0], 0]:.2f} + {d.x[marks[1], 0]:.2f} "
                             f"= {d.target:.3f}; the LSTM says {d.prediction:.3f}")
-        return self._swap("marks", lines + dots) + [self.values, *self.images, self.title]
+        return [self.values, *self.images, self.title] + self._swap("marks", lines + dots)
 
 
 def write_cache(path, curves: dict | None = None) -> None:

@@ -362,6 +362,9 @@ def residual_gradient_flow(depth: int, residual: bool, channels: int = 8, seed: 
     return np.array(norms[::-1])
 
 
+DEPTHS = (5, 10, 20, 30, 40)   # the depths the widget offers (each computed once)
+
+
 class ArchitectureData(NamedTuple):
     name: str
     rows: list
@@ -382,7 +385,8 @@ def compute_architecture(name: str = "VGG-16", width: float = 1.0, size: int = 2
                             residual_gradient_flow(depth, False), residual_gradient_flow(depth, True))
 
 
-def _fmt(n: float) -> str:
+def format_count(n: float) -> str:
+    """A count with 3 significant digits and k, M or G: ``format_count(138357544) == "138M"``."""
     for unit, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
         if n >= scale:
             return f"{n / scale:.3g}{unit}"
@@ -390,41 +394,53 @@ def _fmt(n: float) -> str:
 
 
 class ArchitectureView(View):
-    """Parameters and multiply-adds per layer (log scale), and gradient norms through plain vs residual blocks."""
+    """Parameters and multiply-adds per weight layer (log scale), and gradient norms through plain vs residual blocks.
 
-    MAX_ROWS = 40
+    One fixed layout serves every architecture (slots for :data:`MAX_SLOTS` weight layers, labels drawn as
+    moving text), so that changing the architecture repaints only the bars.
+    """
 
-    def key(self, d: ArchitectureData):
-        return d.name, d.depth
+    MAX_SLOTS = 24
 
     def setup(self, fig, d: ArchitectureData) -> None:
         self.ax, self.ax_g = fig.subplots(1, 2, width_ratios=[1.7, 1])
-        n = len(d.rows)
-        x = np.arange(n)
-        self.p_bars = self.ax.bar(x - 0.2, np.ones(n), 0.4, color=PALETTE["blue"], label="parameters")
-        self.m_bars = self.ax.bar(x + 0.2, np.ones(n), 0.4, color=PALETTE["orange"], label="multiply-adds")
+        x = np.arange(self.MAX_SLOTS)
+        self.p_bars = self.ax.bar(x - 0.2, np.ones(self.MAX_SLOTS), 0.4, color=PALETTE["blue"], label="parameters")
+        self.m_bars = self.ax.bar(x + 0.2, np.ones(self.MAX_SLOTS), 0.4, color=PALETTE["orange"],
+                                  label="multiply-adds")
+        self.labels = [self.ax.text(i, 0.6, "", rotation=90, ha="center", va="top", fontsize=6, clip_on=False)
+                       for i in x]
         self.ax.set_yscale("log")
         self.ax.set_ylim(1, 5e10)
-        self.ax.set_xticks(x, [r.name for r in d.rows], rotation=90, fontsize=6)
+        self.ax.set_xlim(-0.7, self.MAX_SLOTS - 0.3)
+        self.ax.set_xticks([])
+        self.ax.set_ylabel("count per layer")
         self.ax.legend(fontsize=7, loc="upper left", ncol=2)
         self.title = self.ax.set_title(" ", fontsize=9)
-        depth = np.arange(d.depth + 1)
-        self.ax_g.semilogy(depth, d.plain, "o-", ms=3, color=PALETTE["vermillion"], label="plain blocks")
-        self.ax_g.semilogy(depth, d.residual, "o-", ms=3, color=PALETTE["green"], label="residual blocks")
+        self.plain, = self.ax_g.semilogy([], [], "o-", ms=3, color=PALETTE["vermillion"], label="plain blocks")
+        self.resid, = self.ax_g.semilogy([], [], "o-", ms=3, color=PALETTE["green"], label="residual blocks")
+        self.ax_g.set_xlim(0, max(DEPTHS))
+        self.ax_g.set_ylim(1e-30, 1e2)
         self.ax_g.set_xlabel("block (0 = input)")
         self.ax_g.set_ylabel("‖∂L/∂x‖ at the block's input")
-        self.ax_g.legend(fontsize=7)
-        ratio = d.plain[0] / d.plain[-1]
-        self.ax_g.set_title(f"{d.depth} blocks: plain input gets {ratio:.1e}× the output's gradient", fontsize=8)
+        self.ax_g.legend(fontsize=7, loc="lower right")
+        self.g_title = self.ax_g.set_title(" ", fontsize=8)
 
     def update(self, d: ArchitectureData) -> list:
-        for bar, r in zip(self.p_bars, d.rows):
-            bar.set_height(max(r.params, 1))
-        for bar, r in zip(self.m_bars, d.rows):
-            bar.set_height(max(r.macs, 1))
+        rows = [r for r in d.rows if r.params][:self.MAX_SLOTS]
+        for i in range(self.MAX_SLOTS):
+            r = rows[i] if i < len(rows) else None
+            self.p_bars[i].set_height(max(r.params, 1) if r else 1)
+            self.m_bars[i].set_height(max(r.macs, 1) if r else 1)
+            self.labels[i].set_text(r.name if r else "")
         self.title.set_text(f"{d.name}, input {d.size}×{d.size}, width ×{d.width:g}: "
-                            f"{_fmt(d.total_params)} parameters, {_fmt(d.total_macs)} multiply-adds")
-        return [*self.p_bars, *self.m_bars, self.title]
+                            f"{format_count(d.total_params)} parameters, {format_count(d.total_macs)} multiply-adds")
+        depth = np.arange(d.depth + 1)
+        self.plain.set_data(depth, np.maximum(d.plain, 1e-30))
+        self.resid.set_data(depth, d.residual)
+        self.g_title.set_text(f"{d.depth} blocks: the plain stack's input gets "
+                              f"{d.plain[0] / d.plain[-1]:.1e} × the output's gradient")
+        return [*self.p_bars, *self.m_bars, *self.labels, self.title, self.plain, self.resid, self.g_title]
 
 
 def plot_architecture(fig, d: ArchitectureData) -> None:
@@ -436,3 +452,58 @@ def describe_architecture(d: ArchitectureData) -> str:
     conv_macs = sum(r.macs for r in d.rows if not r.name.startswith("fc"))
     return (f"Fully connected layers hold {fc / max(d.total_params, 1):.0%} of the parameters; "
             f"convolutions do {conv_macs / max(d.total_macs, 1):.0%} of the multiply-adds.")
+
+
+def weight_depth(model) -> int:
+    """Number of weight layers (convolutions and linears) on the longest path through ``model``.
+
+    Parallel branches (Inception) count once, by their deepest branch; a residual block counts its
+    main path, not the 1×1 projection on its shortcut. This is the depth in names like "VGG-16"
+    and "ResNet-152".
+    """
+    nn = _nn()
+    if isinstance(model, (nn.Conv2d, nn.Linear)):
+        return 1
+    branches = [getattr(model, b) for b in ("b1", "b2", "b3", "b4") if hasattr(model, b)]
+    if branches:
+        return max(weight_depth(b) for b in branches)
+    if hasattr(model, "f") and hasattr(model, "shortcut"):
+        return weight_depth(model.f)
+    return sum(weight_depth(child) for child in model.children())
+
+
+# --------------------------------------------------------------------------- transformers, for scale
+TRANSFORMERS = {  # name: (layers, d_model, d_ff, vocabulary, positions), from each paper's configuration
+    "BERT-base": (12, 768, 3072, 30522, 512),
+    "GPT-2 (small)": (12, 768, 3072, 50257, 1024),
+    "GPT-2 XL": (48, 1600, 6400, 50257, 1024),
+    "ViT-B/16": (12, 768, 3072, 0, 197),
+}
+
+
+def transformer(name: str, device="meta"):
+    """A parameter-exact stand-in for a Transformer of :data:`TRANSFORMERS` (``torch.nn`` layers, no forward).
+
+    The encoder layers are ``torch.nn.TransformerEncoderLayer`` (self-attention + a two-layer MLP + two
+    LayerNorms); around them, each model's embeddings and heads: BERT's token-type embeddings, embedding
+    LayerNorm and pooler; GPT-2's final LayerNorm (its output layer reuses the token embedding); ViT's 16×16
+    patch embedding, class token and 1,000-way head.
+    """
+    import torch
+
+    nn = _nn()
+    if name not in TRANSFORMERS:
+        raise ValueError(f"name must be one of {list(TRANSFORMERS)}, got {name!r}")
+    layers, d, d_ff, vocab, positions = TRANSFORMERS[name]
+    with _on(device):
+        parts = [nn.TransformerEncoderLayer(d, nhead=d // 64, dim_feedforward=d_ff) for _ in range(layers)]
+        parts.append(nn.Embedding(positions, d))
+        if name.startswith("BERT"):
+            parts += [nn.Embedding(vocab, d), nn.Embedding(2, d), nn.LayerNorm(d), nn.Linear(d, d)]
+        elif name.startswith("GPT"):
+            parts += [nn.Embedding(vocab, d), nn.LayerNorm(d)]
+        else:
+            cls = nn.Module()
+            cls.token = nn.Parameter(torch.empty(1, 1, d))
+            parts += [nn.Conv2d(3, d, 16, stride=16), cls, nn.LayerNorm(d), nn.Linear(d, 1000)]
+        return nn.ModuleList(parts)

@@ -105,7 +105,7 @@ def train_torch_cnn(epochs: int = 15, lr: float = 5e-3, batch_size: int = 32, se
     return TrainedCNN(model, history, history["test_acc"][-1], time.perf_counter() - start)
 
 
-def train_numpy_cnn(epochs: int = 10, lr: float = 3e-3, decay_epochs: int = 3, batch_size: int = 32,
+def train_numpy_cnn(epochs: int = 6, lr: float = 3e-3, decay_epochs: int = 2, batch_size: int = 32,
                     seed: int = 0, progress: bool = True) -> TrainedCNN:
     """Train :func:`numpy_cnn` with :func:`dlcourse.train.fit` (Adam), then ``decay_epochs`` at ``lr / 8``."""
     from threadpoolctl import threadpool_limits
@@ -180,10 +180,13 @@ def compute_feature_maps(index: int = 0, layer: str = "conv1", first: int = 0) -
 
 
 class FeatureMapView(View):
-    """The digit and the predicted probabilities; 16 filters; the 16 feature maps they make."""
+    """The digit and the predicted probabilities; 16 filters; the 16 feature maps they make.
 
-    def key(self, d: FeatureMapData):
-        return d.layer, tuple(d.channels)
+    Every image is stretched over a fixed unit square, so 8×8, 4×4 and 2×2 maps share one
+    layout and changing the layer repaints only the images and labels.
+    """
+
+    BOX = (0, 1, 1, 0)
 
     def setup(self, fig, d: FeatureMapData) -> None:
         gs = fig.add_gridspec(4, 11, width_ratios=[1.6] * 2 + [0.25] + [1] * 4 + [1] * 4)
@@ -195,22 +198,22 @@ class FeatureMapView(View):
         self.ax_p.set_ylim(0, 1)
         self.ax_p.set_xticks(range(10))
         self.ax_p.tick_params(labelsize=7)
-        self.filters, self.maps = [], []
+        self.filters, self.maps, self.names = [], [], []
         for k in range(16):
             axf = fig.add_subplot(gs[k // 4, 3 + k % 4])
             axm = fig.add_subplot(gs[k // 4, 7 + k % 4])
-            self.filters.append(axf.imshow(np.zeros((3, 3)), cmap="PuOr", vmin=-1, vmax=1))
-            self.maps.append(axm.imshow(np.zeros(d.maps.shape[1:]), cmap="magma", vmin=0, vmax=1))
-            axm.set_title(f"#{d.channels[k]}", fontsize=6, pad=1)
+            self.filters.append(axf.imshow(np.zeros((3, 3)), cmap="PuOr", vmin=-1, vmax=1, extent=self.BOX))
+            self.maps.append(axm.imshow(np.zeros((2, 2)), cmap="magma", vmin=0, vmax=1, extent=self.BOX))
+            self.names.append(axm.text(0.03, 0.03, "", color="w", fontsize=6, va="top"))
             for ax in (axf, axm):
+                ax.set_xlim(0, 1)
+                ax.set_ylim(1, 0)
                 ax.set_xticks([])
                 ax.set_yticks([])
-        fig.text(0.42, 0.93, f"{d.layer} filters ({d.filter_note})", fontsize=8, ha="center")
-        fig.text(0.79, 0.93, f"{d.layer} feature maps {d.shape[0]}×{d.shape[1]}×{d.shape[2]} "
-                             f"(channels {d.channels[0]}–{d.channels[-1]})", fontsize=8, ha="center")
-        for ax in (self.ax_img,):
-            ax.set_xticks([])
-            ax.set_yticks([])
+        self.ax_img.set_xticks([])
+        self.ax_img.set_yticks([])
+        self.head_f = fig.text(0.42, 0.93, " ", fontsize=8, ha="center")
+        self.head_m = fig.text(0.79, 0.93, " ", fontsize=8, ha="center")
 
     def update(self, d: FeatureMapData) -> list:
         self.img.set_data(d.image)
@@ -226,8 +229,58 @@ class FeatureMapView(View):
             self.filters[k].set_clim(-flim, flim)
             self.maps[k].set_data(d.maps[k])
             self.maps[k].set_clim(0, mlim)
-        return [self.img, self.t_img, *self.bars, *self.filters, *self.maps]
+            self.names[k].set_text(f"#{d.channels[k]}")
+        self.head_f.set_text(f"filters of {'conv1' if d.layer.endswith('1') else 'conv2'} ({d.filter_note})")
+        self.head_m.set_text(f"{d.layer}: {d.shape[0]} maps of {d.shape[1]}×{d.shape[2]} "
+                             f"(channels {d.channels[0]}–{d.channels[-1]})")
+        return [self.img, self.t_img, *self.bars, *self.filters, *self.maps, *self.names, self.head_f, self.head_m]
 
 
 def plot_feature_maps(fig, d: FeatureMapData) -> None:
     FeatureMapView().plot(fig, d)
+
+
+# --------------------------------------------------------------------------- convolutional autoencoder
+def conv_autoencoder(code_channels: int = 4):
+    """Encoder: two stride-2 convolutions, 1×8×8 → 8×4×4 → ``code_channels``×2×2; decoder: two transposed ones back."""
+    import torch.nn as nn
+
+    encoder = nn.Sequential(nn.Conv2d(1, 8, 3, stride=2, padding=1), nn.ReLU(),
+                            nn.Conv2d(8, code_channels, 3, stride=2, padding=1))
+    decoder = nn.Sequential(nn.ConvTranspose2d(code_channels, 8, 3, stride=2, padding=1, output_padding=1), nn.ReLU(),
+                            nn.ConvTranspose2d(8, 1, 3, stride=2, padding=1, output_padding=1), nn.Sigmoid())
+    return encoder, decoder
+
+
+def train_conv_autoencoder(epochs: int = 30, lr: float = 1e-2, batch_size: int = 32, seed: int = 0,
+                           progress: bool = True):
+    """Train :func:`conv_autoencoder` on the training digits (squared error); returns ``(encoder, decoder, losses)``."""
+    import torch
+    from tqdm.auto import trange
+
+    Xtr = torch.tensor(digit_images()[0], dtype=torch.float32)
+    with torch_threads(1):
+        torch.manual_seed(seed)
+        encoder, decoder = conv_autoencoder()
+        params = [*encoder.parameters(), *decoder.parameters()]
+        opt = torch.optim.Adam(params, lr=lr)
+        gen = torch.Generator().manual_seed(seed)
+        losses = []
+        for _ in (bar := trange(epochs, desc="conv autoencoder", disable=not progress)):
+            total = 0.0
+            for idx in torch.randperm(len(Xtr), generator=gen).split(batch_size):
+                loss = torch.mean((decoder(encoder(Xtr[idx])) - Xtr[idx]) ** 2)
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                total += loss.item() * len(idx)
+            losses.append(total / len(Xtr))
+            bar.set_postfix(loss=f"{losses[-1]:.4f}")
+    return encoder.eval(), decoder.eval(), np.array(losses)
+
+
+def retrieval_precision(query_features, query_labels, base_features, base_labels, k: int = 5) -> float:
+    """Content-based retrieval: the fraction of each query's ``k`` nearest neighbours that share its label."""
+    d = ((query_features[:, None, :] - base_features[None, :, :]) ** 2).sum(axis=2)
+    nearest = np.argsort(d, axis=1)[:, :k]
+    return float(np.mean(base_labels[nearest] == query_labels[:, None]))

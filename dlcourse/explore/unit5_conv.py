@@ -103,37 +103,48 @@ def describe_convolution(d: ConvData) -> str:
             f"= <b>{d.value:.3f}</b>. Output size {d.formula} per side.")
 
 
-class ConvView(View):
-    """The padded input with the sliding window, the kernel with its numbers, the output filling up."""
+MAX_PADDING, MAX_STRIDE = 2, 3
+SIDE = 8 * UPSAMPLE                       # the image is SIDE × SIDE
+MAX_IN = SIDE + 2 * MAX_PADDING           # largest padded input
+MAX_OUT = SIDE + 2 * MAX_PADDING - 2      # largest output (stride 1, kernel 3)
 
-    def key(self, d: ConvData):
-        return d.output.shape, d.padding
+
+class ConvView(View):
+    """The padded input with the sliding window, the kernel with its numbers, the output filling up.
+
+    Panels keep fixed limits (room for the largest padded input and output) and the images
+    are centred in them, so stride and padding changes repaint only the moving parts.
+    """
 
     def setup(self, fig, d: ConvData) -> None:
         self.ax_in, self.ax_k, self.ax_out = fig.subplots(1, 3, width_ratios=[1.2, 0.8, 1.2])
-        P = d.padded.shape[0]
-        self.ax_in.imshow(d.padded, cmap="gray_r", vmin=0, vmax=1, extent=(-0.5, P - 0.5, P - 0.5, -0.5))
-        if d.padding:
-            edge = d.padding - 0.5
-            self.ax_in.add_patch(_rect(edge, edge, P - 2 * d.padding, P - 2 * d.padding, PALETTE["sky"], ls=":"))
+        self.inp = self.ax_in.imshow(np.zeros((2, 2)), cmap="gray_r", vmin=0, vmax=1)
+        edge = MAX_PADDING - 0.5
+        self.ax_in.add_patch(_rect(edge, edge, SIDE, SIDE, PALETTE["sky"], ls=":"))
         self.window = self.ax_in.add_patch(_rect(-0.5, -0.5, 3, 3, PALETTE["vermillion"], lw=2.5))
-        self.ax_in.set_title(f"input {d.image.shape[0]}×{d.image.shape[1]}, zero padding {d.padding}", fontsize=9)
+        self.t_in = self.ax_in.set_title(" ", fontsize=9)
         self.kimg = self.ax_k.imshow(np.zeros((3, 3)), cmap="PuOr", vmin=-1, vmax=1)
         self.ktext = [[self.ax_k.text(v, u, "", ha="center", va="center", fontsize=8) for v in range(3)]
                       for u in range(3)]
         self.ax_k.set_title("kernel (and kernel ⊙ window)", fontsize=9)
-        H_out, W_out = d.output.shape
-        self.oimg = self.ax_out.imshow(np.full(d.output.shape, np.nan), cmap="PuOr",
-                                       extent=(-0.5, W_out - 0.5, H_out - 0.5, -0.5))
+        self.oimg = self.ax_out.imshow(np.zeros((2, 2)), cmap="PuOr")
         self.cursor = self.ax_out.add_patch(_rect(-0.5, -0.5, 1, 1, PALETTE["vermillion"], lw=2))
         self.otitle = self.ax_out.set_title(" ", fontsize=9)
+        for ax, n in ((self.ax_in, MAX_IN), (self.ax_out, MAX_OUT)):
+            ax.set_xlim(-0.5, n - 0.5)
+            ax.set_ylim(n - 0.5, -0.5)
         for ax in (self.ax_in, self.ax_k, self.ax_out):
             ax.set_xticks([])
             ax.set_yticks([])
 
     def update(self, d: ConvData) -> list:
         i, j = d.position
-        self.window.set_xy((j * d.stride - 0.5, i * d.stride - 0.5))
+        P, (H_out, W_out) = d.padded.shape[0], d.output.shape
+        o, q = MAX_PADDING - d.padding, (MAX_OUT - H_out) / 2       # offsets that centre the images
+        self.inp.set_data(d.padded)
+        self.inp.set_extent((o - 0.5, o + P - 0.5, o + P - 0.5, o - 0.5))
+        self.window.set_xy((o + j * d.stride - 0.5, o + i * d.stride - 0.5))
+        self.t_in.set_text(f"input {SIDE}×{SIDE}, zero padding {d.padding} (dotted: the image)")
         lim = float(np.abs(d.kernel).max()) or 1.0
         self.kimg.set_data(d.kernel)
         self.kimg.set_clim(-lim, lim)
@@ -144,10 +155,12 @@ class ConvView(View):
         shown.flat[:d.step + 1] = d.output.flat[:d.step + 1]
         olim = float(np.abs(d.output).max()) or 1.0
         self.oimg.set_data(shown)
+        self.oimg.set_extent((q - 0.5, q + W_out - 0.5, q + H_out - 0.5, q - 0.5))
         self.oimg.set_clim(-olim, olim)
-        self.cursor.set_xy((j - 0.5, i - 0.5))
-        self.otitle.set_text(f"output {d.output.shape[0]}×{d.output.shape[1]}: {d.formula}")
-        return [self.window, self.kimg, *sum(self.ktext, []), self.oimg, self.cursor, self.otitle]
+        self.cursor.set_xy((q + j - 0.5, q + i - 0.5))
+        self.otitle.set_text(f"output {H_out}×{W_out}: {d.formula}")
+        return [self.inp, self.window, self.t_in, self.kimg, *sum(self.ktext, []), self.oimg, self.cursor,
+                self.otitle]
 
 
 def _rect(x, y, w, h, colour, lw=1.5, ls="-"):

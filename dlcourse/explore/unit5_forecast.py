@@ -1,7 +1,9 @@
 r"""Time-series forecasting: an echo-state network, an LSTM, and the forecast-horizon explorer.
 
-The series is :func:`dlcourse.sequences.multi_sine` (periods 25 and 9 steps, a little noise).
-Both models learn one-step-ahead prediction, :math:`\hat s_{t+1} = f(s_1, \dots, s_t)`, and
+Two series: :func:`dlcourse.sequences.multi_sine` (periods 25 and 9 steps, a little noise),
+which is quasi-periodic and easy to continue, and :func:`dlcourse.sequences.mackey_glass`,
+which is chaotic, so that small errors grow with the horizon. Both models learn
+one-step-ahead prediction, :math:`\hat s_{t+1} = f(s_1, \dots, s_t)`, and
 forecast further by feeding their own predictions back in (autoregressive roll-out), so
 their errors compound with the horizon.
 
@@ -23,17 +25,22 @@ import numpy as np
 from .._validate import as_float_array, check_number, check_positive_int
 from ..layers.recurrent import LSTM, lstm_cell_forward
 from ..plotting import PALETTE, View
-from ..sequences import multi_sine
+from ..sequences import mackey_glass, multi_sine
 from .unit5_common import once, torch_threads
 
-N_STEPS, N_TRAIN, PERIODS, NOISE = 1400, 900, (25.0, 9.0), 0.03
+N_STEPS, N_TRAIN = 1400, 900
 MAX_HORIZON = 100
+SERIES = ("two sines", "Mackey-Glass")
 
 
-@lru_cache(maxsize=1)
-def forecast_series() -> np.ndarray:
-    """The series every forecasting cell uses: :data:`N_STEPS` values; the first :data:`N_TRAIN` train."""
-    return multi_sine(N_STEPS, periods=PERIODS, noise=NOISE, seed=0)
+@lru_cache(maxsize=2)
+def forecast_series(series: str = "two sines") -> np.ndarray:
+    """:data:`N_STEPS` values of ``series``; the first :data:`N_TRAIN` are for training."""
+    if series == "two sines":
+        return multi_sine(N_STEPS, periods=(25.0, 9.0), noise=0.03, seed=0)
+    if series == "Mackey-Glass":
+        return mackey_glass(N_STEPS, seed=0)
+    raise ValueError(f"series must be one of {SERIES}, got {series!r}")
 
 
 class EchoStateNetwork:
@@ -120,31 +127,35 @@ class EchoStateNetwork:
         return out
 
 
-@lru_cache(maxsize=1)
-def trained_esn() -> EchoStateNetwork:
+@lru_cache(maxsize=2)
+def trained_esn(series: str = "two sines") -> EchoStateNetwork:
     """An ESN fitted to predict the next value on the training part of :func:`forecast_series`."""
-    s = forecast_series()[:N_TRAIN]
+    s = forecast_series(series)[:N_TRAIN]
     return EchoStateNetwork().fit(s[:-1], s[1:])
 
 
-def train_forecast_lstm(hidden: int = 32, steps: int = 150, window: int = 60, batch_size: int = 32,
-                        lr: float = 0.01, seed: int = 0, progress: bool = True):
+FORECAST_STEPS = {"two sines": 150, "Mackey-Glass": 300}   # training steps of the LSTM for each series
+
+
+def train_forecast_lstm(series: str = "two sines", hidden: int = 32, steps: int | None = None, window: int = 40,
+                        batch_size: int = 32, lr: float = 0.01, seed: int = 0, progress: bool = True):
     """A torch LSTM + Linear trained to predict the next value at every step of random training windows.
 
     The loss ignores the first 10 steps of each window (the state is still warming up).
-    Returns the model and its training losses.
+    ``steps`` defaults to :data:`FORECAST_STEPS` of the series. Returns the model and its training losses.
     """
     import torch
     from tqdm.auto import trange
 
-    s = forecast_series()[:N_TRAIN]
+    s = forecast_series(series)[:N_TRAIN]
+    steps = FORECAST_STEPS[series] if steps is None else steps
     rng = np.random.default_rng(seed)
     with torch_threads(1):
         torch.manual_seed(seed)
         lstm, head = torch.nn.LSTM(1, hidden).float(), torch.nn.Linear(hidden, 1).float()
         opt = torch.optim.Adam([*lstm.parameters(), *head.parameters()], lr=lr)
         losses = []
-        for _ in trange(steps, desc="forecasting LSTM", disable=not progress, mininterval=0.5):
+        for _ in trange(steps, desc=f"LSTM on {series}", disable=not progress, mininterval=0.5):
             starts = rng.integers(0, len(s) - window - 1, batch_size)
             idx = starts[None, :] + np.arange(window + 1)[:, None]
             seq = torch.tensor(s[idx], dtype=torch.float32)[:, :, None]        # (window + 1, N, 1)
@@ -179,13 +190,13 @@ class LSTMForecaster:
         return preds
 
 
-def trained_forecasters(progress: bool = False) -> dict:
-    """``{"ESN": ..., "LSTM": ...}``, trained once per session."""
+def trained_forecasters(series: str = "two sines", progress: bool = False) -> dict:
+    """``{"ESN": ..., "LSTM": ...}`` for ``series``, trained once per session."""
     def make():
-        lstm, head, _ = train_forecast_lstm(progress=progress)
-        return {"ESN": trained_esn(), "LSTM": LSTMForecaster(lstm, head)}
+        lstm, head, _ = train_forecast_lstm(series, progress=progress)
+        return {"ESN": trained_esn(series), "LSTM": LSTMForecaster(lstm, head)}
 
-    return once("forecasters", make)
+    return once(("forecasters", series), make)
 
 
 def persistence(history, horizon: int) -> np.ndarray:
@@ -197,14 +208,14 @@ HISTORY = 200          # values a forecast sees before its origin
 ORIGINS = np.arange(N_TRAIN + HISTORY - 150, N_STEPS - MAX_HORIZON, 10)
 
 
-def rmse_by_horizon() -> dict:
+def rmse_by_horizon(series: str = "two sines") -> dict:
     """Root-mean-square error at horizons 1..100, averaged over forecasts from every origin in :data:`ORIGINS`."""
-    return once("forecast rmse", _rmse_by_horizon)
+    return once(("forecast rmse", series), lambda: _rmse_by_horizon(series))
 
 
-def _rmse_by_horizon() -> dict:
-    s = forecast_series()
-    models = trained_forecasters()
+def _rmse_by_horizon(series) -> dict:
+    s = forecast_series(series)
+    models = trained_forecasters(series)
     errors = {name: [] for name in ("ESN", "LSTM", "last value")}
     for o in ORIGINS:
         truth = s[o:o + MAX_HORIZON]
@@ -215,6 +226,7 @@ def _rmse_by_horizon() -> dict:
 
 
 class ForecastData(NamedTuple):
+    series: str
     origin: int
     horizon: int
     t_past: np.ndarray
@@ -225,17 +237,17 @@ class ForecastData(NamedTuple):
     rmse: dict             # name -> (MAX_HORIZON,)
 
 
-def compute_forecast(origin: int = 0, horizon: int = 20) -> ForecastData:
+def compute_forecast(series: str = "two sines", origin: int = 0, horizon: int = 20) -> ForecastData:
     """Forecasts of ``horizon`` steps from test origin number ``origin`` (an index into :data:`ORIGINS`)."""
-    s = forecast_series()
+    s = forecast_series(series)
     o = int(ORIGINS[int(origin) % len(ORIGINS)])
     horizon = int(np.clip(horizon, 1, MAX_HORIZON))
-    models = trained_forecasters()
+    models = trained_forecasters(series)
     hist = s[o - HISTORY:o]
     forecasts = {"ESN": models["ESN"].forecast(hist, horizon), "LSTM": models["LSTM"].forecast(hist, horizon),
                  "last value": persistence(hist, horizon)}
-    return ForecastData(o, horizon, np.arange(o - 60, o), s[o - 60:o], np.arange(o, o + horizon),
-                        s[o:o + horizon], forecasts, rmse_by_horizon())
+    return ForecastData(series, o, horizon, np.arange(o - 60, o), s[o - 60:o], np.arange(o, o + horizon),
+                        s[o:o + horizon], forecasts, rmse_by_horizon(series))
 
 
 FORECAST_COLOURS = {"ESN": PALETTE["green"], "LSTM": PALETTE["blue"], "last value": PALETTE["orange"]}
@@ -250,30 +262,30 @@ class ForecastView(View):
         self.truth, = self.ax.plot([], [], color="#999999", lw=4, alpha=0.5, label="what happened")
         self.lines = {n: self.ax.plot([], [], color=c, lw=1.5, label=n)[0] for n, c in FORECAST_COLOURS.items()}
         self.ax.set_ylim(-1.4, 1.4)
-        self.ax.set_xlabel("time step")
+        self.ax.set_xlim(-60, MAX_HORIZON)
+        self.ax.axvline(0, color="#999999", lw=0.8)
+        self.ax.set_xlabel("steps from the forecast origin")
         self.ax.legend(fontsize=7, loc="upper left", ncol=3)
         self.title = self.ax.set_title(" ", fontsize=9)
-        h = np.arange(1, MAX_HORIZON + 1)
-        for name, c in FORECAST_COLOURS.items():
-            self.ax_e.plot(h, d.rmse[name], color=c, label=name)
+        self.errors = {n: self.ax_e.semilogy([], [], color=c, label=n)[0] for n, c in FORECAST_COLOURS.items()}
+        self.ax_e.set_xlim(1, MAX_HORIZON)
         self.ax_e.set_xlabel("horizon (steps ahead)")
         self.ax_e.set_ylabel(f"RMSE over {len(ORIGINS)} forecasts")
-        self.ax_e.set_ylim(0, 1.2)
+        self.ax_e.set_ylim(1e-4, 2)
         self.marker = self.ax_e.axvline(d.horizon, color="k", ls="--", lw=1)
         self.ax_e.set_title("errors compound with the horizon", fontsize=9)
 
     def update(self, d: ForecastData) -> list:
-        self.past.set_data(d.t_past, d.past)
-        self.truth.set_data(d.t_future, d.truth)
+        self.past.set_data(d.t_past - d.origin, d.past)
+        self.truth.set_data(d.t_future - d.origin, d.truth)
         for name, line in self.lines.items():
-            line.set_data(d.t_future, d.forecasts[name])
-        self.ax.set_xlim(d.origin - 60, d.origin + MAX_HORIZON)
+            line.set_data(d.t_future - d.origin, d.forecasts[name])
+        h = np.arange(1, MAX_HORIZON + 1)
+        for name, line in self.errors.items():
+            line.set_data(h, d.rmse[name])
         self.marker.set_xdata([d.horizon, d.horizon])
-        self.title.set_text(f"forecasting {d.horizon} steps from t = {d.origin}")
-        return [self.past, self.truth, *self.lines.values(), self.marker, self.title]
-
-    def key(self, d: ForecastData):
-        return d.origin   # the x-limits move with the origin: redraw the static layer
+        self.title.set_text(f"{d.series}: forecasting {d.horizon} steps from t = {d.origin}")
+        return [self.past, self.truth, *self.lines.values(), *self.errors.values(), self.marker, self.title]
 
 
 def describe_forecast(d: ForecastData) -> str:

@@ -1,4 +1,4 @@
-r"""Character-level text generation with an LSTM, and sampling with a temperature.
+r"""Text: character-level generation with an LSTM (and a temperature), sentence sentiment with an RNN.
 
 :func:`train_char_model` trains (in PyTorch) an embedding → LSTM → Linear network to
 predict the next character of :func:`dlcourse.sequences.make_corpus` at every position.
@@ -10,6 +10,10 @@ text one character at a time, drawing each from
 where :math:`z` are the logits and :math:`\tau` the *temperature*: :math:`\tau \to 0` picks
 the most likely character every time (repetitive), :math:`\tau = 1` samples the model's
 own distribution, :math:`\tau > 1` flattens it towards uniform (misspellings).
+
+:class:`SentimentRNN` is a many-to-one RNN built from :mod:`dlcourse.layers` and trained
+with :func:`dlcourse.train.fit`; :func:`word_attributions` explains a prediction word by
+word (gradient × input), and :func:`bag_of_words_accuracy` is the order-blind baseline.
 """
 
 from __future__ import annotations
@@ -22,9 +26,10 @@ import numpy as np
 
 from .._validate import check_number
 from ..activations import softmax
-from ..layers.recurrent import LSTM, lstm_cell_forward
+from ..layers import Linear, Module
+from ..layers.recurrent import LSTM, RNN, lstm_cell_forward
 from ..plotting import PALETTE, View
-from ..sequences import CharVocab, make_corpus
+from ..sequences import CharVocab, make_corpus, make_sentiment
 from .unit5_common import once, torch_threads
 
 EMBED = 16
@@ -38,7 +43,7 @@ def text_corpus():
     return text, CharVocab(text), frozenset(re.findall(r"[a-z]+", text))
 
 
-def train_char_model(hidden: int = 64, steps: int = 250, seq_len: int = 64, batch_size: int = 32,
+def train_char_model(hidden: int = 64, steps: int = 200, seq_len: int = 64, batch_size: int = 32,
                      lr: float = 0.01, seed: int = 0, progress: bool = True):
     """Train embedding → LSTM → Linear on random windows of the corpus (next-character cross-entropy).
 
@@ -182,7 +187,7 @@ class GenerationView(View):
     def setup(self, fig, d: GenerationData) -> None:
         self.ax, self.ax_v = fig.subplots(1, 2, width_ratios=[2, 1])
         x = np.arange(len(d.chars))
-        self.ax.bar(x, d.probs_1, color="#cccccc", width=0.8, label="τ = 1")
+        self.ghost = self.ax.bar(x, np.zeros(len(x)), color="#cccccc", width=0.8, label="τ = 1")
         self.bars = self.ax.bar(x, np.zeros(len(x)), color=PALETTE["blue"], width=0.45, label="τ chosen")
         self.ax.set_xticks(x, [_label(c) for c in d.chars], fontsize=7)
         self.ax.set_ylim(0, 1)
@@ -195,12 +200,175 @@ class GenerationView(View):
         self.ax_v.set_ylim(0, 1.05)
         self.marker = self.ax_v.axvline(d.temperature, color="k", ls="--", lw=1)
 
-    def key(self, d: GenerationData):
-        return d.prompt
-
     def update(self, d: GenerationData) -> list:
-        for bar, p in zip(self.bars, d.probs):
+        for ghost, bar, p, p1 in zip(self.ghost, self.bars, d.probs, d.probs_1):
+            ghost.set_height(p1)
             bar.set_height(p)
         self.title.set_text(f"after {d.prompt!r}, at τ = {d.temperature:g}")
         self.marker.set_xdata([d.temperature, d.temperature])
-        return [*self.bars, self.title, self.marker]
+        return [*self.ghost, *self.bars, self.title, self.marker]
+
+
+# --------------------------------------------------------------------------- sentence-level sentiment
+class SentimentRNN(Module):
+    r"""Many-to-one classifier: one-hot words → :class:`dlcourse.layers.RNN` → Linear on the last state.
+
+    ``forward(tokens)`` takes word ids of shape ``(N, T)`` (0 is padding, encoded as a zero
+    vector) and returns ``(N, 2)`` logits (negative, positive); ``backward`` runs BPTT and
+    returns the gradient with respect to the one-hot inputs, ``(T, N, V)``.
+    """
+
+    def __init__(self, vocab_size: int, hidden: int = 24, rng=0):
+        super().__init__()
+        rng = np.random.default_rng(rng)
+        self.vocab_size = vocab_size
+        self.rnn, self.head = RNN(vocab_size, hidden, rng=rng), Linear(hidden, 2, rng=rng)
+        self.layers = [self.rnn, self.head]
+
+    def one_hot(self, tokens) -> np.ndarray:
+        tokens = np.asarray(tokens).astype(np.int64)
+        x = np.zeros(tokens.T.shape + (self.vocab_size,))
+        t, n = np.nonzero(tokens.T)
+        x[t, n, tokens.T[t, n]] = 1.0
+        return x
+
+    def forward(self, tokens):
+        out, _ = self.rnn.forward(self.one_hot(tokens))
+        self._T = out.shape[0]
+        return self.head.forward(out[-1])
+
+    def backward(self, grad_out):
+        g_last = self.head.backward(grad_out)
+        g = np.zeros((self._T,) + g_last.shape)
+        g[-1] = g_last
+        return self.rnn.backward(g)
+
+    def parameters(self):
+        return [p for layer in self.layers for p in layer.parameters()]
+
+    def gradients(self):
+        return [g for layer in self.layers for g in layer.gradients()]
+
+    def zero_grad(self):
+        for layer in self.layers:
+            layer.zero_grad()
+
+    def train(self, mode: bool = True):
+        self.training = bool(mode)
+        return self
+
+
+@lru_cache(maxsize=2)
+def sentiment_split(n_samples: int = 2000, seed: int = 0):
+    """:func:`dlcourse.sequences.make_sentiment` split 75 / 25: ``data, train_idx, test_idx``."""
+    data = make_sentiment(n_samples, seed=seed)
+    order = np.random.default_rng(seed).permutation(n_samples)
+    n_test = n_samples // 4
+    return data, order[n_test:], order[:n_test]
+
+
+def train_sentiment_rnn(epochs: int = 12, hidden: int = 24, lr: float = 0.01, seed: int = 0,
+                        progress: bool = True):
+    """Train :class:`SentimentRNN` with :func:`dlcourse.train.fit` (Adam, gradient clipping at 1)."""
+    from threadpoolctl import threadpool_limits
+
+    from ..train import fit
+
+    data, tr, te = sentiment_split()
+    model = SentimentRNN(len(data.vocab), hidden, rng=seed)
+    with threadpool_limits(1):
+        history = fit(model, data.tokens[tr], data.labels[tr], epochs=epochs, batch_size=32, lr=lr, seed=seed,
+                      X_val=data.tokens[te], y_val=data.labels[te], progress=progress, clip_grad_norm=1.0)
+    return model, history
+
+
+def bag_of_words_accuracy() -> float:
+    """Test accuracy of a logistic regression on word counts (it ignores word order)."""
+    from sklearn.linear_model import LogisticRegression
+
+    data, tr, te = sentiment_split()
+    counts = np.zeros((len(data.tokens), len(data.vocab)))
+    rows, cols = np.nonzero(data.tokens)
+    np.add.at(counts, (rows, data.tokens[rows, cols]), 1.0)
+    clf = LogisticRegression(max_iter=2000).fit(counts[tr][:, 1:], data.labels[tr])
+    return float(clf.score(counts[te][:, 1:], data.labels[te]))
+
+
+def word_attributions(model: SentimentRNN, sentence: str, vocab: list) -> tuple[list, np.ndarray, float]:
+    r"""Gradient × input of the score difference :math:`z_\text{pos} - z_\text{neg}` for each word.
+
+    With one-hot inputs, gradient × input of word :math:`t` is the gradient at that word's
+    own id: how much the positive-minus-negative score would change per unit of that word.
+    Returns ``(words, attributions, probability of positive)``.
+    """
+    index = {w: i for i, w in enumerate(vocab)}
+    words = sentence.split()
+    unknown = [w for w in words if w not in index]
+    if unknown:
+        raise ValueError(f"words not in the vocabulary: {unknown}; use words from sentences of make_sentiment")
+    tokens = np.array([[index[w] for w in words]])
+    logits = model.forward(tokens)
+    dx = model.backward(np.array([[-1.0, 1.0]]))
+    model.zero_grad()
+    attributions = dx[np.arange(len(words)), 0, tokens[0]]
+    return words, attributions, float(softmax(logits)[0, 1])
+
+
+def trained_sentiment(progress: bool = False):
+    """:func:`train_sentiment_rnn` with its defaults, once per session: ``(model, history)``."""
+    return once("sentiment rnn", lambda: train_sentiment_rnn(progress=progress))
+
+
+EXAMPLES = ("the plot was not bad", "the acting was great but the ending was dull", "the film was very good",
+            "the music was not good but the cast was charming", "the story was dull")
+MAX_WORDS = 14
+
+
+class SentimentData(NamedTuple):
+    sentence: str
+    words: list
+    attributions: np.ndarray
+    p_positive: float
+    error: str
+
+
+def compute_sentiment(sentence: str = EXAMPLES[0]) -> SentimentData:
+    """The trained RNN's P(positive) for ``sentence`` and each word's attribution (or the reason it cannot)."""
+    model, _ = trained_sentiment()
+    vocab = sentiment_split()[0].vocab
+    words = sentence.lower().split()[:MAX_WORDS]
+    if not words:
+        return SentimentData(sentence, [], np.zeros(0), float("nan"), "type a sentence")
+    try:
+        words, attr, p = word_attributions(model, " ".join(words), vocab)
+    except ValueError as exc:
+        return SentimentData(sentence, [], np.zeros(0), float("nan"), str(exc).split(";")[0])
+    return SentimentData(sentence, words, attr, p, "")
+
+
+class SentimentView(View):
+    """One bar per word: how much it pushes the score towards positive (up) or negative (down)."""
+
+    def setup(self, fig, d: SentimentData) -> None:
+        fig.subplots_adjust(bottom=0.25)
+        self.ax = fig.subplots()
+        x = np.arange(MAX_WORDS)
+        self.bars = self.ax.bar(x, np.zeros(MAX_WORDS), color="#bbbbbb")
+        self.words = [self.ax.text(i, -8.6, "", rotation=30, ha="right", va="top", fontsize=8, clip_on=False)
+                      for i in x]
+        self.ax.axhline(0, color="k", lw=0.8)
+        self.ax.set_xlim(-0.6, MAX_WORDS - 0.4)
+        self.ax.set_ylim(-8, 8)
+        self.ax.set_xticks([])
+        self.ax.set_ylabel("gradient × input of z_pos − z_neg")
+        self.title = self.ax.set_title(" ", fontsize=9)
+
+    def update(self, d: SentimentData) -> list:
+        for i, (bar, label) in enumerate(zip(self.bars, self.words)):
+            a = d.attributions[i] if i < len(d.words) else 0.0
+            bar.set_height(float(np.clip(a, -8, 8)))
+            bar.set_color(PALETTE["blue"] if a > 0 else PALETTE["vermillion"])
+            label.set_text(d.words[i] if i < len(d.words) else "")
+        self.title.set_text(d.error or f"P(positive) = {d.p_positive:.3f}: blue words push towards positive, "
+                                       "red towards negative")
+        return [*self.bars, *self.words, self.title]

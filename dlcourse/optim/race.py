@@ -38,7 +38,7 @@ __all__ = ["race", "RaceResult", "LeaderboardRow", "Leaderboard"]
 
 
 class LeaderboardRow(NamedTuple):
-    """One optimizer's result: ``steps_to_tol`` is ``None`` if it never got within ``tol``."""
+    """One optimizer's result: ``steps_to_tol`` is ``None`` if it did not end within ``tol``."""
     rank: int
     name: str
     steps_to_tol: int | None
@@ -167,8 +167,12 @@ def _run_second_order(landscape, fn, kwargs: dict, x0: np.ndarray, steps: int, b
 
 
 def _steps_to_tol(gap: np.ndarray, tol: float) -> int | None:
-    hit = np.flatnonzero(gap <= tol)
-    return int(hit[0]) if hit.size else None
+    """The first step from which the gap stays within ``tol`` to the end (``None`` if it never settles)."""
+    with np.errstate(invalid="ignore"):
+        outside = np.flatnonzero(~(gap <= tol))
+    if outside.size == 0:
+        return 0
+    return int(outside[-1]) + 1 if outside[-1] + 1 < len(gap) else None
 
 
 def _rank(rows: list[tuple]) -> Leaderboard:
@@ -200,7 +204,8 @@ def race(landscape, optimizers: dict, x0=None, steps: int = 500, tol: float = 1e
     steps : int
         Number of steps per optimizer.
     tol : float
-        An optimizer has *arrived* at the first step where :math:`f(x_t) - f^* \le` ``tol``.
+        An optimizer has *arrived* at the first step from which :math:`f(x_t) - f^* \le` ``tol``
+        holds until the last step (a racer that only passes through the tolerance has not arrived).
     divergence_bound : float
         A run stops, flagged as diverged, once a coordinate leaves
         :math:`[-\text{bound}, \text{bound}]` or becomes NaN.

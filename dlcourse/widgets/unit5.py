@@ -106,25 +106,45 @@ def make_feature_map_demo(index: int = 0, layer: str = "conv1") -> Demo:
                      "more specific patterns.")
 
 
-def make_architecture_builder(name: str = "VGG-16") -> Demo:
-    controls = {
-        "name": dropdown(list(arch.SPECS), name, "architecture"),
-        "width": slider(1.0, 0.25, 2.0, 0.25, "width ×"),
-        "size": slider(224, 32, 320, 16, "input size", integer=True),
-        "depth": slider(20, 2, 40, 2, "blocks in the gradient-flow stack", integer=True),
-    }
-    return Demo(controls, arch.compute_architecture, arch.ArchitectureView(), figsize=(10, 3.6),
-                title="Architecture builder",
-                hint="compare where AlexNet and VGG keep their parameters and where they spend their "
-                     "multiply-adds; change the input size and watch the first fully connected layer; "
-                     "then deepen the gradient-flow stack.", text=arch.describe_architecture)
+class ArchitectureBuilder(Demo):
+    """Choosing an architecture also sets the input size to the one it was designed for."""
+
+    def __init__(self, name: str = "VGG-16"):
+        for depth in arch.DEPTHS:        # each depth's gradient flow is computed once, here
+            arch.residual_gradient_flow(depth, False)
+            arch.residual_gradient_flow(depth, True)
+        controls = {
+            "name": dropdown(list(arch.SPECS), name, "architecture"),
+            "width": slider(1.0, 0.25, 2.0, 0.25, "width ×"),
+            "size": slider(arch.SPECS[name]["input"][1], 32, 320, 1, "input size", integer=True),
+            "depth": W.SelectionSlider(options=list(arch.DEPTHS), value=20, description="blocks in the stack",
+                                       continuous_update=False, style={"description_width": "initial"}),
+        }
+        super().__init__(controls, arch.compute_architecture, arch.ArchitectureView(), figsize=(10, 3.6),
+                         title="Architecture builder",
+                         hint="compare where AlexNet and VGG keep their parameters and where they spend their "
+                              "multiply-adds; change the input size and watch the first fully connected layer; "
+                              "then deepen the gradient-flow stack.", text=arch.describe_architecture)
+
+    def _on_change(self, change) -> None:
+        if change["owner"] is self.controls["name"]:
+            held, self._hold = self._hold, True
+            try:
+                self.controls["size"].value = arch.SPECS[change["new"]]["input"][1]
+            finally:
+                self._hold = held
+        super()._on_change(change)
+
+
+def make_architecture_builder(name: str = "VGG-16") -> ArchitectureBuilder:
+    return ArchitectureBuilder(name)
 
 
 def make_rnn_unroller(cell: str = "RNN") -> Demo:
     controls = {
         "cell": W.ToggleButtons(options=list(rnn.CELLS), value=cell, description="cell",
                                 style={"button_width": "60px"}),
-        "T": slider(40, 10, 100, 5, "time steps T", integer=True),
+        "T": slider(40, 10, rnn.MAX_T, 5, "time steps T", integer=True),
         "scale": slider(1.0, 0.5, 3.0, 0.1, "recurrent weight scale ρ"),
         "gate_bias": slider(0.0, 0.0, 5.0, 0.5, "forget / update gate bias"),
         "clip": W.Checkbox(value=False, description="clip gradient norm to 1"),
@@ -181,16 +201,18 @@ def make_adding_demo(seq_len: int = 50) -> AddingDemo:
     return AddingDemo(seq_len)
 
 
-def make_forecast_demo(horizon: int = 20) -> Demo:
-    """ESN, LSTM and last-value forecasts; trains the LSTM first if this session has not."""
-    fc.trained_forecasters()
+def make_forecast_demo(series: str = "two sines", horizon: int = 20) -> Demo:
+    """ESN, LSTM and last-value forecasts; trains the LSTMs first if this session has not."""
+    for name in fc.SERIES:
+        fc.rmse_by_horizon(name)   # trains the models and scores every forecast once
     controls = {
+        "series": W.ToggleButtons(options=list(fc.SERIES), value=series, description="series"),
         "origin": slider(0, 0, len(fc.ORIGINS) - 1, 1, "forecast origin", integer=True),
         "horizon": slider(horizon, 1, fc.MAX_HORIZON, 1, "horizon", integer=True),
     }
     return Demo(controls, fc.compute_forecast, fc.ForecastView(), figsize=(9.5, 3.2),
-                title="Forecasting", hint="push the horizon to 100: every model feeds its own predictions back, "
-                                          "so its errors compound.", text=fc.describe_forecast)
+                title="Forecasting", hint="push the horizon to 100 on each series: every model feeds its own "
+                                          "predictions back, and on the chaotic series the errors compound.", text=fc.describe_forecast)
 
 
 def make_text_generator(temperature: float = 1.0) -> Demo:
@@ -221,8 +243,26 @@ BENCHMARK_CASES = {
                                                ("gate_bias", 3.0), ("T", 60), ("cell", "RNN")]),
     "unit5 LSTM gate inspector": (make_gate_inspector, [("index", 1), ("index", 2), ("index", 3), ("index", 0)]),
     "unit5 adding problem": (make_adding_demo, [("seq_len", 10), ("seq_len", 100), ("seq_len", 50)]),
-    "unit5 forecasting": (make_forecast_demo, [("horizon", 50), ("horizon", 100), ("origin", 5), ("horizon", 20),
-                                               ("origin", 0)]),
+    "unit5 forecasting": (make_forecast_demo, [("horizon", 50), ("horizon", 100), ("origin", 5),
+                                               ("series", "Mackey-Glass"), ("horizon", 20), ("origin", 0),
+                                               ("series", "two sines")]),
     "unit5 text generation": (make_text_generator, [("temperature", 0.3), ("temperature", 2.0), ("seed", 1),
                                                     ("prompt", "a robot "), ("temperature", 1.0)]),
 }
+
+
+def make_sentiment_demo(sentence: str = txt.EXAMPLES[0]) -> Demo:
+    """The many-to-one sentiment RNN with per-word attributions; trains it first if this session has not."""
+    txt.trained_sentiment()
+    controls = {
+        "sentence": W.Combobox(value=sentence, options=list(txt.EXAMPLES), description="sentence",
+                               ensure_option=False, continuous_update=False, layout=W.Layout(width="480px")),
+    }
+    return Demo(controls, txt.compute_sentiment, txt.SentimentView(), figsize=(8, 3.0),
+                title="Sentence sentiment, word by word",
+                hint="try 'the plot was not bad', then remove 'not'; join two clauses with 'but'.")
+
+
+BENCHMARK_CASES["unit5 sentiment attributions"] = (make_sentiment_demo, [
+    ("sentence", txt.EXAMPLES[1]), ("sentence", txt.EXAMPLES[2]), ("sentence", "the plot was bad"),
+    ("sentence", txt.EXAMPLES[0])])

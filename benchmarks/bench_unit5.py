@@ -1,0 +1,121 @@
+"""Unit 5's speed targets: ``dlcourse.layers.Conv2d`` and ``LSTM`` against PyTorch on the CPU.
+
+Each benchmark returns rows ``{name, value, unit, target, ok}`` like ``benchmarks/run.py``: the value is the ratio
+of our forward + backward time to torch's, measured in one run with the same thread count for both (NumPy's BLAS
+through threadpoolctl, torch through ``torch.set_num_threads``), alternating the two so that both see the same load,
+and taking the median of the repeats. Torch is timed in float32 (its default) and in float64 (our layers' dtype).
+
+    python benchmarks/bench_unit5.py            # prints the rows
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+THREADS = 1
+REPEATS = 9
+TARGET = 3.0   # ours within 3 times torch's time
+
+
+def _row(name: str, value: float, unit: str, target: float) -> dict:
+    return {"name": name, "value": round(float(value), 4), "unit": unit, "target": target, "ok": value <= target}
+
+
+def _median_ratio(ours, theirs, repeats: int = REPEATS) -> tuple[float, float, float]:
+    """Median times (s) of ``ours()`` and ``theirs()``, alternated, and the ratio of the medians."""
+    ours(), theirs()                                     # warm up caches and allocators
+    t_ours, t_theirs = [], []
+    for _ in range(repeats):
+        for fn, times in ((ours, t_ours), (theirs, t_theirs)):
+            start = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - start)
+    a, b = statistics.median(t_ours), statistics.median(t_theirs)
+    return a, b, a / b
+
+
+def _compare(label: str, ours, make_theirs) -> list[dict]:
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    rows, threads = [], torch.get_num_threads()
+    torch.set_num_threads(THREADS)
+    try:
+        with threadpool_limits(THREADS):
+            for dtype in (torch.float32, torch.float64):
+                a, b, ratio = _median_ratio(ours, make_theirs(dtype))
+                name = (f"{label} forward+backward: dlcourse (float64) {a * 1e3:.1f} ms / torch "
+                        f"({str(dtype).split('.')[-1]}) {b * 1e3:.1f} ms, {THREADS} thread")
+                rows.append(_row(name, ratio, "×", TARGET))
+    finally:
+        torch.set_num_threads(threads)
+    return rows
+
+
+def bench_conv2d() -> list[dict]:
+    """Conv2d(3, 16, 3, padding=1) on a batch of 64 images of 32×32."""
+    import numpy as np
+    import torch
+
+    from dlcourse.layers import Conv2d
+
+    x = np.random.default_rng(0).normal(size=(64, 3, 32, 32))
+    layer = Conv2d(3, 16, 3, padding=1, rng=0)
+    grad = np.ones((64, 16, 32, 32))
+
+    def ours():
+        layer.forward(x)
+        layer.backward(grad)
+
+    def make_theirs(dtype):
+        tconv = torch.nn.Conv2d(3, 16, 3, padding=1).to(dtype)
+        xt = torch.tensor(x, dtype=dtype, requires_grad=True)
+        gt = torch.ones(64, 16, 32, 32, dtype=dtype)
+
+        def theirs():
+            tconv(xt).backward(gt)
+        return theirs
+
+    return _compare("Conv2d N=64, 3→16, 32×32, k=3, p=1", ours, make_theirs)
+
+
+def bench_lstm() -> list[dict]:
+    """LSTM(128, 128) over T = 32 steps, batch 64."""
+    import numpy as np
+    import torch
+
+    from dlcourse.layers import LSTM
+
+    x = np.random.default_rng(0).normal(size=(32, 64, 128))
+    layer = LSTM(128, 128, rng=0)
+    grad = np.ones((32, 64, 128))
+
+    def ours():
+        layer.forward(x)
+        layer.backward(grad)
+
+    def make_theirs(dtype):
+        tlstm = torch.nn.LSTM(128, 128).to(dtype)
+        xt = torch.tensor(x, dtype=dtype, requires_grad=True)
+        gt = torch.ones(32, 64, 128, dtype=dtype)
+
+        def theirs():
+            tlstm(xt)[0].backward(gt)
+        return theirs
+
+    return _compare("LSTM T=32, N=64, D=H=128", ours, make_theirs)
+
+
+BENCHMARKS = {"unit5 conv2d vs torch": bench_conv2d, "unit5 lstm vs torch": bench_lstm}
+
+
+if __name__ == "__main__":
+    for group, fn in BENCHMARKS.items():
+        for r in fn():
+            print(f"{r['name']:<105} {r['value']:>6.2f} {r['unit']} ≤ {r['target']}  {'yes' if r['ok'] else 'NO'}")

@@ -1,0 +1,256 @@
+"""The built course site (``make book`` → ``_build/html``), checked in a real browser with the network cut off.
+
+The site is served on 127.0.0.1 by Python's http.server; every request the browser makes to any other origin
+is aborted and recorded, so a page that needs the internet (a CDN script, a web font) fails. For every page:
+
+* it loads with no console error, no uncaught exception and no failed request;
+* its math is rendered by the local MathJax (each ``.math`` element holds an ``mjx-container``, none an error);
+* every image has loaded (``naturalWidth > 0``) and has an alt text that describes it (not a file name);
+* its headings start at h1 (exactly one) and never skip a level.
+
+Without a browser: no internal link is broken (every local ``href``/``src`` names an existing file, and a
+``#fragment`` an existing id), the offline assets are in ``_static``, and every widget of every notebook page
+shows its static picture. Screenshots of each page go to ``tests/_artifacts/screenshots/site``.
+"""
+
+from __future__ import annotations
+
+import functools
+import html.parser
+import os
+import re
+import sys
+import threading
+import time
+import urllib.parse
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from browser_support import ROOT, Timings, fresh_dir, unavailable
+
+SITE = Path(os.environ.get("DLCOURSE_SITE", ROOT / "_build" / "html"))
+SKIP_DIRS = {"_static", "_sources", "_images", "_sphinx_design_static"}
+WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+
+
+def site_pages() -> list[str]:
+    if not SITE.is_dir():
+        return []
+    return sorted(p.relative_to(SITE).as_posix() for p in SITE.rglob("*.html")
+                  if not SKIP_DIRS & set(p.relative_to(SITE).parts[:-1]))
+
+
+PAGES = site_pages()
+
+
+def require_site() -> None:
+    if not (SITE / "index.html").is_file():
+        unavailable(f"no built site in {SITE}: run `make book` first (`make test` does)")
+
+
+class _Quiet(SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def server():
+    require_site()
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(SITE)))
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    httpd.checked = []
+    start = time.monotonic()
+    yield httpd
+    httpd.shutdown()
+    httpd.server_close()
+    Timings.record("site", time.monotonic() - start, pages=len(httpd.checked),
+                   screenshots=len(httpd.checked))
+
+
+@pytest.fixture(scope="module")
+def site_page(browser, server, screenshots):
+    base = f"http://127.0.0.1:{server.server_address[1]}/"
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    state = {"blocked": [], "errors": [], "base": base, "shots": fresh_dir(screenshots / "site")}
+
+    def route(r):
+        if r.request.url.startswith(base):
+            r.continue_()
+        else:
+            state["blocked"].append(r.request.url)
+            r.abort()
+
+    context.route("**/*", route)
+    page = context.new_page()
+    page.on("console", lambda m: m.type == "error" and state["errors"].append(f"console: {m.text}"))
+    page.on("pageerror", lambda e: state["errors"].append(f"uncaught: {e}"))
+    page.on("requestfailed", lambda r: state["errors"].append(f"request failed: {r.url} ({r.failure})"))
+    page.on("response", lambda r: r.status >= 400 and state["errors"].append(f"HTTP {r.status}: {r.url}"))
+    yield page, state
+    context.close()
+
+
+PAGE_CHECK_JS = r"""async () => {
+  // Images: load every one (lazy ones too), then look at each.
+  const imgs = [...document.images];
+  imgs.forEach(i => { i.loading = 'eager'; });
+  await Promise.all(imgs.map(i => i.complete ? null : new Promise(r => { i.onload = i.onerror = r; })));
+  const images = imgs.map(i => ({src: i.getAttribute('src'), alt: i.getAttribute('alt'), width: i.naturalWidth}));
+  // Math: wait for MathJax to finish typesetting, if the page has any.
+  const math = [...document.querySelectorAll('.math')];
+  if (math.length) {
+    const t0 = Date.now();
+    while (!(window.MathJax && MathJax.startup && MathJax.startup.promise) && Date.now() - t0 < 20000)
+      await new Promise(r => setTimeout(r, 100));
+    if (window.MathJax && MathJax.startup) await MathJax.startup.promise;
+  }
+  const untypeset = math.filter(e => !e.querySelector('mjx-container')).map(e => e.textContent.slice(0, 80));
+  const mathErrors = [...document.querySelectorAll('mjx-merror')].map(e => e.getAttribute('data-mjx-error') || e.textContent);
+  // Headings of the page's own content (not the theme's navigation).
+  const article = document.querySelector('article.bd-article') || document.querySelector('main') || document.body;
+  const headings = [...article.querySelectorAll('h1, h2, h3, h4, h5, h6')]
+    .map(h => ({level: +h.tagName[1], text: h.textContent.replace(/[#¶]\s*$/, '').trim().slice(0, 60)}));
+  return {images, math: math.length, containers: document.querySelectorAll('mjx-container').length,
+          untypeset, mathErrors, headings, title: document.title};
+}"""
+
+FILENAME_ALT = re.compile(r"(^|/)[^ ]+\.(png|jpe?g|gif|svg|webp)$", re.I)
+
+
+def heading_problems(headings: list[dict]) -> list[str]:
+    problems = []
+    if not headings:
+        return ["no headings"]
+    if headings[0]["level"] != 1:
+        problems.append(f"starts at h{headings[0]['level']} ({headings[0]['text']!r}), not h1")
+    h1 = [h["text"] for h in headings if h["level"] == 1]
+    if len(h1) > 1:
+        problems.append(f"{len(h1)} h1 headings: {h1}")
+    for prev, cur in zip(headings, headings[1:]):
+        if cur["level"] > prev["level"] + 1:
+            problems.append(f"h{prev['level']} {prev['text']!r} is followed by h{cur['level']} {cur['text']!r}")
+    return problems
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("path", PAGES or ["index.html"])
+def test_page(site_page, server, path):
+    page, state = site_page
+    state["blocked"].clear()
+    state["errors"].clear()
+    page.goto(state["base"] + path, wait_until="load")
+    result = page.evaluate(PAGE_CHECK_JS)
+    page.wait_for_timeout(100)   # late console messages
+    name = path.replace("/", "__").removesuffix(".html")
+    page.screenshot(path=str(state["shots"] / f"{name}.png"))
+    server.checked.append(path)
+
+    problems = [f"request to another origin (blocked): {u}" for u in state["blocked"]]
+    problems += state["errors"]
+    if result["untypeset"]:
+        problems.append(f"{len(result['untypeset'])} of {result['math']} math elements not rendered by MathJax, "
+                        f"e.g. {result['untypeset'][:3]}")
+    problems += [f"MathJax error: {e}" for e in result["mathErrors"]]
+    for img in result["images"]:
+        if not img["width"]:
+            problems.append(f"image not loaded: {img['src']}")
+        alt = (img["alt"] or "").strip()
+        if not alt or FILENAME_ALT.search(alt):
+            problems.append(f"image without a real alt text: {img['src']} (alt={img['alt']!r})")
+    problems += [f"headings: {p}" for p in heading_problems(result["headings"])]
+    assert not problems, f"{path}:\n  " + "\n  ".join(problems)
+
+
+# --- checks without a browser ----------------------------------------------------------------------------
+
+class _Links(html.parser.HTMLParser):
+    ATTRS = {"a": "href", "link": "href", "script": "src", "img": "src", "iframe": "src", "source": "src"}
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.links: list[str] = []
+        self.ids: set[str] = set()
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if attrs.get("id"):
+            self.ids.add(attrs["id"])
+        if tag == "a" and attrs.get("name"):
+            self.ids.add(attrs["name"])
+        url = attrs.get(self.ATTRS.get(tag, ""), None)
+        if url:
+            self.links.append(url)
+
+
+@functools.lru_cache(maxsize=None)
+def _parse(path: Path) -> _Links:
+    parser = _Links()
+    parser.feed(path.read_text(encoding="utf-8", errors="replace"))
+    return parser
+
+
+def test_no_broken_internal_link():
+    require_site()
+    broken, checked = [], 0
+    for rel in PAGES:
+        page = SITE / rel
+        for url in _parse(page).links:
+            parts = urllib.parse.urlsplit(url)
+            if parts.scheme or parts.netloc or url.startswith(("mailto:", "javascript:", "data:")):
+                continue
+            target = page if not parts.path else (page.parent / urllib.parse.unquote(parts.path)).resolve()
+            if target.is_dir():
+                target = target / "index.html"
+            checked += 1
+            if not target.is_file() or SITE.resolve() not in (target.resolve(), *target.resolve().parents):
+                broken.append(f"{rel}: {url} (no file {target})")
+            elif parts.fragment and target.suffix == ".html" and \
+                    urllib.parse.unquote(parts.fragment) not in _parse(target).ids:
+                broken.append(f"{rel}: {url} (no id {parts.fragment!r} in {target.name})")
+    assert checked > 0
+    assert not broken, f"{len(broken)} broken internal links:\n  " + "\n  ".join(broken[:40])
+
+
+def test_offline_assets_present():
+    require_site()
+    sys.path.insert(0, str(ROOT / "tools"))
+    try:
+        import site_assets
+    finally:
+        sys.path.remove(str(ROOT / "tools"))
+    assert not site_assets.check_site(SITE)
+    # No page refers to a script, style sheet or font on another origin.
+    remote = []
+    for rel in PAGES:
+        text = (SITE / rel).read_text(encoding="utf-8", errors="replace")
+        for tag in re.findall(r"<(?:script|link)\b[^>]*>", text):
+            url = re.search(r'(?:src|href)="((?:https?:)?//[^"]+)"', tag)
+            if url and (tag.startswith("<script") or re.search(r'rel="[^"]*(stylesheet|preload|icon|prefetch)', tag)):
+                remote.append(f"{rel}: {url.group(1)}")
+    assert not remote, "pages load resources from other origins:\n  " + "\n  ".join(remote[:20])
+
+
+def _notebook_pages():
+    for nb_path in sorted((ROOT / "units").glob("*/*.ipynb")):
+        html_path = SITE / nb_path.relative_to(ROOT).with_suffix(".html")
+        if html_path.is_file():   # notebooks not (yet) in _toc.yml are not built
+            yield nb_path, html_path
+
+
+def test_every_widget_shows_its_static_picture():
+    require_site()
+    missing, pages = [], 0
+    for nb_path, html_path in _notebook_pages():
+        pages += 1
+        nb = nbformat.read(nb_path, as_version=4)
+        expected = sum(1 for c in nb.cells if c.cell_type == "code"
+                       for o in c.get("outputs", []) if WIDGET_MIME in o.get("data", {}))
+        shown = html_path.read_text(encoding="utf-8").count('alt="Interactive figure')
+        if shown != expected:
+            missing.append(f"{html_path.relative_to(SITE)}: {shown} widget pictures, the notebook has {expected}")
+    assert pages, "no notebook page in the site"
+    assert not missing, "\n".join(missing)
