@@ -119,3 +119,49 @@ def test_decays_are_positive_and_non_increasing(lr0, rate, gamma, step_size, T_m
 def test_bad_inputs(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+# --------------------------------------------------------------------------- tuning helpers
+from dlcourse.optim import tuning  # noqa: E402
+
+
+def test_ema_is_bias_corrected():
+    x = np.array([2.0, 4.0, 6.0])
+    beta = 0.5
+    a1 = 0.5 * 2.0
+    a2 = 0.5 * a1 + 0.5 * 4.0
+    a3 = 0.5 * a2 + 0.5 * 6.0
+    np.testing.assert_allclose(tuning.ema(x, beta), [a1 / 0.5, a2 / 0.75, a3 / 0.875])
+    np.testing.assert_allclose(tuning.ema(x, 0.0), x)
+    np.testing.assert_allclose(tuning.ema(np.full(50, 3.0), 0.98), 3.0)  # a constant stays constant
+    with pytest.raises(ValueError, match="beta must be < 1"):
+        tuning.ema(x, 1.0)
+    with pytest.raises(ValueError, match="values must be 1-D"):
+        tuning.ema(np.ones((2, 2)), 0.5)
+
+
+def test_log_uniform_gives_each_decade_the_same_share():
+    s = tuning.log_uniform(1e-4, 1.0, 40_000, rng=0)
+    assert s.min() >= 1e-4 and s.max() <= 1.0
+    shares = np.histogram(np.log10(s), bins=4, range=(-4, 0))[0] / len(s)
+    np.testing.assert_allclose(shares, 0.25, atol=0.01)
+    with pytest.raises(ValueError, match="low must be in"):
+        tuning.log_uniform(0.0, 1.0)
+
+
+def test_lr_range_and_suggestions():
+    lrs = tuning.lr_range(1e-3, 10.0, 41)
+    assert lrs[0] == pytest.approx(1e-3) and lrs[-1] == pytest.approx(10.0)
+    np.testing.assert_allclose(np.diff(np.log10(lrs)), 0.1)
+    # a loss that falls fastest at lr = 0.1 (a logistic step in log lr) and blows up after 1
+    x = np.log10(lrs)
+    loss = 2.0 - 1.5 / (1 + np.exp(-(x + 1) * 4)) + np.where(x > 0, 50 * x, 0.0)
+    steepest, tenth = tuning.suggest_lr(lrs, loss)
+    assert steepest == pytest.approx(0.1, rel=0.05)
+    assert tenth == pytest.approx(lrs[np.argmin(loss)] / 10)
+    loss[30:] = np.inf
+    assert tuning.suggest_lr(lrs, loss)[1] == pytest.approx(lrs[np.argmin(loss[:30])] / 10)
+    with pytest.raises(ValueError, match="same length"):
+        tuning.suggest_lr(lrs, loss[:5])
+    with pytest.raises(ValueError, match="lower lr_min"):
+        tuning.suggest_lr(lrs, np.r_[1.0, np.full(40, np.nan)])

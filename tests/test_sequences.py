@@ -5,8 +5,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dlcourse.sequences import (ADDING_BASELINE_MSE, NEGATIVE_WORDS, POSITIVE_WORDS, CharVocab, make_adding_problem,
-                                make_corpus, make_sentiment, multi_sine, sliding_windows, time_major)
+from dlcourse.sequences import (ADDING_BASELINE_MSE, NEGATIVE_WORDS, POSITIVE_WORDS, CharVocab, mackey_glass,
+                                make_adding_problem, make_corpus, make_sentiment, multi_sine, sliding_windows,
+                                time_major)
 
 pytestmark = pytest.mark.unit5
 
@@ -159,3 +160,28 @@ def test_sentiment_tokens_are_left_padded_word_ids():
         assert " ".join(words) == sentence
         n = len(words)
         assert np.all(row[:len(row) - n] == 0) and np.all(row[len(row) - n:] > 0)
+
+
+# --------------------------------------------------------------------------- Mackey-Glass
+def test_mackey_glass_is_bounded_reproducible_and_chaotic():
+    s = mackey_glass(800, seed=0)
+    assert s.shape == (800,) and np.all(np.isfinite(s))
+    assert -1.5 < s.min() < -0.5 and 0.5 < s.max() < 1.5                  # scaled to about [-1, 1]
+    np.testing.assert_array_equal(s, mackey_glass(800, seed=0))
+    # sensitive dependence: two nearby starts end up far apart
+    a, b = mackey_glass(1500, washout=0, seed=0), mackey_glass(1500, washout=0, seed=1)
+    assert np.abs(a[:5] - b[:5]).max() < 0.1 and np.abs(a[-300:] - b[-300:]).max() > 1.0
+
+
+def test_mackey_glass_without_delay_feedback_decays():
+    # with beta = 0 the equation is dx/dt = -gamma x: exponential decay from the initial history
+    s = mackey_glass(50, beta=0.0, washout=0, sample_every=1.0, seed=0)
+    x = s * 0.4 + 0.9
+    np.testing.assert_allclose(x[1:] / x[:-1], (1 - 0.1 * 0.1) ** 10, rtol=1e-12)
+
+
+@pytest.mark.parametrize("kwargs, match", [(dict(sample_every=0.25), "multiple of dt"), (dict(tau=0.0), "tau must be"),
+                                           (dict(n_steps=0), "n_steps must be >= 1")])
+def test_mackey_glass_bad_input(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        mackey_glass(**kwargs)

@@ -182,3 +182,59 @@ def test_fit_rejects_bad_data(blobs):
     with pytest.raises(ValueError, match="pass lr=None with an optimizer object"):
         model = _mlp()
         fit(model, X, y, optimizer=_SGD(model.parameters(), 0.1), lr=0.1, progress=False)
+
+
+# --------------------------------------------------------------------------- lr_schedule and clip_grad_norm
+def test_fit_sets_the_scheduled_learning_rate_before_each_epoch(blobs):
+    X, y = blobs
+    seen = []
+
+    class Recording(_SGD):
+        def step(self, grads):
+            seen.append(self.lr)
+            super().step(grads)
+
+    model = _mlp()
+    opt = Recording(model.parameters(), lr=0.1)
+    fit(model, X, y, optimizer=opt, epochs=3, batch_size=100, progress=False, lr_schedule=lambda e: 0.1 / (e + 1))
+    assert seen == pytest.approx([0.1, 0.1, 0.05, 0.05, 0.1 / 3, 0.1 / 3])
+
+
+def test_fit_clips_the_global_gradient_norm(blobs):
+    X, y = blobs
+    norms = []
+
+    class Recording(_SGD):
+        def step(self, grads):
+            norms.append(np.sqrt(sum(np.sum(g * g) for g in grads)))
+            super().step(grads)
+
+    model = _mlp()
+    fit(model, X * 100, y, optimizer=Recording(model.parameters(), lr=1e-4), epochs=1, batch_size=50,
+        progress=False, clip_grad_norm=0.5)
+    assert max(norms) <= 0.5 + 1e-9 and len(norms) == 4
+
+
+def test_clipping_matches_torch(torch):
+    from dlcourse.train import _clip
+
+    rng = np.random.default_rng(0)
+    grads = [rng.normal(size=(3, 4)) * 10, rng.normal(size=5) * 10]
+    params = [torch.zeros(3, 4, requires_grad=True), torch.zeros(5, requires_grad=True)]
+    for p, g in zip(params, grads):
+        p.grad = torch.tensor(g)
+    torch.nn.utils.clip_grad_norm_(params, 1.0)
+    _clip(grads, 1.0)
+    for p, g in zip(params, grads):
+        np.testing.assert_allclose(g, p.grad.numpy(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    (dict(lr_schedule=0.1), TypeError, "lr_schedule must be a function"),
+    (dict(lr_schedule=lambda e: -1.0), ValueError, r"lr_schedule\(0\) must be in"),
+    (dict(clip_grad_norm=0.0), ValueError, "clip_grad_norm must be in"),
+])
+def test_fit_rejects_bad_schedules_and_clipping(blobs, kwargs, error, match):
+    X, y = blobs
+    with pytest.raises(error, match=match):
+        fit(_mlp(), X, y, epochs=1, progress=False, **kwargs)

@@ -73,9 +73,22 @@ PACKAGES = (
             ("dist/embed-amd.js", "dist/*font*"), "widgets", strip="dist/"),
 )
 
+# Written next to embed-amd.js and loaded before require.js. The HTML manager's style sheets find their Font
+# Awesome fonts next to the AMD module "@jupyter-widgets/html-manager/dist/libembed-amd", which require.js
+# would place relative to the page (wrong on every page); this maps it to the script's own folder.
+ASSETS_PATH_JS = ("widgets/assets-path.js", """\
+// Where the widgets' HTML manager finds its fonts: this script's own folder (_static/widgets/).
+(function () {
+  var dir = new URL(".", document.currentScript.src).href;
+  window.__jupyter_widgets_assets_path__ = dir;
+  // require.js reads a global `require` object, if there is one, as its configuration.
+  window.require = {paths: {"@jupyter-widgets/html-manager/dist": dir.replace(/\\/$/, "")}};
+})();
+""")
+
 # What _config.yml refers to, relative to _static (checked by --check and by the Sphinx extension).
 REQUIRED = ("mathjax/tex-mml-chtml.js", "mathjax/output/chtml/fonts/woff-v2/MathJax_Main-Regular.woff",
-            "widgets/require.js", "widgets/embed-amd.js")
+            "widgets/assets-path.js", "widgets/require.js", "widgets/embed-amd.js")
 
 
 class AssetError(RuntimeError):
@@ -83,7 +96,7 @@ class AssetError(RuntimeError):
 
 
 def _stamp() -> str:
-    return json.dumps([(p.name, p.version, p.integrity, p.files) for p in PACKAGES])
+    return json.dumps([[(p.name, p.version, p.integrity, p.files) for p in PACKAGES], ASSETS_PATH_JS])
 
 
 def _check_integrity(path: Path, integrity: str) -> None:
@@ -168,6 +181,7 @@ def ensure(cache: Path = CACHE, quiet: bool = False) -> Path:
         n = unpack(pkg, tarball, partial)
         if not quiet:
             print(f"site assets: {pkg.name}@{pkg.version}: {n} files", file=sys.stderr)
+    (partial / ASSETS_PATH_JS[0]).write_text(ASSETS_PATH_JS[1])
     missing = [r for r in REQUIRED if not (partial / r).is_file()]
     if missing:
         raise AssetError(f"unpacked assets lack {missing}")

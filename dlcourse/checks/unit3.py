@@ -210,9 +210,9 @@ register(
              hint="square_avg_new = alpha * square_avg + (1 - alpha) * grad**2, then "
                   "w_new = w - lr * grad / (np.sqrt(square_avg_new) + eps): eps goes outside the root."),
     Exercise("3.6", "MyAdam", "your own Adam, step by step", Adam, _adam_cases, _run_adam,
-             hint="Per parameter keep m, v and the step count t in `state`. Each step: m = β₁m + (1−β₁)g, "
-                  "v = β₂v + (1−β₂)g², m̂ = m/(1−β₁ᵗ), v̂ = v/(1−β₂ᵗ), param -= lr·m̂/(√v̂ + eps). "
-                  "Both moments are corrected, each with its own β."),
+             hint="Per parameter keep m, v and the step count t in `state`. Each step: "
+                  "m = β₁m + (1−β₁)g, v = β₂v + (1−β₂)g², m̂ = m/(1−β₁ᵗ), v̂ = v/(1−β₂ᵗ), "
+                  "param -= lr·m̂/(√v̂ + eps). Both moments are corrected, each with its own β."),
     Exercise("3.5", "newton_step", "one Newton step", _newton_reference, _newton_cases,
              hint="x_new = x - H⁻¹ grad. Solve the linear system with np.linalg.solve(hess, grad) rather "
                   "than inverting the matrix."),

@@ -19,7 +19,7 @@ import numpy as np
 
 from .._validate import check_number, check_positive_int
 from ..optim import SGD, clip_grad_norm, clip_grad_value
-from ..plotting import CYCLE, PALETTE, View
+from ..plotting import PALETTE, View
 
 TEACHER = (0.9, 1.0)
 N_SEQUENCES = 64
@@ -51,7 +51,10 @@ def rnn_output(w: float, u: float, X: np.ndarray) -> np.ndarray:
 
 
 def loss_and_grad(params: np.ndarray, X: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
-    r"""Mean squared error :math:`L = \frac1N \sum_n (h_T^{(n)} - y_n)^2` and :math:`(\partial L/\partial w, \partial L/\partial u)`."""
+    r"""Mean squared error :math:`L = \frac1N \sum_n (h_T^{(n)} - y_n)^2` and its gradient.
+
+    Returns ``(L, [dL/dw, dL/du])``, from the closed form of :math:`h_T` (no loop over time).
+    """
     w, u = float(params[0]), float(params[1])
     p, dp = powers(w, X.shape[1])
     with np.errstate(over="ignore", invalid="ignore"):

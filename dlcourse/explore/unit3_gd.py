@@ -135,7 +135,8 @@ def plot_lr(fig, d: LRData) -> None:
 
 # ------------------------------------------------------------------------- a tour of the difficulties
 TOUR = (
-    ("himmelblau", "several minima: the start decides", [(0.0, 0.0), (-1.0, -0.5), (0.5, -1.0), (-0.5, 1.0)], 0.01, 200),
+    ("himmelblau", "several minima: the start decides", [(0.0, 0.0), (-1.0, -0.5), (0.5, -1.0), (-0.5, 1.0)],
+     0.01, 200),
     ("saddle", "a saddle point: slow to leave", [(1.0, 1e-3), (1.0, -1e-2)], 0.05, 100),
     ("rosenbrock", "a curved, flat valley floor", [(-1.2, 1.0)], 0.001, 2000),
     ("ill_conditioned_bowl", "ill-conditioning: zig-zag", [(-4.0, 2.0)], 0.18, 60),

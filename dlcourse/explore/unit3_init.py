@@ -46,7 +46,9 @@ class DepthStats(NamedTuple):
 @lru_cache(maxsize=256)
 @single_threaded
 def depth_statistics(initializer: str, activation: str, depth: int, seed: int = 0) -> DepthStats:
-    r"""Forward a batch :math:`x \sim \mathcal{N}(0, I)` through ``depth`` layers :math:`h_l = f(W_l h_{l-1})`, back a random gradient.
+    r"""Forward a batch through ``depth`` layers :math:`h_l = f(W_l h_{l-1})`, then a random gradient back.
+
+    The inputs are :math:`x \sim \mathcal{N}(0, I)`.
 
     The loss is :math:`L = \frac1N \sum_n r_n^\top h_D` with :math:`r \sim \mathcal{N}(0, I)`,
     so the gradient entering the top layer has the same scale whatever the weights are.

@@ -83,7 +83,9 @@ def bayesian_search(n: int = 16, n_init: int = 4, seed: int = 0, candidates: int
 
     After ``n_init`` random trials, each next point maximises
 
-    .. math:: \mathrm{EI}(x) = (f^* - \mu(x))\,\Phi(z) + \sigma(x)\,\varphi(z), \qquad z = \frac{f^* - \mu(x)}{\sigma(x)}
+    .. math::
+        \mathrm{EI}(x) = (f^* - \mu(x))\,\Phi(z) + \sigma(x)\,\varphi(z), \qquad
+        z = \frac{f^* - \mu(x)}{\sigma(x)}
 
     over ``candidates`` random points, where :math:`\mu, \sigma` are the posterior mean and
     standard deviation of a GP (Matérn 5/2 kernel plus noise) fitted to the trials so far
@@ -129,7 +131,7 @@ class RangeTest(NamedTuple):
 @single_threaded
 def lr_range_test(lr_min: float = 1e-4, lr_max: float = 10.0, steps: int = 120, batch_size: int = 32,
                   beta: float = 0.9, momentum: float = 0.9, seed: int = 0) -> RangeTest:
-    """Train the 64-32-10 network for ``steps`` mini-batches while the learning rate grows from ``lr_min`` to ``lr_max``.
+    """Train the 64-32-10 network for ``steps`` mini-batches, the learning rate growing from ``lr_min`` to ``lr_max``.
 
     The run stops early once the smoothed loss exceeds four times its minimum (it has
     blown up); :func:`dlcourse.optim.tuning.suggest_lr` reads the result.

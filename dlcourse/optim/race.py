@@ -6,7 +6,7 @@ r"""The optimizer race: several optimizers, one landscape, one start (Unit 3, "O
     result = race("rosenbrock", {"SGD": lambda p: SGD(p, lr=1e-3, momentum=0.9),
                                  "Adam": lambda p: Adam(p, lr=0.05)}, steps=500)
     result.trajectories["Adam"]     # (501, 2), to draw on the contour plot
-    print(result.leaderboard)       # who got within tol of the minimum first
+    print(result.leaderboard)       # who settled within tol of the minimum first
 
 A student's own optimizer (a subclass of :class:`~dlcourse.optim.Optimizer`) joins the
 race the same way, and so do the second-order methods of :mod:`dlcourse.optim.second_order`,
@@ -217,10 +217,10 @@ def race(landscape, optimizers: dict, x0=None, steps: int = 500, tol: float = 1e
     -------
     RaceResult
         ``trajectories`` (each ``(steps + 1, 2)``), ``losses`` (each ``(steps + 1,)``),
-        ``evaluations`` (each ``(steps + 1,)``) and the ``leaderboard``, rows of rank, name, steps_to_tol, final_loss and
-        final_distance (to the nearest known minimum, both at the last finite point) and
-        diverged, ranked by: not diverged, then fewest steps to ``tol``, then lowest final
-        loss.
+        ``evaluations`` (each ``(steps + 1,)``) and the ``leaderboard``, rows of rank, name,
+        steps_to_tol, final_loss and final_distance (to the nearest known minimum, both at
+        the last finite point) and diverged, ranked by: not diverged, then fewest steps to
+        ``tol``, then lowest final loss.
 
     Notes
     -----

@@ -88,7 +88,9 @@ def site_page(browser, server, screenshots):
     page = context.new_page()
     page.on("console", lambda m: m.type == "error" and state["errors"].append(f"console: {m.text}"))
     page.on("pageerror", lambda e: state["errors"].append(f"uncaught: {e}"))
-    page.on("requestfailed", lambda r: state["errors"].append(f"request failed: {r.url} ({r.failure})"))
+    # (Blocked requests are reported above; ERR_ABORTED is a load cancelled by the next navigation.)
+    page.on("requestfailed", lambda r: r.url.startswith(base) and r.failure != "net::ERR_ABORTED"
+            and state["errors"].append(f"request failed: {r.url} ({r.failure})"))
     page.on("response", lambda r: r.status >= 400 and state["errors"].append(f"HTTP {r.status}: {r.url}"))
     yield page, state
     context.close()
@@ -118,6 +120,7 @@ PAGE_CHECK_JS = r"""async () => {
           untypeset, mathErrors, headings, title: document.title};
 }"""
 
+REDIRECT = re.compile(r'<meta[^>]+http-equiv="refresh"', re.I)
 FILENAME_ALT = re.compile(r"(^|/)[^ ]+\.(png|jpe?g|gif|svg|webp)$", re.I)
 
 
@@ -140,9 +143,15 @@ def heading_problems(headings: list[dict]) -> list[str]:
 @pytest.mark.parametrize("path", PAGES or ["index.html"])
 def test_page(site_page, server, path):
     page, state = site_page
+    page.goto("about:blank")
     state["blocked"].clear()
     state["errors"].clear()
-    page.goto(state["base"] + path, wait_until="load")
+    if REDIRECT.search((SITE / path).read_text(encoding="utf-8", errors="replace")):
+        # A redirect page (index.html → the welcome page): check the page it leads to.
+        page.goto(state["base"] + path)
+        page.wait_for_url(lambda url: url != state["base"] + path, wait_until="load", timeout=15_000)
+    else:
+        page.goto(state["base"] + path, wait_until="load")
     result = page.evaluate(PAGE_CHECK_JS)
     page.wait_for_timeout(100)   # late console messages
     name = path.replace("/", "__").removesuffix(".html")
@@ -182,6 +191,8 @@ class _Links(html.parser.HTMLParser):
         if tag == "a" and attrs.get("name"):
             self.ids.add(attrs["name"])
         url = attrs.get(self.ATTRS.get(tag, ""), None)
+        if tag == "meta" and (attrs.get("http-equiv") or "").lower() == "refresh":
+            url = (attrs.get("content") or "").partition("url=")[2].strip() or None
         if url:
             self.links.append(url)
 
