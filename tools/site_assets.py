@@ -173,6 +173,9 @@ def ensure(cache: Path = CACHE, quiet: bool = False) -> Path:
     static = cache / "static"
     stamp = static / ".stamp"
     if stamp.exists() and stamp.read_text() == _stamp() and all((static / r).is_file() for r in REQUIRED):
+        generated = static / ASSETS_PATH_JS[0]
+        if generated.read_text() != ASSETS_PATH_JS[1]:
+            generated.write_text(ASSETS_PATH_JS[1])
         return static
     tarballs = [(pkg, fetch(pkg, cache)) for pkg in PACKAGES]
     partial = cache / "static.partial"
@@ -240,8 +243,17 @@ def _dedupe_scripts(app, pagename, templatename, context, doctree) -> None:
     files[:] = unique
 
 
+def _build_finished(app, exception) -> None:
+    """Copy the assets again after every build: Sphinx skips copying static files when no page changed."""
+    if exception is None and app.builder.format == "html":
+        from sphinx.util.fileutil import copy_asset
+        copy_asset(str(ensure(quiet=True)), str(Path(app.outdir) / "_static"),
+                   excluded=lambda rel: Path(rel).name.startswith("."))
+
+
 def setup(app):
     app.connect("config-inited", _config_inited)
+    app.connect("build-finished", _build_finished)
     app.connect("html-page-context", _dedupe_scripts, priority=900)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
 

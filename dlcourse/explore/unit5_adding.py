@@ -252,18 +252,24 @@ class GateView(View):
             ax.set_ylabel(name, fontsize=8)
             ax.set_yticks([])
         self.axes[-1].set_xlabel("time step (units sorted by read-out weight, most important on top)")
+        from matplotlib.collections import LineCollection
+
+        self.marks = [ax.add_collection(LineCollection([], colors=PALETTE["vermillion"], linewidths=1, alpha=0.8),
+                                        autolim=False) for ax in (self.ax_x, *self.axes)]
+        self.dots, = self.ax_x.plot([], [], "o", color=PALETTE["vermillion"], ms=6)
 
     def update(self, d: GateData) -> list:
         self.values.set_ydata(d.x[:, 0])
         marks = np.flatnonzero(d.x[:, 1])
-        lines = [ax.axvline(t, color=PALETTE["vermillion"], lw=1, alpha=0.8) for ax in (self.ax_x, *self.axes)
-                 for t in marks]
-        dots = self.ax_x.plot(marks, d.x[marks, 0], "o", color=PALETTE["vermillion"], ms=6)
+        for ax, lines in zip((self.ax_x, *self.axes), self.marks):
+            y0, y1 = ax.get_ylim()
+            lines.set_segments([[(t, y0), (t, y1)] for t in marks])
+        self.dots.set_data(marks, d.x[marks, 0])
         for img, name in zip(self.images, self.NAMES):
             img.set_data(d.gates[name][d.order])
         self.title.set_text(f"sequence {d.index}: marked {d.x[marks[0], 0]:.2f} + {d.x[marks[1], 0]:.2f} "
                             f"= {d.target:.3f}; the LSTM says {d.prediction:.3f}")
-        return [self.values, *self.images, self.title] + self._swap("marks", lines + dots)
+        return [self.values, *self.images, self.title, *self.marks, self.dots]
 
 
 def write_cache(path, curves: dict | None = None) -> None:

@@ -396,24 +396,28 @@ def format_count(n: float) -> str:
 class ArchitectureView(View):
     """Parameters and multiply-adds per weight layer (log scale), and gradient norms through plain vs residual blocks.
 
-    One fixed layout serves every architecture (slots for :data:`MAX_SLOTS` weight layers, labels drawn as
-    moving text), so that changing the architecture repaints only the bars.
+    The layer names are tick labels of the static layer (redrawn when the architecture changes); the bars are two
+    line collections, so width, size and depth changes repaint only a handful of artists.
     """
 
-    MAX_SLOTS = 24
+    def key(self, d: ArchitectureData):
+        return d.name
 
     def setup(self, fig, d: ArchitectureData) -> None:
+        from matplotlib.collections import LineCollection
+
         self.ax, self.ax_g = fig.subplots(1, 2, width_ratios=[1.7, 1])
-        x = np.arange(self.MAX_SLOTS)
-        self.p_bars = self.ax.bar(x - 0.2, np.ones(self.MAX_SLOTS), 0.4, color=PALETTE["blue"], label="parameters")
-        self.m_bars = self.ax.bar(x + 0.2, np.ones(self.MAX_SLOTS), 0.4, color=PALETTE["orange"],
-                                  label="multiply-adds")
-        self.labels = [self.ax.text(i, 0.6, "", rotation=90, ha="center", va="top", fontsize=6, clip_on=False)
-                       for i in x]
+        names = [r.name for r in d.rows if r.params]
+        x = np.arange(len(names))
+        self.x = x
+        self.p_bars = self.ax.add_collection(LineCollection([], colors=PALETTE["blue"], linewidths=5,
+                                                            label="parameters"))
+        self.m_bars = self.ax.add_collection(LineCollection([], colors=PALETTE["orange"], linewidths=5,
+                                                            label="multiply-adds"))
         self.ax.set_yscale("log")
         self.ax.set_ylim(1, 5e10)
-        self.ax.set_xlim(-0.7, self.MAX_SLOTS - 0.3)
-        self.ax.set_xticks([])
+        self.ax.set_xlim(-0.7, max(len(names), 8) - 0.3)
+        self.ax.set_xticks(x, names, rotation=90, fontsize=6)
         self.ax.set_ylabel("count per layer")
         self.ax.legend(fontsize=7, loc="upper left", ncol=2)
         self.title = self.ax.set_title(" ", fontsize=9)
@@ -427,12 +431,9 @@ class ArchitectureView(View):
         self.g_title = self.ax_g.set_title(" ", fontsize=8)
 
     def update(self, d: ArchitectureData) -> list:
-        rows = [r for r in d.rows if r.params][:self.MAX_SLOTS]
-        for i in range(self.MAX_SLOTS):
-            r = rows[i] if i < len(rows) else None
-            self.p_bars[i].set_height(max(r.params, 1) if r else 1)
-            self.m_bars[i].set_height(max(r.macs, 1) if r else 1)
-            self.labels[i].set_text(r.name if r else "")
+        rows = [r for r in d.rows if r.params]
+        self.p_bars.set_segments([[(x - 0.17, 1), (x - 0.17, max(r.params, 1))] for x, r in zip(self.x, rows)])
+        self.m_bars.set_segments([[(x + 0.17, 1), (x + 0.17, max(r.macs, 1))] for x, r in zip(self.x, rows)])
         self.title.set_text(f"{d.name}, input {d.size}×{d.size}, width ×{d.width:g}: "
                             f"{format_count(d.total_params)} parameters, {format_count(d.total_macs)} multiply-adds")
         depth = np.arange(d.depth + 1)
@@ -440,7 +441,7 @@ class ArchitectureView(View):
         self.resid.set_data(depth, d.residual)
         self.g_title.set_text(f"{d.depth} blocks: the plain stack's input gets "
                               f"{d.plain[0] / d.plain[-1]:.1e} × the output's gradient")
-        return [*self.p_bars, *self.m_bars, *self.labels, self.title, self.plain, self.resid, self.g_title]
+        return [self.p_bars, self.m_bars, self.title, self.plain, self.resid, self.g_title]
 
 
 def plot_architecture(fig, d: ArchitectureData) -> None:

@@ -179,61 +179,69 @@ def compute_feature_maps(index: int = 0, layer: str = "conv1", first: int = 0) -
                           filters, note, fmap.shape)
 
 
+TILE = 8   # every feature map is shown as an 8×8 tile (4×4 and 2×2 maps enlarged by repetition)
+
+
+def mosaic(images: np.ndarray, rows: int = 4, tile: int | None = None) -> np.ndarray:
+    """Lay ``images`` (k, h, w) out on a grid with one-pixel NaN gaps (drawn blank), enlarging each to ``tile``."""
+    k, h, w = images.shape
+    tile = tile or h
+    rep = max(1, tile // h)
+    cols = -(-k // rows)
+    out = np.full((rows * (h * rep + 1) - 1, cols * (w * rep + 1) - 1), np.nan)
+    for n, img in enumerate(images):
+        r, c = divmod(n, cols)
+        big = np.kron(img, np.ones((rep, rep)))
+        out[r * (h * rep + 1):r * (h * rep + 1) + h * rep, c * (w * rep + 1):c * (w * rep + 1) + w * rep] = big
+    return out
+
+
 class FeatureMapView(View):
     """The digit and the predicted probabilities; 16 filters; the 16 feature maps they make.
 
-    Every image is stretched over a fixed unit square, so 8×8, 4×4 and 2×2 maps share one
-    layout and changing the layer repaints only the images and labels.
+    Filters and maps are drawn as two mosaics (one image each), which keeps redrawing fast; the
+    maps of every layer are enlarged to the same tile size, so the layout never changes.
     """
 
-    BOX = (0, 1, 1, 0)
-
     def setup(self, fig, d: FeatureMapData) -> None:
-        gs = fig.add_gridspec(4, 11, width_ratios=[1.6] * 2 + [0.25] + [1] * 4 + [1] * 4)
-        self.ax_img = fig.add_subplot(gs[:2, :2])
+        import matplotlib
+
+        gs = fig.add_gridspec(2, 3, width_ratios=[1, 1.6, 1.9], height_ratios=[1, 1])
+        self.ax_img = fig.add_subplot(gs[0, 0])
         self.img = self.ax_img.imshow(d.image, cmap="gray_r", vmin=0, vmax=1)
         self.t_img = self.ax_img.set_title(" ", fontsize=8)
-        self.ax_p = fig.add_subplot(gs[2:, :2])
+        self.ax_p = fig.add_subplot(gs[1, 0])
         self.bars = self.ax_p.bar(range(10), np.zeros(10), color="#bbbbbb")
         self.ax_p.set_ylim(0, 1)
         self.ax_p.set_xticks(range(10))
         self.ax_p.tick_params(labelsize=7)
-        self.filters, self.maps, self.names = [], [], []
-        for k in range(16):
-            axf = fig.add_subplot(gs[k // 4, 3 + k % 4])
-            axm = fig.add_subplot(gs[k // 4, 7 + k % 4])
-            self.filters.append(axf.imshow(np.zeros((3, 3)), cmap="PuOr", vmin=-1, vmax=1, extent=self.BOX))
-            self.maps.append(axm.imshow(np.zeros((2, 2)), cmap="magma", vmin=0, vmax=1, extent=self.BOX))
-            self.names.append(axm.text(0.03, 0.03, "", color="w", fontsize=6, va="top"))
-            for ax in (axf, axm):
-                ax.set_xlim(0, 1)
-                ax.set_ylim(1, 0)
-                ax.set_xticks([])
-                ax.set_yticks([])
-        self.ax_img.set_xticks([])
-        self.ax_img.set_yticks([])
-        self.head_f = fig.text(0.42, 0.93, " ", fontsize=8, ha="center")
-        self.head_m = fig.text(0.79, 0.93, " ", fontsize=8, ha="center")
+        ax_f, ax_m = fig.add_subplot(gs[:, 1]), fig.add_subplot(gs[:, 2])
+        cmap_f, cmap_m = (matplotlib.colormaps[c].with_extremes(bad="white") for c in ("PuOr", "magma"))
+        self.filters = ax_f.imshow(mosaic(np.zeros((16, 3, 3))), cmap=cmap_f, vmin=-1, vmax=1)
+        self.maps = ax_m.imshow(mosaic(np.zeros((16, TILE, TILE))), cmap=cmap_m, vmin=0, vmax=1)
+        for ax in (self.ax_img, ax_f, ax_m):
+            ax.set_xticks([])
+            ax.set_yticks([])
+            for spine in ax.spines.values():
+                spine.set_visible(ax is self.ax_img)
+        ax_f.set_title("16 filters (conv1: the 3×3 kernel;\nconv2: its slice on the strongest input map)", fontsize=8)
+        self.head_m = ax_m.set_title(" ", fontsize=8)
 
     def update(self, d: FeatureMapData) -> list:
         self.img.set_data(d.image)
         pred = int(np.argmax(d.probs))
-        self.t_img.set_text(f"label {d.label}, predicted {pred}")
+        self.t_img.set_text(f"label {d.label} → {pred}")
         for k, bar in enumerate(self.bars):
             bar.set_height(d.probs[k])
             bar.set_color(PALETTE["blue"] if k == pred else "#bbbbbb")
         flim = float(np.abs(d.filters).max()) or 1.0
-        mlim = float(d.maps.max()) or 1.0
-        for k in range(16):
-            self.filters[k].set_data(d.filters[k])
-            self.filters[k].set_clim(-flim, flim)
-            self.maps[k].set_data(d.maps[k])
-            self.maps[k].set_clim(0, mlim)
-            self.names[k].set_text(f"#{d.channels[k]}")
-        self.head_f.set_text(f"filters of {'conv1' if d.layer.endswith('1') else 'conv2'} ({d.filter_note})")
-        self.head_m.set_text(f"{d.layer}: {d.shape[0]} maps of {d.shape[1]}×{d.shape[2]} "
-                             f"(channels {d.channels[0]}–{d.channels[-1]})")
-        return [self.img, self.t_img, *self.bars, *self.filters, *self.maps, *self.names, self.head_f, self.head_m]
+        self.filters.set_data(mosaic(d.filters))
+        self.filters.set_clim(-flim, flim)
+        self.maps.set_data(mosaic(d.maps, tile=TILE))
+        self.maps.set_clim(0, float(d.maps.max()) or 1.0)
+        self.head_m.set_text(f"{d.layer}: maps {d.channels[0]}–{d.channels[-1]} of {d.shape[0]}, "
+                             f"{d.shape[1]}×{d.shape[2]}")
+        return [self.img, self.t_img, *self.bars, self.filters, self.maps, self.head_m]
 
 
 def plot_feature_maps(fig, d: FeatureMapData) -> None:

@@ -159,7 +159,7 @@ def make_gate_inspector(index: int = 0) -> Demo:
     """The gates of the LSTM trained on the adding problem (T = 50); trains it first if needed."""
     add.trained_adding_model("LSTM", 50)
     controls = {"index": slider(index, 0, 199, 1, "test sequence", integer=True)}
-    return Demo(controls, add.compute_gates, add.GateView(), figsize=(9, 5.2),
+    return Demo(controls, add.compute_gates, add.GateView(), figsize=(9, 4.6),
                 title="LSTM gate inspector (adding problem, T = 50)",
                 hint="find the two markers, then look at the input gate there and at the forget gate "
                      "between them.")
