@@ -377,7 +377,8 @@ class ArchitectureData(NamedTuple):
     residual: np.ndarray
 
 
-def compute_architecture(name: str = "VGG-16", width: float = 1.0, size: int = 224, depth: int = 20) -> ArchitectureData:
+def compute_architecture(name: str = "VGG-16", width: float = 1.0, size: int = 224,
+                         depth: int = 20) -> ArchitectureData:
     """Per-layer counts of ``name`` and the gradient norms of a ``depth``-block plain and residual stack."""
     rows = layer_table(name, width, size)
     return ArchitectureData(name, rows, max(SPECS[name]["min_size"], int(size)), width,
@@ -439,8 +440,8 @@ class ArchitectureView(View):
         depth = np.arange(d.depth + 1)
         self.plain.set_data(depth, np.maximum(d.plain, 1e-30))
         self.resid.set_data(depth, d.residual)
-        self.g_title.set_text(f"{d.depth} blocks: the plain stack's input gets "
-                              f"{d.plain[0] / d.plain[-1]:.1e} × the output's gradient")
+        self.g_title.set_text(f"{d.depth} blocks; gradient at the input ÷ at the output:\n"
+                              f"plain {d.plain[0] / d.plain[-1]:.0e}, residual {d.residual[0] / d.residual[-1]:.2f}")
         return [self.p_bars, self.m_bars, self.title, self.plain, self.resid, self.g_title]
 
 

@@ -250,7 +250,7 @@ def plot_feature_maps(fig, d: FeatureMapData) -> None:
 
 # --------------------------------------------------------------------------- convolutional autoencoder
 def conv_autoencoder(code_channels: int = 4):
-    """Encoder: two stride-2 convolutions, 1×8×8 → 8×4×4 → ``code_channels``×2×2; decoder: two transposed ones back."""
+    """Encoder: two stride-2 convolutions, 1×8×8 → 8×4×4 → ``code_channels``×2×2; decoder: two transposed back."""
     import torch.nn as nn
 
     encoder = nn.Sequential(nn.Conv2d(1, 8, 3, stride=2, padding=1), nn.ReLU(),

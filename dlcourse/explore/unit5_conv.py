@@ -122,11 +122,11 @@ class ConvView(View):
         edge = MAX_PADDING - 0.5
         self.ax_in.add_patch(_rect(edge, edge, SIDE, SIDE, PALETTE["sky"], ls=":"))
         self.window = self.ax_in.add_patch(_rect(-0.5, -0.5, 3, 3, PALETTE["vermillion"], lw=2.5))
-        self.t_in = self.ax_in.set_title(" ", fontsize=9)
+        self.ax_in.set_title("input (dotted: the image, outside: padding)", fontsize=9)
         self.kimg = self.ax_k.imshow(np.zeros((3, 3)), cmap="PuOr", vmin=-1, vmax=1)
         self.ktext = [[self.ax_k.text(v, u, "", ha="center", va="center", fontsize=8) for v in range(3)]
                       for u in range(3)]
-        self.ax_k.set_title("kernel (and kernel ⊙ window)", fontsize=9)
+        self.ax_k.set_title("kernel (colours) ⊙ window (numbers)", fontsize=9)
         self.oimg = self.ax_out.imshow(np.zeros((2, 2)), cmap="PuOr")
         self.cursor = self.ax_out.add_patch(_rect(-0.5, -0.5, 1, 1, PALETTE["vermillion"], lw=2))
         self.otitle = self.ax_out.set_title(" ", fontsize=9)
@@ -144,13 +144,12 @@ class ConvView(View):
         self.inp.set_data(d.padded)
         self.inp.set_extent((o - 0.5, o + P - 0.5, o + P - 0.5, o - 0.5))
         self.window.set_xy((o + j * d.stride - 0.5, o + i * d.stride - 0.5))
-        self.t_in.set_text(f"input {SIDE}×{SIDE}, zero padding {d.padding} (dotted: the image)")
         lim = float(np.abs(d.kernel).max()) or 1.0
         self.kimg.set_data(d.kernel)
         self.kimg.set_clim(-lim, lim)
         for u in range(3):
             for v in range(3):
-                self.ktext[u][v].set_text(f"{d.kernel[u, v]:.3g}\n({d.products[u, v]:.2f})")
+                self.ktext[u][v].set_text(f"{d.products[u, v]:.2f}")
         shown = np.full(d.output.shape, np.nan)
         shown.flat[:d.step + 1] = d.output.flat[:d.step + 1]
         olim = float(np.abs(d.output).max()) or 1.0
@@ -159,7 +158,7 @@ class ConvView(View):
         self.oimg.set_clim(-olim, olim)
         self.cursor.set_xy((q + j - 0.5, q + i - 0.5))
         self.otitle.set_text(f"output {H_out}×{W_out}: {d.formula}")
-        return [self.inp, self.window, self.t_in, self.kimg, *sum(self.ktext, []), self.oimg, self.cursor,
+        return [self.inp, self.window, self.kimg, *sum(self.ktext, []), self.oimg, self.cursor,
                 self.otitle]
 
 

@@ -15,6 +15,7 @@ and a large gate bias keeps those near 1.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import NamedTuple
 
 import numpy as np
@@ -64,13 +65,13 @@ class UnrollData(NamedTuple):
     bound: np.ndarray          # (T,) ρ^(T - t) ‖∂L/∂h_T‖ for the RNN
 
 
-def compute_unroller(cell: str = "RNN", T: int = 40, scale: float = 1.0, gate_bias: float = 0.0,
-                     clip: bool = False, max_norm: float = 1.0, seed: int = 0) -> UnrollData:
-    """Hidden states of ``cell`` and the per-step gradient norms of all three cells (see the module)."""
+@lru_cache(maxsize=64)
+def _run_cells(T: int, scale: float, gate_bias: float, seed: int):
+    """Forward and backward of the three cells on one input; per cell: states, ‖∂L/∂h_t‖ and ‖∂L/∂θ‖."""
     rng = np.random.default_rng(seed + 1)
     x = rng.normal(0.0, 1.0, (T, BATCH, INPUTS))
     v = rng.normal(size=(BATCH, HIDDEN))
-    norms, pnorms, states = {}, {}, None
+    out_by_cell = {}
     for name in CELLS:
         layer = make_cell(name, scale, gate_bias, seed)
         out, _ = layer.forward(x)
@@ -79,13 +80,27 @@ def compute_unroller(cell: str = "RNN", T: int = 40, scale: float = 1.0, gate_bi
         layer.zero_grad()
         layer.backward(g)
         total = float(np.sqrt(sum(np.sum(gr * gr) for gr in layer.gradients())))
+        out_by_cell[name] = (out[:, 0, :].T, layer.last_grad_norms, total)
+    return out_by_cell
+
+
+def compute_unroller(cell: str = "RNN", T: int = 40, scale: float = 1.0, gate_bias: float = 0.0,
+                     clip: bool = False, max_norm: float = 1.0, seed: int = 0) -> UnrollData:
+    r"""Hidden states of ``cell`` and the per-step gradient norms of all three cells (see the module).
+
+    With ``clip``, every gradient is scaled as ``clip_grad_norm`` would scale it: by
+    :math:`\min(1, \text{max\_norm} / \lVert \partial L / \partial \theta \rVert)`.
+    """
+    if cell not in CELLS:
+        raise ValueError(f"cell must be one of {list(CELLS)}, got {cell!r}")
+    runs = _run_cells(int(T), float(scale), float(gate_bias), int(seed))
+    norms, pnorms = {}, {}
+    for name, (_, grad_norms, total) in runs.items():
         factor = min(1.0, max_norm / total) if clip and total > 0 else 1.0
-        norms[name], pnorms[name] = layer.last_grad_norms * factor, total
-        if name == cell:
-            states = out[:, 0, :].T
+        norms[name], pnorms[name] = grad_norms * factor, total
     steps = np.arange(T)
     bound = norms["RNN"][-1] * float(scale) ** (T - 1 - steps)
-    return UnrollData(cell, T, scale, gate_bias, clip, max_norm, states, norms, pnorms, bound)
+    return UnrollData(cell, T, scale, gate_bias, clip, max_norm, runs[cell][0], norms, pnorms, bound)
 
 
 def describe_unroller(d: UnrollData) -> str:

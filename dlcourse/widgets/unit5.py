@@ -211,8 +211,9 @@ def make_forecast_demo(series: str = "two sines", horizon: int = 20) -> Demo:
         "horizon": slider(horizon, 1, fc.MAX_HORIZON, 1, "horizon", integer=True),
     }
     return Demo(controls, fc.compute_forecast, fc.ForecastView(), figsize=(9.5, 3.2),
-                title="Forecasting", hint="push the horizon to 100 on each series: every model feeds its own "
-                                          "predictions back, and on the chaotic series the errors compound.", text=fc.describe_forecast)
+                title="Forecasting", text=fc.describe_forecast,
+                hint="push the horizon to 100 on each series: every model feeds its own predictions back, and on "
+                     "the chaotic series the errors compound.")
 
 
 def make_text_generator(temperature: float = 1.0) -> Demo:

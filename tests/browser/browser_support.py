@@ -34,13 +34,11 @@ def fresh_dir(path: Path) -> Path:
 
 
 class Timings:
-    """Wall-clock time of each browser test module, written to tests/_artifacts/browser-timings.json."""
+    """Wall-clock time of a browser test module, in tests/_artifacts/browser-timings-<name>.json (one file per
+    module, so that two pytest-xdist workers never write the same file)."""
 
-    path = ARTIFACTS / "browser-timings.json"
-
-    @classmethod
-    def record(cls, name: str, seconds: float, **extra) -> None:
+    @staticmethod
+    def record(name: str, seconds: float, **extra) -> None:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        data = json.loads(cls.path.read_text()) if cls.path.exists() else {}
-        data[name] = {"seconds": round(seconds, 1), **extra, "finished": time.strftime("%Y-%m-%d %H:%M:%S")}
-        cls.path.write_text(json.dumps(data, indent=1))
+        data = {"seconds": round(seconds, 1), **extra, "finished": time.strftime("%Y-%m-%d %H:%M:%S")}
+        (ARTIFACTS / f"browser-timings-{name}.json").write_text(json.dumps(data, indent=1))

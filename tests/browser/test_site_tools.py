@@ -1,0 +1,86 @@
+"""The site's build tools without a browser: alt texts from code cells, and which npm files the site gets."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from browser_support import ROOT
+
+sys.path.insert(0, str(ROOT / "tools"))
+import figure_alt  # noqa: E402
+import site_assets  # noqa: E402
+
+sys.path.remove(str(ROOT / "tools"))
+
+
+@pytest.mark.parametrize("source, plain, widget, expected", [
+    ('# NBVAL_IGNORE_OUTPUT\nmake_activation_explorer("sigmoid")', "Demo: an interactive figure", True,
+     "Interactive figure: activation explorer (sigmoid), shown in its default state; "
+     "run the notebook in JupyterLab to move its controls"),
+    ("demo = build()\ndemo", "GraphExplorer: an interactive figure", True, "Interactive figure: graph explorer, "),
+    ('fig, ax = plt.subplots()\nax.plot(x, y, label="train")\nax.set_title("loss")\nax.set_xlabel("epoch")',
+     "<Figure size 432x216 with 1 Axes>", False, "Figure: loss. horizontal axis: epoch. curves: train"),
+    ('fig, axes = plt.subplots(1, 3)\nfor k, ax in enumerate(axes):\n    ax.set_title(f"digit {k}")',
+     "<Figure size 720x216 with 3 Axes>", False, "Figure with 3 panels: digit …"),
+    ("draw(f)", "<dlcourse.graph.Drawing>", False, "Figure drawn by draw(f) in the section “Graphs”"),
+    ("x = 1\nplt.show()", "<Figure size 432x216 with 1 Axes>", False,
+     "Figure drawn by the code cell in the section “Graphs”"),
+    ("this is not python", "", False, "Figure drawn by the code cell in the section “Graphs”"),
+])
+def test_alt_text_from_the_code_cell(source, plain, widget, expected):
+    alt = figure_alt.describe(source, "Graphs", plain, widget)
+    assert alt.startswith(expected)
+    assert "$" not in alt and not alt.endswith(".png")
+
+
+def test_data_set_makers_are_not_mistaken_for_widgets():
+    alt = figure_alt.describe('moons = data.make_moons(200)\nplt.scatter(*moons.X.T)\nplt.title("moons")',
+                              "Data", "<Figure size 432x216 with 1 Axes>", widget=False)
+    assert alt == "Figure: moons"
+
+
+@pytest.mark.parametrize("member, package, expected", [
+    ("package/es5/tex-mml-chtml.js", 0, "tex-mml-chtml.js"),
+    ("package/es5/output/chtml/fonts/woff-v2/MathJax_Main-Regular.woff", 0,
+     "output/chtml/fonts/woff-v2/MathJax_Main-Regular.woff"),
+    ("package/es5/output/svg/fonts/tex.js", 0, None),        # SVG output is not used
+    ("package/es5/tex-svg.js", 0, None),
+    ("package/require.js", 1, "require.js"),
+    ("package/bin/r.js", 1, None),
+    ("package/dist/embed-amd.js", 2, "embed-amd.js"),
+    ("package/dist/1551f4f60c37af51121f.woff2", 2, "1551f4f60c37af51121f.woff2"),
+    ("package/dist/embed.js.map", 2, None),
+    ("package/lib/index.js", 2, None),
+])
+def test_only_the_files_a_page_needs_are_unpacked(member, package, expected):
+    assert site_assets._wanted(member, site_assets.PACKAGES[package]) == expected
+
+
+def test_every_package_is_pinned_by_version_and_checksum():
+    for pkg in site_assets.PACKAGES:
+        assert pkg.version[0].isdigit() and pkg.integrity.startswith("sha512-")
+        assert pkg.tarball.endswith(f"-{pkg.version}.tgz") and "/" not in pkg.tarball
+
+
+def test_repeated_inline_scripts_are_dropped():
+    class JS:
+        def __init__(self, filename, body):
+            self.filename, self.priority, self.attributes = filename, 500, {"body": body}
+
+    files = [JS(None, "const A = 1"), JS("x.js", ""), JS("", "const A = 1"), JS(None, "const B = 2")]
+    context = {"script_files": files}
+    site_assets._dedupe_scripts(None, "page", "page.html", context, None)
+    assert [(f.filename, f.attributes["body"]) for f in context["script_files"]] == [
+        (None, "const A = 1"), ("x.js", ""), (None, "const B = 2")]
+
+
+def test_config_points_at_local_assets_only():
+    import yaml
+
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())["sphinx"]["config"]
+    assert "://" not in config["mathjax_path"]
+    assert all("://" not in path for path in config["nb_ipywidgets_js"])
+    staged = [config["mathjax_path"], *config["nb_ipywidgets_js"]]
+    assert set(staged) <= set(site_assets.REQUIRED)
