@@ -40,10 +40,12 @@ test-fast: setup
 	$(BIN)/python -m pytest -p no:cacheprovider -x -q -m "not browser" tests
 
 # Offline assets (MathJax, require.js, the widgets' HTML manager, fonts) come from the npm registry once,
-# into .cache/site-assets; notebooks run with the execution cache in _build/.jupyter_cache.
+# into .cache/site-assets. Notebooks run into the execution cache _build/.jupyter_cache, one per core, before
+# the build (which then only re-runs what failed). MPLBACKEND is unset: with CI's Agg, kernels draw no figures.
 book: setup
 	$(BIN)/python tools/site_assets.py >/dev/null
-	$(BIN)/jupyter-book build . -W -n --keep-going
+	env -u MPLBACKEND $(BIN)/python tools/execute_book.py
+	env -u MPLBACKEND $(BIN)/jupyter-book build . -W -n --keep-going
 
 benchmarks: setup
 	$(BIN)/python benchmarks/run.py

@@ -150,6 +150,19 @@ BENCHMARKS = {"notebooks": bench_notebooks, "widgets": bench_widgets, "scalar en
               "race": bench_race, "grading": bench_grading}
 
 
+def _unit_benchmarks() -> dict:
+    """Benchmarks that units keep in benchmarks/bench_unitN.py (a BENCHMARKS dict each)."""
+    import importlib
+
+    found = {}
+    for path in sorted((ROOT / "benchmarks").glob("bench_unit*.py")):
+        found |= getattr(importlib.import_module(path.stem), "BENCHMARKS", {})
+    return found
+
+
+BENCHMARKS |= _unit_benchmarks()
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--only", help="run only the benchmark groups whose name contains this")

@@ -437,7 +437,9 @@ class _Recurrent(Module):
 
     def _run(self, x, state0):
         W_ih, W_hh, b_ih, b_hh = (self.params[k] for k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
-        xi = x @ W_ih.T + b_ih
+        T, N, D = x.shape
+        # one 2-D product for all steps (a 3-D @ 2-D matmul would loop over the time axis, several times slower)
+        xi = (x.reshape(T * N, D) @ W_ih.T).reshape(T, N, -1) + b_ih
         output = np.empty(x.shape[:2] + (self.hidden_size,))
         state, steps = state0, []
         for t in range(x.shape[0]):
@@ -466,7 +468,8 @@ class _Recurrent(Module):
                 dgh[t] = dgh_t
         self._accumulate(x, state0[0], output, dgi, dgh)
         self.last_grad_norms = norms
-        return dgi @ self.params["weight_ih"], tuple(d[None] for d in dstate)
+        dx = (dgi.reshape(T * N, -1) @ self.params["weight_ih"]).reshape(T, N, self.input_size)
+        return dx, tuple(d[None] for d in dstate)
 
     def _accumulate(self, x, h0, output, dgi, dgh):
         h_prev = np.concatenate([h0[None], output[:-1]])

@@ -252,16 +252,55 @@ def _notebook_pages():
             yield nb_path, html_path
 
 
+def test_every_figure_of_the_notebooks_is_shown():
+    """As many images on each notebook page as the committed notebook has PNG outputs (a kernel started with
+    MPLBACKEND=Agg, for one, draws no figures at all)."""
+    require_site()
+    missing = []
+    for nb_path, html_path in _notebook_pages():
+        nb = nbformat.read(nb_path, as_version=4)
+        expected = sum(1 for c in nb.cells if c.cell_type == "code"
+                       for o in c.get("outputs", []) if "image/png" in o.get("data", {}))
+        shown = len(re.findall(r'<img[^>]+src="[^"]*_images/', html_path.read_text(encoding="utf-8")))
+        if shown < expected:
+            missing.append(f"{html_path.relative_to(SITE)}: {shown} images, the notebook has {expected} figures")
+    assert not missing, "\n".join(missing)
+
+
 def test_every_widget_shows_its_static_picture():
     require_site()
     missing, pages = [], 0
     for nb_path, html_path in _notebook_pages():
         pages += 1
         nb = nbformat.read(nb_path, as_version=4)
+        # Demos carry a PNG of their default state; other widgets (a progress bar) show their text form.
         expected = sum(1 for c in nb.cells if c.cell_type == "code"
-                       for o in c.get("outputs", []) if WIDGET_MIME in o.get("data", {}))
+                       for o in c.get("outputs", []) if {WIDGET_MIME, "image/png"} <= set(o.get("data", {})))
         shown = html_path.read_text(encoding="utf-8").count('alt="Interactive figure')
         if shown != expected:
             missing.append(f"{html_path.relative_to(SITE)}: {shown} widget pictures, the notebook has {expected}")
     assert pages, "no notebook page in the site"
     assert not missing, "\n".join(missing)
+
+
+def test_launch_buttons_point_at_the_repository():
+    """Each notebook page offers Binder and Colab (and JupyterHub, when configured) for this repository."""
+    import yaml
+
+    require_site()
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    repo = urllib.parse.urlsplit(config["repository"]["url"]).path.strip("/")
+    branch = config["repository"].get("branch", "main")
+    wanted = [f"{config['launch_buttons']['binderhub_url'].rstrip('/')}/v2/gh/{repo}/{branch}?urlpath=lab/tree/",
+              f"https://colab.research.google.com/github/{repo}/blob/{branch}/"]
+    if config["launch_buttons"].get("jupyterhub_url"):
+        wanted.append(config["launch_buttons"]["jupyterhub_url"].rstrip("/") + "/hub/user-redirect/git-pull?")
+    missing, pages = [], 0
+    for nb_path, html_path in _notebook_pages():
+        pages += 1
+        rel = nb_path.relative_to(ROOT).as_posix()
+        links = [u.replace("&amp;", "&") for u in _parse(html_path).links]
+        for prefix in wanted:
+            if not any(u.startswith(prefix) and u.endswith(rel.split("/")[-1]) for u in links):
+                missing.append(f"{html_path.relative_to(SITE)}: no link starting {prefix} to {rel}")
+    assert pages and not missing, "\n".join(missing)
