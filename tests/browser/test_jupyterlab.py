@@ -362,6 +362,8 @@ def lab_results(browser, screenshots, request):
         for context in contexts:
             context.close()
         lab.stop()
+        # The copied notebooks are not needed after the run (and nbval must never collect them).
+        shutil.rmtree(lab.root, ignore_errors=True)
         Timings.record("jupyterlab", time.monotonic() - start, notebooks=len(results), parallel=PARALLEL,
                        screenshots=sum(r.get("screenshots", 0) for r in records.values()),
                        blocked_requests=sorted(set(blocked)), per_notebook=records)
