@@ -73,16 +73,17 @@ PACKAGES = (
             ("dist/embed-amd.js", "dist/*font*"), "widgets", strip="dist/"),
 )
 
-# Written next to embed-amd.js and loaded before require.js. The HTML manager's style sheets find their Font
-# Awesome fonts next to the AMD module "@jupyter-widgets/html-manager/dist/libembed-amd", which require.js
-# would place relative to the page (wrong on every page); this maps it to the script's own folder.
+# Written next to embed-amd.js and loaded before require.js. The style sheets bundled in embed-amd.js find their
+# Font Awesome fonts next to the AMD module that carries them ("@jupyter-widgets/html-manager/dist/libembed-amd",
+# "@jupyter-widgets/base", "@jupyter-widgets/controls", ...), which require.js would place relative to the page
+# (wrong on every page); this maps all of them to the script's own folder, where the fonts are.
 ASSETS_PATH_JS = ("widgets/assets-path.js", """\
 // Where the widgets' HTML manager finds its fonts: this script's own folder (_static/widgets/).
 (function () {
-  var dir = new URL(".", document.currentScript.src).href;
-  window.__jupyter_widgets_assets_path__ = dir;
+  var dir = new URL(".", document.currentScript.src).href.replace(/\\/$/, "");
+  window.__jupyter_widgets_assets_path__ = dir + "/";
   // require.js reads a global `require` object, if there is one, as its configuration.
-  window.require = {paths: {"@jupyter-widgets/html-manager/dist": dir.replace(/\\/$/, "")}};
+  window.require = {paths: {"@jupyter-widgets/html-manager/dist": dir, "@jupyter-widgets": dir}};
 })();
 """)
 

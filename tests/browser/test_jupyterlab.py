@@ -1,18 +1,24 @@
-"""Every notebook, the way a student uses it: opened in JupyterLab in a real browser, Run All, widgets moved.
+"""The notebooks the way a student uses them: opened in JupyterLab in a real browser, Run All, widgets moved.
 
-For each notebook under ``units/`` (a copy, so nothing is saved over the committed files) the test opens
-JupyterLab (the server from ``.venv``, the course's ``python3`` kernel), waits for the kernel to be idle, runs
-all cells from the *Run* menu and then checks that
+Which notebooks: one per unit by default (the one with the most widget demos), which keeps the browser tests
+within their 5-minute budget; ``DLCOURSE_LAB_NOTEBOOKS=all`` runs every notebook, and a list of patterns such as
+``DLCOURSE_LAB_NOTEBOOKS="01-backprop/*,05-cnn-rnn/5.4*"`` runs those (see SELECTION). The others are reported
+as skipped, with that reason.
+
+For each, the test opens a copy of the notebook (so nothing is saved over the committed file) in JupyterLab
+(the server from ``.venv``, the course's ``python3`` kernel), waits for the kernel to be idle, runs all cells
+from the *Run* menu and then checks that
 
 * every code cell ran (an error stops *Run All*, leaving later cells without an execution count),
 * no output shows a traceback, and nothing shows "Error displaying widget",
 * every widget demo the notebook displays is rendered as a live widget (not the static PNG fallback), and
-* for each demo, moving one of its controls (a slider by keyboard, else a dropdown, toggle or button) changes
-  the demo's image.
+* for each demo, moving one of its controls (a slider by keyboard, else a dropdown, a text box, a toggle or a
+  button) changes the demo's image.
 
 Notebooks run two at a time (two browser tabs, two kernels); each notebook is still its own test and reports
 its own problems. Screenshots of each notebook and of each moved demo go to
-``tests/_artifacts/screenshots/jupyterlab``; times per notebook to ``tests/_artifacts/browser-timings.json``.
+``tests/_artifacts/screenshots/jupyterlab``; times per notebook to
+``tests/_artifacts/browser-timings-jupyterlab.json``.
 """
 
 from __future__ import annotations
@@ -40,6 +46,10 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 NOTEBOOKS = sorted(p for p in (ROOT / "units").glob("*/*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+# Which notebooks run in JupyterLab: "per-unit" (default: in each unit, the notebook with the most widget demos,
+# which keeps the browser tests within their 5-minute budget), "all", or comma-separated patterns relative to
+# units/ such as "01-backprop/1.2*,05-cnn-rnn/*". The others are reported as skipped.
+SELECTION = os.environ.get("DLCOURSE_LAB_NOTEBOOKS", "per-unit")
 RUN_TIMEOUT_S = 240          # one notebook's Run All (each notebook is meant to run in ≤ 30 s)
 # Notebooks run side by side in this many browser tabs (each with its own kernel): while one kernel computes,
 # the other tab loads JupyterLab or moves widgets. DLCOURSE_LAB_PARALLEL overrides it.
@@ -121,13 +131,6 @@ class Lab:
         with urllib.request.urlopen(req, timeout=10) as r:
             body = r.read()
         return json.loads(body) if body else None
-
-    def shutdown_kernels(self) -> None:
-        for kernel in self.api("GET", "/api/kernels") or []:
-            try:
-                self.api("DELETE", f"/api/kernels/{kernel['id']}")
-            except urllib.error.URLError:
-                pass
 
     def url(self, notebook: Path, workspace: str) -> str:
         rel = notebook.relative_to(ROOT).as_posix()
@@ -292,11 +295,40 @@ class Run:
             pass
 
 
+def _demo_count(notebook: Path) -> int:
+    """Widget demos in a notebook: from its committed outputs, else from its make_...() cells."""
+    nb = nbformat.read(notebook, as_version=4)
+    shown = sum(1 for c in nb.cells if c.cell_type == "code"
+                for o in c.get("outputs", []) if {WIDGET_MIME, "image/png"} <= set(o.get("data", {})))
+    return shown or sum(1 for c in nb.cells if c.cell_type == "code"
+                        and re.search(r"\bmake_\w+\(", (c.source.strip().splitlines() or [""])[-1]))
+
+
+def selected(selection: str = SELECTION) -> set[Path]:
+    if selection == "all":
+        return set(NOTEBOOKS)
+    if selection == "per-unit":
+        units: dict[str, list[Path]] = {}
+        for nb in NOTEBOOKS:
+            units.setdefault(nb.parent.name, []).append(nb)
+        return {max(nbs, key=lambda nb: (_demo_count(nb), -nbs.index(nb))) for nbs in units.values()}
+    patterns = [p.strip() for p in selection.split(",") if p.strip()]
+    return {nb for nb in NOTEBOOKS if any(nb.relative_to(ROOT / "units").match(p) for p in patterns)}
+
+
+def _params():
+    chosen = selected()
+    reason = (f"not in DLCOURSE_LAB_NOTEBOOKS={SELECTION!r} (one notebook per unit by default); "
+              "DLCOURSE_LAB_NOTEBOOKS=all runs every notebook")
+    return [pytest.param(nb, id=nb.relative_to(ROOT / "units").as_posix(),
+                         marks=() if nb in chosen else pytest.mark.skip(reason=reason)) for nb in NOTEBOOKS]
+
+
 def _selected_notebooks(request) -> list[Path]:
-    """The notebooks of the test items pytest will run here (so `-k` runs only those)."""
-    chosen = [item.callspec.params["notebook"] for item in request.session.items
-              if getattr(item, "originalname", "") == "test_notebook_in_jupyterlab"]
-    return chosen or NOTEBOOKS
+    """The notebooks of the test items pytest will run here (so `-k` and the selection both apply)."""
+    return [item.callspec.params["notebook"] for item in request.session.items
+            if getattr(item, "originalname", "") == "test_notebook_in_jupyterlab"
+            and item.get_closest_marker("skip") is None]
 
 
 @pytest.fixture(scope="module")
@@ -370,7 +402,7 @@ def lab_results(browser, screenshots, request):
     return results
 
 
-@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[p.relative_to(ROOT / "units").as_posix() for p in NOTEBOOKS])
+@pytest.mark.parametrize("notebook", _params())
 def test_notebook_in_jupyterlab(lab_results, notebook: Path):
     problems = lab_results.get(notebook)
     assert problems is not None, f"{notebook.name} was not run"
