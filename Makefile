@@ -58,11 +58,6 @@ release: setup
 book-student: setup
 	$(BIN)/python -m dlcourse release --out _release --book
 	$(BIN)/python tools/site_assets.py >/dev/null
-	for b in student-book instructor-book; do \
-	  cp -r tools _release/$$b/ && \
-	  sed -i 's/^  execute_notebooks: cache$$/  execute_notebooks: "off"/' _release/$$b/_config.yml && \
-	  grep -q 'execute_notebooks: "off"' _release/$$b/_config.yml || exit 1; \
-	done
 	$(BIN)/jupyter-book build _release/student-book -W -n --keep-going
 	$(BIN)/jupyter-book build _release/instructor-book -W -n --keep-going
 

@@ -290,7 +290,9 @@ def test_release_lays_out_a_student_and_an_instructor_book(tmp_path):
     src = tmp_path / "repo"
     write_notebook(src / "units" / "a.ipynb", GOOD_CELL)
     (src / "_toc.yml").write_text("format: jb-book\nroot: course/intro\n")
-    (src / "_config.yml").write_text("title: t\n")
+    (src / "_config.yml").write_text("title: t\nexecute:\n  execute_notebooks: cache\n")
+    (src / "tools").mkdir()
+    (src / "tools" / "site_assets.py").write_text("")
     (src / "course").mkdir()
     (src / "course" / "intro.md").write_text("# Intro\n")
     release(src / "units", tmp_path / "out")
@@ -298,6 +300,8 @@ def test_release_lays_out_a_student_and_an_instructor_book(tmp_path):
     assert [b.name for b in books] == ["student-book", "instructor-book"]
     for book in books:
         assert (book / "_toc.yml").exists() and (book / "course" / "intro.md").exists()
+        assert (book / "tools" / "site_assets.py").exists()
+        assert 'execute_notebooks: "off"' in (book / "_config.yml").read_text()
     student = (books[0] / "units" / "a.ipynb").read_text()
     assert "NotImplementedError" in student and "BEGIN SOLUTION" not in student
     assert "BEGIN SOLUTION" in (books[1] / "units" / "a.ipynb").read_text()

@@ -134,7 +134,7 @@ def release(source: Path, out: Path) -> ReleaseReport:
     return report
 
 
-BOOK_FILES = ("_config.yml", "_toc.yml", "course")
+BOOK_FILES = ("_config.yml", "_toc.yml", "course", "tools")
 
 
 def assemble_books(root: Path, out: Path) -> list[Path]:
@@ -142,7 +142,9 @@ def assemble_books(root: Path, out: Path) -> list[Path]:
 
     Each holds the book's own files and the units of that version, so that
     ``jupyter-book build OUT/student-book`` publishes a site for the class and
-    ``jupyter-book build OUT/instructor-book`` one with the solutions.
+    ``jupyter-book build OUT/instructor-book`` one with the solutions. The released books
+    show the notebooks' saved outputs: executing them is turned off (a student notebook's
+    exercise stubs would raise).
     """
     root, out = Path(root), Path(out)
     books = []
@@ -158,5 +160,9 @@ def assemble_books(root: Path, out: Path) -> list[Path]:
             elif src.exists():
                 shutil.copy2(src, book / name)
         shutil.copytree(out / version, book / "units")
+        config = book / "_config.yml"
+        if config.exists():
+            text = re.sub(r"^(\s*execute_notebooks:).*$", r'\1 "off"', config.read_text(), flags=re.MULTILINE)
+            config.write_text(text)
         books.append(book)
     return books
