@@ -3,7 +3,9 @@
 Each benchmark returns rows ``{name, value, unit, target, ok}`` like ``benchmarks/run.py``: the value is the ratio
 of our forward + backward time to torch's, measured in one run with the same thread count for both (NumPy's BLAS
 through threadpoolctl, torch through ``torch.set_num_threads``), alternating the two so that both see the same load,
-and taking the median of the repeats. Torch is timed in float32 (its default) and in float64 (our layers' dtype).
+and taking the median of the repeats. Conv2d (float64) is timed against torch in float32 (torch's default) and in
+float64 (our default). The recurrent layers take torch's ``dtype`` argument, so LSTM is compared like with like:
+ours and torch's both in float32, then both in float64.
 
     python benchmarks/bench_unit5.py            # prints the rows
 """
@@ -40,7 +42,8 @@ def _median_ratio(ours, theirs, repeats: int = REPEATS) -> tuple[float, float, f
     return a, b, a / b
 
 
-def _compare(label: str, ours, make_theirs) -> list[dict]:
+def _compare(label: str, make_ours, make_theirs) -> list[dict]:
+    """``make_ours(dtype)`` returns our timed function for that torch dtype, or ``None`` for the float64 default."""
     import torch
     from threadpoolctl import threadpool_limits
 
@@ -49,8 +52,9 @@ def _compare(label: str, ours, make_theirs) -> list[dict]:
     try:
         with threadpool_limits(THREADS):
             for dtype in (torch.float32, torch.float64):
+                ours, our_dtype = make_ours(dtype)
                 a, b, ratio = _median_ratio(ours, make_theirs(dtype))
-                name = (f"{label} forward+backward: dlcourse (float64) {a * 1e3:.1f} ms / torch "
+                name = (f"{label} forward+backward: dlcourse ({our_dtype}) {a * 1e3:.1f} ms / torch "
                         f"({str(dtype).split('.')[-1]}) {b * 1e3:.1f} ms, {THREADS} thread")
                 rows.append(_row(name, ratio, "×", TARGET))
     finally:
@@ -73,6 +77,9 @@ def bench_conv2d() -> list[dict]:
         layer.forward(x)
         layer.backward(grad)
 
+    def make_ours(dtype):
+        return ours, "float64"
+
     def make_theirs(dtype):
         tconv = torch.nn.Conv2d(3, 16, 3, padding=1).to(dtype)
         xt = torch.tensor(x, dtype=dtype, requires_grad=True)
@@ -82,7 +89,7 @@ def bench_conv2d() -> list[dict]:
             tconv(xt).backward(gt)
         return theirs
 
-    return _compare("Conv2d N=64, 3→16, 32×32, k=3, p=1", ours, make_theirs)
+    return _compare("Conv2d N=64, 3→16, 32×32, k=3, p=1", make_ours, make_theirs)
 
 
 def bench_lstm() -> list[dict]:
@@ -92,13 +99,18 @@ def bench_lstm() -> list[dict]:
 
     from dlcourse.layers import LSTM
 
-    x = np.random.default_rng(0).normal(size=(32, 64, 128))
-    layer = LSTM(128, 128, rng=0)
-    grad = np.ones((32, 64, 128))
+    def make_ours(dtype):
+        name = str(dtype).split(".")[-1]
+        layer = LSTM(128, 128, rng=0, dtype=dtype)
+        x = np.random.default_rng(0).normal(size=(32, 64, 128)).astype(name)
+        grad = np.ones((32, 64, 128), name)
 
-    def ours():
-        layer.forward(x)
-        layer.backward(grad)
+        def ours():
+            layer.forward(x)
+            layer.backward(grad)
+        return ours, name
+
+    x = np.random.default_rng(0).normal(size=(32, 64, 128))
 
     def make_theirs(dtype):
         tlstm = torch.nn.LSTM(128, 128).to(dtype)
@@ -109,7 +121,7 @@ def bench_lstm() -> list[dict]:
             tlstm(xt)[0].backward(gt)
         return theirs
 
-    return _compare("LSTM T=32, N=64, D=H=128", ours, make_theirs)
+    return _compare("LSTM T=32, N=64, D=H=128", make_ours, make_theirs)
 
 
 BENCHMARKS = {"unit5 conv2d vs torch": bench_conv2d, "unit5 lstm vs torch": bench_lstm}

@@ -12,12 +12,12 @@ import numbers
 import numpy as np
 
 
-def as_float_array(x, name: str, ndim: int | tuple[int, ...] | None = None) -> np.ndarray:
-    """Return ``x`` as a float64 array, checking its type and number of dimensions."""
+def as_float_array(x, name: str, ndim: int | tuple[int, ...] | None = None, dtype=np.float64) -> np.ndarray:
+    """Return ``x`` as a float array (float64 unless ``dtype`` says otherwise), checking its type and dimensions."""
     if isinstance(x, (str, bytes)) or x is None:
         raise TypeError(f"{name} must be an array of numbers, got {type(x).__name__}")
     try:
-        arr = np.asarray(x, dtype=np.float64)
+        arr = np.asarray(x, dtype=dtype)
     except (TypeError, ValueError) as exc:
         raise TypeError(f"{name} must be an array of numbers, got {type(x).__name__}: {exc}") from None
     if ndim is not None:
@@ -54,6 +54,14 @@ def check_positive_int(value, name: str, minimum: int = 1) -> int:
     if value < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value}")
     return int(value)
+
+
+def check_float_dtype(dtype, name: str = "dtype"):
+    """``numpy.float32`` or ``numpy.float64`` (also given as a string or a torch dtype such as ``torch.float32``)."""
+    text = str(dtype).removeprefix("torch.")
+    if text in ("float32", "float64", "<class 'numpy.float32'>", "<class 'numpy.float64'>"):
+        return np.dtype("float32" if "32" in text else "float64").type
+    raise TypeError(f"{name} must be float32 or float64 (numpy or torch), got {dtype!r}")
 
 
 def check_number(value, name: str, low: float | None = None, high: float | None = None,

@@ -334,3 +334,37 @@ def test_load_torch_rejects_other_configurations(torch, kwargs, match):
         LSTM(3, 4).load_torch(torch.nn.LSTM(3, 4, **kwargs))
     with pytest.raises(ValueError, match="nonlinearity='tanh'"):
         RNN(3, 4).load_torch(torch.nn.RNN(3, 4, nonlinearity="relu"))
+
+
+# --------------------------------------------------------------------------- float32
+@pytest.mark.parametrize("name", LAYERS)
+@pytest.mark.parametrize("dtype", [np.float32, "float32", "torch.float32"])
+def test_float32_layer_matches_torch_float32(torch, rng, name, dtype):
+    """dtype=float32 (as torch's dtype argument): every array stays float32 and matches torch in float32."""
+    cls, _ = LAYERS[name]
+    T, N, D, H = 6, 4, 5, 7
+    torch.manual_seed(0)
+    tlayer = getattr(torch.nn, name)(D, H, dtype=torch.float32)
+    layer = cls(D, H, rng=0, dtype=torch.float32 if dtype == "torch.float32" else dtype)
+    layer.load_torch(tlayer)
+    assert all(p.dtype == np.float32 for p in layer.parameters() + layer.gradients())
+    x, g_out = rng.normal(size=(T, N, D)), rng.normal(size=(T, N, H))   # float64 in, converted to float32
+    xt = torch.tensor(x, dtype=torch.float32, requires_grad=True)
+    out_t = tlayer(xt)[0]
+    (out_t * torch.tensor(g_out, dtype=torch.float32)).sum().backward()
+    out, _ = layer.forward(x)
+    dx = layer.backward(g_out)
+    assert out.dtype == dx.dtype == np.float32
+    tol = dict(rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(out, out_t.detach().numpy(), **tol)
+    np.testing.assert_allclose(dx, xt.grad.numpy(), **tol)
+    for p in PARAMS:
+        assert layer.grads[p].dtype == np.float32
+        np.testing.assert_allclose(layer.grads[p], getattr(tlayer, p + "_l0").grad.numpy(), **tol, err_msg=p)
+    assert f"dtype=float32" in repr(layer)
+
+
+@pytest.mark.parametrize("dtype", ["float16", np.int64, "double", None])
+def test_recurrent_rejects_other_dtypes(dtype):
+    with pytest.raises(TypeError, match="dtype must be float32 or float64"):
+        LSTM(3, 4, dtype=dtype)

@@ -31,8 +31,8 @@ class Module:
     def backward(self, grad_out):  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def _add_param(self, name: str, value: np.ndarray) -> None:
-        self.params[name] = np.asarray(value, dtype=np.float64)
+    def _add_param(self, name: str, value: np.ndarray, dtype=np.float64) -> None:
+        self.params[name] = np.asarray(value, dtype=dtype)
         self.grads[name] = np.zeros_like(self.params[name])
 
     def parameters(self) -> list[np.ndarray]:

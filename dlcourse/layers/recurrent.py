@@ -29,7 +29,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .._validate import as_float_array, as_rng, check_positive_int, check_shape
+from .._validate import as_float_array, as_rng, check_float_dtype, check_positive_int, check_shape
 from .module import Module
 
 __all__ = ["RNN", "LSTM", "GRU", "CellCache", "CellGrads",
@@ -390,16 +390,17 @@ class _Recurrent(Module):
     _step = staticmethod(_rnn_step)
     _step_backward = staticmethod(_rnn_step_backward)
 
-    def __init__(self, input_size: int, hidden_size: int, rng=None):
+    def __init__(self, input_size: int, hidden_size: int, rng=None, dtype=np.float64):
         super().__init__()
         self.input_size = check_positive_int(input_size, "input_size")
         self.hidden_size = check_positive_int(hidden_size, "hidden_size")
+        self.dtype = check_float_dtype(dtype)
         rng = as_rng(rng)
         D, H, G = self.input_size, self.hidden_size, self.GATES
         bound = 1.0 / np.sqrt(H)
         for name, shape in (("weight_ih", (G * H, D)), ("weight_hh", (G * H, H)),
                             ("bias_ih", (G * H,)), ("bias_hh", (G * H,))):
-            self._add_param(name, rng.uniform(-bound, bound, shape))
+            self._add_param(name, rng.uniform(-bound, bound, shape), self.dtype)
         self.last_grad_norms: np.ndarray | None = None
         self.grad_h0: np.ndarray | None = None
 
@@ -422,7 +423,7 @@ class _Recurrent(Module):
         return self.forward(x, hx)
 
     def _check_x(self, x):
-        x = as_float_array(x, "x")
+        x = as_float_array(x, "x", dtype=self.dtype)
         if x.ndim != 3 or x.shape[2] != self.input_size:
             raise ValueError(f"x must have shape (T, N, {self.input_size}) (time first, as torch's default) for "
                              f"{type(self).__name__}({self.input_size}, {self.hidden_size}), got {x.shape}")
@@ -430,8 +431,8 @@ class _Recurrent(Module):
 
     def _check_state(self, value, name, N):
         if value is None:
-            return np.zeros((N, self.hidden_size))
-        value = as_float_array(value, name)
+            return np.zeros((N, self.hidden_size), self.dtype)
+        value = as_float_array(value, name, dtype=self.dtype)
         check_shape(value, (1, N, self.hidden_size), name)
         return value[0]
 
@@ -440,7 +441,7 @@ class _Recurrent(Module):
         T, N, D = x.shape
         # one 2-D product for all steps (a 3-D @ 2-D matmul would loop over the time axis, several times slower)
         xi = (x.reshape(T * N, D) @ W_ih.T).reshape(T, N, -1) + b_ih
-        output = np.empty(x.shape[:2] + (self.hidden_size,))
+        output = np.empty(x.shape[:2] + (self.hidden_size,), self.dtype)
         state, steps = state0, []
         for t in range(x.shape[0]):
             state, cache = self._step(xi[t], state, W_hh, b_hh)
@@ -451,13 +452,13 @@ class _Recurrent(Module):
 
     def _backprop(self, grad_output, grad_state_n):
         x, state0, output, steps = self._require_cache()
-        g = as_float_array(grad_output, "grad_output")
+        g = as_float_array(grad_output, "grad_output", dtype=self.dtype)
         check_shape(g, output.shape, "grad_output")
         T, N, H = output.shape
-        dstate = tuple(np.zeros((N, H)) if d is None else self._check_state(d, name, N)
+        dstate = tuple(np.zeros((N, H), self.dtype) if d is None else self._check_state(d, name, N)
                        for d, name in zip(grad_state_n, ("grad_h_n", "grad_c_n")))
         W_hh = self.params["weight_hh"]
-        dgi = np.empty((T, N, self.GATES * H))
+        dgi = np.empty((T, N, self.GATES * H), self.dtype)
         dgh = dgi if self._SAME_PREACT_GRAD else np.empty_like(dgi)
         norms = np.empty(T)
         for t in reversed(range(T)):
@@ -481,7 +482,8 @@ class _Recurrent(Module):
         self.grads["bias_hh"] += dgh2.sum(axis=0)
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.input_size}, {self.hidden_size})"
+        dtype = "" if self.dtype is np.float64 else f", dtype={self.dtype.__name__}"
+        return f"{type(self).__name__}({self.input_size}, {self.hidden_size}{dtype})"
 
 
 _LAYER_DOC = r"""
@@ -493,6 +495,11 @@ _LAYER_DOC = r"""
     rng : None, int or numpy.random.Generator
         Source of the initial weights, all drawn like torch's from
         :math:`\mathcal{U}(-1/\sqrt{H}, 1/\sqrt{H})`.
+    dtype : numpy.float64 (default) or numpy.float32
+        The dtype of the weights, the gradients and the computation, as torch's ``dtype``
+        argument (``torch.float32`` is accepted too). Inputs are converted to it.
+        float32 halves the memory and roughly halves the time; float64 is what the
+        finite-difference checks need.
 
     Shapes: ``weight_ih`` ``(<G>H, D)``, ``weight_hh`` ``(<G>H, H)``, ``bias_ih`` and
     ``bias_hh`` ``(<G>H,)``; input ``x`` ``(T, N, D)``; output ``(T, N, H)`` (every
