@@ -33,8 +33,9 @@ test: setup
 	    --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg tests units || status=$$?; \
 	exit $$status
 
+# The site's pages and JupyterLab's notebooks are tested side by side (two workers): within 5 minutes here.
 test-browser: setup
-	$(BIN)/python -m pytest -p no:cacheprovider -m browser tests/browser
+	$(BIN)/python -m pytest -p no:cacheprovider -n 2 --dist loadfile -m browser tests/browser
 
 test-fast: setup
 	$(BIN)/python -m pytest -p no:cacheprovider -x -q -m "not browser" tests

@@ -1,6 +1,9 @@
 """Speed targets of the course: prints a table and writes benchmarks/results.json.
 
-Run by hand (not part of CI's pass/fail): ``python benchmarks/run.py [--only SUBSTRING] [--skip-notebooks]``.
+Run by hand (not part of CI's pass/fail):
+``python benchmarks/run.py [--only SUBSTRING] [--skip-notebooks] [--with-ci]``.
+The "course budget" rows time the whole course: every notebook under nbval, the browser tests, and (opt-in)
+``.ci/run`` on a fresh clone.
 Each row is ``{name, value, unit, target, ok}``; ``target`` is an upper bound.
 """
 
@@ -146,8 +149,57 @@ def bench_grading(n: int = 50) -> list[dict]:
     return [row(f"grading {n} Unit 1 submissions (sandboxed, 2 in parallel)", seconds, "s", 300.0)]
 
 
+def _timed(cmd: list[str], cwd: Path = ROOT, env: dict | None = None) -> tuple[float, str]:
+    """Run a command, return (seconds, the last line of its output); fail loudly if it fails."""
+    import subprocess
+
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=cwd, env={**os.environ, **(env or {})}, capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    lines = (proc.stdout + proc.stderr).strip().splitlines() or [""]
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n" + "\n".join(lines[-30:]))
+    summary = next((ln for ln in reversed(lines) if " passed" in ln), lines[-1])
+    return seconds, summary.strip("= ")
+
+
+PYTEST = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-n", "2", "--dist", "loadfile"]
+
+
+def bench_budget_nbval() -> list[dict]:
+    """Every notebook under nbval, as `make test` runs them (two workers)."""
+    seconds, summary = _timed(PYTEST + ["--nbval-lax", "--nbval-sanitize-with", "tests/nbval_sanitize.cfg", "units"],
+                              env={"MPLBACKEND": "Agg"})
+    return [row(f"course budget: all notebooks under nbval, 2 workers ({summary})", seconds, "s", 150.0)]
+
+
+def bench_budget_browser() -> list[dict]:
+    """The browser tests as `make test-browser` runs them (needs the built site and Chromium)."""
+    if not (ROOT / "_build" / "html" / "index.html").exists():
+        raise RuntimeError("build the site first (make book): the browser tests load _build/html")
+    seconds, summary = _timed(PYTEST + ["-m", "browser", "tests/browser"], env={"CI": "1"})
+    return [row(f"course budget: browser tests, JupyterLab (every notebook) and site ({summary})", seconds, "s",
+                300.0)]
+
+
+def bench_budget_ci() -> list[dict]:
+    """`.ci/run` on a fresh clone of this repository's HEAD (installs .venv, builds the site, runs every test)."""
+    import shutil
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        clone = Path(tmp) / "clone"
+        _timed(["git", "clone", "--quiet", str(ROOT), str(clone)])
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("VIRTUAL_ENV", "MPLBACKEND"))}
+        seconds, summary = _timed(["bash", ".ci/run"], cwd=clone, env={**env, "CI": "1"})
+        shutil.rmtree(clone, ignore_errors=True)
+    return [row(f"course budget: .ci/run on a fresh clone ({summary})", seconds, "s", 1800.0)]
+
+
 BENCHMARKS = {"notebooks": bench_notebooks, "widgets": bench_widgets, "scalar engine": bench_scalar_engine,
-              "race": bench_race, "grading": bench_grading}
+              "race": bench_race, "grading": bench_grading,
+              "budget nbval": bench_budget_nbval, "budget browser": bench_budget_browser}
+OPT_IN = {"budget ci": bench_budget_ci}   # ten minutes or more: only with --only "budget ci" or --with-ci
 
 
 def _unit_benchmarks() -> dict:
@@ -166,24 +218,30 @@ BENCHMARKS |= _unit_benchmarks()
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--only", help="run only the benchmark groups whose name contains this")
-    parser.add_argument("--skip-notebooks", action="store_true")
+    parser.add_argument("--skip-notebooks", action="store_true",
+                        help="skip the per-notebook timings and the course budget's nbval and browser runs")
+    parser.add_argument("--with-ci", action="store_true", help="also time .ci/run on a fresh clone (10+ minutes)")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results.json")
     args = parser.parse_args(argv)
     rows = []
-    for group, fn in BENCHMARKS.items():
-        if (args.only and args.only not in group) or (args.skip_notebooks and group == "notebooks"):
+    groups = BENCHMARKS | (OPT_IN if args.with_ci or (args.only and "ci" in args.only) else {})
+    for group, fn in groups.items():
+        if (args.only and args.only not in group) or (args.skip_notebooks and group in ("notebooks",
+                                                                                         "budget nbval",
+                                                                                         "budget browser")):
             continue
         print(f"running {group} …", file=sys.stderr, flush=True)
         gc.collect()
         gc.freeze()  # objects left by earlier groups should not slow this group's garbage collections
-        rows += fn()
+        rows += [{**r, "group": group} for r in fn()]
     width = max(len(r["name"]) for r in rows)
     print(f"{'benchmark':<{width}}  {'value':>10}  {'target':>8}  ok")
     for r in rows:
         print(f"{r['name']:<{width}}  {r['value']:>8.3f} {r['unit']:<2} {'≤' + str(r['target']):>7}  "
               f"{'yes' if r['ok'] else 'NO'}")
-    if args.out.exists() and (args.only or args.skip_notebooks):  # keep rows this run did not measure
-        kept = [r for r in json.loads(args.out.read_text()) if r["name"] not in {x["name"] for x in rows}]
+    if args.out.exists():  # keep the rows of groups this run did not measure (such as the opt-in CI timing)
+        measured = {r["group"] for r in rows}
+        kept = [r for r in json.loads(args.out.read_text()) if r.get("group") not in measured]
         rows = kept + rows
     args.out.write_text(json.dumps(rows, indent=1) + "\n")
     print(f"wrote {args.out.relative_to(ROOT) if args.out.is_relative_to(ROOT) else args.out}")

@@ -1,12 +1,13 @@
 """The notebooks the way a student uses them: opened in JupyterLab in a real browser, Run All, widgets moved.
 
-Which notebooks: one per unit by default (the one with the most widget demos), which keeps the browser tests
-within their 5-minute budget; ``DLCOURSE_LAB_NOTEBOOKS=all`` runs every notebook, and a list of patterns such as
+Which notebooks: all of them by default. ``DLCOURSE_LAB_NOTEBOOKS=per-unit`` runs one per unit (the one with the
+most widget demos) for a quicker look, and a list of patterns such as
 ``DLCOURSE_LAB_NOTEBOOKS="01-backprop/*,05-cnn-rnn/5.4*"`` runs those (see SELECTION). The others are reported
 as skipped, with that reason.
 
 For each, the test opens a copy of the notebook (so nothing is saved over the committed file) in JupyterLab
-(the server from ``.venv``, the course's ``python3`` kernel), waits for the kernel to be idle, runs all cells
+(the server from ``.venv``, the course's ``python3`` kernel; a browser tab loads JupyterLab once and then opens
+one notebook after the other, as a student's file browser does), waits for the kernel to be idle, runs all cells
 from the *Run* menu and then checks that
 
 * every code cell ran (an error stops *Run All*, leaving later cells without an execution count),
@@ -46,15 +47,18 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 NOTEBOOKS = sorted(p for p in (ROOT / "units").glob("*/*.ipynb") if ".ipynb_checkpoints" not in p.parts)
-# Which notebooks run in JupyterLab: "per-unit" (default: in each unit, the notebook with the most widget demos,
-# which keeps the browser tests within their 5-minute budget), "all", or comma-separated patterns relative to
-# units/ such as "01-backprop/1.2*,05-cnn-rnn/*". The others are reported as skipped.
-SELECTION = os.environ.get("DLCOURSE_LAB_NOTEBOOKS", "per-unit")
+# Which notebooks run in JupyterLab: "all" (default), "per-unit" (in each unit, the notebook with the most widget
+# demos), or comma-separated patterns relative to units/ such as "01-backprop/1.2*,05-cnn-rnn/*". The others are
+# reported as skipped.
+SELECTION = os.environ.get("DLCOURSE_LAB_NOTEBOOKS", "all")
 RUN_TIMEOUT_S = 240          # one notebook's Run All (each notebook is meant to run in ≤ 30 s)
 # Notebooks run side by side in this many browser tabs (each with its own kernel): while one kernel computes,
 # the other tab loads JupyterLab or moves widgets. DLCOURSE_LAB_PARALLEL overrides it.
 PARALLEL = int(os.environ.get("DLCOURSE_LAB_PARALLEL", "2"))
 WIDGET_TIMEOUT_S = 20        # one widget update round trip (kernel compute ≤ 100 ms; a "Run" trains longer)
+# How long to wait for a moved slider, dropdown, text or toggle to change the image before trying the next
+# control (a late update still counts: the image is compared with the one before the first move).
+MOVE_TIMEOUT_S = 4
 LAB_DIR = ARTIFACTS / "jupyterlab"
 
 
@@ -108,7 +112,8 @@ class Lab:
                "--ServerApp.port_retries=0", f"--IdentityProvider.token={self.token}",
                f"--ServerApp.root_dir={self.root}", "--LabApp.news_url=None",
                "--LabApp.check_for_updates_class=jupyterlab.handlers.announcements.NeverCheckForUpdate",
-               "--LabApp.extension_manager=readonly", "--ServerApp.log_level=WARN"]
+               "--LabApp.extension_manager=readonly", "--LabApp.expose_app_in_browser=True",
+               "--ServerApp.log_level=WARN"]
         if hasattr(os, "getuid") and os.getuid() == 0:
             cmd.append("--allow-root")
         self.log = open(self.dir / "server.log", "w")
@@ -185,6 +190,17 @@ IDLE_JS = ("() => [...document.querySelectorAll('.jp-StatusBar-TextItem')]"
 BUSY_JS = f"() => [...document.querySelectorAll('{PANEL} .jp-InputPrompt')].some(p => p.textContent.includes('*'))"
 
 
+# The server runs with --LabApp.expose_app_in_browser=True, which makes the application `window.jupyterapp`.
+HAS_APP_JS = "() => !!(window.jupyterapp && window.jupyterapp.shell)"
+OPEN_JS = "path => { window.jupyterapp.commands.execute('docmanager:open', {path, factory: 'Notebook'}); }"
+CLOSE_ALL_JS = """() => {
+  for (const w of Array.from(window.jupyterapp.shell.widgets('main'))) {
+    if (w.context) w.context.model.dirty = false;
+    w.dispose();
+  }
+}"""
+
+
 def _image_src(widget) -> str:
     return widget.locator("img").first.get_attribute("src") or ""
 
@@ -227,7 +243,7 @@ def _move_one_control(page, widget) -> str:
         attempts.append((f"button {i + 1}", lambda b=buttons.nth(i): b.click()))
     for name, act in attempts:
         act()
-        if _wait_change(page, widget, before, WIDGET_TIMEOUT_S if name.startswith("button") else 8):
+        if _wait_change(page, widget, before, WIDGET_TIMEOUT_S if name.startswith("button") else MOVE_TIMEOUT_S):
             return name
     return ""
 
@@ -243,7 +259,12 @@ class Run:
         self.start = time.monotonic()
         copy = lab.root / notebook.relative_to(ROOT)
         shutil.copy2(notebook, copy)   # the notebook as it is now
-        page.goto(lab.url(notebook, f"slot{slot}"), wait_until="domcontentloaded")
+        if page.evaluate(HAS_APP_JS):
+            # JupyterLab is already loaded in this tab: open the next notebook as the file browser would,
+            # without reloading the page (a reload costs seconds of CPU that the kernels need).
+            page.evaluate(OPEN_JS, notebook.relative_to(ROOT).as_posix())
+        else:
+            page.goto(lab.url(notebook, f"slot{slot}"), wait_until="domcontentloaded")
         page.locator(f"{PANEL} .jp-Notebook").first.wait_for(timeout=60_000)
         page.wait_for_function(IDLE_JS, timeout=90_000)
         page.locator(".lm-MenuBar-item", has_text=re.compile(r"^Run$")).click()
@@ -293,6 +314,10 @@ class Run:
             self.lab.shutdown_kernel_of(self.notebook)
         except (urllib.error.URLError, OSError):
             pass
+        try:   # close the notebook's tab (unsaved: the copy is thrown away), so the next one starts clean
+            self.page.evaluate(CLOSE_ALL_JS)
+        except Exception:   # noqa: BLE001 - the page is reloaded for the next notebook instead
+            self.page.goto("about:blank")
 
 
 def _demo_count(notebook: Path) -> int:
@@ -318,8 +343,8 @@ def selected(selection: str = SELECTION) -> set[Path]:
 
 def _params():
     chosen = selected()
-    reason = (f"not in DLCOURSE_LAB_NOTEBOOKS={SELECTION!r} (one notebook per unit by default); "
-              "DLCOURSE_LAB_NOTEBOOKS=all runs every notebook")
+    reason = (f"not in DLCOURSE_LAB_NOTEBOOKS={SELECTION!r}; DLCOURSE_LAB_NOTEBOOKS=all (the default) runs "
+              "every notebook")
     return [pytest.param(nb, id=nb.relative_to(ROOT / "units").as_posix(),
                          marks=() if nb in chosen else pytest.mark.skip(reason=reason)) for nb in NOTEBOOKS]
 
