@@ -43,10 +43,11 @@ test-fast: setup
 # Offline assets (MathJax, require.js, the widgets' HTML manager, fonts) come from the npm registry once,
 # into .cache/site-assets. Notebooks run into the execution cache _build/.jupyter_cache, one per core, before
 # the build (which then only re-runs what failed). MPLBACKEND is unset: with CI's Agg, kernels draw no figures.
+# TQDM_DISABLE: a progress bar on a static page would show its first state, 0 %, forever.
 book: setup
 	$(BIN)/python tools/site_assets.py >/dev/null
-	env -u MPLBACKEND $(BIN)/python tools/execute_book.py
-	env -u MPLBACKEND $(BIN)/jupyter-book build . -W -n --keep-going
+	env -u MPLBACKEND TQDM_DISABLE=1 $(BIN)/python tools/execute_book.py
+	env -u MPLBACKEND TQDM_DISABLE=1 $(BIN)/jupyter-book build . -W -n --keep-going
 
 benchmarks: setup
 	$(BIN)/python benchmarks/run.py

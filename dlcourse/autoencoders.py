@@ -86,8 +86,8 @@ def train_autoencoder(encoder: Sequential, decoder: Sequential, X, epochs: int =
     losses = []
     epochs_iter = range(check_positive_int(epochs, "epochs"))
     if progress:
-        from tqdm.auto import tqdm
-        epochs_iter = tqdm(epochs_iter, desc="training the autoencoder")
+        from ._progress import progress_bar
+        epochs_iter = progress_bar(epochs_iter, "training the autoencoder")
     for _ in epochs_iter:
         total = 0.0
         for idx in np.array_split(rng.permutation(len(X)), max(1, len(X) // batch_size)):

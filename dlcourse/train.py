@@ -224,9 +224,9 @@ def fit(model, X, y, loss: str = "cross_entropy", optimizer=None, epochs: int = 
     opt, rng = _make_optimizer(optimizer, model, lr), as_rng(seed)
     history = {key: [] for key in ("loss", "train_acc", "val_loss", "val_acc", "time")}
     start = time.perf_counter()
-    from tqdm.auto import trange
+    from ._progress import progress_bar
 
-    bar = trange(epochs, desc="epochs", disable=not progress)
+    bar = progress_bar(range(epochs), "epochs", enabled=progress)
     for epoch in bar:
         if lr_schedule is not None:
             opt.lr = check_number(lr_schedule(epoch), f"lr_schedule({epoch})", low=0.0)

@@ -104,7 +104,7 @@ class ActivationView(View):
             line.set_data(d.depths, np.maximum(d.median_grad[name], 1e-30))
             line.set_linewidth(3 if mine else 1)
             line.set_alpha(1 if mine else 0.5)
-        self.title2.set_text(f"a gradient passed back through n random layers (weight scale {d.spread:g})")
+        self.title2.set_text(f"gradient through n random layers, weight scale {d.spread:g}")
         return self._swap("shade", [shade]) + [self.f_line, self.df_line, self.title1, self.title2,
                                                 *self.curves.values()]
 

@@ -150,9 +150,9 @@ def run_real_race(racers=None, epochs: int = 8, batch_size: int = 64, progress: 
     """:func:`train_digits` for each racer (default: all that scale to a network), with a tqdm bar."""
     racers = [r for r in RACERS if r not in NOT_ON_A_NETWORK] if racers is None else list(racers)
     if progress:
-        from tqdm.auto import tqdm
+        from .._progress import progress_bar
 
-        racers_iter = tqdm(racers, desc="training on the digits")
+        racers_iter = progress_bar(racers, "training on the digits")
     else:
         racers_iter = racers
     out = {}

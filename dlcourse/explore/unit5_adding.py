@@ -67,7 +67,7 @@ def train_adding(kind: str = "LSTM", seq_len: int = 50, hidden: int = 16, steps:
     Float32, one torch thread; deterministic for a given ``seed`` on a given machine.
     """
     import torch
-    from tqdm.auto import trange
+    from .._progress import progress_bar
 
     test = make_adding_problem(1000, seq_len, seed=TEST_SEED)
     Xte, yte = torch.tensor(test.X, dtype=torch.float32), torch.tensor(test.y, dtype=torch.float32)
@@ -78,8 +78,8 @@ def train_adding(kind: str = "LSTM", seq_len: int = 50, hidden: int = 16, steps:
         model = sequence_regressor(kind, 2, hidden).float()
         opt = torch.optim.Adam(model.parameters(), lr=lr)
         start = time.perf_counter()
-        for step in (bar := trange(1, steps + 1, desc=f"{kind}, T = {seq_len}", disable=not progress,
-                                   mininterval=0.5)):
+        for step in (bar := progress_bar(range(1, steps + 1), f"{kind}, T = {seq_len}", enabled=progress,
+                                         mininterval=0.5)):
             batch = make_adding_problem(batch_size, seq_len, seed=rng)
             xb, yb = torch.tensor(batch.X, dtype=torch.float32), torch.tensor(batch.y, dtype=torch.float32)
             loss = torch.mean((model(xb) - yb) ** 2)

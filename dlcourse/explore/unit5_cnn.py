@@ -73,7 +73,7 @@ def train_torch_cnn(epochs: int = 15, lr: float = 5e-3, batch_size: int = 32, se
     Deterministic for a given ``seed`` on a given machine.
     """
     import torch
-    from tqdm.auto import trange
+    from .._progress import progress_bar
 
     Xtr, Xte, ytr, yte = digit_images()
     Xtr_t, Xte_t = torch.tensor(Xtr, dtype=torch.float32), torch.tensor(Xte, dtype=torch.float32)
@@ -86,7 +86,7 @@ def train_torch_cnn(epochs: int = 15, lr: float = 5e-3, batch_size: int = 32, se
         sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=epochs * n_batches)
         gen = torch.Generator().manual_seed(seed)
         history, start = {"loss": [], "test_acc": []}, time.perf_counter()
-        for _ in (bar := trange(epochs, desc="torch CNN", disable=not progress)):
+        for _ in (bar := progress_bar(range(epochs), "torch CNN", enabled=progress)):
             model.train()
             total = 0.0
             for idx in torch.randperm(len(Xtr_t), generator=gen).split(batch_size):
@@ -264,7 +264,7 @@ def train_conv_autoencoder(epochs: int = 30, lr: float = 1e-2, batch_size: int =
                            progress: bool = True):
     """Train :func:`conv_autoencoder` on the training digits (squared error); returns ``(encoder, decoder, losses)``."""
     import torch
-    from tqdm.auto import trange
+    from .._progress import progress_bar
 
     Xtr = torch.tensor(digit_images()[0], dtype=torch.float32)
     with torch_threads(1):
@@ -274,7 +274,7 @@ def train_conv_autoencoder(epochs: int = 30, lr: float = 1e-2, batch_size: int =
         opt = torch.optim.Adam(params, lr=lr)
         gen = torch.Generator().manual_seed(seed)
         losses = []
-        for _ in (bar := trange(epochs, desc="conv autoencoder", disable=not progress)):
+        for _ in (bar := progress_bar(range(epochs), "conv autoencoder", enabled=progress)):
             total = 0.0
             for idx in torch.randperm(len(Xtr), generator=gen).split(batch_size):
                 loss = torch.mean((decoder(encoder(Xtr[idx])) - Xtr[idx]) ** 2)

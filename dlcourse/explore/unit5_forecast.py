@@ -145,7 +145,7 @@ def train_forecast_lstm(series: str = "two sines", hidden: int = 32, steps: int 
     ``steps`` defaults to :data:`FORECAST_STEPS` of the series. Returns the model and its training losses.
     """
     import torch
-    from tqdm.auto import trange
+    from .._progress import progress_bar
 
     s = forecast_series(series)[:N_TRAIN]
     steps = FORECAST_STEPS[series] if steps is None else steps
@@ -155,7 +155,7 @@ def train_forecast_lstm(series: str = "two sines", hidden: int = 32, steps: int 
         lstm, head = torch.nn.LSTM(1, hidden).float(), torch.nn.Linear(hidden, 1).float()
         opt = torch.optim.Adam([*lstm.parameters(), *head.parameters()], lr=lr)
         losses = []
-        for _ in trange(steps, desc=f"LSTM on {series}", disable=not progress, mininterval=0.5):
+        for _ in progress_bar(range(steps), f"LSTM on {series}", enabled=progress, mininterval=0.5):
             starts = rng.integers(0, len(s) - window - 1, batch_size)
             idx = starts[None, :] + np.arange(window + 1)[:, None]
             seq = torch.tensor(s[idx], dtype=torch.float32)[:, :, None]        # (window + 1, N, 1)

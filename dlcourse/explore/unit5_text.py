@@ -50,7 +50,7 @@ def train_char_model(hidden: int = 64, steps: int = 200, seq_len: int = 64, batc
     Returns ``(modules, losses)`` with ``modules = (embedding, lstm, head)`` (torch, float32).
     """
     import torch
-    from tqdm.auto import trange
+    from .._progress import progress_bar
 
     text, vocab, _ = text_corpus()
     ids = torch.tensor(vocab.encode(text))
@@ -63,7 +63,7 @@ def train_char_model(hidden: int = 64, steps: int = 200, seq_len: int = 64, batc
         params = [p for m in modules for p in m.parameters()]
         opt = torch.optim.Adam(params, lr=lr)
         losses = []
-        for _ in (bar := trange(steps, desc="character LSTM", disable=not progress, mininterval=0.5)):
+        for _ in (bar := progress_bar(range(steps), "character LSTM", enabled=progress, mininterval=0.5)):
             starts = rng.integers(0, len(ids) - seq_len - 1, batch_size)
             seq = ids[torch.tensor(starts[None, :] + np.arange(seq_len + 1)[:, None])]
             out, _ = lstm(emb(seq[:-1]))

@@ -236,10 +236,10 @@ def grade(paths: list[str], unit: int, out: Path, limits: Limits = Limits(), job
     if sandbox is None:
         sandbox = have_bubblewrap()
     unit_exercises(unit)  # validates the unit before any work
-    from tqdm.auto import tqdm
+    from .._progress import progress_bar
 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         futures = [pool.submit(_grade_safely, n, nbs, unit, limits, secret, sandbox) for n, nbs in subs]
-        grades = [f.result() for f in tqdm(futures, desc="grading", unit="submission", disable=not progress)]
+        grades = [f.result() for f in progress_bar(futures, "grading", enabled=progress, unit="submission")]
     write_outputs(out, unit, grades)
     return grades
