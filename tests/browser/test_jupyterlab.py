@@ -218,11 +218,14 @@ def _move_one_control(page, widget) -> str:
     """Move the controls of one demo, one after the other, until its image changes; return what moved it."""
     before = _image_src(widget)
     attempts = []
-    handles = widget.locator(".noUi-handle")
+    handles = widget.locator(".noUi-handle:visible")   # a demo hides the sliders that do not apply
     for i in range(handles.count()):
-        for key in ("ArrowRight", "ArrowLeft"):
-            attempts.append((f"slider {i + 1} ({key})", lambda h=handles.nth(i), k=key: (h.focus(), h.press(k))))
-    selects = widget.locator("select")
+        handle = handles.nth(i)
+        at_max = handle.evaluate("h => Number(h.getAttribute('aria-valuenow')) >= "
+                                 "Number(h.getAttribute('aria-valuemax'))")
+        for key in (("ArrowLeft", "ArrowRight") if at_max else ("ArrowRight", "ArrowLeft")):
+            attempts.append((f"slider {i + 1} ({key})", lambda h=handle, k=key: (h.focus(), h.press(k))))
+    selects = widget.locator("select:visible")
     for i in range(selects.count()):
         def pick(sel=selects.nth(i)):
             count = sel.locator("option").count()
