@@ -145,7 +145,7 @@ WRONG_ANSWERS = [
     # (exercise, function, status, a fragment the message must contain)
     ("1.4", mul_swapped_local_grads, WRONG, "a.grad"),
     ("1.4", mul_adds, WRONG, "out.data"),
-    ("1.4", mul_returns_a_float, ERROR, "must return a Value"),
+    ("1.4", mul_returns_a_float, WRONG, "must return a Value"),
     ("1.5", tanh_one_minus_t, WRONG, "a.grad"),
     ("1.5", tanh_derivative_of_the_input, WRONG, "a.grad"),
     ("1.2", sigmoid_naive, ERROR, "FloatingPointError: overflow"),
@@ -154,9 +154,9 @@ WRONG_ANSWERS = [
     ("1.3", sigmoid_prime_returns_s, WRONG, "output at index"),
     ("1.3", sigmoid_prime_one_minus_s, WRONG, "output at index"),
     ("1.6", linear_backward_transposed_grad_x, ERROR, "ValueError: matmul"),
-    ("1.6", linear_backward_grad_w_transposed, WRONG, "output 1 has shape (3, 2), expected (2, 3)"),
-    ("1.6", linear_backward_mean_bias, WRONG, "output 2 at index"),
-    ("1.6", linear_backward_no_bias, WRONG, "output 2 is missing"),
+    ("1.6", linear_backward_grad_w_transposed, WRONG, "grad_weight has shape (3, 2), expected (2, 3)"),
+    ("1.6", linear_backward_mean_bias, WRONG, "grad_bias at index"),
+    ("1.6", linear_backward_no_bias, WRONG, "got a tuple of 2 values"),
     ("1.7", xent_grad_not_divided_by_n, WRONG, "output at index"),
     ("1.7", xent_grad_no_max_subtraction, WRONG, "not finite"),
     ("1.7", xent_grad_without_onehot, WRONG, "output at index"),
@@ -205,12 +205,12 @@ def test_a_wrong_answer_is_caught_with_a_clear_message(ex_id, fn, status, fragme
     assert fragment in result.message
     assert result.message.endswith("\nHint: " + ex.hint)
     assert f"test case {result.cases_passed + 1}" in result.message
-    if status != WRONG:
+    if status != WRONG or "not what the exercise asks for" in result.message:
         return
     # the message names an output and its received and expected values: recompute them
     case = ex.cases(np.random.default_rng(seed))[result.cases_passed]
-    expected = as_outputs(ex.run(ex.reference, case))
-    got = as_outputs(ex.run(fn, case))
+    expected = as_outputs(ex.run(ex.reference, case), ex.outputs)
+    got = as_outputs(ex.run(fn, case), ex.outputs)
     problem = _problem(result.message)
     if " is missing" in problem or " has shape " in problem:
         key = problem.split(" is missing")[0].split(" has shape ")[0]

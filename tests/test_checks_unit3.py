@@ -238,14 +238,14 @@ WRONG_ANSWERS = [
     ("3.1", max_lr_smallest_eigenvalue, WRONG, "output is"),
     ("3.1", max_lr_diagonal, WRONG, "output is"),
     ("3.1", max_lr_trace, WRONG, "output is"),
-    ("3.2", momentum_notes_convention, WRONG, "output 1 at index"),
-    ("3.2", momentum_ema, WRONG, "output 0 at index"),
-    ("3.2", momentum_old_buffer, WRONG, "output 0 at index"),
-    ("3.3", nesterov_at_theta, WRONG, "output 0 at index"),
-    ("3.3", nesterov_wrong_direction, WRONG, "output 0 at index"),
-    ("3.4", rmsprop_eps_inside, WRONG, "output 0 at index"),
-    ("3.4", rmsprop_swapped_alpha, WRONG, "output 0 at index"),
-    ("3.4", rmsprop_adagrad_sum, WRONG, "output 0 at index"),
+    ("3.2", momentum_notes_convention, WRONG, "v_new at index"),
+    ("3.2", momentum_ema, WRONG, "w_new at index"),
+    ("3.2", momentum_old_buffer, WRONG, "w_new at index"),
+    ("3.3", nesterov_at_theta, WRONG, "theta_new at index"),
+    ("3.3", nesterov_wrong_direction, WRONG, "theta_new at index"),
+    ("3.4", rmsprop_eps_inside, WRONG, "w_new at index"),
+    ("3.4", rmsprop_swapped_alpha, WRONG, "w_new at index"),
+    ("3.4", rmsprop_adagrad_sum, WRONG, "w_new at index"),
     ("3.6", AdamNoBiasCorrection, WRONG, "params[0] after step 1"),
     ("3.6", AdamOneBeta, WRONG, "params[0] after step 1"),
     ("3.6", AdamUncorrectedDenominator, WRONG, "params[0] after step 1"),
@@ -264,7 +264,7 @@ WRONG_ANSWERS = [
     ("3.8", clip_always_rescales, WRONG, "clipped grads[0] at index"),
     ("3.8", clip_by_value_instead, WRONG, "clipped grads[0] at index"),
     ("3.8", clip_sum_of_norms, WRONG, "clipped grads[0] at index"),
-    ("3.8", clip_returns_a_list, ERROR, "must return a pair (clipped_grads, total_norm)"),
+    ("3.8", clip_returns_a_list, WRONG, "must return a pair (clipped_grads, total_norm)"),
     ("3.9", ema_no_correction, WRONG, "output at index (0,)"),
     ("3.9", ema_swapped, WRONG, "output at index"),
     ("3.9", ema_off_by_one, WRONG, "output at index (0,)"),
@@ -298,10 +298,10 @@ def test_a_wrong_answer_is_caught_with_a_clear_message(ex_id, fn, status, fragme
     assert result.status == status, result.message
     assert fragment in result.message, result.message
     assert result.message.endswith("\nHint: " + ex.hint)
-    if status != WRONG:
+    if status != WRONG or "not what the exercise asks for" in result.message:
         return
     case = ex.cases(np.random.default_rng(seed))[result.cases_passed]
-    expected, got = as_outputs(ex.run(ex.reference, case)), as_outputs(ex.run(fn, case))
+    expected, got = as_outputs(ex.run(ex.reference, case), ex.outputs), as_outputs(ex.run(fn, case), ex.outputs)
     problem = _problem(result.message)
     if " has shape " in problem:
         return

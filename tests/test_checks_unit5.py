@@ -308,7 +308,7 @@ def test_a_wrong_answer_is_caught_with_a_clear_message(ex_id, fn, status, fragme
     if status != WRONG or " has shape " in result.message:
         return
     case = ex.cases(np.random.default_rng(seed))[result.cases_passed]
-    expected, got = as_outputs(ex.run(ex.reference, case)), as_outputs(ex.run(fn, case))
+    expected, got = as_outputs(ex.run(ex.reference, case), ex.outputs), as_outputs(ex.run(fn, case), ex.outputs)
     m = PROBLEM.match(_problem(result.message))
     assert m, result.message
     idx = tuple(int(i) for i in re.findall(r"\d+", m["idx"])) if m["idx"] else ()

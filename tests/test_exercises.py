@@ -6,10 +6,11 @@ Unit-specific behaviour (stubs, plausible wrong answers, the notebooks' solution
 tests/test_checks_unitN.py.
 """
 
+import numpy as np
 import pytest
 
 import dlcourse.checks as checks
-from dlcourse.checks import ERROR, EXERCISES, PASSED, check, get_exercise
+from dlcourse.checks import ERROR, EXERCISES, PASSED, WRONG, check, get_exercise
 from dlcourse.checks.registry import _load_all
 
 _load_all()
@@ -46,3 +47,57 @@ def test_another_exception_is_an_error_with_the_hint(ex_id):
 def test_every_unit_has_at_least_six_exercises():
     for unit in range(1, 6):
         assert sum(i.startswith(f"{unit}.") for i in ALL_IDS) >= 6, unit
+
+
+# --------------------------------------------------------------------------- what a function returned
+NAMED = [ex_id for ex_id in ALL_IDS if get_exercise(ex_id).outputs]
+
+
+def test_exercises_returning_tuples_name_their_outputs():
+    assert set(NAMED) >= {"1.6", "2.8", "3.2", "3.3", "3.4"}
+
+
+@pytest.mark.parametrize("ex_id", NAMED)
+def test_a_wrong_output_is_named(ex_id):
+    ex = get_exercise(ex_id)
+    last = ex.outputs[-1]
+
+    def last_output_off(**kwargs):
+        out = list(ex.reference(**kwargs))
+        out[-1] = np.asarray(out[-1], dtype=float) + 1.0
+        return tuple(out)
+
+    result = check(ex_id, last_output_off, seed=0)
+    assert result.status == WRONG and f"{last} " in result.message, result.message
+    assert "output 1" not in result.message
+
+
+@pytest.mark.parametrize("ex_id", NAMED)
+def test_a_tuple_of_the_wrong_length_is_wrong_and_says_what_to_return(ex_id):
+    ex = get_exercise(ex_id)
+
+    def too_short(**kwargs):
+        return tuple(ex.reference(**kwargs))[:-1]
+
+    result = check(ex_id, too_short, seed=0)
+    assert result.status == WRONG, result.message
+    assert f"must return a tuple ({', '.join(ex.outputs)}), got a tuple of {len(ex.outputs) - 1} values" \
+        in result.message
+    assert "return value is not what the exercise asks for" in result.message
+
+
+@pytest.mark.parametrize("returned, match", [(None, "got None (is the `return` line missing?)"), ("w", "got something else"),
+                                             ([[1.0], [1.0, 2.0]], "got something else")])
+def test_a_return_value_that_is_not_numbers_is_wrong_not_an_error(returned, match):
+    result = check("1.2", lambda x: returned, seed=0)
+    assert result.status == WRONG and match in result.message, result.message
+
+
+def test_folds_returned_as_a_list_of_index_arrays_get_a_clear_message():
+    def list_of_folds(y, k):
+        return [np.arange(i, len(y), k) for i in range(k)]   # folds of different lengths, a ragged list
+
+    result = check("4.1", list_of_folds, seed=0)
+    assert result.status == WRONG
+    assert "one fold id per sample" in result.message and "not a list of folds" in result.message
+    assert "inhomogeneous" not in result.message

@@ -38,6 +38,9 @@ class Exercise:
     # Dotted names the student's function must not call when graded (the reference itself by default,
     # see dlcourse.grading); e.g. ("dlcourse.activations.sigmoid",).
     forbidden: tuple = ()
+    # Names of the values a function returns as a tuple, e.g. ("w_new", "v_new"): the check then says which
+    # one is wrong, and that a tuple of the wrong length was returned.
+    outputs: tuple = ()
     unit: int = field(init=False)
 
     def __post_init__(self):
@@ -51,13 +54,33 @@ def call_with_kwargs(fn: Callable, case: dict) -> dict:
     return fn(**{k: _copy(v) for k, v in case.items()})
 
 
-def as_outputs(out: Any) -> dict:
-    """Whatever a function returned, as named float arrays (a tuple gives ``output 0, output 1, ...``)."""
-    if isinstance(out, dict):
-        return {str(k): np.asarray(v, dtype=np.float64) for k, v in out.items()}
-    if isinstance(out, tuple):
-        return {f"output {i}": np.asarray(v, dtype=np.float64) for i, v in enumerate(out)}
-    return {"output": np.asarray(out, dtype=np.float64)}
+class BadReturn(ValueError):
+    """What the student's function returned cannot be checked: wrong type, length or shape (raised by adapters)."""
+
+
+def as_outputs(out: Any, names: tuple = ()) -> dict:
+    """Whatever a function returned, as named float arrays.
+
+    A tuple gives ``output 0, output 1, ...``, or the exercise's ``names`` for them; with ``names``, a tuple of
+    another length, or no tuple, is a :class:`BadReturn`.
+    """
+    if out is None:
+        raise BadReturn("must return a value, got None (is the `return` line missing?)")
+    if names and not isinstance(out, dict):
+        want = f"must return a tuple ({', '.join(names)})"
+        if not isinstance(out, (tuple, list)):
+            raise BadReturn(f"{want}, got {type(out).__name__}")
+        if len(out) != len(names):
+            raise BadReturn(f"{want}, got a {type(out).__name__} of {len(out)} values")
+        out = dict(zip(names, out))
+    try:
+        if isinstance(out, dict):
+            return {str(k): np.asarray(v, dtype=np.float64) for k, v in out.items()}
+        if isinstance(out, tuple):
+            return {f"output {i}": np.asarray(v, dtype=np.float64) for i, v in enumerate(out)}
+        return {"output": np.asarray(out, dtype=np.float64)}
+    except (TypeError, ValueError) as exc:   # None, a string, a ragged list, ...
+        raise BadReturn(f"must return arrays of numbers, got something else ({type(exc).__name__}: {exc})") from None
 
 
 def _copy(v):
@@ -135,14 +158,18 @@ def evaluate(exercise: Exercise, fn: Callable, seed: int | None = None, n_cases:
     cases = exercise.cases(rng)[:n_cases]
     for i, case in enumerate(cases):
         try:
-            got = as_outputs(exercise.run(fn, case))
+            got = as_outputs(exercise.run(fn, case), exercise.outputs)
         except NotImplementedError:
             return Result(exercise, NOT_ATTEMPTED, "not attempted yet — replace the "
                           "`raise NotImplementedError(...)` line with your code.", 0, len(cases))
+        except BadReturn as exc:   # the function ran, but what it returned is not what the exercise asks for
+            return Result(exercise, WRONG, f"test case {i + 1} of {len(cases)} ({describe_case(case)}): your "
+                          f"function ran, but its return value is not what the exercise asks for: {exc}.\n"
+                          f"Hint: {exercise.hint}", i, len(cases))
         except Exception as exc:  # noqa: BLE001 - a student's bug is reported, not raised
             return Result(exercise, ERROR, f"your function raised {type(exc).__name__}: {exc} "
                           f"on test case {i + 1} ({describe_case(case)}).\nHint: {exercise.hint}", i, len(cases))
-        expected = as_outputs(exercise.run(exercise.reference, case))
+        expected = as_outputs(exercise.run(exercise.reference, case), exercise.outputs)
         problem = compare_outputs(expected, got, exercise.rtol, exercise.atol)
         if problem:
             return Result(exercise, WRONG, f"test case {i + 1} of {len(cases)} ({describe_case(case)}): "

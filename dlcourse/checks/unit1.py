@@ -7,7 +7,7 @@ import numpy as np
 from .. import activations
 from ..graph import Value
 from ..shallow import perceptron_update
-from .exercise import Exercise, as_outputs
+from .exercise import BadReturn, Exercise, as_outputs
 from .registry import register
 
 
@@ -17,7 +17,7 @@ def _run_binary_op(fn, case):
     a, b = Value(case["a"], "a"), Value(case["b"], "b")
     out = fn(a, a) if case["fan_out"] else fn(a, b)
     if not isinstance(out, Value):
-        raise TypeError(f"must return a Value, got {type(out).__name__}")
+        raise BadReturn(f"must return a Value, got {type(out).__name__}")
     (out * case["c"]).backward()
     return {"out.data": out.data, "a.grad": a.grad, "b.grad": b.grad}
 
@@ -26,7 +26,7 @@ def _run_unary_op(fn, case):
     a = Value(case["a"], "a")
     out = fn(a)
     if not isinstance(out, Value):
-        raise TypeError(f"must return a Value, got {type(out).__name__}")
+        raise BadReturn(f"must return a Value, got {type(out).__name__}")
     (out * case["c"] + out).backward()
     return {"out.data": out.data, "a.grad": a.grad}
 
@@ -133,7 +133,7 @@ register(
     Exercise("1.6", "linear_backward", "the backward pass of a linear layer", _linear_backward_reference,
              _linear_cases, hint="For y = x W^T + b and G = dL/dy: dL/dx = G W, dL/dW = G^T x, "
                                  "dL/db = G summed over the batch. Check each shape against the forward pass.",
-             forbidden=("dlcourse.layers.linear.Linear.backward",)),
+             forbidden=("dlcourse.layers.linear.Linear.backward",), outputs=("grad_x", "grad_weight", "grad_bias")),
     Exercise("1.7", "softmax_cross_entropy_grad", "the gradient of softmax + cross-entropy",
              _softmax_xent_grad_reference, _xent_cases,
              hint="The gradient of the mean loss with respect to the logits is (softmax(logits) - onehot) / N. "

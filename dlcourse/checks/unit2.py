@@ -12,7 +12,7 @@ import numpy as np
 
 from .. import losses as L
 from .. import metrics as M
-from .exercise import Exercise
+from .exercise import BadReturn, Exercise
 from .registry import register
 
 
@@ -48,7 +48,7 @@ def _huber_reference(pred, target, delta=1.0):
 def _run_huber(fn, case):
     out = fn(**{k: v.copy() if isinstance(v, np.ndarray) else v for k, v in case.items()})
     if not isinstance(out, tuple) or len(out) != 2:
-        raise TypeError(f"must return a tuple (loss, grad), got {type(out).__name__}")
+        raise BadReturn(f"must return a tuple (loss, grad), got {type(out).__name__}")
     return {"loss": out[0], "grad": out[1]}
 
 
@@ -166,5 +166,6 @@ register(
              rtol=1e-5, atol=1e-6),
     Exercise("2.8", "precision_recall_f1", "precision, recall and F1 from predictions", _prf_reference, _prf_cases,
              hint="Count TP = (y_pred == 1) & (y_true == 1), FP, FN. precision = TP/(TP+FP), recall = TP/(TP+FN), "
-                  "F1 = 2TP/(2TP+FP+FN); return 0.0 for a ratio whose denominator is 0."),
+                  "F1 = 2TP/(2TP+FP+FN); return 0.0 for a ratio whose denominator is 0.",
+             outputs=("precision", "recall", "f1")),
 )

@@ -12,7 +12,7 @@ from ..optim import Adam
 from ..optim.clip import clip_grad_norm
 from ..optim.schedules import inverse_time_decay as _inverse_time_decay
 from ..optim.tuning import ema
-from .exercise import Exercise
+from .exercise import BadReturn, Exercise
 from .registry import register
 
 
@@ -182,10 +182,10 @@ def _run_clip(fn, case):
     grads = [g.copy() for g in case["grads"]]
     out = fn(grads=grads, max_norm=case["max_norm"])
     if not (isinstance(out, tuple) and len(out) == 2):
-        raise TypeError(f"must return a pair (clipped_grads, total_norm), got {type(out).__name__}")
+        raise BadReturn(f"must return a pair (clipped_grads, total_norm), got {type(out).__name__}")
     clipped, total = out
     if len(clipped) != len(grads):
-        raise ValueError(f"must return one clipped gradient per input, {len(grads)}, got {len(clipped)}")
+        raise BadReturn(f"must return one clipped gradient per input, {len(grads)}, got {len(clipped)}")
     return {f"clipped grads[{i}]": np.asarray(g) for i, g in enumerate(clipped)} | {"total_norm": total}
 
 
@@ -202,13 +202,16 @@ register(
                                   "np.linalg.eigvalsh(H) (H is symmetric) and the largest eigenvalue."),
     Exercise("3.2", "momentum_step", "one SGD step with momentum (torch's convention)", _momentum_reference,
              _step_cases, hint="v_new = momentum * v + grad, then w_new = w - lr * v_new. The learning rate "
-                               "multiplies the buffer when it is applied; it is not stored in v."),
+                               "multiplies the buffer when it is applied; it is not stored in v.",
+             outputs=("w_new", "v_new")),
     Exercise("3.3", "nesterov_step", "one Nesterov step, looking ahead", _nesterov_reference, _nesterov_cases,
              hint="Evaluate the gradient at the look-ahead point theta - momentum * v: "
-                  "v_new = momentum * v + lr * grad_fn(theta - momentum * v), theta_new = theta - v_new."),
+                  "v_new = momentum * v + lr * grad_fn(theta - momentum * v), theta_new = theta - v_new.",
+             outputs=("theta_new", "v_new")),
     Exercise("3.4", "rmsprop_step", "one RMSprop step (torch's convention)", _rmsprop_reference, _rmsprop_cases,
              hint="square_avg_new = alpha * square_avg + (1 - alpha) * grad**2, then "
-                  "w_new = w - lr * grad / (np.sqrt(square_avg_new) + eps): eps goes outside the root."),
+                  "w_new = w - lr * grad / (np.sqrt(square_avg_new) + eps): eps goes outside the root.",
+             outputs=("w_new", "square_avg_new")),
     Exercise("3.6", "MyAdam", "your own Adam, step by step", Adam, _adam_cases, _run_adam,
              hint="Per parameter keep m, v and the step count t in `state`. Each step: "
                   "m = β₁m + (1−β₁)g, v = β₂v + (1−β₂)g², m̂ = m/(1−β₁ᵗ), v̂ = v/(1−β₂ᵗ), "

@@ -12,7 +12,7 @@ import numpy as np
 from ..layers.batchnorm import BatchNorm1d
 from ..regularization import l2_penalty, l2_penalty_grad, majority_vote
 from ..regularization.splits import stratified_kfold_indices
-from .exercise import Exercise
+from .exercise import BadReturn, Exercise
 from .registry import register
 
 
@@ -37,11 +37,16 @@ def _fold_cases(rng):
 def _run_folds(fn, case):
     """Compare what every correct stratified split shares: balanced fold sizes, class counts per fold."""
     y, k = case["y"], case["k"]
-    ids = np.asarray(fn(y=y.copy(), k=k))
+    out = fn(y=y.copy(), k=k)
+    try:
+        ids = np.asarray(out)
+    except ValueError:   # a list of index arrays of different lengths
+        ids = np.empty(0)
     if ids.shape != y.shape:
-        raise ValueError(f"must return one fold id per sample, an array of shape {y.shape}, got shape {ids.shape}")
+        raise BadReturn(f"must return one fold id per sample, an array of shape {y.shape} (not a list of folds), "
+                        f"got {type(out).__name__}" + (f" of shape {ids.shape}" if ids.size else ""))
     if not np.all(np.isin(ids, np.arange(k))):
-        raise ValueError(f"fold ids must be the integers 0 to {k - 1}, got values such as "
+        raise BadReturn(f"fold ids must be the integers 0 to {k - 1}, got values such as "
                          f"{ids[~np.isin(ids, np.arange(k))][0]!r}")
     ids = ids.astype(int)
     classes = np.unique(y)
@@ -70,12 +75,12 @@ def _run_l2(fn, case):
     params = {k: v.copy() for k, v in case["params"].items()}
     out = fn(params=params, alpha=case["alpha"])
     if not (isinstance(out, tuple) and len(out) == 2 and isinstance(out[1], dict)):
-        raise TypeError("must return a pair (penalty, grads) with grads a dict {name: array}")
+        raise BadReturn("must return a pair (penalty, grads) with grads a dict {name: array}")
     penalty, grads = out
     result = {"penalty": np.asarray(penalty, dtype=np.float64)}
     for name in case["params"]:
         if name not in grads:
-            raise KeyError(f"grads has no entry {name!r}: give every parameter a gradient (zeros for biases)")
+            raise BadReturn(f"grads has no entry {name!r}: give every parameter a gradient (zeros for biases)")
         result[f"grads[{name!r}]"] = np.asarray(grads[name], dtype=np.float64)
     for name, v in params.items():
         result[f"params[{name!r}] after the call"] = v
@@ -127,7 +132,7 @@ def _batchnorm_cases(rng):
 def _run_batchnorm(fn, case):
     out = fn(**{k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in case.items()})
     if not (isinstance(out, tuple) and len(out) == 3):
-        raise TypeError("must return a triple (out, new_running_mean, new_running_var)")
+        raise BadReturn("must return a triple (out, new_running_mean, new_running_var)")
     return {name: np.asarray(v, dtype=np.float64) for name, v in zip(("out", "running_mean", "running_var"), out)}
 
 
@@ -160,7 +165,7 @@ def _early_stopping_cases(rng):
 def _run_early_stopping(fn, case):
     out = fn(val_losses=list(case["val_losses"]), patience=case["patience"], min_delta=case["min_delta"])
     if not (isinstance(out, tuple) and len(out) == 2):
-        raise TypeError("must return a pair (stop_epoch, best_epoch)")
+        raise BadReturn("must return a pair (stop_epoch, best_epoch)")
     return {"stop_epoch": np.asarray(out[0], dtype=np.float64), "best_epoch": np.asarray(out[1], dtype=np.float64)}
 
 
@@ -181,7 +186,7 @@ def _run_bootstrap(fn, case):
     for _ in range(200):
         out = fn(n=n, rng=gen)
         if not (isinstance(out, tuple) and len(out) == 2):
-            raise TypeError("must return a pair (indices, out_of_bag)")
+            raise BadReturn("must return a pair (indices, out_of_bag)")
         idx, oob = (np.asarray(a) for a in out)
         lengths += int(idx.shape != (n,))
         outside += int(np.any((idx < 0) | (idx >= n)))
