@@ -58,9 +58,11 @@ def check_positive_int(value, name: str, minimum: int = 1) -> int:
 
 def check_float_dtype(dtype, name: str = "dtype"):
     """``numpy.float32`` or ``numpy.float64`` (also given as a string or a torch dtype such as ``torch.float32``)."""
+    if isinstance(dtype, (type, np.dtype)) and dtype in (np.float32, np.float64):
+        return np.dtype(dtype).type
     text = str(dtype).removeprefix("torch.")
-    if text in ("float32", "float64", "<class 'numpy.float32'>", "<class 'numpy.float64'>"):
-        return np.dtype("float32" if "32" in text else "float64").type
+    if text in ("float32", "float64"):
+        return np.dtype(text).type
     raise TypeError(f"{name} must be float32 or float64 (numpy or torch), got {dtype!r}")
 
 

@@ -79,7 +79,7 @@ def as_outputs(out: Any, names: tuple = ()) -> dict:
         if isinstance(out, tuple):
             return {f"output {i}": np.asarray(v, dtype=np.float64) for i, v in enumerate(out)}
         return {"output": np.asarray(out, dtype=np.float64)}
-    except (TypeError, ValueError) as exc:   # None, a string, a ragged list, ...
+    except (TypeError, ValueError) as exc:   # a string, a ragged list, ...
         raise BadReturn(f"must return arrays of numbers, got something else ({type(exc).__name__}: {exc})") from None
 
 
