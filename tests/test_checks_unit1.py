@@ -4,10 +4,7 @@ every solution written in the instructor notebooks passes its check.
 """
 
 import math
-import re
-from pathlib import Path
 
-import nbformat
 import numpy as np
 import pytest
 
@@ -18,10 +15,10 @@ from dlcourse.checks import (ERROR, NOT_ATTEMPTED, PASSED, WRONG, check, get_exe
                              progress)
 from dlcourse.checks.exercise import as_outputs, compare_outputs, evaluate  # noqa: E402
 from dlcourse.graph import Value  # noqa: E402
+from exercise_support import (PROBLEM, SEEDS, assert_caught, assert_solutions_pass, notebook_solutions,  # noqa: E402
+                              problem_of, solution_ids)
 
-ROOT = Path(__file__).resolve().parents[1]
 UNIT1_IDS = [f"1.{i}" for i in range(1, 8)]
-SEEDS = [0, 1, 2]
 
 
 @pytest.fixture(autouse=True)
@@ -166,16 +163,6 @@ WRONG_ANSWERS = [
     ("1.1", perceptron_wrong_sign, WRONG, "new w at index"),
 ]
 
-PROBLEM = re.compile(r"^(?P<key>.+?)(?: at index (?P<idx>\([\d, ]*\)))? is (?P<rec>\S+?)(?: \(not finite\))?, "
-                     r"expected (?P<exp>\S+?)(?: \((?:every value is \S+ times the expected one|every value has "
-                     r"the wrong sign)\))?$")
-
-
-def _problem(message: str) -> str:
-    first = message.split("\nHint:")[0]
-    return first[first.rindex("): ") + 3:].rstrip(".")
-
-
 # -- references, stubs, other exceptions ------------------------------------------------------------
 
 
@@ -198,44 +185,12 @@ def test_something_not_callable_is_an_error():
                          ids=[f"{e}-{f.__name__}" for e, f, _, _ in WRONG_ANSWERS])
 @pytest.mark.parametrize("seed", SEEDS)
 def test_a_wrong_answer_is_caught_with_a_clear_message(ex_id, fn, status, fragment, seed):
-    ex = get_exercise(ex_id)
-    result = check(ex_id, fn, seed=seed)
-    assert result.status == status, result.message
-    assert not result.passed
-    assert fragment in result.message
-    assert result.message.endswith("\nHint: " + ex.hint)
-    assert f"test case {result.cases_passed + 1}" in result.message
-    if status != WRONG or "not what the exercise asks for" in result.message:
-        return
-    # the message names an output and its received and expected values: recompute them
-    case = ex.cases(np.random.default_rng(seed))[result.cases_passed]
-    expected = as_outputs(ex.run(ex.reference, case), ex.outputs)
-    got = as_outputs(ex.run(fn, case), ex.outputs)
-    problem = _problem(result.message)
-    if " is missing" in problem or " has shape " in problem:
-        key = problem.split(" is missing")[0].split(" has shape ")[0]
-        assert key in expected
-        assert key not in got or got[key].shape != expected[key].shape
-        if " has shape " in problem:
-            assert f"has shape {got[key].shape}, expected {expected[key].shape}" in problem
-        return
-    m = PROBLEM.match(problem)
-    assert m, problem
-    key = m["key"]
-    assert key in expected
-    idx = tuple(int(i) for i in re.findall(r"\d+", m["idx"])) if m["idx"] else ()
-    assert float(m["exp"]) == pytest.approx(expected[key][idx], rel=1e-5, abs=1e-300)
-    received = float(m["rec"])
-    if np.isfinite(got[key][idx]):
-        assert received == pytest.approx(got[key][idx], rel=1e-5, abs=1e-300)
-    else:
-        assert not np.isfinite(received)
-    assert not np.isclose(got[key][idx], expected[key][idx], rtol=ex.rtol, atol=ex.atol)
+    assert_caught(ex_id, fn, status, fragment, seed)
 
 
 def test_softmax_grad_not_divided_by_n_is_n_times_too_big():
     result = check("1.7", xent_grad_not_divided_by_n, seed=0)
-    m = PROBLEM.match(_problem(result.message))
+    m = PROBLEM.match(problem_of(result.message))
     n = len(get_exercise("1.7").cases(np.random.default_rng(0))[0]["labels"])
     assert float(m["rec"]) == pytest.approx(n * float(m["exp"]), rel=1e-4)
 
@@ -344,38 +299,13 @@ def test_as_outputs():
 
 
 # -- the instructor notebooks' solutions -------------------------------------------------------------
-HEADER = re.compile(r"^# Exercise (\d+\.\d+): (\w+)", re.MULTILINE)
+SOLUTIONS = notebook_solutions("01-backprop")
 
 
-def _solution_cells():
-    found = {}
-    for path in sorted((ROOT / "units" / "01-backprop").rglob("*.ipynb")):
-        if ".ipynb_checkpoints" in path.parts:
-            continue
-        nb = nbformat.read(path, as_version=4)
-        cells = [c.source for c in nb.cells if c.cell_type == "code" and "### BEGIN SOLUTION" in c.source]
-        if cells:
-            found[path.relative_to(ROOT).as_posix()] = cells
-    return found
+def test_every_unit1_exercise_has_one_solution_in_a_notebook():
+    assert solution_ids(SOLUTIONS) == UNIT1_IDS
 
 
-SOLUTION_CELLS = _solution_cells()
-
-
-def test_every_unit1_exercise_has_a_solution_in_a_notebook():
-    ids = [HEADER.search(src).group(1) for cells in SOLUTION_CELLS.values() for src in cells]
-    assert sorted(ids) == UNIT1_IDS
-
-
-@pytest.mark.parametrize("notebook", sorted(SOLUTION_CELLS))
+@pytest.mark.parametrize("notebook", sorted(SOLUTIONS))
 def test_the_notebook_solutions_pass_their_checks(notebook):
-    namespace = {"np": np, "math": math, "Value": Value, "__name__": "__notebook__"}
-    for src in SOLUTION_CELLS[notebook]:  # in order: later solutions may use earlier ones
-        header = HEADER.search(src)
-        assert header, f"{notebook}: a solution cell without an '# Exercise X.Y: name' header"
-        ex_id, name = header.groups()
-        assert get_exercise(ex_id).name == name
-        exec(compile(src, f"{notebook}:{ex_id}", "exec"), namespace)
-        for seed in (0, 1, None):
-            result = check(ex_id, namespace[name], seed=seed)
-            assert result.status == PASSED, f"{notebook}: {result}"
+    assert_solutions_pass(notebook, SOLUTIONS[notebook], {"np": np, "math": math, "Value": Value})

@@ -4,10 +4,7 @@ the hint; and every solution written in the Unit 2 notebooks passes its check.
 """
 
 import math
-import re
-from pathlib import Path
 
-import nbformat
 import numpy as np
 import pytest
 
@@ -16,11 +13,9 @@ pytestmark = pytest.mark.unit2
 import dlcourse.checks as checks  # noqa: E402
 from dlcourse import losses as L  # noqa: E402
 from dlcourse.checks import ERROR, NOT_ATTEMPTED, PASSED, WRONG, check, get_exercise, progress  # noqa: E402
-from dlcourse.checks.exercise import as_outputs  # noqa: E402
+from exercise_support import SEEDS, assert_caught, assert_solutions_pass, notebook_solutions, solution_ids  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
 UNIT2_IDS = [f"2.{i}" for i in range(1, 9)]
-SEEDS = [0, 1, 2]
 
 
 @pytest.fixture(autouse=True)
@@ -239,16 +234,6 @@ WRONG_ANSWERS = [
     ("2.8", prf_accuracy_for_precision, WRONG, "precision is"),
 ]
 
-PROBLEM = re.compile(r"^(?P<key>.+?)(?: at index (?P<idx>\([\d, ]*\)))? is (?P<rec>\S+?)(?: \(not finite\))?, "
-                     r"expected (?P<exp>\S+?)(?: \((?:every value is \S+ times the expected one|"
-                     r"every value has the wrong sign)\))?$")
-
-
-def _problem(message: str) -> str:
-    first = message.split("\nHint:")[0]
-    return first[first.rindex("): ") + 3:].rstrip(".")
-
-
 @pytest.mark.parametrize("ex_id", UNIT2_IDS)
 def test_a_stub_is_not_attempted(ex_id):
     result = check(ex_id, stub)
@@ -259,24 +244,7 @@ def test_a_stub_is_not_attempted(ex_id):
                          ids=[f"{e}-{f.__name__}" for e, f, _, _ in WRONG_ANSWERS])
 @pytest.mark.parametrize("seed", SEEDS)
 def test_a_wrong_answer_is_caught_with_a_clear_message(ex_id, fn, status, fragment, seed):
-    ex = get_exercise(ex_id)
-    result = check(ex_id, fn, seed=seed)
-    assert result.status == status, result.message
-    assert fragment in result.message
-    assert result.message.endswith("\nHint: " + ex.hint)
-    if status != WRONG or "not what the exercise asks for" in result.message:
-        return
-    # the message names an output and its received and expected values: recompute them
-    case = ex.cases(np.random.default_rng(seed))[result.cases_passed]
-    expected, got = as_outputs(ex.run(ex.reference, case), ex.outputs), as_outputs(ex.run(fn, case), ex.outputs)
-    m = PROBLEM.match(_problem(result.message))
-    assert m, result.message
-    key = m["key"]
-    idx = tuple(int(i) for i in re.findall(r"\d+", m["idx"])) if m["idx"] else ()
-    assert float(m["exp"]) == pytest.approx(expected[key][idx], rel=1e-5, abs=1e-300)
-    if np.isfinite(got[key][idx]):
-        assert float(m["rec"]) == pytest.approx(got[key][idx], rel=1e-5, abs=1e-300)
-    assert not np.isclose(got[key][idx], expected[key][idx], rtol=ex.rtol, atol=ex.atol)
+    assert_caught(ex_id, fn, status, fragment, seed)
 
 
 # -- what the cases must contain ------------------------------------------------------------------------------
@@ -335,34 +303,13 @@ def test_exercise_metadata_and_progress():
 
 
 # -- the notebooks' solutions ------------------------------------------------------------------------------------
-HEADER = re.compile(r"^# Exercise (\d+\.\d+): (\w+)", re.MULTILINE)
-
-
-def _solution_cells():
-    found = {}
-    for path in sorted((ROOT / "units" / "02-losses").glob("*.ipynb")):
-        nb = nbformat.read(path, as_version=4)
-        cells = [c.source for c in nb.cells if c.cell_type == "code" and "### BEGIN SOLUTION" in c.source]
-        if cells:
-            found[path.relative_to(ROOT).as_posix()] = cells
-    return found
-
-
-SOLUTION_CELLS = _solution_cells()
+SOLUTIONS = notebook_solutions("02-losses")
 
 
 def test_every_unit2_exercise_has_one_solution_in_a_notebook():
-    ids = [HEADER.search(src).group(1) for cells in SOLUTION_CELLS.values() for src in cells]
-    assert sorted(ids) == UNIT2_IDS
+    assert solution_ids(SOLUTIONS) == UNIT2_IDS
 
 
-@pytest.mark.parametrize("notebook", sorted(SOLUTION_CELLS))
+@pytest.mark.parametrize("notebook", sorted(SOLUTIONS))
 def test_the_notebook_solutions_pass_their_checks(notebook):
-    namespace = {"np": np, "math": math, "__name__": "__notebook__"}
-    for src in SOLUTION_CELLS[notebook]:
-        ex_id, name = HEADER.search(src).groups()
-        assert get_exercise(ex_id).name == name
-        exec(compile(src, f"{notebook}:{ex_id}", "exec"), namespace)
-        for seed in (0, 1, None):
-            result = check(ex_id, namespace[name], seed=seed)
-            assert result.status == PASSED, f"{notebook}: {result}"
+    assert_solutions_pass(notebook, SOLUTIONS[notebook], {"np": np, "math": math})

@@ -4,10 +4,7 @@ received values and gives the hint; and every solution in the Unit 3 notebooks p
 """
 
 import math
-import re
-from pathlib import Path
 
-import nbformat
 import numpy as np
 import pytest
 
@@ -15,14 +12,11 @@ pytestmark = pytest.mark.unit3
 
 import dlcourse.checks as checks  # noqa: E402
 from dlcourse.checks import ERROR, NOT_ATTEMPTED, PASSED, WRONG, check, get_exercise, progress  # noqa: E402
-from dlcourse.checks.exercise import as_outputs  # noqa: E402
 from dlcourse.checks.unit3 import Listed, QuadraticGradient  # noqa: E402
 from dlcourse.optim import Adam, Optimizer  # noqa: E402
+from exercise_support import SEEDS, assert_caught, assert_solutions_pass, notebook_solutions, solution_ids  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
-UNIT3 = ROOT / "units" / "03-optimization"
 UNIT3_IDS = [f"3.{i}" for i in range(1, 10)]
-SEEDS = [0, 1, 2]
 
 
 @pytest.fixture(autouse=True)
@@ -270,15 +264,6 @@ WRONG_ANSWERS = [
     ("3.9", ema_off_by_one, WRONG, "output at index (0,)"),
 ]
 
-PROBLEM = re.compile(r"^(?P<key>.+?)(?: at index (?P<idx>\([\d, ]*\)))? is (?P<rec>\S+?)(?: \(not finite\))?, "
-                     r"expected (?P<exp>\S+?)(?: \((?P<pattern>every value .*)\))?$")
-
-
-def _problem(message: str) -> str:
-    first = message.split("\nHint:")[0]
-    return first[first.rindex("): ") + 3:].rstrip(".")
-
-
 # -- references, stubs, other exceptions ------------------------------------------------------------
 
 
@@ -293,24 +278,7 @@ def test_a_stub_is_not_attempted(ex_id):
                          ids=[f"{e}-{f.__name__}" for e, f, _, _ in WRONG_ANSWERS])
 @pytest.mark.parametrize("seed", SEEDS)
 def test_a_wrong_answer_is_caught_with_a_clear_message(ex_id, fn, status, fragment, seed):
-    ex = get_exercise(ex_id)
-    result = check(ex_id, fn, seed=seed)
-    assert result.status == status, result.message
-    assert fragment in result.message, result.message
-    assert result.message.endswith("\nHint: " + ex.hint)
-    if status != WRONG or "not what the exercise asks for" in result.message:
-        return
-    case = ex.cases(np.random.default_rng(seed))[result.cases_passed]
-    expected, got = as_outputs(ex.run(ex.reference, case), ex.outputs), as_outputs(ex.run(fn, case), ex.outputs)
-    problem = _problem(result.message)
-    if " has shape " in problem:
-        return
-    m = PROBLEM.match(problem)
-    assert m, problem
-    idx = tuple(int(i) for i in re.findall(r"\d+", m["idx"])) if m["idx"] else ()
-    assert float(m["exp"]) == pytest.approx(expected[m["key"]][idx], rel=1e-5)
-    assert float(m["rec"]) == pytest.approx(got[m["key"]][idx], rel=1e-5)
-    assert not np.isclose(got[m["key"]][idx], expected[m["key"]][idx], rtol=ex.rtol, atol=ex.atol)
+    assert_caught(ex_id, fn, status, fragment, seed)
 
 
 def test_the_adam_check_names_the_first_wrong_step():
@@ -374,37 +342,13 @@ def test_progress_lists_unit3():
 
 
 # -- the instructor notebooks' solutions -------------------------------------------------------------
-HEADER = re.compile(r"^# Exercise (\d+\.\d+): (\w+)", re.MULTILINE)
-
-
-def _solution_cells():
-    found = {}
-    for path in sorted(UNIT3.glob("*.ipynb")):
-        nb = nbformat.read(path, as_version=4)
-        cells = [c.source for c in nb.cells if c.cell_type == "code" and "### BEGIN SOLUTION" in c.source]
-        if cells:
-            found[path.name] = cells
-    return found
-
-
-SOLUTION_CELLS = _solution_cells()
+SOLUTIONS = notebook_solutions("03-optimization")
 
 
 def test_every_unit3_exercise_has_one_solution_in_a_notebook():
-    ids = [HEADER.search(src).group(1) for cells in SOLUTION_CELLS.values() for src in cells]
-    assert sorted(ids) == UNIT3_IDS
+    assert solution_ids(SOLUTIONS) == UNIT3_IDS
 
 
-@pytest.mark.parametrize("notebook", sorted(SOLUTION_CELLS))
+@pytest.mark.parametrize("notebook", sorted(SOLUTIONS))
 def test_the_notebook_solutions_pass_their_checks(notebook):
-    """Each solution cell runs on its own (it imports what it needs) and passes its check."""
-    for src in SOLUTION_CELLS[notebook]:
-        header = HEADER.search(src)
-        assert header, f"{notebook}: a solution cell without an '# Exercise X.Y: name' header"
-        ex_id, name = header.groups()
-        assert get_exercise(ex_id).name == name
-        namespace = {"__name__": "__notebook__", "math": math}
-        exec(compile(src, f"{notebook}:{ex_id}", "exec"), namespace)
-        for seed in (0, 1, None):
-            result = check(ex_id, namespace[name], seed=seed)
-            assert result.status == PASSED, f"{notebook}: {result}"
+    assert_solutions_pass(notebook, SOLUTIONS[notebook], {"math": math}, shared=False)

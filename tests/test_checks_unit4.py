@@ -4,23 +4,20 @@ Unit 4 notebooks passes its check.
 """
 
 import re
-from pathlib import Path
 
-import nbformat
 import numpy as np
 import pytest
 
 pytestmark = pytest.mark.unit4
 
 import dlcourse.checks as checks  # noqa: E402
-from dlcourse.checks import ERROR, NOT_ATTEMPTED, PASSED, WRONG, check, get_exercise, progress  # noqa: E402
+from dlcourse.checks import NOT_ATTEMPTED, PASSED, WRONG, check, get_exercise, progress  # noqa: E402
 from dlcourse.checks.exercise import as_outputs  # noqa: E402
 from dlcourse.explore.unit4_overfit import replay_early_stopping  # noqa: E402
 from dlcourse.layers import Dropout  # noqa: E402
+from exercise_support import SEEDS, assert_caught, assert_solutions_pass, notebook_solutions, solution_ids  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
 UNIT4_IDS = [f"4.{i}" for i in range(1, 10)]
-SEEDS = [0, 1, 2]
 
 
 @pytest.fixture(autouse=True)
@@ -300,13 +297,7 @@ def test_a_stub_is_not_attempted(ex_id):
                          ids=[f"{e}-{f.__name__}" for e, f, _, _ in WRONG_ANSWERS])
 @pytest.mark.parametrize("seed", SEEDS)
 def test_a_wrong_answer_is_caught_with_a_clear_message(ex_id, fn, status, fragment, seed):
-    ex = get_exercise(ex_id)
-    result = check(ex_id, fn, seed=seed)
-    assert result.status == status, result.message
-    assert fragment in result.message
-    assert result.message.endswith("\nHint: " + ex.hint)
-    if status == WRONG:   # a wrong value says what was expected; a wrong kind of return value, what to return
-        assert "expected" in result.message or "not what the exercise asks for" in result.message
+    assert_caught(ex_id, fn, status, fragment, seed)
 
 
 @pytest.mark.parametrize("ex_id, fn", [("4.1", folds_valid_other_order), ("4.7", bootstrap_with_choice)])
@@ -401,29 +392,13 @@ def test_exercise_metadata():
 
 
 # -- the instructor notebooks' solutions -------------------------------------------------------------
-HEADER = re.compile(r"^# Exercise (\d+\.\d+): (\w+)", re.MULTILINE)
-NOTEBOOKS = sorted((ROOT / "units" / "04-regularization").glob("*.ipynb"))
-
-
-def _solution_cells(path):
-    nb = nbformat.read(path, as_version=4)
-    return [c.source for c in nb.cells if c.cell_type == "code" and "### BEGIN SOLUTION" in c.source]
+SOLUTIONS = notebook_solutions("04-regularization")
 
 
 def test_every_unit4_exercise_has_one_solution_in_a_notebook():
-    ids = [HEADER.search(src).group(1) for path in NOTEBOOKS for src in _solution_cells(path)]
-    assert sorted(ids, key=lambda s: int(s.split(".")[1])) == UNIT4_IDS
+    assert solution_ids(SOLUTIONS) == UNIT4_IDS
 
 
-@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+@pytest.mark.parametrize("notebook", sorted(SOLUTIONS))
 def test_the_notebook_solutions_pass_their_checks(notebook):
-    namespace = {"np": np, "__name__": "__notebook__"}
-    for src in _solution_cells(notebook):
-        header = HEADER.search(src)
-        assert header, f"{notebook.name}: a solution cell without an '# Exercise X.Y: name' header"
-        ex_id, name = header.groups()
-        assert get_exercise(ex_id).name == name
-        exec(compile(src, f"{notebook.name}:{ex_id}", "exec"), namespace)
-        for seed in (0, 1):
-            result = check(ex_id, namespace[name], seed=seed)
-            assert result.status == PASSED, f"{notebook.name}: {result}"
+    assert_solutions_pass(notebook, SOLUTIONS[notebook], {"np": np})

@@ -4,10 +4,7 @@ solution written in the Unit 5 notebooks passes its check.
 """
 
 import math
-import re
-from pathlib import Path
 
-import nbformat
 import numpy as np
 import pytest
 
@@ -15,12 +12,10 @@ pytestmark = pytest.mark.unit5
 
 import dlcourse.checks as checks  # noqa: E402
 from dlcourse.checks import ERROR, NOT_ATTEMPTED, PASSED, WRONG, check, get_exercise, progress  # noqa: E402
-from dlcourse.checks.exercise import as_outputs  # noqa: E402
 from dlcourse.layers.recurrent import rnn_cell_backward, rnn_cell_forward  # noqa: E402
+from exercise_support import SEEDS, assert_caught, assert_solutions_pass, notebook_solutions, solution_ids  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
 UNIT5_IDS = [f"5.{i}" for i in range(1, 8)]
-SEEDS = [0, 1, 2]
 
 
 @pytest.fixture(autouse=True)
@@ -215,16 +210,6 @@ WRONG_ANSWERS = [
     ("5.7", gru_reset_before_the_product, WRONG, "h at index"),
 ]
 
-PROBLEM = re.compile(r"^(?P<key>.+?)(?: at index (?P<idx>\([\d, ]*\)))? is (?P<rec>\S+?)(?: \(not finite\))?, "
-                     r"expected (?P<exp>\S+?)(?: \((?:every value is \S+ times the expected one|every value has "
-                     r"the wrong sign)\))?$")
-
-
-def _problem(message: str) -> str:
-    first = message.split("\nHint:")[0]
-    return first[first.rindex("): ") + 3:].rstrip(".")
-
-
 # -- references -------------------------------------------------------------------------------------
 
 
@@ -300,20 +285,7 @@ def test_a_wrong_number_of_outputs_names_the_missing_one():
                          ids=[f"{e}-{f.__name__}" for e, f, _, _ in WRONG_ANSWERS])
 @pytest.mark.parametrize("seed", SEEDS)
 def test_a_wrong_answer_is_caught_with_a_clear_message(ex_id, fn, status, fragment, seed):
-    ex = get_exercise(ex_id)
-    result = check(ex_id, fn, seed=seed)
-    assert result.status == status, result.message
-    assert fragment in result.message
-    assert result.message.endswith("\nHint: " + ex.hint)
-    if status != WRONG or " has shape " in result.message:
-        return
-    case = ex.cases(np.random.default_rng(seed))[result.cases_passed]
-    expected, got = as_outputs(ex.run(ex.reference, case), ex.outputs), as_outputs(ex.run(fn, case), ex.outputs)
-    m = PROBLEM.match(_problem(result.message))
-    assert m, result.message
-    idx = tuple(int(i) for i in re.findall(r"\d+", m["idx"])) if m["idx"] else ()
-    assert float(m["exp"]) == pytest.approx(expected[m["key"]][idx], rel=1e-5, abs=1e-12)
-    assert float(m["rec"]) == pytest.approx(got[m["key"]][idx], rel=1e-5, abs=1e-12)
+    assert_caught(ex_id, fn, status, fragment, seed, abs_tol=1e-12)
 
 
 def test_progress_lists_unit5():
@@ -325,34 +297,13 @@ def test_progress_lists_unit5():
 
 
 # -- the instructor notebooks' solutions -------------------------------------------------------------
-HEADER = re.compile(r"^# Exercise (\d+\.\d+): (\w+)", re.MULTILINE)
+SOLUTIONS = notebook_solutions("05-cnn-rnn")
 
 
-def _unit5_solutions():
-    found = {}
-    for path in sorted((ROOT / "units" / "05-cnn-rnn").glob("*.ipynb")):
-        nb = nbformat.read(path, as_version=4)
-        cells = [c.source for c in nb.cells if c.cell_type == "code" and "### BEGIN SOLUTION" in c.source]
-        if cells:
-            found[path.name] = cells
-    return found
-
-
-SOLUTIONS = _unit5_solutions()
-
-
-def test_every_unit5_exercise_has_a_solution_in_a_notebook():
-    ids = [HEADER.search(src).group(1) for cells in SOLUTIONS.values() for src in cells]
-    assert sorted(ids) == UNIT5_IDS
+def test_every_unit5_exercise_has_one_solution_in_a_notebook():
+    assert solution_ids(SOLUTIONS) == UNIT5_IDS
 
 
 @pytest.mark.parametrize("notebook", sorted(SOLUTIONS))
 def test_the_notebook_solutions_pass_their_checks(notebook):
-    namespace = {"np": np, "math": math, "__name__": "__notebook__"}
-    for src in SOLUTIONS[notebook]:
-        ex_id, name = HEADER.search(src).groups()
-        assert get_exercise(ex_id).name == name
-        exec(compile(src, f"{notebook}:{ex_id}", "exec"), namespace)
-        for seed in (0, 1, None):
-            result = check(ex_id, namespace[name], seed=seed)
-            assert result.status == PASSED, f"{notebook}: {result}"
+    assert_solutions_pass(notebook, SOLUTIONS[notebook], {"np": np, "math": math})
