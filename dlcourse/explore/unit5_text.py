@@ -26,7 +26,7 @@ import numpy as np
 
 from .._validate import check_number
 from ..activations import softmax
-from ..layers import Linear, Module
+from ..layers import Linear, Sequential
 from ..layers.recurrent import LSTM, RNN, lstm_cell_forward
 from ..plotting import PALETTE, View
 from ..sequences import CharVocab, make_corpus, make_sentiment
@@ -210,7 +210,7 @@ class GenerationView(View):
 
 
 # --------------------------------------------------------------------------- sentence-level sentiment
-class SentimentRNN(Module):
+class SentimentRNN(Sequential):
     r"""Many-to-one classifier: one-hot words → :class:`dlcourse.layers.RNN` → Linear on the last state.
 
     ``forward(tokens)`` takes word ids of shape ``(N, T)`` (0 is padding, encoded as a zero
@@ -219,11 +219,10 @@ class SentimentRNN(Module):
     """
 
     def __init__(self, vocab_size: int, hidden: int = 24, rng=0):
-        super().__init__()
         rng = np.random.default_rng(rng)
         self.vocab_size = vocab_size
         self.rnn, self.head = RNN(vocab_size, hidden, rng=rng), Linear(hidden, 2, rng=rng)
-        self.layers = [self.rnn, self.head]
+        super().__init__(self.rnn, self.head)   # parameters, gradients, zero_grad and train of both layers
 
     def one_hot(self, tokens) -> np.ndarray:
         tokens = np.asarray(tokens).astype(np.int64)
@@ -242,20 +241,6 @@ class SentimentRNN(Module):
         g = np.zeros((self._T,) + g_last.shape)
         g[-1] = g_last
         return self.rnn.backward(g)
-
-    def parameters(self):
-        return [p for layer in self.layers for p in layer.parameters()]
-
-    def gradients(self):
-        return [g for layer in self.layers for g in layer.gradients()]
-
-    def zero_grad(self):
-        for layer in self.layers:
-            layer.zero_grad()
-
-    def train(self, mode: bool = True):
-        self.training = bool(mode)
-        return self
 
 
 @lru_cache(maxsize=2)
