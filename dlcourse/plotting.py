@@ -23,6 +23,17 @@ def figure_png(fig, dpi: int = 72) -> bytes:
     return buf.getvalue()
 
 
+def canvas_png(canvas, compress_level: int = 6) -> bytes:
+    """What an Agg canvas holds now, as PNG bytes, without drawing it again (fast renderers blit, then call this)."""
+    from PIL import Image
+
+    width, height = canvas.get_width_height()
+    image = Image.frombuffer("RGBA", (width, height), canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
+    buf = io.BytesIO()
+    image.convert("RGB").save(buf, format="png", compress_level=compress_level)
+    return buf.getvalue()
+
+
 class View:
     """A figure drawn in two layers, so that a widget can redraw only what changes.
 
@@ -96,10 +107,4 @@ class FastRenderer:
         return self.png(compress_level=1)
 
     def png(self, compress_level: int = 6) -> bytes:
-        from PIL import Image
-
-        width, height = self.canvas.get_width_height()
-        image = Image.frombuffer("RGBA", (width, height), self.canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
-        buf = io.BytesIO()
-        image.convert("RGB").save(buf, format="png", compress_level=compress_level)
-        return buf.getvalue()
+        return canvas_png(self.canvas, compress_level)

@@ -7,6 +7,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from ..plotting import canvas_png
+
 
 def single_threaded(fn):
     """Run ``fn`` with BLAS limited to one thread.
@@ -132,12 +134,4 @@ class LayeredRenderer:
                 im.remove()
 
     def png(self, compress_level: int = 6) -> bytes:
-        import io
-
-        from PIL import Image
-
-        width, height = self.canvas.get_width_height()
-        image = Image.frombuffer("RGBA", (width, height), self.canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
-        buf = io.BytesIO()
-        image.convert("RGB").save(buf, format="png", compress_level=compress_level)
-        return buf.getvalue()
+        return canvas_png(self.canvas, compress_level)
