@@ -1,4 +1,4 @@
-"""Command line: ``python -m dlcourse doctor | release``."""
+"""Command line: ``python -m dlcourse doctor | release | grade | workspace``."""
 
 from __future__ import annotations
 
@@ -12,7 +12,9 @@ ROOT = Path(__file__).resolve().parents[1]
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="dlcourse", description="The dlcourse command line.")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("doctor", help="check that this environment can run the course")
+    doc = sub.add_parser("doctor", help="check that this environment can run the course")
+    doc.add_argument("--instructor", action="store_true",
+                     help="also check the instructor's tools (bubblewrap for grading, the test and book tools)")
     rel = sub.add_parser("release", help="write student and instructor versions of the notebooks")
     rel.add_argument("--out", required=True, type=Path, help="folder to write student/ and instructor/ into")
     rel.add_argument("--source", type=Path, default=ROOT / "units", help="folder of instructor notebooks")
@@ -28,13 +30,20 @@ def main(argv=None) -> int:
     gr.add_argument("--memory-mb", type=int, default=4096, help="address-space limit per notebook (MiB)")
     gr.add_argument("--secret", default="", help="instructor's secret mixed into the random test inputs")
     gr.add_argument("--no-sandbox", action="store_true", help="run without bubblewrap (limits only; unsafe)")
+    # -- workspace (student helper) --
+    wsp = sub.add_parser("workspace", help="create or refresh the student workspace (never overwrites your work)")
+    wsp.add_argument("--dest", type=Path, default=None, help="the workspace folder (default: workspace/)")
+    wsp.add_argument("--source", type=Path, default=None, help="folder of course notebooks (default: units/)")
+    # -- end workspace --
     args = parser.parse_args(argv)
+    if args.command == "workspace":
+        return _workspace(args)
     if args.command == "grade":
         return _grade(args)
     if args.command == "doctor":
         from .doctor import run
 
-        return run()
+        return run(instructor=args.instructor)
     from .grading.release import ReleaseError, release
 
     try:
@@ -50,6 +59,19 @@ def main(argv=None) -> int:
         for book in assemble_books(ROOT, args.out):
             print(f"book source in {book}: build it with `jupyter-book build {book}`")
     return 0
+
+
+def _workspace(args) -> int:
+    from .grading.release import ReleaseError
+    from .workspace import DEFAULT_DEST, UNITS, build_workspace
+
+    try:
+        report = build_workspace(args.dest or DEFAULT_DEST, args.source or UNITS)
+    except (ReleaseError, ValueError) as exc:
+        print(f"workspace failed: {exc}", file=sys.stderr)
+        return 1
+    print(report)
+    return 1 if report.errors else 0
 
 
 def _grade(args) -> int:

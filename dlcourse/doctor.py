@@ -1,6 +1,12 @@
 """``python -m dlcourse doctor``: check that a student's environment can run the course.
 
-One line per check; every failure says how to fix it. Exit code 0 only when all pass.
+One line per check; every failure says how to fix it. Exit code 0 only when all pass. The first check is
+whether this Python is the course's own environment (``.venv`` of the course folder): run from anywhere else, the
+doctor says exactly which command runs it inside (``.venv/bin/python -m dlcourse doctor``, or ``make lab``), and
+the other failures point there instead of at ``make setup``.
+
+``python -m dlcourse doctor --instructor`` adds the instructor's tools: bubblewrap (the grader's sandbox, issue 12)
+and the test and book tools that ``make test`` / ``make book`` install.
 """
 
 from __future__ import annotations
@@ -8,15 +14,23 @@ from __future__ import annotations
 import importlib
 import importlib.metadata as md
 import os
+import shutil
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
 from typing import Callable, NamedTuple
 
-LOCK = Path(__file__).resolve().parents[1] / "requirements" / "course.lock"
+ROOT = Path(__file__).resolve().parents[1]
+LOCK = ROOT / "requirements" / "course.lock"
+VENV = ROOT / ".venv"
+# What `make lab` installs (the `lab` extra); the instructor's tools are checked by --instructor.
 KEY_PACKAGES = ["numpy", "matplotlib", "ipywidgets", "scikit-learn", "torch", "jupyterlab",
-                "jupyterlab_widgets", "ipykernel", "nbval", "tqdm"]
-FIX_ENV = "run `make setup` in the course folder (or `pip install -c requirements/course.lock -e .[lab,test,book]`)"
+                "jupyterlab_widgets", "ipykernel", "tqdm"]
+INSTRUCTOR_PACKAGES = ["pytest", "nbval", "playwright", "jupyter-book"]
+FIX_ENV = ("run `make lab` (or `make setup`) in the course folder, "
+           "then check again with `.venv/bin/python -m dlcourse doctor`")
+INSIDE = ".venv/bin/python -m dlcourse doctor"
 
 
 class Check(NamedTuple):
@@ -24,6 +38,31 @@ class Check(NamedTuple):
     ok: bool
     detail: str
     fix: str = ""
+
+
+def _same(a: Path, b: Path) -> bool:
+    try:
+        return Path(a).resolve() == Path(b).resolve()
+    except OSError:
+        return False
+
+
+def check_environment(venv: Path = VENV) -> Check:
+    """Is this Python the course environment? Outside it, say exactly how to run inside."""
+    here = f"this is {sys.executable}"
+    if _same(sys.prefix, venv):
+        return Check("course environment", True, f"{here}, the course's {venv.name}")
+    if venv.is_dir() and (venv / "bin" / "python").exists():
+        return Check("course environment", False, f"{here}, not the course environment {venv}",
+                     f"run the doctor inside it: `cd {ROOT} && {INSIDE}` (or `make lab`, which also "
+                     "opens JupyterLab)")
+    try:
+        md.version("dlcourse")
+    except md.PackageNotFoundError:
+        return Check("course environment", False, f"{here}; the course environment {venv} does not exist yet",
+                     f"create it: `cd {ROOT} && make lab` (or `make setup`), then run `{INSIDE}`")
+    # Installed into some other environment on purpose (a hub image, a library user): that is fine.
+    return Check("course environment", True, f"{here}, with dlcourse installed (no {venv.name} in {ROOT})")
 
 
 def check_python() -> Check:
@@ -47,12 +86,13 @@ def _norm(name: str) -> str:
     return name.lower().replace("_", "-")
 
 
-def check_versions(lock: Path = LOCK) -> Check:
+def check_versions(lock: Path = LOCK, packages=None, name: str = "package versions", fix: str = "") -> Check:
+    packages = KEY_PACKAGES if packages is None else packages
     if not lock.exists():
-        return Check("package versions", True, "skipped: no requirements/course.lock beside this installation")
+        return Check(name, True, "skipped: no requirements/course.lock beside this installation")
     pins = read_pins(lock)
     wrong = []
-    for pkg in KEY_PACKAGES:
+    for pkg in packages:
         want = pins.get(_norm(pkg))
         try:
             have = md.version(pkg).split("+")[0]
@@ -62,8 +102,8 @@ def check_versions(lock: Path = LOCK) -> Check:
         if want and have != want:
             wrong.append(f"{pkg} {have} (pinned {want})")
     if wrong:
-        return Check("package versions", False, "; ".join(wrong), FIX_ENV)
-    return Check("package versions", True, f"{len(KEY_PACKAGES)} key packages match {lock.name}")
+        return Check(name, False, "; ".join(wrong), fix or FIX_ENV)
+    return Check(name, True, f"{len(packages)} key packages match {lock.name}")
 
 
 def check_widgets_extension() -> Check:
@@ -116,21 +156,54 @@ def check_kernel() -> Check:
     return Check("Jupyter kernel", True, f"python3 kernel at {specs['python3']}")
 
 
-CHECKS: list[Callable[[], Check]] = [check_python, check_versions, check_widgets_extension, check_torch,
-                                     check_datasets, check_matplotlib_cache, check_kernel]
+def check_bubblewrap() -> Check:
+    """The grader's sandbox (``dlcourse grade``) needs bubblewrap, and a kernel that lets it make namespaces."""
+    path = shutil.which("bwrap")
+    if not path:
+        return Check("bubblewrap", False, "`bwrap` is not installed: `dlcourse grade` would run submissions "
+                     "without isolation", "install it: `sudo apt-get install bubblewrap` (Debian, Ubuntu), "
+                     "`sudo dnf install bubblewrap` (Fedora)")
+    try:
+        probe = subprocess.run([path, "--ro-bind", "/", "/", "--unshare-net", "true"], capture_output=True,
+                               text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        probe = subprocess.CompletedProcess([path], 1, "", str(exc))
+    if probe.returncode != 0:
+        return Check("bubblewrap", False, f"{path} cannot create a sandbox here: {probe.stderr.strip()[:200]}",
+                     "allow unprivileged user namespaces (`sudo sysctl -w kernel.unprivileged_userns_clone=1`), "
+                     "or grade on a machine or container that allows them")
+    return Check("bubblewrap", True, f"{path} creates a sandbox (no network)")
 
 
-def run(out=sys.stdout) -> int:
-    failures = 0
-    for fn in CHECKS:
+def check_instructor_tools(lock: Path = LOCK) -> Check:
+    return check_versions(lock, INSTRUCTOR_PACKAGES, "instructor tools",
+                          "run `make test` or `make book` once (they install the `test` and `book` extras), or "
+                          "`.venv/bin/python -m pip install -c requirements/course.lock -e '.[lab,test,book]'`")
+
+
+CHECKS: list[Callable[[], Check]] = [check_environment, check_python, check_versions, check_widgets_extension,
+                                     check_torch, check_datasets, check_matplotlib_cache, check_kernel]
+INSTRUCTOR_CHECKS: list[Callable[[], Check]] = [check_bubblewrap, check_instructor_tools]
+
+
+def run(out=None, instructor: bool = False) -> int:
+    out = sys.stdout if out is None else out
+    failures, outside = 0, False
+    for fn in CHECKS + (INSTRUCTOR_CHECKS if instructor else []):
         try:
             c = fn()
         except Exception as exc:  # noqa: BLE001 - every failure becomes one readable line
             c = Check(fn.__name__.removeprefix("check_").replace("_", " "), False,
                       f"{type(exc).__name__}: {exc}", FIX_ENV)
+        if fn is check_environment and not c.ok:
+            outside = True
+        elif outside and not c.ok and fn is not check_bubblewrap:
+            # Outside the course environment, a missing package says nothing: point at the first line.
+            c = c._replace(fix="you are outside the course environment: see the first line")
         failures += not c.ok
         mark = "ok  " if c.ok else "FAIL"
         print(f"[{mark}] {c.name}: {c.detail}" + ("" if c.ok else f"\n       fix: {c.fix}"), file=out)
+    again = f"{INSIDE}{' --instructor' if instructor else ''}"
     print("all checks passed — you are ready for the course" if not failures
-          else f"{failures} check(s) failed — fix them, then run `python -m dlcourse doctor` again", file=out)
+          else f"{failures} check(s) failed — fix them, then run `{again}` again", file=out)
     return 0 if not failures else 1
