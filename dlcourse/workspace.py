@@ -35,13 +35,12 @@ from typing import Iterator
 
 import nbformat
 
+from .checks.records import ENV_VAR, MARKER, find_workspace  # noqa: F401 - the marker is shared with check()
 from .grading.release import ReleaseError, find_leaks, student_version
 
 ROOT = Path(__file__).resolve().parents[1]
 UNITS = ROOT / "units"
 DEFAULT_DEST = ROOT / "workspace"
-MARKER = ".dlcourse-workspace.json"
-ENV_VAR = "DLCOURSE_WORKSPACE"
 FORMAT = 1
 
 
@@ -252,19 +251,3 @@ def build_workspace(dest: Path | str = DEFAULT_DEST, source: Path | str = UNITS,
     except OSError as exc:
         report.errors.append(f"{MARKER}: {exc.strerror or exc}")
     return report
-
-
-def find_workspace(start: Path | str | None = None) -> Path | None:
-    """The workspace a notebook runs in: ``$DLCOURSE_WORKSPACE`` if set, else the nearest folder at or above
-    ``start`` (default: the current folder, a notebook's own) holding the manifest. ``None`` when there is none."""
-    env = os.environ.get(ENV_VAR)
-    if env:
-        return Path(env).expanduser().resolve()
-    try:
-        here = Path(start if start is not None else os.getcwd()).resolve()
-    except OSError:
-        return None
-    for folder in (here, *here.parents):
-        if (folder / MARKER).is_file():
-            return folder
-    return None
