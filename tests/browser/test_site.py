@@ -254,13 +254,21 @@ def _notebook_pages():
             yield nb_path, html_path
 
 
+def _shown(nb_path: Path):
+    """The notebook as the site shows it: the student version (`make book`), or as is for a solutions site."""
+    from dlcourse.grading.release import student_version
+
+    nb = nbformat.read(nb_path, as_version=4)
+    return nb if os.environ.get("DLCOURSE_SITE_VERSION") == "solutions" else student_version(nb)[0]
+
+
 def test_every_figure_of_the_notebooks_is_shown():
     """As many images on each notebook page as the committed notebook has PNG outputs (a kernel started with
     MPLBACKEND=Agg, for one, draws no figures at all)."""
     require_site()
     missing = []
     for nb_path, html_path in _notebook_pages():
-        nb = nbformat.read(nb_path, as_version=4)
+        nb = _shown(nb_path)
         expected = sum(1 for c in nb.cells if c.cell_type == "code"
                        for o in c.get("outputs", []) if "image/png" in o.get("data", {}))
         shown = len(re.findall(r'<img[^>]+src="[^"]*_images/', html_path.read_text(encoding="utf-8")))
@@ -274,7 +282,7 @@ def test_every_widget_shows_its_static_picture():
     missing, pages = [], 0
     for nb_path, html_path in _notebook_pages():
         pages += 1
-        nb = nbformat.read(nb_path, as_version=4)
+        nb = _shown(nb_path)
         # Demos carry a PNG of their default state; other widgets (a progress bar) show their text form.
         expected = sum(1 for c in nb.cells if c.cell_type == "code"
                        for o in c.get("outputs", []) if {WIDGET_MIME, "image/png"} <= set(o.get("data", {})))
@@ -306,3 +314,98 @@ def test_launch_buttons_point_at_the_repository():
             if not any(u.startswith(prefix) and u.endswith(rel.split("/")[-1]) for u in links):
                 missing.append(f"{html_path.relative_to(SITE)}: no link starting {prefix} to {rel}")
     assert pages and not missing, "\n".join(missing)
+
+
+# --- the site students read shows no solution (issue 13, point 9) ------------------------------------------------
+
+TRIVIAL = {"", "return", "pass", "else:", "try:", "continue", "break", ")", "]", "}"}
+
+
+def _norm(line: str) -> str:
+    return " ".join(line.split())
+
+
+def solution_lines(units: Path = ROOT / "units") -> dict[str, str]:
+    """Every non-trivial line between ### BEGIN/END SOLUTION in the instructor notebooks: {line: where}."""
+    from dlcourse.grading.release import BEGIN, END
+
+    found = {}
+    for nb_path in sorted(units.glob("*/*.ipynb")):
+        for cell in nbformat.read(nb_path, as_version=4).cells:
+            inside = False
+            for line in cell.source.splitlines():
+                if line.strip() == BEGIN:
+                    inside = True
+                elif line.strip() == END:
+                    inside = False
+                elif inside and _norm(line) not in TRIVIAL and not line.strip().startswith("#") \
+                        and len(line.strip()) > 8:
+                    found.setdefault(_norm(line), nb_path.name)
+    return found
+
+
+def site_text_lines(path: Path) -> set[str]:
+    """The lines a reader can see in one file of the site: a page's text (tags removed, entities decoded), a
+    downloadable notebook's cell sources, any other text file as is."""
+    import html as html_mod
+
+    text = path.read_text(encoding="utf-8", errors="replace")
+    if path.suffix == ".ipynb":
+        try:
+            text = "\n".join(c.source for c in nbformat.reads(text, as_version=4).cells)
+        except Exception:  # noqa: BLE001 - not a notebook after all: read it as text
+            pass
+    elif path.suffix in (".html", ".htm"):
+        text = html_mod.unescape(re.sub(r"<[^>]+>", "", text))
+    return {_norm(line) for line in text.splitlines()}
+
+
+def leaks_in_site(site: Path, solutions: dict[str, str]) -> list[str]:
+    problems = []
+    for path in sorted(site.rglob("*")):
+        if not path.is_file() or path.suffix not in (".html", ".ipynb", ".txt", ".md", ".js", ".py"):
+            continue
+        if "_static" in path.relative_to(site).parts:
+            continue
+        lines = site_text_lines(path)
+        rel = path.relative_to(site).as_posix()
+        problems += [f"{rel}: solution line from {solutions[line]}: {line}" for line in sorted(lines & solutions.keys())]
+        problems += [f"{rel}: test marker {line!r}" for line in sorted(lines) if re.match(r"#\s*NBVAL_", line)]
+        problems += [f"{rel}: solution marker" for line in lines if line in ("### BEGIN SOLUTION", "### END SOLUTION")]
+    return problems
+
+
+def test_the_leak_check_catches_a_solution_site(tmp_path):
+    """The check itself: a page carrying one solution line (escaped as Sphinx writes code), a downloadable
+    notebook carrying a marker, are both caught; the student versions are not."""
+    from dlcourse.grading.release import student_version
+
+    solutions = solution_lines()
+    assert len(solutions) > 40
+    line = next(iter(solutions))
+    (tmp_path / "page.html").write_text(f'<div class="highlight"><pre><span class="k">'
+                                        f'{line.replace("<", "&lt;")}</span></pre></div>')
+    nb = nbformat.read(next((ROOT / "units").glob("01-*/*.ipynb")), as_version=4)
+    (tmp_path / "_sources").mkdir()
+    nbformat.write(nb, tmp_path / "_sources" / "solved.ipynb")
+    problems = leaks_in_site(tmp_path, solutions)
+    assert any(p.startswith("page.html: solution line") for p in problems)
+    assert any(p.startswith("_sources/solved.ipynb") for p in problems)
+    clean = tmp_path / "clean"
+    clean.mkdir()
+    for nb_path in sorted((ROOT / "units").glob("*/*.ipynb")):
+        nbformat.write(student_version(nbformat.read(nb_path, as_version=4))[0], clean / nb_path.name)
+    assert leaks_in_site(clean, solutions) == []
+
+
+@pytest.mark.skipif(os.environ.get("DLCOURSE_SITE_VERSION") == "solutions", reason="checking the solutions site")
+def test_the_student_site_shows_no_solution():
+    """`make book` publishes the student version: no solution line, no test marker in any page or download, and
+    every exercise shows its stub."""
+    require_site()
+    problems = leaks_in_site(SITE, solution_lines())
+    assert not problems, f"{len(problems)} solution leaks in {SITE}:\n  " + "\n  ".join(problems[:30])
+    stubs = 0
+    for _, html_path in _notebook_pages():
+        stubs += html_path.read_text(encoding="utf-8").count("NotImplementedError")
+    assert stubs >= 20, "the site's exercises should show their stubs (raise NotImplementedError)"
