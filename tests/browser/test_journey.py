@@ -59,7 +59,7 @@ CELL_INDEX_JS = """prefix => {
 }"""
 CELL_SOURCE_JS = "i => window.jupyterapp.shell.currentWidget.content.widgets[i].model.sharedModel.getSource()"
 CELL_OUTPUT_JS = f"i => (document.querySelectorAll('{PANEL} .jp-Notebook .jp-Cell')[i]" \
-                 ".querySelector('.jp-OutputArea') || {{}}).innerHTML || ''"
+                 ".querySelector('.jp-OutputArea') || {}).innerHTML || ''"
 SCROLL_JS = f"i => document.querySelectorAll('{PANEL} .jp-Notebook .jp-Cell')[i].scrollIntoView({{block: 'center'}})"
 
 
