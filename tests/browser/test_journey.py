@@ -214,6 +214,7 @@ def test_the_students_journey(browser, screenshots):
         assert "NotImplementedError" in page.evaluate(CELL_SOURCE_JS, cell)
         _wait_output(page, cell + 1, r"not attempted[\s\S]*NotImplementedError")
         page.evaluate(SCROLL_JS, cell)
+        page.wait_for_timeout(500)
         page.screenshot(path=str(shots / "2-stub-not-attempted.png"))
 
         # 4. type a correct solution into the exercise cell, run it and its check
@@ -227,6 +228,7 @@ def test_the_students_journey(browser, screenshots):
         page.keyboard.press("Shift+Enter")          # run the check
         _wait_output(page, cell + 1, r"✅[\s\S]*test cases pass")
         page.evaluate(SCROLL_JS, cell)
+        page.wait_for_timeout(500)
         page.screenshot(path=str(shots / "3-check-passed.png"))
         page.evaluate(COMMAND_JS, ["docmanager:save"])
         deadline = time.monotonic() + 30
@@ -270,6 +272,7 @@ def test_the_students_journey(browser, screenshots):
         cell = page.evaluate(CELL_INDEX_JS, f"# Exercise {EXERCISE}:")
         assert page.evaluate(CELL_SOURCE_JS, cell) == answer
         page.evaluate(SCROLL_JS, cell)
+        page.wait_for_timeout(500)
         page.screenshot(path=str(shots / "5-edit-kept-after-make-lab.png"))
         page.evaluate(COMMAND_JS, ["filebrowser:go-to-path", {"path": str(Path(NOTEBOOK).parent) + "/"}])
         try:
