@@ -345,3 +345,13 @@ def test_python_m_dlcourse_workspace_runs(course, dest):
                            str(course)], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert files(dest)
+
+
+def test_the_workspace_holds_exactly_what_release_publishes(course, dest, tmp_path):
+    """One student version everywhere: `make lab`'s workspace, `release` (and so `release --git`), the site."""
+    from dlcourse.grading.release import release
+
+    build(course, dest)
+    release(course, tmp_path / "rel")
+    for rel, text in ws.student_notebooks(course):
+        assert (dest / rel).read_text(encoding="utf-8") == text == (tmp_path / "rel" / "student" / rel).read_text()
