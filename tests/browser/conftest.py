@@ -27,7 +27,7 @@ def browser():
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        unavailable("Playwright's Python package is not installed: run `make setup`")
+        unavailable("Playwright's Python package is not installed: run `make setup-dev` (`make test` does)")
     tmp = fresh_dir(ARTIFACTS / f"browser-tmp-{os.getpid()}")
     # Playwright's driver makes the browser profile under TMPDIR: keep it in the test's folder.
     saved = os.environ.get("TMPDIR")
