@@ -72,7 +72,7 @@ class WorkspaceReport:
         if self.kept:
             lines.append(f"{len(self.kept)} notebook(s) with your edits kept as they are")
         lines += [f"could not write {e}" for e in self.errors]
-        return f"workspace {self.dest}: " + "\n  ".join(lines)
+        return f"your workspace {self.dest}/: " + "\n  ".join(lines)
 
 
 def student_notebooks(source: Path = UNITS) -> Iterator[tuple[str, str]]:
