@@ -200,6 +200,9 @@ def build_workspace(dest: Path | str = DEFAULT_DEST, source: Path | str = UNITS,
     ``"YYYY-MM-DD"``, default today) names the copies written beside edited notebooks. What cannot be written is
     listed in ``report.errors``; nothing raises for it.
     """
+    for name, value in (("dest", dest), ("source", source)):
+        if not isinstance(value, (str, os.PathLike)):
+            raise TypeError(f"{name} must be a path (str or Path), got {type(value).__name__}")
     dest, source, day = Path(dest), Path(source), _day(today)
     if not source.is_dir():
         raise ValueError(f"source must be a folder of course notebooks, got {source}")

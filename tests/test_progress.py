@@ -200,6 +200,11 @@ def test_bad_units_are_refused(bad):
         reset_progress(bad)
 
 
+def test_an_unknown_unit_is_refused():
+    with pytest.raises(ValueError, match=r"unit must be one of \[1, 2, 3, 4, 5.*got 9"):
+        progress(9)
+
+
 # -- the picture ---------------------------------------------------------------------------------------------------------
 def test_the_strip_has_one_labelled_square_per_exercise(workspace):
     check("1.4", get_exercise("1.4").reference)

@@ -306,6 +306,13 @@ def test_a_corrupt_notebook_counts_as_the_students(course, dest):
     assert nb.read_text() == "{half a notebook" and report.beside
 
 
+def test_bad_paths_are_refused(course, dest):
+    with pytest.raises(TypeError, match="dest must be a path.*got int"):
+        ws.build_workspace(3, source=course)
+    with pytest.raises(TypeError, match="source must be a path.*got NoneType"):
+        ws.build_workspace(dest, source=None)
+
+
 def test_bad_dates_are_refused(course, dest):
     with pytest.raises(ValueError, match="today"):
         ws.build_workspace(dest, source=course, today="yesterday")

@@ -131,6 +131,9 @@ def progress(unit: int | None = None) -> Progress:
     if unit is not None and (isinstance(unit, bool) or not isinstance(unit, int)):
         raise TypeError(f"unit must be an int such as 1, or None for all units; got {type(unit).__name__}")
     _load_all()
+    units = sorted({ex.unit for ex in EXERCISES.values()})
+    if unit is not None and unit not in units:
+        raise ValueError(f"unit must be one of {units} (or None for all units); got {unit}")
     path = _records.progress_file()
     saved = _records.load(path) if path is not None else {}
     rows = Progress()
