@@ -164,10 +164,11 @@ def notebook(path: Path, *sources: str) -> Path:
 def test_notebook_rows_check_that_the_run_raised_no_error(tmp_path):
     good = notebook(tmp_path / "good.ipynb", "x = 1", "print(x + 1)")
     bad = notebook(tmp_path / "bad.ipynb", "x = 1", "raise ValueError('sabotaged')", "print('never')")
-    rows = bench.bench_notebooks([good, bad])
-    measured(rows[1:])
-    failed(rows[:1], "a cell raised ValueError: sabotaged")
-    assert good.read_text() == nbformat.writes(nbformat.read(good, as_version=4))  # nothing written back
+    before = good.read_bytes()
+    rows = {r["name"]: r for r in bench.bench_notebooks([good, bad])}
+    measured([rows["notebook good.ipynb"]])
+    failed([rows["notebook bad.ipynb"]], "a cell raised ValueError: sabotaged")
+    assert good.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["bad.ipynb", "good.ipynb"]
 
 
 # --- widgets --------------------------------------------------------------------------------------------------------

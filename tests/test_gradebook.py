@@ -290,3 +290,24 @@ def test_the_guides_sample_is_what_the_gradebook_writes(tmp_path):
     assert code == 0
     for name in ("gradebook/gradebook.csv", "gradebook/canvas.csv", "gradebook/moodle.csv"):
         assert (tmp_path / name).read_text(encoding="utf-8").splitlines() == samples[name].splitlines(), name
+
+
+def test_large_point_totals_keep_their_decimals(tmp_path):
+    u1 = unit_csv(tmp_path / "u1", 1, ["alice,graded,1,0.3333,1.3333,2,"])
+    nbs = tmp_path / "nbs"
+    notebook_with_points(nbs / "a.ipynb", [("# Exercise 1.1: f\n", {"dlcourse": {"points": 1000}}),
+                                           ("# Exercise 1.2: g\n", {"dlcourse": {"points": 3}})])
+    row = read(gradebook([u1], tmp_path / "out", points_from=nbs).gradebook)[0]
+    assert (row["unit 1"], row["max"], row["percent"]) == ("1000.9999", "1003", "99.8")
+
+
+def test_a_canvas_export_with_a_submission_column_is_a_roster(tmp_path):
+    u1 = unit_csv(tmp_path / "u1", 1, ["alice,graded,1,1,2,2,"])
+    roster = write(tmp_path / "roster.csv",
+                   "Student,ID,SIS User ID,SIS Login ID,Section,Quiz 1 (87568490),submission\n"
+                   "    Points Possible,,,,,10,\n"
+                   "\"Adams, Alice\",5001,S1001,aadams,DL 2026,7,alice\n")
+    report = gradebook([u1], tmp_path / "out", roster=roster, lms=["canvas"], points_from=u1)
+    assert report.ok and report.roster_without_grades == []
+    assert (tmp_path / "out" / "canvas.csv").read_text(encoding="utf-8").splitlines() == [
+        "Student,ID,SIS User ID,SIS Login ID,Section,Unit 1", '"Adams, Alice",5001,S1001,aadams,DL 2026,2']

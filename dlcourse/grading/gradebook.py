@@ -272,8 +272,11 @@ def read_roster(path) -> Roster:
                          f"got columns {header}")
     roster = Roster(path, header, [], {})
     ids_seen = {}
+    student = _column(header, "Student")
     for line, cells in rows:
         key = name_key(cells[col])
+        if student and cells[student].strip() == "Points Possible":
+            continue                        # the second row of Canvas's own gradebook export, not a student
         if key and key in roster.by_key:
             raise ValueError(f"roster: {path} has two rows for submission {key!r} (lines "
                              f"{roster.rows[roster.by_key[key]][2]} and {line})")
@@ -315,8 +318,10 @@ def merge_units(tables: list[UnitGrades]) -> dict:
     return dict(sorted(merged.items()))
 
 
-def _fmt(x: float) -> str:
-    return f"{round(x, 4):g}"
+def _fmt(x: float, digits: int = 4) -> str:
+    """At most ``digits`` decimals, no trailing zeros, never an exponent: 1234.5678, 2.5, 3."""
+    text = f"{round(x, digits):.{digits}f}".rstrip("0").rstrip(".")
+    return "0" if text in ("", "-0") else text
 
 
 def gradebook(grade_dirs, out, roster=None, points_from=None, lms=(), columns=None) -> GradebookReport:
@@ -396,7 +401,7 @@ def gradebook(grade_dirs, out, roster=None, points_from=None, lms=(), columns=No
                     cells += [_fmt(unit_points[key, u]), g.rows[key].status]
                 else:
                     cells += ["", NO_SUBMISSION]
-            w.writerow(cells + [_fmt(total), _fmt(total_max), f"{round(100 * total / total_max, 2):g}"])
+            w.writerow(cells + [_fmt(total), _fmt(total_max), _fmt(100 * total / total_max, 2)])
 
     if ros is not None:
         unclaimed = [k for k in ros.by_key if k not in names]    # roster names that no grades.csv uses
