@@ -8,7 +8,7 @@ The "course budget" rows time the whole course: every notebook under nbval, the 
 Every row verifies its work before it reports a time
 -----------------------------------------------------
 - notebooks: the run raised no error and executed every code cell;
-- widgets: every move of a control changed the picture (the PNG);
+- widgets: every move of a control changed the picture (the PNG, or the caption under it);
 - scalar engine: the timed training steps lowered the loss; race: every racer stayed finite and went downhill;
 - grading (one group per unit): the instructor copies score full marks on every exercise, the untouched student
   copies are "not attempted", and the partly wrong copies (one exercise replaced by a function returning NaN) score
@@ -118,8 +118,10 @@ def bench_notebooks(paths: list | None = None, target: float = 30.0) -> list[dic
 # --- widgets ---------------------------------------------------------------------------------------------------
 
 
-def _picture(demo) -> bytes:
-    return bytes(demo.image.value or b"")
+def _picture(demo) -> tuple:
+    """What the student sees: the PNG and, when the demo has one, its caption (a sample of text, a verdict)."""
+    caption = getattr(demo, "caption", None)
+    return bytes(demo.image.value or b""), getattr(caption, "value", None)
 
 
 def widget_latency(demo, moves: list[tuple[str, object]], repeats: int = 3, warmup: bool = False) -> float:
@@ -142,7 +144,7 @@ def widget_latency(demo, moves: list[tuple[str, object]], repeats: int = 3, warm
             if _picture(demo) == before and not warmup:
                 headless = " (DLCOURSE_HEADLESS is set: demos draw nothing)" if os.environ.get("DLCOURSE_HEADLESS") \
                     else ""
-                raise Failed(f"setting {name!r} to {new!r} did not change the picture{headless}")
+                raise Failed(f"setting {name!r} to {new!r} changed neither the picture nor its caption{headless}")
             times.append(elapsed)
     if not times and not warmup:
         raise Failed("none of the moves changed a control")
@@ -352,7 +354,7 @@ def verify_grades(grades, expected: dict) -> list[str]:
 
 def bench_grading(unit: int = 1, n: int = GRADING_SUBMISSIONS, grade_fn=None, sandbox: bool | None = None,
                   target: float = GRADING_TARGET_S) -> list[dict]:
-    """Grade n submissions of one unit (complete, untouched and partly wrong ones), 2 at a time, and check the grades."""
+    """Grade n submissions of one unit (complete, untouched, partly wrong), 2 at a time; check every grade."""
     import tempfile
 
     from dlcourse.grading.sandbox import have_bubblewrap

@@ -106,8 +106,8 @@ class GradebookReport:
             out.append(f"ROSTER MISMATCH: {len(self.unmatched_submissions)} graded submission(s) have no roster row, "
                        "so their grades are NOT in the LMS export(s); add them to the roster (column 'submission'):")
             for name, close in self.unmatched_submissions:
-                out.append(f"  - {name!r}" + (f" (a typo? the roster has {' or '.join(map(repr, close))} without a submission)"
-                                            if close else ""))
+                typo = f" (a typo? the roster has {' or '.join(map(repr, close))} without a submission)"
+                out.append(f"  - {name!r}" + (typo if close else ""))
         if self.roster_without_grades:
             out.append(f"{len(self.roster_without_grades)} roster student(s) have no graded submission in any unit "
                        "(their cells in the LMS export(s) are left empty): "
