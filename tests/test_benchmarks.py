@@ -293,3 +293,24 @@ def test_nbval_budget_row_fails_when_a_notebook_raises(tmp_path):
     measured(bench.bench_budget_nbval((tmp_path / "ok",)))
     notebook(tmp_path / "bad" / "bad.ipynb", "raise ValueError('sabotaged')")
     failed(bench.run_group("budget nbval", lambda: bench.bench_budget_nbval((tmp_path / "bad",))), "exited 1")
+
+
+# --- unit 5 layers against torch ----------------------------------------------------------------------------------
+
+
+def test_unit5_rows_check_the_layers_against_torch_first():
+    import numpy as np
+    import torch
+
+    import bench_unit5
+    from dlcourse.layers import Conv2d
+
+    rows = measured([benchlib.normalize(r) for r in bench_unit5.bench_conv2d()])
+    assert len(rows) == 2
+    x = np.random.default_rng(0).normal(size=(2, 3, 8, 8))
+    wrong = Conv2d(3, 16, 3, padding=1, rng=0)
+    forward = wrong.forward
+    wrong.forward = lambda inp: forward(inp) * 1.01          # sabotaged: 1 % off
+    with pytest.raises(benchlib.Failed, match="Conv2d: dlcourse's output differs from torch's \\(float64, max diff"):
+        bench_unit5._check_against_torch("Conv2d", wrong, torch.nn.Conv2d(3, 16, 3, padding=1).double(), x,
+                                         np.ones((2, 16, 8, 8)), torch.float64)
