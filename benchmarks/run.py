@@ -1,7 +1,8 @@
 """Speed targets of the course: prints a table and writes benchmarks/results.json.
 
 Run by hand (not part of CI's pass/fail):
-``python benchmarks/run.py [--only SUBSTRING] [--skip-notebooks] [--with-ci]`` (``make benchmarks`` runs it all).
+``python benchmarks/run.py [--only SUBSTRING] [--skip-notebooks] [--with-ci] [--submissions N] [--list]``
+(``make benchmarks`` runs every group but the opt-in ones).
 The "course budget" rows time the whole course: every notebook under nbval, the browser tests, and (opt-in)
 ``.ci/run`` on a fresh clone.
 
@@ -34,7 +35,7 @@ Any ``benchmarks/bench_<name>.py`` is discovered (``bench_unit5.py`` and ``bench
 
 - ``BENCHMARKS``: a dict ``{group name: function}``; each function takes no argument (give size parameters
   defaults) and returns a list of rows;
-- optionally ``OPT_IN``: the same, for groups that run only when named with ``--only``.
+- optionally ``OPT_IN``: the same, for groups that run only when named in full with ``--only`` (or ``--with-ci``).
 
 Build rows with ``benchlib.row(name, value, unit, target, reached=None)``, ``benchlib.failed_row(name, reason)`` or
 ``benchlib.not_run_row(name, reason)``, or raise ``benchlib.Failed(reason)`` / ``benchlib.NotRun(reason)`` for the
@@ -555,13 +556,19 @@ def main(argv=None) -> int:
                                                                "(10+ minutes)")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results.json")
     parser.add_argument("--list", action="store_true", help="list the groups and exit")
+    parser.add_argument("--submissions", type=int, default=GRADING_SUBMISSIONS,
+                        help=f"submissions per grading row (default {GRADING_SUBMISSIONS}; fewer for a quick check)")
     args = parser.parse_args(argv)
+    if args.submissions < 1:
+        parser.error(f"--submissions must be >= 1, got {args.submissions}")
     groups, opt_in = all_benchmarks()
+    groups = {g: (partial(bench_grading, f.args[0], args.submissions) if g.startswith("grading unit ") else f)
+              for g, f in groups.items()}
     if args.list:
         print("\n".join(list(groups) + [f"{g} (opt-in)" for g in opt_in]))
         return 0
     chosen = {g: f for g, f in groups.items() if not args.only or args.only in g}
-    chosen |= {g: f for g, f in opt_in.items() if args.with_ci or (args.only and args.only in g)}
+    chosen |= {g: f for g, f in opt_in.items() if args.with_ci or args.only == g}   # opt-in: named in full
     if args.skip_notebooks:
         chosen = {g: f for g, f in chosen.items() if g not in NOTEBOOK_GROUPS}
     if not chosen:
