@@ -311,3 +311,13 @@ def test_a_canvas_export_with_a_submission_column_is_a_roster(tmp_path):
     assert report.ok and report.roster_without_grades == []
     assert (tmp_path / "out" / "canvas.csv").read_text(encoding="utf-8").splitlines() == [
         "Student,ID,SIS User ID,SIS Login ID,Section,Unit 1", '"Adams, Alice",5001,S1001,aadams,DL 2026,2']
+
+
+def test_submissions_not_graded_normally_are_listed_and_empty_scores_count_zero(tmp_path):
+    u1 = unit_csv(tmp_path / "u1", 1, ["alice,graded,1,1,2,2,", "bob,crashed,,,,2,grader error",
+                                       "carol,timeout,0,0,0,2,ran longer than 180 s"])
+    report = gradebook([u1], tmp_path / "out", points_from=u1)
+    assert report.attention == {1: {"crashed": ["bob"], "timeout": ["carol"]}}
+    assert [r["points"] for r in read(report.gradebook)] == ["2", "0", "0"]
+    text = (tmp_path / "out" / "report.txt").read_text(encoding="utf-8")
+    assert "Unit 1: 2 submission(s) were not graded normally" in text and "crashed: bob; timeout: carol" in text

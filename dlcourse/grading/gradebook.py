@@ -43,6 +43,7 @@ EXERCISE_COLUMN = re.compile(r"^\s*exercise\s+(\d+)\.(\d+)\s*$", re.IGNORECASE)
 EXERCISE_HEADER = re.compile(r"^#\s*Exercise\s+(\d+)\.(\d+)\s*:", re.MULTILINE)
 CHECK_CALL = re.compile(r"""\bcheck\(\s*["'](\d+)\.(\d+)["']""")
 NO_SUBMISSION = "no submission"
+NORMAL_STATUSES = ("graded", "not attempted")   # any other status (crashed, timeout, ...) is listed in the report
 LMS = ("canvas", "moodle")
 CANVAS_ID_COLUMNS = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
 MOODLE_ID_COLUMNS = ("Email address", "ID number", "Username")   # in order of preference
@@ -87,6 +88,7 @@ class GradebookReport:
     unmatched_submissions: list = field(default_factory=list)   # (name, [close roster names]) not in the roster
     roster_without_grades: list = field(default_factory=list)   # roster names with no row in any grades.csv
     points: dict = field(default_factory=dict)              # exercise id -> points, where not 1
+    attention: dict = field(default_factory=dict)           # unit -> {status: [names]} not graded normally
 
     @property
     def ok(self) -> bool:
@@ -98,6 +100,10 @@ class GradebookReport:
                f"(points available: {', '.join(f'Unit {u}: {m:g}' for u, m in self.max_points.items())})"]
         if self.points:
             out.append("exercise points other than 1: " + ", ".join(f"{k}: {v:g}" for k, v in self.points.items()))
+        for unit, by_status in self.attention.items():
+            listed = "; ".join(f"{status}: {', '.join(names)}" for status, names in by_status.items())
+            out.append(f"Unit {unit}: {sum(map(len, by_status.values()))} submission(s) were not graded normally "
+                       f"and count what their row says (look at their feedback before exporting): {listed}")
         for unit, names in self.missing.items():
             if names:
                 out.append(f"Unit {unit}: {len(names)} student(s) have no row in its grades.csv (status "
@@ -195,6 +201,8 @@ def read_grades(path) -> UnitGrades:
 
 
 def _number(text: str, where: str, low: float, high: float) -> float:
+    if not text.strip():
+        return 0.0                          # no score (a submission that was not graded): 0
     try:
         value = float(text)
     except ValueError:
@@ -386,6 +394,8 @@ def gradebook(grade_dirs, out, roster=None, points_from=None, lms=(), columns=No
         report.missing[u] = [names[k] for k in students if k not in g.rows]
         for key, r in g.rows.items():
             unit_points[key, u] = sum(s * worth(e) for e, s in r.scores.items())
+            if r.status not in NORMAL_STATUSES:
+                report.attention.setdefault(u, {}).setdefault(r.status or "(empty)", []).append(r.name)
     total_max = sum(max_points.values())
 
     out.mkdir(parents=True, exist_ok=True)
