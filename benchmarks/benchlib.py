@@ -66,7 +66,7 @@ def normalize(r) -> dict:
         if not _real(r.get(key)):
             return failed_row(r["name"], f"malformed row: {key} must be a finite number, got {r.get(key)!r}",
                               str(r.get("unit", "")), r.get("target") if _real(r.get("target")) else None)
-    out = {**r, "status": "measured", "ok": r["value"] <= r["target"]}
+    out = {**r, "status": "measured", "ok": r["value"] <= r["target"] and r.get("ok", True) is not False}
     reached = r.get("reached")
     if reached is not None:
         if not (isinstance(reached, dict) and isinstance(reached.get("what"), str) and _real(reached.get("value"))

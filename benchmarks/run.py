@@ -464,8 +464,10 @@ def core_benchmarks() -> tuple[dict, dict]:
 
 
 def _broken(reason: str):
+    """A group that could not be set up: running it fails with the reason (``.broken`` holds it too)."""
     def fn():
         raise Failed(reason)
+    fn.broken = reason
     return fn
 
 
