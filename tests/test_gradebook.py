@@ -321,3 +321,11 @@ def test_submissions_not_graded_normally_are_listed_and_empty_scores_count_zero(
     assert [r["points"] for r in read(report.gradebook)] == ["2", "0", "0"]
     text = (tmp_path / "out" / "report.txt").read_text(encoding="utf-8")
     assert "Unit 1: 2 submission(s) were not graded normally" in text and "crashed: bob; timeout: carol" in text
+
+
+def test_a_roster_unfit_for_the_export_stops_before_anything_is_written(tmp_path):
+    u1 = unit_csv(tmp_path / "u1", 1, ["alice,graded,1,1,2,2,"])
+    roster = write(tmp_path / "roster.csv", "submission,Student\nalice,Alice\n")
+    with pytest.raises(ValueError, match="roster: the Canvas export needs"):
+        gradebook([u1], tmp_path / "out", roster=roster, lms=["canvas"], points_from=u1)
+    assert not (tmp_path / "out").exists()

@@ -376,6 +376,8 @@ def gradebook(grade_dirs, out, roster=None, points_from=None, lms=(), columns=No
     else:
         points = read_points(points_from)
     ros = read_roster(roster) if roster is not None else None
+    for name in lms:
+        _export_columns(name, ros)
 
     def worth(ex_id):
         return points.get(ex_id, 1.0)
@@ -426,7 +428,8 @@ def gradebook(grade_dirs, out, roster=None, points_from=None, lms=(), columns=No
     return report
 
 
-def _write_export(name: str, out: Path, roster: Roster, units: dict, unit_points: dict, headers: dict) -> Path:
+def _export_columns(name: str, roster: Roster) -> list[str]:
+    """The identifier columns of an export, checked against the roster before anything is written."""
     if name == "canvas":
         present = [c for c in CANVAS_ID_COLUMNS if _column(roster.header, c)]
         if not {"ID", "SIS User ID", "SIS Login ID"} & set(present):
@@ -439,6 +442,11 @@ def _write_export(name: str, out: Path, roster: Roster, units: dict, unit_points
             raise ValueError(f"roster: the Moodle export needs a column {', '.join(map(repr, MOODLE_ID_COLUMNS))} "
                              f"(as in Moodle's grade export) in {roster.path}, got columns {roster.header}")
         id_columns = present[:1]
+    return id_columns
+
+
+def _write_export(name: str, out: Path, roster: Roster, units: dict, unit_points: dict, headers: dict) -> Path:
+    id_columns = _export_columns(name, roster)
     path = out / f"{name}.csv"
     with path.open("w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
