@@ -1,11 +1,12 @@
 """Unit 5's speed targets: ``dlcourse.layers.Conv2d`` and ``LSTM`` against PyTorch on the CPU.
 
-Each benchmark returns rows ``{name, value, unit, target, ok}`` like ``benchmarks/run.py``: the value is the ratio
-of our forward + backward time to torch's, measured in one run with the same thread count for both (NumPy's BLAS
-through threadpoolctl, torch through ``torch.set_num_threads``), alternating the two so that both see the same load,
-and taking the median of the repeats. Conv2d (float64) is timed against torch in float32 (torch's default) and in
-float64 (our default). The recurrent layers take torch's ``dtype`` argument, so LSTM is compared like with like:
-ours and torch's both in float32, then both in float64.
+Each benchmark first checks that our layer computes what torch computes (output and input gradient, with torch's
+weights, in float32 and float64; a difference fails the group), then returns rows ``{name, value, unit, target, ok}``
+like ``benchmarks/run.py``: the value is the ratio of our forward + backward time to torch's, measured in one run with
+the same thread count for both (NumPy's BLAS through threadpoolctl, torch through ``torch.set_num_threads``),
+alternating the two so that both see the same load, and taking the median of the repeats. Conv2d (float64) is timed
+against torch in float32 (torch's default) and in float64 (our default). The recurrent layers take torch's ``dtype``
+argument, so LSTM is compared like with like: ours and torch's both in float32, then both in float64.
 
     python benchmarks/bench_unit5.py            # prints the rows
 """
@@ -62,6 +63,27 @@ def _compare(label: str, make_ours, make_theirs) -> list[dict]:
     return rows
 
 
+def _check_against_torch(label: str, ours, theirs, x, grad, dtype) -> None:
+    """Before anything is timed: with torch's weights, our output and input gradient equal torch's, else Failed."""
+    import numpy as np
+    import torch
+    from benchlib import Failed
+
+    ours.load_torch(theirs)
+    out, grad_in = ours.forward(x), ours.backward(grad)
+    out = out[0] if isinstance(out, tuple) else out       # recurrent layers return (output, state) as torch does
+    xt = torch.tensor(x, dtype=dtype, requires_grad=True)
+    tout = theirs(xt)
+    tout = tout[0] if isinstance(tout, tuple) else tout
+    tout.backward(torch.tensor(grad, dtype=dtype))
+    tol = 1e-3 if dtype == torch.float32 else 1e-8
+    for what, a, b in (("output", out, tout), ("input gradient", grad_in, xt.grad)):
+        a, b = np.asarray(a, dtype=np.float64), b.detach().double().numpy()
+        if a.shape != b.shape or not np.allclose(a, b, rtol=tol, atol=tol):
+            diff = f"max difference {np.max(np.abs(a - b)):.3g}" if a.shape == b.shape else f"{a.shape} vs {b.shape}"
+            raise Failed(f"{label}: dlcourse's {what} differs from torch's ({str(dtype).split('.')[-1]}, {diff})")
+
+
 def bench_conv2d() -> list[dict]:
     """Conv2d(3, 16, 3, padding=1) on a batch of 64 images of 32×32."""
     import numpy as np
@@ -89,6 +111,9 @@ def bench_conv2d() -> list[dict]:
             tconv(xt).backward(gt)
         return theirs
 
+    for dtype in (torch.float32, torch.float64):
+        theirs = torch.nn.Conv2d(3, 16, 3, padding=1).to(dtype)
+        _check_against_torch("Conv2d", Conv2d(3, 16, 3, padding=1, rng=0), theirs, x[:4], grad[:4], dtype)
     return _compare("Conv2d N=64, 3→16, 32×32, k=3, p=1", make_ours, make_theirs)
 
 
@@ -121,6 +146,10 @@ def bench_lstm() -> list[dict]:
             tlstm(xt)[0].backward(gt)
         return theirs
 
+    for dtype in (torch.float32, torch.float64):
+        name = str(dtype).split(".")[-1]
+        _check_against_torch("LSTM", LSTM(128, 128, rng=0, dtype=dtype), torch.nn.LSTM(128, 128).to(dtype),
+                             x[:8, :4].astype(name), np.ones((8, 4, 128), name), dtype)
     return _compare("LSTM T=32, N=64, D=H=128", make_ours, make_theirs)
 
 

@@ -1,4 +1,4 @@
-"""Command line: ``python -m dlcourse doctor | release | grade | workspace``."""
+"""Command line: ``python -m dlcourse doctor | release | grade | gradebook | workspace``."""
 
 from __future__ import annotations
 
@@ -30,14 +30,15 @@ def main(argv=None) -> int:
     gr.add_argument("--memory-mb", type=int, default=4096, help="address-space limit per notebook (MiB)")
     gr.add_argument("--secret", default="", help="instructor's secret mixed into the random test inputs")
     gr.add_argument("--no-sandbox", action="store_true", help="run without bubblewrap (limits only; unsafe)")
-    # -- workspace (student helper) --
     wsp = sub.add_parser("workspace", help="create or refresh the student workspace (never overwrites your work)")
     wsp.add_argument("--dest", type=Path, default=None, help="the workspace folder (default: workspace/)")
     wsp.add_argument("--source", type=Path, default=None, help="folder of course notebooks (default: units/)")
-    # -- end workspace --
+    _add_gradebook_parser(sub)
     args = parser.parse_args(argv)
     if args.command == "workspace":
         return _workspace(args)
+    if args.command == "gradebook":
+        return _gradebook(args)
     if args.command == "grade":
         return _grade(args)
     if args.command == "doctor":
@@ -97,6 +98,56 @@ def _grade(args) -> int:
     print(f"graded {len(grades)} submission(s): " + ", ".join(f"{n} {s}" for s, n in counts.items()))
     print(f"grades in {args.out / 'grades.csv'}, feedback in {args.out / 'feedback'}")
     return 0
+
+
+# --- gradebook (kept apart from the grade command's code to ease merging) --------------------------------------
+
+
+def _add_gradebook_parser(sub) -> None:
+    gb = sub.add_parser(
+        "gradebook", help="merge the units' grades.csv into one gradebook (and Canvas / Moodle imports)",
+        description="Merge the grades.csv files written by `dlcourse grade` into OUT/gradebook.csv: one row per "
+                    "student with each unit's points and status and the overall percentage. A student missing from "
+                    "a unit counts 0 there (status 'no submission'). With --roster and --lms, also write "
+                    "OUT/canvas.csv and/or OUT/moodle.csv for the LMS's grade import. See course/instructors.md, "
+                    "section Gradebook.")
+    gb.add_argument("--out", required=True, type=Path, help="folder for gradebook.csv, report.txt and the exports")
+    gb.add_argument("grade_dirs", nargs="+", metavar="GRADE_DIRS",
+                    help="folders written by `dlcourse grade --out` (or their grades.csv files)")
+    gb.add_argument("--roster", type=Path,
+                    help="CSV with a 'submission' column and the LMS's id columns (e.g. Canvas's ID, SIS User ID, "
+                         "SIS Login ID, Section; Moodle's Email address)")
+    gb.add_argument("--lms", action="append", choices=["canvas", "moodle"], default=[],
+                    help="write OUT/<lms>.csv for that system's grade import (needs --roster; repeat for both)")
+    gb.add_argument("--column", action="append", default=[], metavar="UNIT=HEADER",
+                    help="LMS column header of a unit's grade, e.g. --column '1=Unit 1 (87568490)' for an existing "
+                         "Canvas assignment (default 'Unit N')")
+    gb.add_argument("--points-from", type=Path,
+                    help="instructor notebooks whose exercise cells carry {\"dlcourse\": {\"points\": P}} "
+                         "(default: the course's units/ folder; exercises without it are worth 1 point)")
+
+
+def _gradebook(args) -> int:
+    from .grading.gradebook import gradebook
+
+    columns = {}
+    for spec in args.column:
+        unit, sep, header = spec.partition("=")
+        if not sep or not unit.strip().isdigit():
+            print(f"gradebook failed: --column: expected UNIT=HEADER such as '1=Unit 1 (87568490)', got {spec!r}",
+                  file=sys.stderr)
+            return 2
+        columns[int(unit)] = header
+    try:
+        report = gradebook(args.grade_dirs, args.out, roster=args.roster, points_from=args.points_from,
+                           lms=args.lms, columns=columns)
+    except ValueError as exc:
+        print(f"gradebook failed: {exc}", file=sys.stderr)
+        return 2
+    for line in report.lines():
+        print(line, file=sys.stderr if line.startswith(("ROSTER", "  - ")) else sys.stdout)
+    print(f"gradebook in {report.gradebook}" + "".join(f", {k} import in {v}" for k, v in report.exports.items()))
+    return 0 if report.ok else 1
 
 
 if __name__ == "__main__":
