@@ -16,7 +16,7 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml requirements/course.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
-	$(BIN)/python -m pip install --quiet -c requirements/course.lock -e ".[lab,test,book]"
+	$(BIN)/python -m pip install --quiet -c requirements/course.lock -e ".[lab,test,book,hub]"
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $(STAMP)
 
@@ -64,7 +64,7 @@ book-student: setup
 	$(BIN)/jupyter-book build _release/instructor-book -W -n --keep-going
 
 lock:
-	$(PYTHON) -m venv /tmp/dlcourse-lock && /tmp/dlcourse-lock/bin/pip install --quiet "torch==2.13.0" -e ".[lab,test,book]" \
+	$(PYTHON) -m venv /tmp/dlcourse-lock && /tmp/dlcourse-lock/bin/pip install --quiet "torch==2.13.0" -e ".[lab,test,book,hub]" \
 	  && /tmp/dlcourse-lock/bin/pip freeze --exclude-editable | sed 's/+cpu//' > requirements/course.lock.new
 	@echo "review requirements/course.lock.new, then move it over requirements/course.lock"
 
