@@ -33,7 +33,7 @@ $(STAMP): pyproject.toml requirements/course.lock
 setup-dev: $(DEV)
 
 $(DEV): $(STAMP)
-	$(BIN)/python -m pip install --quiet -c requirements/course.lock -e ".[lab,test,book]"
+	$(BIN)/python -m pip install --quiet -c requirements/course.lock -e ".[lab,test,book,hub]"
 	touch $(DEV)
 
 # Creates the workspace on the first run; later runs bring new and updated course notebooks beside the student's
@@ -93,7 +93,7 @@ release: setup
 	$(BIN)/python -m dlcourse release --out _release
 
 lock:
-	$(PYTHON) -m venv /tmp/dlcourse-lock && /tmp/dlcourse-lock/bin/pip install --quiet "torch==2.13.0" -e ".[lab,test,book]" \
+	$(PYTHON) -m venv /tmp/dlcourse-lock && /tmp/dlcourse-lock/bin/pip install --quiet "torch==2.13.0" -e ".[lab,test,book,hub]" \
 	  && /tmp/dlcourse-lock/bin/pip freeze --exclude-editable | sed 's/+cpu//' > requirements/course.lock.new
 	@echo "review requirements/course.lock.new, then move it over requirements/course.lock"
 

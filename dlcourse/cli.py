@@ -16,7 +16,10 @@ def main(argv=None) -> int:
     doc.add_argument("--instructor", action="store_true",
                      help="also check the instructor's tools (bubblewrap for grading, the test and book tools)")
     rel = sub.add_parser("release", help="write student and instructor versions of the notebooks")
-    rel.add_argument("--out", required=True, type=Path, help="folder to write student/ and instructor/ into")
+    rel.add_argument("--out", type=Path, help="folder to write student/ and instructor/ into")
+    rel.add_argument("--git", type=Path, metavar="DIR",
+                     help="write (or update, as one new commit) the student repository for nbgitpuller links")
+    rel.add_argument("--nbgrader", type=Path, metavar="DIR", help="write an nbgrader course (source/ and config)")
     rel.add_argument("--source", type=Path, default=ROOT / "units", help="folder of instructor notebooks")
     rel.add_argument("--book", action="store_true",
                      help="also lay out OUT/student-book and OUT/instructor-book for `jupyter-book build`")
@@ -45,6 +48,12 @@ def main(argv=None) -> int:
         from .doctor import run
 
         return run(instructor=args.instructor)
+    if not (args.out or args.git or args.nbgrader):
+        parser.error("release needs --out DIR, --git DIR or --nbgrader DIR")
+    if args.git or args.nbgrader:
+        code = _release_for_hub(args)
+        if code or not args.out:
+            return code
     from .grading.release import ReleaseError, release
 
     try:
@@ -73,6 +82,23 @@ def _workspace(args) -> int:
         return 1
     print(report)
     return 1 if report.errors else 0
+
+
+def _release_for_hub(args) -> int:
+    from .grading.release import ReleaseError
+    from .grading.student_repo import install_url, write_student_repo
+
+    try:
+        if args.git:
+            print(write_student_repo(args.git, ROOT, args.source, install_from=install_url(ROOT)))
+        if args.nbgrader:
+            from .grading.nbgrader_course import write_nbgrader_course
+
+            print(write_nbgrader_course(args.nbgrader, args.source))
+    except (ReleaseError, ValueError) as exc:
+        print(f"release failed: {exc}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def _grade(args) -> int:

@@ -64,11 +64,22 @@ FUNCTION_RE = re.compile(r"Exercise \d+\.\d+:\s*(\w+)")
 NBVAL_MARKER = re.compile(r"^#\s*NBVAL_\w+[^\n]*\n?", re.MULTILINE)
 
 
-def student_version(nb, where: str = "notebook"):
+INSTALL_CELL = """\
+# Where the course package is missing (e.g. on Colab), this cell installs it; elsewhere it does nothing.
+try:
+    import dlcourse
+except ImportError:
+    %pip install --quiet "dlcourse @ {url}"
+"""
+
+
+def student_version(nb, where: str = "notebook", install_from: str | None = None):
     """A copy of ``nb`` with solutions stubbed and exercise outputs cleared; also the solution lines.
 
     Outputs are cleared in solution cells, check cells, and every later cell that uses an exercise's
-    function (its output came from the solution). Test markers (``# NBVAL_...``) are removed.
+    function (its output came from the solution). Test markers (``# NBVAL_...``) are removed. With
+    ``install_from`` (a pip requirement URL such as ``git+https://github.com/ORG/REPO``), a guarded cell that
+    installs ``dlcourse`` where it is missing goes first.
     """
     nb = nbformat.from_dict(nb)
     all_solution, exercises, functions = [], [], set()
@@ -86,6 +97,8 @@ def student_version(nb, where: str = "notebook"):
         elif uses_solution or re.search(r"\bcheck\(", cell.source):
             _clear(cell)
         cell.source = NBVAL_MARKER.sub("", cell.source)
+    if install_from:
+        nb.cells.insert(0, nbformat.v4.new_code_cell(INSTALL_CELL.format(url=install_from), id="install-dlcourse"))
     nb.metadata["dlcourse"] = {"version": "student"}
     return nb, all_solution, exercises
 
