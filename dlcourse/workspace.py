@@ -2,7 +2,8 @@ r"""The student workspace: the course's notebooks as a student works on them (``
 
 ``build_workspace(dest)`` writes the student version of every course notebook (solutions stubbed, the outputs that
 came from them cleared, no test markers: :func:`dlcourse.grading.release.student_version`) into ``dest``
-(``workspace/`` by default, git-ignored), keeping ``units/``'s folders. It is safe to run again and again — ``make
+(``workspace/`` by default, git-ignored) as ``units/NN-topic/*.ipynb``, beside ``course/bibliography.md`` (which the
+notebooks' citations link to), the same layout as the course repository, the book and the student repository. It is safe to run again and again — ``make
 lab`` runs it every time — because it never overwrites a student's work:
 
 * a notebook the student has not touched (every cell's text as it was written; running cells, outputs and kernel
@@ -40,6 +41,8 @@ from .grading.release import ReleaseError, find_leaks, student_version
 
 ROOT = Path(__file__).resolve().parents[1]
 UNITS = ROOT / "units"
+# Files beside the notebooks that their links need (path in the workspace -> path in the course).
+COURSE_FILES = {"course/bibliography.md": ROOT / "course" / "bibliography.md"}
 DEFAULT_DEST = ROOT / "workspace"
 FORMAT = 1
 
@@ -93,12 +96,23 @@ def student_notebooks(source: Path = UNITS) -> Iterator[tuple[str, str]]:
         yield rel, nbformat.writes(nb)
 
 
-def fingerprint(text: str) -> str | None:
-    """A notebook's identity for "has the student edited it": the type and text of its cells, nothing else.
+def workspace_files(source: Path = UNITS) -> Iterator[tuple[str, str]]:
+    """``(path in the workspace, text)`` of every file a workspace holds: the student notebooks under ``units/``
+    and the course files their links need."""
+    for rel, text in student_notebooks(source):
+        yield f"units/{rel}", text
+    for rel, path in COURSE_FILES.items():
+        if path.is_file():
+            yield rel, path.read_text(encoding="utf-8")
 
-    Outputs, execution counts and metadata change when a notebook is merely run, so they are left out. ``None``
-    when the text is not a readable notebook.
+
+def fingerprint(text: str, rel: str = "x.ipynb") -> str | None:
+    """A file's identity for "has the student edited it". For a notebook: the type and text of its cells, nothing
+    else (outputs, execution counts and metadata change when a notebook is merely run); ``None`` when the text is
+    not a readable notebook. For any other file: its text.
     """
+    if not rel.endswith(".ipynb"):
+        return hashlib.sha256(text.encode()).hexdigest()
     try:
         nb = json.loads(text)
         cells = [[c.get("cell_type"), _source(c.get("source", ""))] for c in nb["cells"]]
@@ -113,7 +127,7 @@ def _source(src) -> str:
 
 def _file_fingerprint(path: Path) -> str | None:
     try:
-        return fingerprint(path.read_text(encoding="utf-8"))
+        return fingerprint(path.read_text(encoding="utf-8"), path.name)
     except (OSError, UnicodeDecodeError):
         return None
 
@@ -153,11 +167,11 @@ def _write_new(path: Path, text: str) -> None:
 
 
 def _beside_name(rel: str, day: str, dest: Path, text: str) -> tuple[str, bool]:
-    """``NAME (updated DAY).ipynb`` next to ``rel`` — or ``NAME (updated DAY, 2).ipynb``… when that name is taken
+    """``NAME (updated DAY).ipynb`` (or ``.md``) next to ``rel`` — or ``NAME (updated DAY, 2).ipynb``… when that name is taken
     by something else. Returns the name and whether it already holds exactly this text (nothing to write)."""
-    stem, parent = Path(rel).stem, Path(rel).parent
+    stem, parent, suffix = Path(rel).stem, Path(rel).parent, Path(rel).suffix
     for n in range(1, 1000):
-        name = (parent / f"{stem} (updated {day}{'' if n == 1 else f', {n}'}).ipynb").as_posix()
+        name = (parent / f"{stem} (updated {day}{'' if n == 1 else f', {n}'}){suffix}").as_posix()
         target = dest / name
         if not os.path.lexists(target):
             return name, False
@@ -209,7 +223,7 @@ def build_workspace(dest: Path | str = DEFAULT_DEST, source: Path | str = UNITS,
     if dest.resolve() == source.resolve() or source.resolve() in dest.resolve().parents:
         raise ValueError(f"dest must be outside the course folder {source}, got {dest}")
     report = WorkspaceReport(dest)
-    notebooks = list(student_notebooks(source))
+    notebooks = list(workspace_files(source))
     try:
         dest.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -217,7 +231,7 @@ def build_workspace(dest: Path | str = DEFAULT_DEST, source: Path | str = UNITS,
         return report
     manifest = _load_manifest(dest)
     for rel, text in notebooks:
-        new = fingerprint(text)
+        new = fingerprint(text, rel)
         entry = manifest.get(rel)
         target = dest / rel
         try:

@@ -82,9 +82,9 @@ def files(dest: Path) -> list[str]:
 # -- the first run ------------------------------------------------------------------------------------------------
 def test_first_run_writes_student_notebooks(course, dest):
     report = build(course, dest)
-    assert files(dest) == ["01-a/1.1-first.ipynb", "01-a/1.2-second.ipynb"]
-    assert sorted(report.created) == files(dest)
-    nb = nbformat.read(dest / "01-a" / "1.1-first.ipynb", as_version=4)
+    assert files(dest) == ["units/01-a/1.1-first.ipynb", "units/01-a/1.2-second.ipynb"]
+    assert sorted(report.created) == ["course/bibliography.md"] + files(dest)
+    nb = nbformat.read(dest / "units" / "01-a" / "1.1-first.ipynb", as_version=4)
     text = nbformat.writes(nb)
     assert "return 2 * x" not in text and BEGIN not in text and "NBVAL" not in text
     assert 'raise NotImplementedError("Exercise 9.1:' in nb.cells[1].source
@@ -136,26 +136,26 @@ def test_second_run_without_changes_touches_nothing(course, dest):
 
 def test_an_edited_notebook_is_kept_when_the_course_is_unchanged(course, dest):
     build(course, dest)
-    nb = dest / "01-a" / "1.1-first.ipynb"
+    nb = dest / "units" / "01-a" / "1.1-first.ipynb"
     edit(nb)
     mine = nb.read_bytes()
     report = build(course, dest, DAY2)
     assert nb.read_bytes() == mine
-    assert files(dest) == ["01-a/1.1-first.ipynb", "01-a/1.2-second.ipynb"]
-    assert report.beside == [] and "01-a/1.1-first.ipynb" in report.kept
+    assert files(dest) == ["units/01-a/1.1-first.ipynb", "units/01-a/1.2-second.ipynb"]
+    assert report.beside == [] and "units/01-a/1.1-first.ipynb" in report.kept
 
 
 def test_a_course_update_arrives_beside_an_edited_notebook(course, dest):
     build(course, dest)
-    nb = dest / "01-a" / "1.1-first.ipynb"
+    nb = dest / "units" / "01-a" / "1.1-first.ipynb"
     edit(nb)
     mine = nb.read_bytes()
     make_nb(course / "01-a" / "1.1-first.ipynb", "First", extra="A new paragraph.")
     report = build(course, dest, DAY2)
     assert nb.read_bytes() == mine
-    beside = dest / "01-a" / f"1.1-first (updated {DAY2}).ipynb"
+    beside = dest / "units" / "01-a" / f"1.1-first (updated {DAY2}).ipynb"
     assert beside.is_file() and "A new paragraph." in sources(beside)[0]
-    assert report.beside == [("01-a/1.1-first.ipynb", f"01-a/1.1-first (updated {DAY2}).ipynb")]
+    assert report.beside == [("units/01-a/1.1-first.ipynb", f"units/01-a/1.1-first (updated {DAY2}).ipynb")]
     assert f"1.1-first (updated {DAY2}).ipynb" in str(report) and "your copy is kept" in str(report)
     # the same update is offered once: the next run writes nothing more
     again = build(course, dest, DAY3)
@@ -163,13 +163,13 @@ def test_a_course_update_arrives_beside_an_edited_notebook(course, dest):
     # a second course update arrives beside too, under its own date
     make_nb(course / "01-a" / "1.1-first.ipynb", "First", extra="Another paragraph.")
     third = build(course, dest, DAY3)
-    assert third.beside == [("01-a/1.1-first.ipynb", f"01-a/1.1-first (updated {DAY3}).ipynb")]
+    assert third.beside == [("units/01-a/1.1-first.ipynb", f"units/01-a/1.1-first (updated {DAY3}).ipynb")]
     assert nb.read_bytes() == mine and beside.is_file()
 
 
 def test_an_untouched_notebook_is_updated_in_place(course, dest):
     build(course, dest)
-    nb = dest / "01-a" / "1.2-second.ipynb"
+    nb = dest / "units" / "01-a" / "1.2-second.ipynb"
     # running cells (outputs, kernel metadata) is not editing: the text of every cell is as written
     doc = nbformat.read(nb, as_version=4)
     doc.cells[3].outputs = [nbformat.v4.new_output("stream", text="run by the student\n")]
@@ -177,34 +177,34 @@ def test_an_untouched_notebook_is_updated_in_place(course, dest):
     nbformat.write(doc, nb)
     make_nb(course / "01-a" / "1.2-second.ipynb", "Second", extra="Fixed a typo.")
     report = build(course, dest, DAY2)
-    assert report.updated == ["01-a/1.2-second.ipynb"] and report.beside == []
+    assert report.updated == ["units/01-a/1.2-second.ipynb"] and report.beside == []
     assert "Fixed a typo." in sources(nb)[0]
     assert len(files(dest)) == 2
 
 
 def test_a_new_course_notebook_just_appears(course, dest):
     build(course, dest)
-    edit(dest / "01-a" / "1.1-first.ipynb")
+    edit(dest / "units" / "01-a" / "1.1-first.ipynb")
     make_nb(course / "02-b" / "2.1-new.ipynb", "New")
     report = build(course, dest, DAY2)
-    assert report.created == ["02-b/2.1-new.ipynb"]
-    assert (dest / "02-b" / "2.1-new.ipynb").is_file()
+    assert report.created == ["units/02-b/2.1-new.ipynb"]
+    assert (dest / "units" / "02-b" / "2.1-new.ipynb").is_file()
 
 
 def test_a_deleted_notebook_comes_back_fresh(course, dest):
     build(course, dest)
-    nb = dest / "01-a" / "1.1-first.ipynb"
+    nb = dest / "units" / "01-a" / "1.1-first.ipynb"
     nb.unlink()
     report = build(course, dest, DAY2)
-    assert report.restored == ["01-a/1.1-first.ipynb"] and nb.is_file()
+    assert report.restored == ["units/01-a/1.1-first.ipynb"] and nb.is_file()
     assert 'raise NotImplementedError("Exercise 9.1:' in sources(nb)[1]
 
 
 def test_a_renamed_notebook_is_left_alone_and_a_fresh_copy_appears(course, dest):
     build(course, dest)
-    nb = dest / "01-a" / "1.1-first.ipynb"
+    nb = dest / "units" / "01-a" / "1.1-first.ipynb"
     edit(nb)
-    renamed = dest / "01-a" / "my work.ipynb"
+    renamed = dest / "units" / "01-a" / "my work.ipynb"
     nb.rename(renamed)
     mine = renamed.read_bytes()
     make_nb(course / "01-a" / "1.1-first.ipynb", "First", extra="Updated.")
@@ -215,46 +215,46 @@ def test_a_renamed_notebook_is_left_alone_and_a_fresh_copy_appears(course, dest)
 
 def test_a_file_already_holding_the_new_name_is_not_overwritten(course, dest):
     build(course, dest)
-    nb = dest / "01-a" / "1.1-first.ipynb"
+    nb = dest / "units" / "01-a" / "1.1-first.ipynb"
     edit(nb)
-    squatter = dest / "01-a" / f"1.1-first (updated {DAY2}).ipynb"
+    squatter = dest / "units" / "01-a" / f"1.1-first (updated {DAY2}).ipynb"
     squatter.write_text("the student's own file, not even a notebook")
     make_nb(course / "01-a" / "1.1-first.ipynb", "First", extra="Updated.")
     report = build(course, dest, DAY2)
     assert squatter.read_text() == "the student's own file, not even a notebook"
     (kept, new), = report.beside
-    assert kept == "01-a/1.1-first.ipynb" and new not in ("01-a/1.1-first.ipynb", squatter.relative_to(dest).as_posix())
+    assert kept == "units/01-a/1.1-first.ipynb" and new not in ("units/01-a/1.1-first.ipynb", squatter.relative_to(dest).as_posix())
     assert "Updated." in sources(dest / new)[0]
 
 
 def test_a_student_file_with_the_name_of_a_new_course_notebook_is_kept(course, dest):
     build(course, dest)
-    mine = dest / "02-b" / "2.1-new.ipynb"
+    mine = dest / "units" / "02-b" / "2.1-new.ipynb"
     mine.parent.mkdir()
     mine.write_text("my notes")
     make_nb(course / "02-b" / "2.1-new.ipynb", "New")
     report = build(course, dest, DAY2)
     assert mine.read_text() == "my notes"
-    assert report.beside == [("02-b/2.1-new.ipynb", f"02-b/2.1-new (updated {DAY2}).ipynb")]
+    assert report.beside == [("units/02-b/2.1-new.ipynb", f"units/02-b/2.1-new (updated {DAY2}).ipynb")]
     # and it stays kept on later runs
     assert build(course, dest, DAY3).beside == [] and mine.read_text() == "my notes"
 
 
 def test_a_read_only_notebook_is_never_replaced(course, dest):
     build(course, dest)
-    nb = dest / "01-a" / "1.2-second.ipynb"     # untouched, but the student locked it
+    nb = dest / "units" / "01-a" / "1.2-second.ipynb"     # untouched, but the student locked it
     nb.chmod(stat.S_IRUSR | stat.S_IRGRP)
     before = nb.read_bytes()
     make_nb(course / "01-a" / "1.2-second.ipynb", "Second", extra="Updated.")
     report = build(course, dest, DAY2)
     assert nb.read_bytes() == before
-    assert report.beside == [("01-a/1.2-second.ipynb", f"01-a/1.2-second (updated {DAY2}).ipynb")]
+    assert report.beside == [("units/01-a/1.2-second.ipynb", f"units/01-a/1.2-second (updated {DAY2}).ipynb")]
 
 
 @pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0, reason="root writes into read-only folders")
 def test_a_read_only_folder_is_reported_not_crashed(course, dest):
     build(course, dest)
-    folder = dest / "01-a"
+    folder = dest / "units" / "01-a"
     make_nb(course / "01-a" / "1.3-third.ipynb", "Third")
     folder.chmod(stat.S_IRUSR | stat.S_IXUSR)
     try:
@@ -274,8 +274,8 @@ def test_an_unwritable_place_is_reported_not_crashed(course, tmp_path):
 def test_a_symlinked_notebook_never_writes_through_the_link(course, dest, tmp_path):
     build(course, dest)
     outside = tmp_path / "outside.ipynb"
-    outside.write_bytes((dest / "01-a" / "1.2-second.ipynb").read_bytes())
-    nb = dest / "01-a" / "1.2-second.ipynb"
+    outside.write_bytes((dest / "units" / "01-a" / "1.2-second.ipynb").read_bytes())
+    nb = dest / "units" / "01-a" / "1.2-second.ipynb"
     nb.unlink()
     nb.symlink_to(outside)
     before = outside.read_bytes()
@@ -286,20 +286,20 @@ def test_a_symlinked_notebook_never_writes_through_the_link(course, dest, tmp_pa
 
 def test_a_corrupt_manifest_loses_no_work(course, dest):
     build(course, dest)
-    edit(dest / "01-a" / "1.1-first.ipynb")
-    mine = (dest / "01-a" / "1.1-first.ipynb").read_bytes()
+    edit(dest / "units" / "01-a" / "1.1-first.ipynb")
+    mine = (dest / "units" / "01-a" / "1.1-first.ipynb").read_bytes()
     (dest / ws.MARKER).write_text("{not json")
     make_nb(course / "01-a" / "1.1-first.ipynb", "First", extra="Updated.")
     report = build(course, dest, DAY2)
-    assert (dest / "01-a" / "1.1-first.ipynb").read_bytes() == mine
-    assert [k for k, _ in report.beside] == ["01-a/1.1-first.ipynb"]
+    assert (dest / "units" / "01-a" / "1.1-first.ipynb").read_bytes() == mine
+    assert [k for k, _ in report.beside] == ["units/01-a/1.1-first.ipynb"]
     # the untouched one is recognised by its content and adopted
-    assert "01-a/1.2-second.ipynb" not in [k for k, _ in report.beside]
+    assert "units/01-a/1.2-second.ipynb" not in [k for k, _ in report.beside]
 
 
 def test_a_corrupt_notebook_counts_as_the_students(course, dest):
     build(course, dest)
-    nb = dest / "01-a" / "1.1-first.ipynb"
+    nb = dest / "units" / "01-a" / "1.1-first.ipynb"
     nb.write_text("{half a notebook")
     make_nb(course / "01-a" / "1.1-first.ipynb", "First", extra="Updated.")
     report = build(course, dest, DAY2)
@@ -322,7 +322,7 @@ def test_bad_dates_are_refused(course, dest):
 def test_find_workspace_searches_upward_and_honours_the_variable(course, dest, tmp_path, monkeypatch):
     build(course, dest)
     monkeypatch.delenv(ws.ENV_VAR, raising=False)
-    assert ws.find_workspace(dest / "01-a") == dest.resolve()
+    assert ws.find_workspace(dest / "units" / "01-a") == dest.resolve()
     assert ws.find_workspace(tmp_path) is None
     monkeypatch.setenv(ws.ENV_VAR, str(dest))
     assert ws.find_workspace(tmp_path) == dest.resolve()
@@ -362,3 +362,26 @@ def test_the_workspace_holds_exactly_what_release_publishes(course, dest, tmp_pa
     release(course, tmp_path / "rel")
     for rel, text in ws.student_notebooks(course):
         assert (dest / rel).read_text(encoding="utf-8") == text == (tmp_path / "rel" / "student" / rel).read_text()
+
+
+# -- the files the notebooks link to ---------------------------------------------------------------------------
+def test_citation_links_resolve_inside_the_workspace(dest):
+    """The notebooks cite ``../../course/bibliography.md``: JupyterLab, rooted at the workspace, must find it."""
+    build(ws.UNITS, dest)
+    linked = set()
+    for nb_path in (dest / "units").rglob("*.ipynb"):
+        for cell in nbformat.read(nb_path, as_version=4).cells:
+            for target in re.findall(r"\]\((\.\./[^)#\s]+)", cell.source):
+                linked.add((nb_path.parent / target).resolve())
+    assert linked, "no relative links found"
+    for path in linked:
+        assert path.is_file() and dest.resolve() in path.parents, f"{path} is not inside the workspace"
+
+
+def test_an_edited_bibliography_is_kept(course, dest):
+    build(course, dest, DAY1)
+    bib = dest / "course" / "bibliography.md"
+    bib.write_text(bib.read_text() + "\nMy own note.\n")
+    report = build(course, dest, DAY2)
+    assert "My own note." in bib.read_text()
+    assert "course/bibliography.md" in report.kept
