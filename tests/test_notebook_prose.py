@@ -213,11 +213,13 @@ def test_html_anchors_become_myst_slugs():
 
     doctree = nodes.section()
     doctree += nodes.raw("", '<a id="hochreiter1997long"></a>', format="html")
+    doctree += nodes.raw("", '<a id="rumelhart1986learning">', format="html")  # inline HTML: one tag per node
+    doctree += nodes.raw("", "</a>", format="html")
     doctree += nodes.raw("", '<a id="not-html"></a>', format="latex")
     env = SimpleNamespace(docname="course/bibliography", metadata={"course/bibliography": {}})
     html_anchors.register_anchors(SimpleNamespace(env=env), doctree)
     slugs = env.metadata["course/bibliography"]["myst_slugs"]
-    assert slugs == {"hochreiter1997long": (None, "hochreiter1997long", "hochreiter1997long")}
+    assert slugs == {key: (None, key, key) for key in ("hochreiter1997long", "rumelhart1986learning")}
 
 
 # --------------------------------------------------------------------------- the built site, when there is one

@@ -14,7 +14,8 @@ import re
 
 from docutils import nodes
 
-ANCHOR = re.compile(r"""<a\s+id=["']([A-Za-z][\w.:-]*)["']\s*>\s*</a>""")
+#: The opening tag is enough: Markdown-it hands inline HTML over one tag at a time (``<a id="key">``, then ``</a>``).
+ANCHOR = re.compile(r"""<a\s+id=["']([A-Za-z][\w.:-]*)["']\s*>""")
 
 
 def register_anchors(app, doctree) -> None:
