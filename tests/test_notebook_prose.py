@@ -238,3 +238,38 @@ def test_built_citation_links_land_on_their_entry():
         links += [(page, key) for key in re.findall(r'href="[^"]*bibliography\.html#([^"]+)"', page.read_text("utf-8"))]
     assert len(links) >= len(ENTRIES)
     assert not [(p.name, key) for p, key in links if key not in ids]
+
+
+def test_check_finds_what_write_then_fixes(tmp_path):
+    """End to end on a tiny course: a role in a notebook and a stale bibliography are reported, then converted."""
+    (tmp_path / "_config.yml").write_text("bibtex_bibfiles:\n  - course/refs.bib\n")
+    (tmp_path / "course").mkdir()
+    (tmp_path / "course" / "refs.bib").write_text(
+        "@article{elman1990finding,\n  author = {Elman, Jeffrey L.},\n  title = {Finding structure in time},\n"
+        "  journal = {Cognitive Science},\n  volume = {14},\n  number = {2},\n  pages = {179--211},\n  year = {1990}\n}\n")
+    (tmp_path / "course" / "bibliography.md").write_text("# References\n")
+    (tmp_path / "course" / "intro.md").write_text("# Welcome\n\nSee {doc}`bibliography`; {cite}`elman1990finding`.\n")
+    notebook = tmp_path / "units" / "01-x" / "1.1-x.ipynb"
+    notebook.parent.mkdir(parents=True)
+    nbformat.write(nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("# 1.1 X\n\nRecurrence {cite}`elman1990finding`. See {doc}`/course/intro`."),
+        nbformat.v4.new_code_cell("x = '{cite}`not-prose`'"),
+    ]), notebook)
+
+    problems = cite.check(tmp_path)
+    assert any("1.1-x.ipynb cell 0: MyST role {cite}`elman1990finding`" in p for p in problems)
+    assert any("1.1-x.ipynb cell 0: MyST role {doc}`/course/intro`" in p for p in problems)
+    assert any("intro.md: MyST role {cite}" in p for p in problems)
+    assert any("bibliography.md is not the one" in p for p in problems)
+    assert not any("cell 1" in p for p in problems)  # code is not prose
+
+    cite.write([notebook, tmp_path / "course" / "intro.md"], tmp_path)
+    assert cite.check(tmp_path) == []
+    cell = nbformat.read(notebook, as_version=4).cells[0].source
+    assert cell == ("# 1.1 X\n\nRecurrence [(Elman, 1990)](../../course/bibliography.md#elman1990finding). "
+                    "See [Welcome](../../course/intro.md).")
+    assert (tmp_path / "course" / "intro.md").read_text() == (
+        "# Welcome\n\nSee [References](bibliography.md); [(Elman, 1990)](bibliography.md#elman1990finding).\n")
+    page = (tmp_path / "course" / "bibliography.md").read_text()
+    assert '<a id="elman1990finding"></a>\nElman, J. L. (1990). Finding structure in time. *Cognitive Science*, 14(2), ' \
+           "179–211." in page
