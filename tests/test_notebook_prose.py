@@ -246,7 +246,8 @@ def test_check_finds_what_write_then_fixes(tmp_path):
     (tmp_path / "course").mkdir()
     (tmp_path / "course" / "refs.bib").write_text(
         "@article{elman1990finding,\n  author = {Elman, Jeffrey L.},\n  title = {Finding structure in time},\n"
-        "  journal = {Cognitive Science},\n  volume = {14},\n  number = {2},\n  pages = {179--211},\n  year = {1990}\n}\n")
+        "  journal = {Cognitive Science},\n  volume = {14},\n  number = {2},\n  pages = {179--211},\n"
+        "  year = {1990}\n}\n")
     (tmp_path / "course" / "bibliography.md").write_text("# References\n")
     (tmp_path / "course" / "intro.md").write_text("# Welcome\n\nSee {doc}`bibliography`; {cite}`elman1990finding`.\n")
     notebook = tmp_path / "units" / "01-x" / "1.1-x.ipynb"
@@ -271,5 +272,5 @@ def test_check_finds_what_write_then_fixes(tmp_path):
     assert (tmp_path / "course" / "intro.md").read_text() == (
         "# Welcome\n\nSee [References](bibliography.md); [(Elman, 1990)](bibliography.md#elman1990finding).\n")
     page = (tmp_path / "course" / "bibliography.md").read_text()
-    assert '<a id="elman1990finding"></a>\nElman, J. L. (1990). Finding structure in time. *Cognitive Science*, 14(2), ' \
-           "179–211." in page
+    assert ('<a id="elman1990finding"></a>\n'
+            "Elman, J. L. (1990). Finding structure in time. *Cognitive Science*, 14(2), 179–211.") in page

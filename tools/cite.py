@@ -3,7 +3,8 @@ r"""Citations and cross-references that read the same in JupyterLab and on the c
 JupyterLab does not know MyST's roles: ``{cite}`hochreiter1997long` `` shows there as raw text. The notebooks
 therefore cite with plain Markdown links, which both JupyterLab and the site (MyST) understand:
 
-* a citation in running text reads ``[(Hochreiter & Schmidhuber, 1997)](../../course/bibliography.md#hochreiter1997long)``;
+* a citation in running text reads
+  ``[(Hochreiter & Schmidhuber, 1997)](../../course/bibliography.md#hochreiter1997long)``;
   several keys at once read ``([Polyak, 1964](…#polyak1964some); [Nesterov, 1983](…#nesterov1983method))``;
 * an item of a notebook's reference list that already names its authors and year
   (``- Hochreiter and Schmidhuber (1997), the LSTM {cite}`hochreiter1997long`.``) becomes a link on those words:
@@ -38,8 +39,8 @@ BIBLIOGRAPHY_TITLE = "References"
 ROLE = re.compile(r"\{(?P<name>[A-Za-z][\w.+-]*(?::[\w.+-]+)*)\}`(?P<body>[^`]*)`")
 #: A citation role alone.
 CITE = re.compile(r"\{cite(?::(?P<kind>[a-z]+))?\}`(?P<keys>[^`]*)`")
-#: An item of a reference list: "- Authors (1997), what they did {cite}`key`." — names and year first, one key; the item
-#: starts a line or follows "; ", and may run over a line break.
+#: An item of a reference list: "- Authors (1997), what they did {cite}`key`." — names and year first, one key;
+#: the item starts a line or follows "; ", and may run over a line break.
 REFERENCE_ITEM = re.compile(
     r"(?P<lead>^[ \t]*[-*][ \t]+|^[ \t]+|; )"
     r"(?P<who>[A-Z][^()\[\]`{};\n]*?(?:\n[ \t]*[^()\[\]`{};\n]*?)?)\s+\((?P<year>\d{4})\)"
