@@ -111,14 +111,14 @@ def make_softmax_demo() -> Demo:
 
 
 class KLExplorer(Demo):
-    """Two distributions from six weight sliders, and buttons that load the lecture notes' pairs."""
+    """Two distributions from six weight sliders, and buttons that load the notebook's two example pairs."""
 
-    PAIRS = {"notes: close pair": (0.7, 0.2, 0.1, 0.6, 0.3, 0.1),
-             "notes: confidently wrong": (0.7, 0.2, 0.1, 0.1, 0.8, 0.1)}
+    PAIRS = {"close pair": (0.7, 0.2, 0.1, 0.6, 0.3, 0.1),
+             "confidently wrong": (0.7, 0.2, 0.1, 0.1, 0.8, 0.1)}
 
     def __init__(self):
         names = ["p1", "p2", "p3", "q1", "q2", "q3"]
-        defaults = self.PAIRS["notes: close pair"]
+        defaults = self.PAIRS["close pair"]
         controls = {n: slider(v, 0.0, 1.0, 0.05, f"{n[0].upper()} weight {n[1]}") for n, v in zip(names, defaults)}
         self.buttons = [W.Button(description=label, layout=W.Layout(width="auto")) for label in self.PAIRS]
         for button in self.buttons:
