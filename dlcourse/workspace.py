@@ -62,8 +62,9 @@ class WorkspaceReport:
 
     def __str__(self) -> str:
         lines = []
-        if self.created:
-            lines.append(f"{len(self.created)} new notebook(s) written")
+        notebooks = [rel for rel in self.created if rel.endswith(".ipynb")]
+        if notebooks:
+            lines.append(f"{len(notebooks)} new notebook(s) written")
         if self.restored:
             lines.append("written fresh (they had been deleted): " + ", ".join(self.restored))
         if self.updated:
@@ -78,8 +79,11 @@ class WorkspaceReport:
         return f"your workspace {self.dest}/: " + "\n  ".join(lines)
 
 
-def student_notebooks(source: Path = UNITS) -> Iterator[tuple[str, str]]:
+def student_notebooks(source: Path = UNITS, install_from: str | None = None) -> Iterator[tuple[str, str]]:
     """``(relative path, notebook text)`` of the student version of every notebook under ``source``.
+
+    ``install_from`` (a pip URL) adds the guarded cell that installs ``dlcourse`` where it is missing (the
+    student repository's notebooks have it, for Colab; a local workspace does not need it).
 
     Raises :class:`~dlcourse.grading.release.ReleaseError` when a solution line would survive (the release's leak
     check), so that no workspace (and no published repository) ever holds one.
@@ -89,17 +93,17 @@ def student_notebooks(source: Path = UNITS) -> Iterator[tuple[str, str]]:
         if ".ipynb_checkpoints" in path.parts or "_build" in path.parts:
             continue
         rel = path.relative_to(source).as_posix()
-        nb, solution, _ = student_version(nbformat.read(path, as_version=4), rel)
+        nb, solution, _ = student_version(nbformat.read(path, as_version=4), rel, install_from=install_from)
         leaks = find_leaks("\n".join(c.source for c in nb.cells), solution)
         if leaks:
             raise ReleaseError(f"{rel}: solution text left in the student version: {leaks[:3]}")
         yield rel, nbformat.writes(nb)
 
 
-def workspace_files(source: Path = UNITS) -> Iterator[tuple[str, str]]:
+def workspace_files(source: Path = UNITS, install_from: str | None = None) -> Iterator[tuple[str, str]]:
     """``(path in the workspace, text)`` of every file a workspace holds: the student notebooks under ``units/``
     and the course files their links need."""
-    for rel, text in student_notebooks(source):
+    for rel, text in student_notebooks(source, install_from):
         yield f"units/{rel}", text
     for rel, path in COURSE_FILES.items():
         if path.is_file():

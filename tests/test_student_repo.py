@@ -15,6 +15,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from dlcourse.checks.records import find_workspace
 from dlcourse.grading.release import BEGIN, INSTALL_CELL
 from dlcourse.grading.student_repo import requirements, student_files, write_student_repo
 
@@ -53,6 +54,7 @@ def test_repository_has_the_workspace_and_what_a_hub_builds_from(course, tmp_pat
         text = "\n".join(c.source for c in nb.cells)
         assert BEGIN not in text and "NBVAL_" not in text
         assert nb.cells[0].source == INSTALL_CELL.format(url="git+https://example.invalid/dlcourse-student")
+    assert files["course/bibliography.md"] == (ROOT / "course" / "bibliography.md").read_bytes()
     for needed in ("requirements.txt", "binder/requirements.txt", "binder/postBuild", "pyproject.toml",
                    "dlcourse/__init__.py", "dlcourse/checks/unit1.py", "README.md"):
         assert needed in files, needed
@@ -86,6 +88,7 @@ def test_nbgitpuller_brings_updates_and_keeps_the_students_edit(course, tmp_path
 
     pull(remote, workspace)                                   # second click: the update arrives
     assert STUDENT_EDIT in edited.read_text()                 # the student's work is kept
+    assert find_workspace(edited.parent) == workspace.resolve()   # check() remembers progress in the clone
     json.loads(edited.read_text())                            # and the notebook is still a notebook
     got = nbformat.read(workspace / "units" / "01-backprop" / "1.1-neurons-and-shallow-models.ipynb", as_version=4)
     assert "added after the first pull" in got.cells[0].source

@@ -91,8 +91,8 @@ def test_first_run_writes_student_notebooks(course, dest):
     assert nb.cells[2].outputs == [] and nb.cells[3].outputs == []     # both came from the solution
     assert (dest / ws.MARKER).is_file()
     manifest = json.loads((dest / ws.MARKER).read_text())
-    assert set(manifest["notebooks"]) == set(files(dest))
-    assert "written" in str(report) and "2" in str(report)
+    assert set(manifest["notebooks"]) == set(files(dest)) | {"course/bibliography.md"}
+    assert "2 new notebook(s) written" in str(report)
 
 
 def test_first_run_on_the_real_course_leaks_nothing(tmp_path):
@@ -102,7 +102,8 @@ def test_first_run_on_the_real_course_leaks_nothing(tmp_path):
     report = ws.build_workspace(dest)
     units = sorted(p.relative_to(ws.UNITS).as_posix() for p in ws.UNITS.rglob("*.ipynb")
                    if ".ipynb_checkpoints" not in p.parts)
-    assert files(dest) == units and sorted(report.created) == units
+    assert files(dest) == [f"units/{u}" for u in units]
+    assert sorted(report.created) == ["course/bibliography.md"] + [f"units/{u}" for u in units]
     solution_lines = set()
     for rel in units:
         for cell in nbformat.read(ws.UNITS / rel, as_version=4).cells:
@@ -111,7 +112,7 @@ def test_first_run_on_the_real_course_leaks_nothing(tmp_path):
                 solution_lines |= {ln.strip() for ln in body.splitlines() if len(ln.strip()) > 8
                                    and not ln.strip().startswith("#")}
     for rel in units:
-        for cell in nbformat.read(dest / rel, as_version=4).cells:
+        for cell in nbformat.read(dest / "units" / rel, as_version=4).cells:
             if cell.cell_type != "code":
                 continue
             assert not re.search(r"#\s*NBVAL_", cell.source), rel
@@ -343,7 +344,7 @@ def test_the_command_line_fails_readably(course, capsys):
 
 
 def test_the_workspace_folder_is_git_ignored():
-    proc = subprocess.run(["git", "check-ignore", "-q", "workspace/01-backprop/x.ipynb"], cwd=ROOT)
+    proc = subprocess.run(["git", "check-ignore", "-q", "workspace/units/01-backprop/x.ipynb"], cwd=ROOT)
     assert proc.returncode == 0
 
 
@@ -361,7 +362,7 @@ def test_the_workspace_holds_exactly_what_release_publishes(course, dest, tmp_pa
     build(course, dest)
     release(course, tmp_path / "rel")
     for rel, text in ws.student_notebooks(course):
-        assert (dest / rel).read_text(encoding="utf-8") == text == (tmp_path / "rel" / "student" / rel).read_text()
+        assert (dest / "units" / rel).read_text(encoding="utf-8") == text == (tmp_path / "rel" / "student" / rel).read_text()
 
 
 # -- the files the notebooks link to ---------------------------------------------------------------------------

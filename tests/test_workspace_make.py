@@ -57,7 +57,7 @@ def test_make_book_builds_the_student_book_into_build_html_and_solutions_apart()
 
 def test_the_test_and_book_tools_come_with_the_instructor_targets():
     for target in ("book", "book-solutions", "test-fast", "test-browser"):
-        assert any('-e ".[lab,test,book]"' in ln for ln in dry(target)), target
+        assert any('-e ".[lab,test,book,hub]"' in ln for ln in dry(target)), target
 
 
 def test_pyproject_licence_is_spdx_and_the_lab_extra_is_lean():

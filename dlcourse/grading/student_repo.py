@@ -5,9 +5,10 @@ each student's home, and pulls it again whenever the student clicks the link, me
 instructor's new commits with the student's edits (nbgitpuller keeps the student's version of every
 line both touched). This module writes that repository:
 
-- ``units/NN-topic/*.ipynb``: the student notebooks, the same content as a ``make lab`` workspace
-  (solutions stubbed, outputs that depend on them cleared, no test markers), at the same paths as in
-  the course repository and the book, so that the book's launch buttons find them;
+- ``units/NN-topic/*.ipynb`` and ``course/bibliography.md``: the same content as a ``make lab`` workspace
+  (:func:`dlcourse.workspace.workspace_files`: solutions stubbed, outputs that depend on them cleared, no test
+  markers), at the same paths as in the course repository and the book, so that the book's launch buttons find
+  them; each notebook starts with a guarded cell that installs ``dlcourse`` where it is missing (Colab);
 - ``dlcourse/`` and ``pyproject.toml``: the course package, so that ``pip install .`` (or
   ``pip install git+URL``, as the notebooks' first cell does on Colab) installs what the notebooks import;
 - ``requirements.txt``, ``binder/requirements.txt`` and ``binder/postBuild``: what a hub image or
@@ -19,15 +20,15 @@ notebooks are written byte for byte the same, so a student's pull brings only wh
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import nbformat
-
-from .release import ReleaseError, find_leaks, student_version
+from ..checks.records import MARKER, PROGRESS_FILE
+from .release import ReleaseError
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE_FILES = ("pyproject.toml", "LICENSE")
@@ -99,18 +100,11 @@ def student_files(root: Path = ROOT, source: Path | None = None, install_from: s
     ``install_from`` is the repository's address (``git+https://...``); each student notebook then starts with
     a guarded cell that installs ``dlcourse`` from it where it is missing (Colab).
     """
+    from ..workspace import workspace_files
+
     root = Path(root)
     source = Path(source) if source is not None else root / "units"
-    files = {}
-    for path in sorted(source.rglob("*.ipynb")):
-        if ".ipynb_checkpoints" in path.parts:
-            continue
-        rel = path.relative_to(source)
-        nb, solution, _ = student_version(nbformat.read(path, as_version=4), str(rel), install_from=install_from)
-        leaks = find_leaks("\n".join(c.source for c in nb.cells), solution)
-        if leaks:
-            raise ReleaseError(f"{rel}: solution text left in the student version: {leaks[:3]}")
-        files[f"units/{rel.as_posix()}"] = nbformat.writes(nb).encode()
+    files = {rel: text.encode() for rel, text in workspace_files(source, install_from)}
     for pkg_file in sorted((root / "dlcourse").rglob("*")):
         if pkg_file.is_file() and "__pycache__" not in pkg_file.parts and pkg_file.suffix != ".pyc":
             files[pkg_file.relative_to(root).as_posix()] = pkg_file.read_bytes()
@@ -122,7 +116,9 @@ def student_files(root: Path = ROOT, source: Path | None = None, install_from: s
     files["binder/requirements.txt"] = reqs
     files["binder/postBuild"] = POSTBUILD.encode()
     files["README.md"] = README.format(title="dlcourse").encode()
-    files[".gitignore"] = b".ipynb_checkpoints/\n__pycache__/\n*.egg-info/\n.dlcourse/\n"
+    # The workspace's marker, so that each check's result is remembered in the student's clone (progress()).
+    files[MARKER] = (json.dumps({"format": 1, "course": "dlcourse", "notebooks": {}}, indent=1) + "\n").encode()
+    files[".gitignore"] = f".ipynb_checkpoints/\n__pycache__/\n*.egg-info/\n{PROGRESS_FILE}\n".encode()
     return files
 
 

@@ -199,14 +199,14 @@ def test_the_students_journey(browser, screenshots):
     page = context.new_page()
     try:
         # 2. the first `make lab` wrote the workspace: student notebooks, git-ignored
-        notebook = workspace / NOTEBOOK
+        notebook = workspace / "units" / NOTEBOOK
         assert notebook.is_file(), lab.log_path.read_text()[-3000:]
         assert "NBVAL" not in notebook.read_text() and "BEGIN SOLUTION" not in notebook.read_text()
         assert subprocess.run(["git", "-C", str(clone), "status", "--porcelain"], capture_output=True,
                               text=True).stdout.strip() == "", "the workspace must be git-ignored"
 
         # 3. open it in JupyterLab, Run All: the exercise is a stub
-        _open(page, lab, NOTEBOOK)
+        _open(page, lab, f"units/{NOTEBOOK}")
         page.screenshot(path=str(shots / "1-opened.png"))
         _run_all(page)
         cell = page.evaluate(CELL_INDEX_JS, f"# Exercise {EXERCISE}:")
@@ -268,13 +268,13 @@ def test_the_students_journey(browser, screenshots):
         beside = sorted(notebook.parent.glob(f"{notebook.stem} (updated *).ipynb"))
         assert len(beside) == 1 and "A sentence the course added later." in beside[0].read_text()
         assert beside[0].name in update.stdout and "your copy is kept" in update.stdout
-        _open(page, lab, NOTEBOOK)
+        _open(page, lab, f"units/{NOTEBOOK}")
         cell = page.evaluate(CELL_INDEX_JS, f"# Exercise {EXERCISE}:")
         assert page.evaluate(CELL_SOURCE_JS, cell) == answer
         page.evaluate(SCROLL_JS, cell)
         page.wait_for_timeout(500)
         page.screenshot(path=str(shots / "5-edit-kept-after-make-lab.png"))
-        page.evaluate(COMMAND_JS, ["filebrowser:go-to-path", {"path": str(Path(NOTEBOOK).parent) + "/"}])
+        page.evaluate(COMMAND_JS, ["filebrowser:go-to-path", {"path": "units/" + str(Path(NOTEBOOK).parent) + "/"}])
         try:
             page.locator(".jp-DirListing-item", has_text="(updated").first.wait_for(timeout=20_000)
         except Exception:  # noqa: BLE001 - the file is checked on disk above; the picture is a bonus
