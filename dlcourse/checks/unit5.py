@@ -7,7 +7,7 @@ import numpy as np
 from ..layers.conv import Conv2d
 from ..layers.pooling import MaxPool2d
 from ..layers.recurrent import gru_cell_forward, lstm_cell_forward, rnn_cell_forward
-from .exercise import Exercise, _copy, as_outputs
+from .exercise import Exercise, _copy, as_outputs, skeleton
 from .registry import register
 
 
@@ -129,36 +129,138 @@ def _gru_step_reference(x, h_prev, weight_ih, weight_hh, bias_ih, bias_hh):
     return gru_cell_forward(x, h_prev, weight_ih, weight_hh, bias_ih, bias_hh)[0]
 
 
+# The hint levels of each exercise (Exercise.hints): the idea, the formula, a skeleton with blanks.
+_HINTS = {
+    "5.1": (
+        r"Count the window positions along one axis. Padding adds $p$ values at each end; the first window starts "
+        r"at 0, each next one $s$ further, and the last one must still fit inside the padded input.",
+        r"The padded length is $n + 2p$, so the last start is at most $n + 2p - k$. The starts are "
+        r"$0, s, 2s, \dots$: there are $\lfloor (n + 2p - k)/s \rfloor + 1$ of them. Python's `//` is the floor "
+        r"for non-negative numbers and keeps an `int`; `/` would give 16.5 where PyTorch gives 16 "
+        r"($n = 33$, $k = 2$, $s = 2$, $p = 0$).",
+        skeleton("""
+            return (____ - ____) // ____ + ____
+        """),
+    ),
+    "5.2": (
+        r"Slide each filter over the padded input. At each output position, the output is the sum of the filter "
+        r"times the window under it, over all input channels, plus the filter's bias. PyTorch's convolution does "
+        r"not flip the kernel.",
+        r"Pad only the two spatial axes: `np.pad` takes one `(before, after)` pair per axis, so the batch and "
+        r"channel axes get `(0, 0)`. The output is $(N, C_\text{out}, H_\text{out}, W_\text{out})$ with "
+        r"$H_\text{out} = \lfloor (H + 2p - k_H)/s \rfloor + 1$ (Exercise 5.1). The window of output pixel "
+        r"$(i, j)$ starts at row $i s$ and column $j s$ and has shape $(N, C_\text{in}, k_H, k_W)$; `weight[o]` is "
+        r"$(C_\text{in}, k_H, k_W)$, so their product broadcasts over $N$. Sum it over the last three axes.",
+        skeleton("""
+            xp = np.pad(x, ____)                          # pad rows and columns only
+            rows, cols = ____, ____                       # H_out and W_out
+            out = np.empty(____)                          # (N, C_out, rows, cols)
+            for i in ____:
+                for j in ____:
+                    window = xp[:, :, ____, ____]         # (N, C_in, kH, kW)
+                    for o in ____:
+                        out[:, o, i, j] = ____
+            return ____
+        """),
+    ),
+    "5.3": (
+        r"Max pooling passes on only the largest input of each window, so only that input can change the output: "
+        r"it receives the window's whole output gradient, the others nothing. When windows overlap, one input can "
+        r"win several windows and collects all their gradients.",
+        r"Output $(i, j)$ reads rows $is, \dots, is + k - 1$ and columns $js, \dots, js + k - 1$. Flattened to "
+        r"$(N, C, k^2)$, `argmax(axis=2)` gives each window's winner as a flat offset, and "
+        r"`np.unravel_index(offset, (k, k))` turns it into row and column offsets $u, v$: the winner sits at "
+        r"$(is + u,\ js + v)$ in $x$. Index arrays for $n$ and $c$ (from `np.meshgrid(..., indexing=\"ij\")`) "
+        r"update all $N \times C$ windows at once. Add with `+=`, since windows can overlap.",
+        skeleton("""
+            n, c = np.meshgrid(____, ____, indexing="ij")          # (N, C) index arrays
+            for i in ____:
+                for j in ____:
+                    window = x[:, :, ____, ____].reshape(N, C, k * k)
+                    u, v = np.unravel_index(____, (k, k))
+                    dx[n, c, ____, ____] += ____
+        """),
+    ),
+    "5.4": (
+        r"The new state mixes the input and the previous state, each through its own weight matrix and bias, and "
+        r"squashes the sum with tanh. Every row is one sample.",
+        r"For one sample as a column, $h = \tanh(W_{ih} x + b_{ih} + W_{hh} h_\text{prev} + b_{hh})$. With samples "
+        r"as rows, `x` is $(N, D)$ and `weight_ih` is $(H, D)$, so $W x$ becomes $x W^\top$: "
+        r"$(N, D)(D, H) = (N, H)$. Both biases are added.",
+        skeleton("""
+            a = ____ @ ____ + bias_ih + ____ @ ____ + bias_hh      # (N, H)
+            return np.tanh(a)
+        """),
+    ),
+    "5.5": (
+        r"Go backwards through the step: first through the tanh, then through the sum, whose two products each "
+        r"pass the gradient on as in a linear layer (Exercise 1.6). Every gradient has the shape of its variable; "
+        r"let the shapes choose each product.",
+        r"With $a$ the pre-activation, $\delta = \partial L/\partial a = \partial L/\partial h \odot (1 - h^2)$ "
+        r"(tanh' written with its output). Then $\partial L/\partial x = \delta\,W_{ih}$, $(N, H)(H, D)$; "
+        r"$\partial L/\partial h_\text{prev} = \delta\,W_{hh}$; $\partial L/\partial W_{ih} = \delta^\top x$, "
+        r"$(H, N)(N, D)$; $\partial L/\partial W_{hh} = \delta^\top h_\text{prev}$; and the bias gradient sums "
+        r"$\delta$ over the batch.",
+        skeleton("""
+            da = grad_h * (____)                # through the tanh
+            dx = ____ @ ____                    # (N, D)
+            dh_prev = ____ @ ____               # (N, H)
+            dweight_ih = ____ @ ____            # (H, D)
+            dweight_hh = ____ @ ____            # (H, H)
+            dbias = ____                        # (H,)
+            return dx, dh_prev, dweight_ih, dweight_hh, dbias
+        """),
+    ),
+    "5.6": (
+        r"Compute the four blocks at once, as one pre-activation with $4H$ columns; split it into the i, f, g, o "
+        r"blocks; squash each with its own function; then update the cell state, and the output from it.",
+        r"$a = x W_{ih}^\top + b_{ih} + h_\text{prev} W_{hh}^\top + b_{hh}$, shape $(N, 4H)$, in PyTorch's order "
+        r"i, f, g, o: `np.split` into 4 equal parts along axis 1 gives four $(N, H)$ blocks. $i, f, o$ use the sigmoid, $g$ uses tanh; "
+        r"$c = f \odot c_\text{prev} + i \odot g$ and $h = o \odot \tanh(c)$. Return $(h, c)$.",
+        skeleton("""
+            a = ____                                   # (N, 4H)
+            ai, af, ag, ao = np.split(____, 4, axis=____)
+            i, f, o = ____                             # the sigmoid of ai, af, ao
+            c = ____
+            h = ____
+            return h, c
+        """),
+    ),
+    "5.7": (
+        r"Two gates, r (reset) and z (update), and a candidate state n. In PyTorch's form the reset gate multiplies "
+        r"only the *hidden* part of the candidate's pre-activation, so keep the input part and the hidden part "
+        r"apart before combining them.",
+        r"$g^i = x W_{ih}^\top + b_{ih}$ and $g^h = h_\text{prev} W_{hh}^\top + b_{hh}$, each $(N, 3H)$ in blocks "
+        r"r, z, n. $r = \sigma(g^i_r + g^h_r)$, $z = \sigma(g^i_z + g^h_z)$, $n = \tanh(g^i_n + r \odot g^h_n)$ "
+        r"and $h = (1 - z) \odot n + z \odot h_\text{prev}$.",
+        skeleton("""
+            gi_r, gi_z, gi_n = np.split(____, 3, axis=1)
+            gh_r, gh_z, gh_n = np.split(____, 3, axis=1)
+            r = ____
+            z = ____
+            n = np.tanh(____)
+            return ____
+        """),
+    ),
+}
+
+
 register(
     Exercise("5.1", "output_size", "the output size of a convolution", _output_size_reference, _output_size_cases,
-             _named("size"), hint="n_out = floor((n + 2p - k) / s) + 1: padding adds p on both sides, and a "
-                                  "window that would stick out past the edge does not count. Use // for the floor."),
+             _named("size"), hints=_HINTS["5.1"]),
     Exercise("5.2", "conv2d_naive", "a convolution with loops", _conv2d_reference, _conv2d_cases, _named("out"),
-             hint="Pad x with np.pad on the two spatial axes only. For each output pixel (i, j) take the window "
-                  "xp[:, :, i*s : i*s + kH, j*s : j*s + kW] and, for each filter o, sum window * weight[o] over "
-                  "(C, kH, kW), then add bias[o]. Do not flip the kernel (torch's 'convolution' is a "
-                  "cross-correlation)."),
+             hints=_HINTS["5.2"]),
     Exercise("5.3", "maxpool2d_backward", "the backward pass of max pooling", _maxpool_backward_reference,
              _maxpool_cases, _named("dx"),
-             hint="Each output gradient goes to the position of its window's maximum (np.argmax of the "
-                  "flattened window gives it; np.unravel_index turns it back into (u, v)); every other input "
-                  "gets 0. Windows can overlap when stride < kernel_size: add with +=, do not overwrite."),
+             hints=_HINTS["5.3"]),
     Exercise("5.4", "rnn_step", "one step of an RNN", _rnn_step_reference, _rnn_cases, _named("h"),
-             hint="h = tanh(x @ weight_ih.T + bias_ih + h_prev @ weight_hh.T + bias_hh); weights are "
-                  "(H, D) and (H, H) as in torch, so they are transposed on the right of x and h_prev."),
+             hints=_HINTS["5.4"]),
     Exercise("5.5", "rnn_step_backward", "one step of backpropagation through time",
              _rnn_step_backward_reference, _rnn_backward_cases,
              _named("dx", "dh_prev", "dweight_ih", "dweight_hh", "dbias"),
-             hint="First da = grad_h * (1 - h**2) (tanh' written with the output h). Then dx = da @ weight_ih, "
-                  "dh_prev = da @ weight_hh, dweight_ih = da.T @ x, dweight_hh = da.T @ h_prev and dbias = "
-                  "da summed over the batch (the same for bias_ih and bias_hh). Each gradient has the shape of "
-                  "its variable."),
+             hints=_HINTS["5.5"]),
     Exercise("5.6", "lstm_step", "one step of an LSTM", _lstm_step_reference, _lstm_cases, _named("h", "c"),
-             hint="a = x @ weight_ih.T + bias_ih + h_prev @ weight_hh.T + bias_hh has 4H columns in torch's "
-                  "order i, f, g, o. i, f, o use the sigmoid, g uses tanh; c = f * c_prev + i * g and "
-                  "h = o * tanh(c)."),
+             hints=_HINTS["5.6"]),
     Exercise("5.7", "gru_step", "one step of a GRU", _gru_step_reference, _gru_cases, _named("h"),
-             hint="gi = x @ weight_ih.T + bias_ih and gh = h_prev @ weight_hh.T + bias_hh, each split in three "
-                  "blocks r, z, n. r = σ(gi_r + gh_r), z = σ(gi_z + gh_z), n = tanh(gi_n + r * gh_n) (the reset "
-                  "gate multiplies W_hn h + b_hn, as in torch) and h = (1 - z) * n + z * h_prev."),
+             hints=_HINTS["5.7"]),
 )
