@@ -4,6 +4,7 @@ every solution written in the instructor notebooks passes its check.
 """
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -270,7 +271,7 @@ def test_progress_reflects_the_statuses():
 def test_result_html_is_escaped():
     result = check("1.6", linear_backward_grad_w_transposed, seed=0)
     html = result._repr_html_()
-    assert "❌ Exercise 1.6" in html and "<br>Hint:" in html
+    assert "❌ Exercise 1.6" in html and "<br>Open hint 2 above the exercise" in html
     result.message = "x < 0 & y\nsecond line"
     html = result._repr_html_()
     assert "x &lt; 0 &amp; y<br>second line" in html
@@ -280,15 +281,62 @@ def test_result_html_is_escaped():
 def test_compare_outputs():
     exp = {"y": np.array([1.0, 2.0, 3.0])}
     assert compare_outputs(exp, {"y": np.array([1.0, 2.0, 3.0 + 1e-9])}, 1e-6, 1e-8) is None
-    assert compare_outputs(exp, {"y": np.ones((3, 1))}, 1e-6, 1e-8) == "y has shape (3, 1), expected (3,)"
+    assert compare_outputs(exp, {"y": np.ones((3, 1))}, 1e-6, 1e-8).startswith("y has shape (3, 1), expected (3,) (")
     assert compare_outputs(exp, {"y": np.array([1.0, np.nan, 3.0])}, 1e-6, 1e-8) == \
         "y at index (1,) is nan (not finite), expected 2"
     assert compare_outputs(exp, {"y": np.array([1.0, 2.0, np.inf])}, 1e-6, 1e-8) == \
         "y at index (2,) is inf (not finite), expected 3"
     assert compare_outputs(exp, {"y": np.array([1.0, 2.5, 3.0])}, 1e-6, 1e-8) == \
-        "y at index (1,) is 2.5, expected 2"
+        "y at index (1,) is 2.5, expected 2 (2 of 3 values are right: look at what the wrong ones have in common)"
     assert compare_outputs(exp, {"z": np.ones(3)}, 1e-6, 1e-8) == "y is missing: expected 1 output(s), got 1"
     assert compare_outputs({"s": np.array(2.0)}, {"s": np.array(3.0)}, 1e-6, 1e-8) == "s is 3, expected 2"
+
+
+PATTERNS = [
+    # (expected, received, what the message must name)
+    (np.array([1.0, -2.0, 3.0]), np.array([4.0, -8.0, 12.0]), "every value is 4 times the expected one"),
+    (np.array([1.0, -2.0, 3.0]), np.array([-1.0, 2.0, -3.0]), "every value has the wrong sign"),
+    (np.array([1.0, -2.0, 3.0]), np.array([1.5, -1.5, 3.5]), "off by the same amount, +0.5"),
+    (np.array([1.0, -2.0, 3.0, -4.0]), np.array([1.0, 2.0, 3.0, 4.0]), "sign is wrong where the expected value is negative"),
+    (np.array([1.0, -2.0, 3.0, -4.0]), np.array([-1.0, -2.0, -3.0, -4.0]), "sign is wrong where the expected value is positive"),
+    (np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([[1.0, 3.0], [2.0, 4.0]]), "the transpose of the expected one"),
+    (np.array([0.3, -0.7, 1.1]), np.array([-0.0, 0.0, -0.0]), "every value is 0, though the expected ones are not"),
+    (np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([[2.0, 4.0], [9.0, 12.0]]), "each row is off by its own factor"),
+]
+
+
+@pytest.mark.parametrize("exp, rec, named", PATTERNS, ids=[p[2][:30] for p in PATTERNS])
+def test_compare_outputs_names_the_pattern_of_an_error(exp, rec, named):
+    message = compare_outputs({"y": exp}, {"y": rec}, 1e-6, 1e-8)
+    assert named in message, message
+    assert "-0 times" not in message and " 0 times" not in message
+
+
+@pytest.mark.parametrize("rec, exp, named", [((3, 2), (2, 3), "the axes are swapped"),
+                                             ((3, 1), (3,), "axis of length 1 added or dropped"),
+                                             ((), (3,), "one number where an array is expected"),
+                                             ((3,), (), "an array where one number is expected"),
+                                             ((4, 3), (5, 3), "axis 0 has length 4, expected 5"),
+                                             ((2, 3, 4), (4, 2, 3), "the axes are permuted")])
+def test_compare_outputs_names_what_a_wrong_shape_suggests(rec, exp, named):
+    message = compare_outputs({"y": np.ones(exp)}, {"y": np.ones(rec)}, 1e-6, 1e-8)
+    assert named in message, message
+
+
+def test_an_output_that_repeats_an_input_is_named():
+    w = np.array([0.5, -1.0])
+    message = compare_outputs({"new w": w + 1}, {"new w": w.copy()}, 1e-6, 1e-8, inputs={"w": w, "b": 0.0})
+    assert "it is the input w, unchanged" in message
+
+
+def test_the_boundary_slip_of_the_perceptron_is_explained_without_a_negative_zero_ratio():
+    """`<` instead of `<=` skips the update on the boundary, where w = 0: the message says so (it used to print
+    "every value is -0 times the expected one")."""
+    result = check("1.1", perceptron_strict_inequality, seed=0)
+    assert result.status == WRONG
+    assert "times the expected" not in result.message and not re.search(r"-0(?![.\d])", result.message)
+    assert "it is the input w, unchanged" in result.message
+    assert "exactly on the boundary" in result.message
 
 
 def test_as_outputs():

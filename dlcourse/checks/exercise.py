@@ -54,6 +54,9 @@ class Exercise:
     outputs: tuple = ()
     # The hint levels (see the class docstring).
     hints: tuple = ()
+    # diagnose(case, problem) -> a sentence saying what is special about the test case a function failed on, given
+    # the problem compare_outputs found (or None). It must not give the answer away.
+    diagnose: Callable[[dict, str], str | None] | None = None
     unit: int = field(init=False)
 
     def __post_init__(self):
@@ -140,8 +143,11 @@ class Result:
         return f'<div style="border-left:4px solid {colour};padding:4px 8px">{text}</div>'
 
 
-def compare_outputs(expected: dict, got: dict, rtol: float, atol: float) -> str | None:
-    """Return a sentence describing the first difference, or ``None`` if all match."""
+def compare_outputs(expected: dict, got: dict, rtol: float, atol: float, inputs: dict | None = None) -> str | None:
+    """Return a sentence describing the first difference, or ``None`` if all match.
+
+    With the test case's ``inputs``, an output that merely repeats an input is named as such.
+    """
     for key, exp in expected.items():
         if key not in got:
             return f"{key} is missing: expected {len(expected)} output(s), got {len(got)}"
@@ -154,7 +160,8 @@ def compare_outputs(expected: dict, got: dict, rtol: float, atol: float) -> str 
         bad = ~np.isclose(rec, exp, rtol=rtol, atol=atol)
         if np.any(bad):
             idx = tuple(int(i) for i in np.argwhere(bad)[0])
-            return f"{key}{_where(idx)} is {_num(rec[idx])}, expected {_num(exp[idx])}" + _pattern(rec, exp, rtol, atol)
+            pattern = _input_pattern(rec, exp, inputs) or _pattern(rec, exp, rtol, atol)
+            return f"{key}{_where(idx)} is {_num(rec[idx])}, expected {_num(exp[idx])}" + pattern
     return None
 
 
@@ -184,6 +191,15 @@ def _shape_pattern(rec: tuple, exp: tuple) -> str:
     return ""
 
 
+def _input_pattern(rec: np.ndarray, exp: np.ndarray, inputs: dict | None) -> str:
+    """Name an output that is one of the inputs, unchanged (an update skipped, a branch not taken)."""
+    for name, value in (inputs or {}).items():
+        if isinstance(value, np.ndarray) and value.shape == rec.shape and value.dtype.kind == "f" \
+                and rec.size > 0 and np.array_equal(rec, value) and not np.allclose(exp, value):
+            return f" (it is the input {name}, unchanged: is an update or a step skipped on this case?)"
+    return ""
+
+
 def _pattern(rec: np.ndarray, exp: np.ndarray, rtol: float = 1e-6, atol: float = 1e-8) -> str:
     """Name a systematic error: a constant factor, a constant offset, a sign flipped on part of the values,
     a transpose, zeros where values are expected, one factor per row."""
@@ -192,7 +208,7 @@ def _pattern(rec: np.ndarray, exp: np.ndarray, rtol: float = 1e-6, atol: float =
     nonzero = np.abs(exp) > 1e-12
     close = lambda a, b: np.allclose(a, b, rtol=max(rtol, 1e-6), atol=max(atol, 1e-10))  # noqa: E731
     if nonzero.sum() >= 2 and np.all(np.abs(rec) <= 1e-12):
-        return " (every value is 0, though the expected ones are not: is a term missing, or a step skipped?)"
+        return " (every value is 0, though the expected ones are not: a term left out, or a step skipped?)"
     if nonzero.sum() >= 2 and np.allclose(rec[~nonzero], 0, atol=1e-12):
         ratio = rec[nonzero] / exp[nonzero]
         if np.allclose(ratio, ratio[0], rtol=1e-6):
@@ -200,7 +216,7 @@ def _pattern(rec: np.ndarray, exp: np.ndarray, rtol: float = 1e-6, atol: float =
             if np.isclose(r, -1.0):
                 return " (every value has the wrong sign)"
             if abs(r) > 1e-3:
-                return f" (every value is {r:.4g} times the expected one: a factor is missing or extra)"
+                return f" (every value is {r:.4g} times the expected one: a factor too many or too few)"
     diff = rec - exp
     if np.allclose(diff, diff.flat[0], rtol=1e-6, atol=1e-10) and abs(diff.flat[0]) > 1e-10:
         return f" (every value is off by the same amount, {float(diff.flat[0]):+.4g}: a constant term added or left out?)"
@@ -249,13 +265,16 @@ def evaluate(exercise: Exercise, fn: Callable, seed: int | None = None, n_cases:
                           f"on test case {i + 1} ({describe_case(case)}).{_error_advice(exc)}\n"
                           + next_hint(exercise, level), i, len(cases))
         expected = as_outputs(exercise.run(exercise.reference, case), exercise.outputs)
-        problem = compare_outputs(expected, got, exercise.rtol, exercise.atol)
+        problem = compare_outputs(expected, got, exercise.rtol, exercise.atol, inputs=case)
         if problem:
             level = 2 if (i > 0 or " has shape " in problem or "(" in problem.split(", expected")[-1]) else 1
-            passed = (f"\nYour function passes the first {i} test case(s): what is special about this one?"
-                      if i else "")
+            note = exercise.diagnose(case, problem) if exercise.diagnose else None
+            if note:
+                note = f"\n{note}"
+            elif i:
+                note = f"\nYour function passes the first {i} test case(s): what is special about this one?"
             return Result(exercise, WRONG, f"test case {i + 1} of {len(cases)} ({describe_case(case)}): "
-                          f"{problem}.{passed}\n" + next_hint(exercise, level), i, len(cases))
+                          f"{problem}.{note or ''}\n" + next_hint(exercise, level), i, len(cases))
     return Result(exercise, PASSED, f"all {len(cases)} test cases pass.", len(cases), len(cases))
 
 
@@ -300,5 +319,16 @@ def describe_case(case: dict) -> str:
             parts.append(f"{k}={bool(a)}")
             continue
         parts.append(f"{k}={a.item():.4g}" if a.ndim == 0 and a.dtype.kind in "fiu"
-                     else f"{k} of shape {a.shape}" if a.dtype.kind in "fiub" else f"{k}={v!r}")
+                     else f"{k} of shape {a.shape}" if a.dtype.kind in "fiub" else f"{k}={_short(v)}")
     return ", ".join(parts)
+
+
+def _short(v) -> str:
+    """A value that is not one array, on one line: a dict or list of arrays by their shapes."""
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{k!r}: {_short(x)}" for k, x in v.items()) + "}"
+    if isinstance(v, np.ndarray):
+        return f"array of shape {v.shape}"
+    if isinstance(v, (list, tuple)) and any(isinstance(x, np.ndarray) for x in v):
+        return f"{type(v).__name__} of {len(v)} arrays of shapes " + ", ".join(str(np.shape(x)) for x in v)
+    return " ".join(repr(v).split())

@@ -101,6 +101,19 @@ def _perceptron_cases(rng):
     return cases
 
 
+def _perceptron_case_note(case, problem):
+    """Say what is special about a perceptron test case: which branch it takes, or that an input was changed."""
+    if "after the call" in problem:
+        return "Your function changed an array it was given: build new arrays instead of updating w in place."
+    margin = case["y"] * (float(np.dot(case["w"], case["x"])) + case["b"])
+    if margin == 0:
+        return ("This point lies exactly on the boundary, y (w·x + b) = 0, as at the start of training when w = 0 "
+                "and b = 0. Does your function treat it as a mistake?")
+    if margin < 0:
+        return f"Here y (w·x + b) = {margin:.4g} < 0: the point is misclassified, so the boundary must move towards it."
+    return f"Here y (w·x + b) = {margin:.4g} > 0: the point is classified correctly."
+
+
 def _run_perceptron(fn, case):
     """``fn(**case)`` on copies; the inputs after the call are outputs too (they must not change)."""
     w, x = case["w"].copy(), case["x"].copy()
@@ -211,7 +224,7 @@ _HINTS = {
 
 register(
     Exercise("1.1", "perceptron_update", "one perceptron update", perceptron_update, _perceptron_cases,
-             _run_perceptron, hints=_HINTS["1.1"]),
+             _run_perceptron, hints=_HINTS["1.1"], diagnose=_perceptron_case_note),
     Exercise("1.2", "sigmoid", "a sigmoid that never overflows", activations.sigmoid, _sigmoid_cases,
              _run_without_overflow, hints=_HINTS["1.2"],
              forbidden=("dlcourse.activations.sigmoid", "dlcourse.graph._sigmoid")),
