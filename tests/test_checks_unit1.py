@@ -19,7 +19,7 @@ from dlcourse.graph import Value  # noqa: E402
 from exercise_support import (PROBLEM, SEEDS, assert_caught, assert_solutions_pass, notebook_solutions,  # noqa: E402
                               problem_of, solution_ids)
 
-UNIT1_IDS = [f"1.{i}" for i in range(1, 8)]
+UNIT1_IDS = [f"1.{i}" for i in range(1, 9)]
 
 
 @pytest.fixture(autouse=True)
@@ -139,8 +139,37 @@ def perceptron_wrong_sign(w, b, x, y, lr=1.0):
     return w.copy(), b
 
 
+def _hidden_grad(x, weight1, bias1, weight2, output):
+    return weight2[output] * (weight1 @ x + bias1 > 0)
+
+
+def saliency_without_the_relu(x, weight1, bias1, weight2, output):
+    return weight1.T @ weight2[output]
+
+
+def saliency_times_the_input(x, weight1, bias1, weight2, output):
+    return x * (weight1.T @ _hidden_grad(x, weight1, bias1, weight2, output))
+
+
+def saliency_mask_of_the_input(x, weight1, bias1, weight2, output):
+    return weight1.T @ (weight2[output] * (x > 0))
+
+
+def saliency_without_the_transpose(x, weight1, bias1, weight2, output):
+    return weight1 @ _hidden_grad(x, weight1, bias1, weight2, output)
+
+
+def saliency_all_classes(x, weight1, bias1, weight2, output):
+    return weight1.T @ (weight2.sum(axis=0) * (weight1 @ x + bias1 > 0))
+
+
 WRONG_ANSWERS = [
     # (exercise, function, status, a fragment the message must contain)
+    ("1.8", saliency_without_the_relu, WRONG, "hidden units are active"),
+    ("1.8", saliency_times_the_input, WRONG, "times the input x, element by element"),
+    ("1.8", saliency_mask_of_the_input, ERROR, "could not be broadcast"),
+    ("1.8", saliency_without_the_transpose, ERROR, "ValueError: matmul"),
+    ("1.8", saliency_all_classes, WRONG, "saliency at index"),
     ("1.4", mul_swapped_local_grads, WRONG, "a.grad"),
     ("1.4", mul_adds, WRONG, "out.data"),
     ("1.4", mul_returns_a_float, WRONG, "must return a Value"),
@@ -218,6 +247,22 @@ def test_the_check_does_not_modify_the_inputs_it_hands_out():
     np.testing.assert_array_equal(case["w"], w)
 
 
+def test_the_saliency_reference_agrees_with_torch_autograd(torch):
+    ex = get_exercise("1.8")
+    for case in ex.cases(np.random.default_rng(0)):
+        x = torch.tensor(case["x"], requires_grad=True)
+        hidden = torch.relu(torch.tensor(case["weight1"]) @ x + torch.tensor(case["bias1"]))
+        (torch.tensor(case["weight2"]) @ hidden)[case["output"]].backward()
+        np.testing.assert_allclose(ex.reference(**case), x.grad.numpy(), rtol=1e-12, atol=1e-14)
+
+
+def test_the_saliency_cases_have_active_and_inactive_hidden_units():
+    for seed in range(5):
+        for case in get_exercise("1.8").cases(np.random.default_rng(seed)):
+            active = case["weight1"] @ case["x"] + case["bias1"] > 0
+            assert active.any() and not active.all()
+
+
 def test_results_are_reproducible_with_a_seed():
     a = check("1.5", tanh_one_minus_t, seed=5)
     b = check("1.5", tanh_one_minus_t, seed=5)
@@ -233,7 +278,7 @@ def test_evaluate_can_limit_the_cases():
 def test_an_unknown_exercise_lists_the_known_ones():
     with pytest.raises(ValueError, match="unknown exercise '9.9'") as info:
         check("9.9", stub)
-    assert "1.1, 1.2, 1.3, 1.4, 1.5, 1.6, 1.7" in str(info.value)
+    assert "1.1, 1.2, 1.3, 1.4, 1.5, 1.6, 1.7, 1.8" in str(info.value)
     with pytest.raises(TypeError, match="exercise_id must be a string"):
         check(1.3, stub)
 
@@ -253,15 +298,15 @@ def test_progress_reflects_the_statuses():
     check("1.2", sigmoid_naive)
     check("1.3", stub)
     rows = progress(1)
-    assert len(rows) == 7
+    assert len(rows) == 8
     statuses = {i: s for i, _, s in rows}
     assert statuses == {"1.4": PASSED, "1.5": WRONG, "1.2": ERROR, "1.3": NOT_ATTEMPTED,
-                        "1.6": NOT_ATTEMPTED, "1.7": NOT_ATTEMPTED, "1.1": NOT_ATTEMPTED}
+                        "1.6": NOT_ATTEMPTED, "1.7": NOT_ATTEMPTED, "1.1": NOT_ATTEMPTED, "1.8": NOT_ATTEMPTED}
     text = str(rows)
-    assert "1 of 7 passed" in text and len(text.splitlines()) == 9
+    assert "1 of 8 passed" in text and len(text.splitlines()) == 10
     assert "the product node of the engine" in text
     html = rows._repr_html_()
-    assert html.count("<tr>") == 8 and "✅ passed" in html and "❌ wrong" in html and "💥 error" in html
+    assert html.count("<tr>") == 9 and "✅ passed" in html and "❌ wrong" in html and "💥 error" in html
     # a later check replaces the earlier result
     check("1.5", get_exercise("1.5").reference)
     assert dict((i, s) for i, _, s in progress(1))["1.5"] == PASSED

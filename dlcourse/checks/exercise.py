@@ -197,6 +197,10 @@ def _input_pattern(rec: np.ndarray, exp: np.ndarray, inputs: dict | None) -> str
         if isinstance(value, np.ndarray) and value.shape == rec.shape and value.dtype.kind == "f" \
                 and rec.size > 0 and np.array_equal(rec, value) and not np.allclose(exp, value):
             return f" (it is the input {name}, unchanged: is an update or a step skipped on this case?)"
+    for name, value in (inputs or {}).items():
+        if isinstance(value, np.ndarray) and value.shape == rec.shape and value.dtype.kind == "f" \
+                and np.any(np.abs(value - 1) > 1e-6) and np.allclose(rec, exp * value, rtol=1e-6, atol=1e-10):
+            return f" (every value is the expected one times the input {name}, element by element)"
     return ""
 
 
@@ -314,7 +318,14 @@ def _error_advice(exc: Exception) -> str:
 def describe_case(case: dict) -> str:
     parts = []
     for k, v in case.items():
-        a = np.asarray(v)
+        try:
+            a = np.asarray(v)
+        except ValueError:   # a ragged list, such as layers given as tuples of different lengths
+            parts.append(f"{k}={_short(v)}")
+            continue
+        if isinstance(v, (tuple, list)) and len(v) <= 8 and all(isinstance(x, (int, np.integer)) for x in v):
+            parts.append(f"{k}={type(v)(int(x) for x in v)}")     # a shape or a few sizes: show them
+            continue
         if a.dtype.kind == "b" and a.ndim == 0:
             parts.append(f"{k}={bool(a)}")
             continue

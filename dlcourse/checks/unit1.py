@@ -6,8 +6,9 @@ import numpy as np
 
 from .. import activations
 from ..graph import Value
+from ..layers import Linear, ReLU, Sequential
 from ..shallow import perceptron_update
-from .exercise import BadReturn, Exercise, as_outputs, skeleton
+from .exercise import BadReturn, Exercise, _copy, as_outputs, skeleton
 from .registry import register
 
 
@@ -122,6 +123,38 @@ def _run_perceptron(fn, case):
     return out | {"w (input) after the call": w, "x (input) after the call": x}
 
 
+
+# -- 1.8: saliency of a one-hidden-layer ReLU network -----------------------------------------------------------
+def _saliency_reference(x, weight1, bias1, weight2, output):
+    """The backward pass of ``Sequential(Linear, ReLU, Linear)`` seeded with the one-hot vector of ``output``
+    (what :func:`dlcourse.explore.saliency.saliency` does for any network)."""
+    (H, D), C = weight1.shape, weight2.shape[0]
+    net = Sequential(Linear(D, H), ReLU(), Linear(H, C))
+    net[0].params["weight"][...], net[0].params["bias"][...] = weight1, bias1
+    net[2].params["weight"][...], net[2].params["bias"][...] = weight2, 0.0
+    logits = net.forward(x[None, :])
+    seed = np.zeros_like(logits)
+    seed[0, output] = 1.0
+    return net.backward(seed)[0]
+
+
+def _saliency_cases(rng):
+    cases = []
+    for D, H, C in [(5, 4, 3), (8, 6, 10), (3, 7, 2), (64, 32, 10)]:   # D != H catches a missing transpose
+        cases.append({"x": rng.normal(size=D), "weight1": rng.normal(0, 1 / np.sqrt(D), (H, D)),
+                      "bias1": rng.normal(0, 0.5, H), "weight2": rng.normal(size=(C, H)),
+                      "output": int(rng.integers(0, C))})
+    return cases
+
+
+def _saliency_note(case, problem):
+    active = int(np.sum(case["weight1"] @ case["x"] + case["bias1"] > 0))
+    return f"On this case {active} of the {len(case['bias1'])} hidden units are active (pre-activation > 0)."
+
+
+def _run_saliency(fn, case):
+    return {"saliency": fn(**{k: _copy(v) for k, v in case.items()})}
+
 # The hint levels of each exercise (Exercise.hints): the idea, the formula, a skeleton with blanks.
 _HINTS = {
     "1.1": (
@@ -219,6 +252,20 @@ _HINTS = {
             return ____ / ____
         """),
     ),
+    "1.8": (
+        r"Backpropagation does not stop at the weights. Seed the backward pass with 1 at output $m$ and 0 at the "
+        r"others, and carry it back through the second layer, the ReLU and the first layer, down to the input.",
+        r"With $a = W_1 x + b_1$ and $o = W_2\,\mathrm{ReLU}(a) + b_2$: the gradient of $o_m$ with respect to "
+        r"$\mathrm{ReLU}(a)$ is row $m$ of $W_2$, shape $(H,)$; the ReLU lets it through only where $a > 0$; the first "
+        r"layer then gives $\partial o_m/\partial x = W_1^\top(\cdot)$, shape $(D, H)(H,) = (D,)$. The bias $b_2$ "
+        r"plays no part.",
+        skeleton("""
+            pre = ____                          # the hidden pre-activation a, (H,)
+            g = ____                            # d o_m / d ReLU(a): row m of weight2, (H,)
+            g = g * (____)                      # the ReLU passes it only where a > 0
+            return ____ @ ____                  # (D,)
+        """),
+    ),
 }
 
 
@@ -244,4 +291,7 @@ register(
              _softmax_xent_grad_reference, _xent_cases,
              hints=_HINTS["1.7"],
              forbidden=("dlcourse.losses.cross_entropy_grad", "dlcourse.activations.softmax")),
+    Exercise("1.8", "saliency_map", "the saliency of a one-hidden-layer network", _saliency_reference,
+             _saliency_cases, _run_saliency, hints=_HINTS["1.8"], diagnose=_saliency_note,
+             forbidden=("dlcourse.explore.saliency.saliency", "dlcourse.layers.linear.Linear.backward")),
 )

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..layers.conv import Conv2d
+from ..layers import Flatten, Linear, ReLU
+from ..layers.conv import Conv2d, conv_output_size
 from ..layers.pooling import MaxPool2d
 from ..layers.recurrent import gru_cell_forward, lstm_cell_forward, rnn_cell_forward
 from .exercise import Exercise, _copy, as_outputs, skeleton
@@ -242,7 +243,229 @@ _HINTS = {
             return ____
         """),
     ),
+    "5.8": (
+        r"Walk through the layers keeping the current shape, $(C, H, W)$ — or one length, after `flatten`. A layer "
+        r"either has weights (count them) or only changes the shape. A fully connected layer's count depends on the "
+        r"shape that reaches it, so the shape bookkeeping is the heart of the exercise.",
+        r"A convolution with $C_\text{out}$ filters of $k \times k$ on $C_\text{in}$ channels has "
+        r"$C_\text{out} C_\text{in} k^2$ weights and $C_\text{out}$ biases; it outputs $(C_\text{out}, H', W')$ with "
+        r"$H' = \lfloor (H + 2p - k)/s \rfloor + 1$ (Exercise 5.1). A $k \times k$ max-pooling (stride $k$) has no "
+        r"parameters and gives $H' = \lfloor (H - k)/k \rfloor + 1$. ReLU changes nothing. `flatten` turns "
+        r"$(C, H, W)$ into $C H W$ features, and a linear layer from $n$ to $m$ features has $n m + m$ parameters.",
+        skeleton("""
+            c, h, w = ____                       # the current shape
+            n = None                             # the number of features, after "flatten"
+            result = []
+            for spec in layers:
+                if spec[0] == "conv":
+                    _, c_out, k, s, p = spec
+                    result.append(____)
+                    c, h, w = ____, ____, ____
+                elif spec[0] == "maxpool":
+                    h, w = ____, ____
+                    result.append(0)
+                elif spec[0] == "flatten":
+                    n = ____
+                    result.append(0)
+                elif spec[0] == "linear":
+                    result.append(____)
+                    n = ____
+                else:                            # "relu"
+                    result.append(0)
+            return result
+        """),
+    ),
+    "5.9": (
+        r"Work backwards from one unit of the last layer. A layer with a $k \times k$ kernel widens the window by "
+        r"$k - 1$ positions of *its own input*. Every stride below that layer spreads those positions further apart "
+        r"in the image, so the same widening costs more pixels the deeper the layer is.",
+        r"Keep the *jump* $J$: the distance, in image pixels, between neighbouring positions of a layer's input. "
+        r"$J = 1$ for the image, and each layer multiplies it by its stride. Then "
+        r"$r = 1 + \sum_l (k_l - 1)\,J_l$ with $J_l = \prod_{j<l} s_j$, the jump *before* layer $l$. Two 3×3 layers "
+        r"with stride 1: $1 + 2 + 2 = 5$.",
+        skeleton("""
+            r, jump = ____, ____
+            for k, s in ____:                    # the layers, first to last
+                r = ____                         # widen by k - 1 positions of this layer's input
+                jump = ____                      # the jump for the next layer
+            return ____
+        """),
+    ),
+    "5.10": (
+        r"Insert a blank before, between and after the labels: $\ell' = (\text{-}, \ell_1, \text{-}, \ell_2, \dots, "
+        r"\ell_L, \text{-})$. Every valid path walks through $\ell'$ from left to right, one symbol per frame: it "
+        r"stays, moves one step, or skips the blank between two *different* labels. Add up all paths with dynamic "
+        r"programming: one number per frame and position in $\ell'$.",
+        r"Let $\alpha_t(s)$ be the total probability of the path prefixes that are at $\ell'_s$ at frame $t$. Start: "
+        r"$\alpha_0(0) = p_0(\text{-})$, $\alpha_0(1) = p_0(\ell_1)$, the others 0. Step: "
+        r"$\alpha_t(s) = \bigl(\alpha_{t-1}(s) + \alpha_{t-1}(s-1) + [\ell'_s \ne \text{-} \text{ and } "
+        r"\ell'_s \ne \ell'_{s-2}]\;\alpha_{t-1}(s-2)\bigr)\, p_t(\ell'_s)$. A path ends on the last label or on the "
+        r"blank after it: $P = \alpha_{T-1}(S-1) + \alpha_{T-1}(S-2)$ with $S = 2L + 1$.",
+        skeleton("""
+            ext = [0]                                   # blank, l1, blank, l2, ..., blank
+            for label in labels:
+                ext += [____, ____]
+            T, S = len(probs), len(ext)
+            a = np.zeros((T, S))
+            a[0, 0], a[0, 1] = ____, ____
+            for t in range(1, T):
+                for s in range(S):
+                    total = a[t - 1, s]
+                    if s >= 1:
+                        total += ____
+                    if s >= 2 and ____:                 # skip the blank between two different labels
+                        total += ____
+                    a[t, s] = total * ____
+            return ____
+        """),
+    ),
 }
+
+
+# -- 5.8 parameters per layer (notebook 5.2) -----------------------------------------------------------------------
+def _build_layer(spec, shape):
+    """The ``dlcourse.layers`` module of a plain-data layer spec, and the shape it outputs for ``shape``."""
+    kind = spec[0]
+    if kind == "conv":
+        _, out_channels, k, s, p = spec
+        return Conv2d(shape[0], out_channels, k, stride=s, padding=p), \
+            (out_channels, conv_output_size(shape[1], k, s, p), conv_output_size(shape[2], k, s, p))
+    if kind == "maxpool":
+        k = spec[1]
+        return MaxPool2d(k), (shape[0], conv_output_size(shape[1], k, k), conv_output_size(shape[2], k, k))
+    if kind == "flatten":
+        return Flatten(), (int(np.prod(shape)),)
+    if kind == "linear":
+        return Linear(shape[0], spec[1]), (spec[1],)
+    return ReLU(), shape
+
+
+def _parameters_reference(input_shape, layers):
+    """Build each layer from ``dlcourse.layers`` and count its parameters, tracing the shape through the stack."""
+    counts, shape = [], tuple(input_shape)
+    for spec in layers:
+        layer, shape = _build_layer(spec, shape)
+        counts.append(sum(p.size for p in layer.params.values()))
+    return counts
+
+
+CNN_DIGITS = [("conv", 32, 3, 1, 1), ("relu",), ("maxpool", 2), ("conv", 64, 3, 1, 1), ("relu",), ("maxpool", 2),
+              ("flatten",), ("linear", 128), ("relu",), ("linear", 10)]          # notebook 5.2's network
+LENET5 = [("conv", 6, 5, 1, 0), ("relu",), ("maxpool", 2), ("conv", 16, 5, 1, 0), ("relu",), ("maxpool", 2),
+          ("flatten",), ("linear", 120), ("relu",), ("linear", 84), ("relu",), ("linear", 10)]
+
+
+def _parameters_cases(rng):
+    cases = [{"input_shape": (1, 8, 8), "layers": CNN_DIGITS}, {"input_shape": (1, 32, 32), "layers": LENET5}]
+    while len(cases) < 6:
+        C, H = int(rng.integers(1, 4)), int(rng.integers(12, 25))
+        layers, h = [], H
+        for _ in range(int(rng.integers(1, 3))):
+            k, s, p = int(rng.choice([1, 3, 5])), int(rng.integers(1, 3)), int(rng.integers(0, 3))
+            h = (h + 2 * p - k) // s + 1
+            layers += [("conv", int(rng.integers(2, 9)), k, s, p), ("relu",)]
+            if h >= 4:
+                layers.append(("maxpool", 2))
+                h //= 2
+        if h >= 1:
+            cases.append({"input_shape": (C, H, int(rng.integers(12, 25))),
+                          "layers": layers + [("flatten",), ("linear", int(rng.integers(2, 20)))]})
+    return cases
+
+
+def _run_parameters(fn, case):
+    out = fn(input_shape=tuple(case["input_shape"]), layers=[tuple(spec) for spec in case["layers"]])
+    return {"parameters per layer": out}
+
+
+def _parameters_note(case, problem):
+    return f"The layers of this case: {', '.join(spec[0] for spec in case['layers'])}."
+
+
+# -- 5.9 receptive field (notebook 5.3) ----------------------------------------------------------------------------
+def _receptive_field_reference(kernel_sizes, strides):
+    r"""Side of the input window one unit of the last layer sees: :math:`1 + \sum_l (k_l - 1) \prod_{j<l} s_j`."""
+    field, jump = 1, 1
+    for k, s in zip(kernel_sizes, strides):
+        field, jump = field + (int(k) - 1) * jump, jump * int(s)
+    return field
+
+
+def _receptive_field_cases(rng):
+    cases = [{"kernel_sizes": [3, 3], "strides": [1, 1]},                    # VGG: two 3x3 layers see 5x5
+             {"kernel_sizes": [3, 3, 3], "strides": [1, 1, 1]},
+             {"kernel_sizes": [11, 3, 5, 3], "strides": [4, 2, 1, 2]},       # AlexNet: conv1, pool1, conv2, pool2
+             {"kernel_sizes": [7, 3], "strides": [2, 2]}]                    # ResNet's stem: conv 7x7/2, pool 3x3/2
+    for _ in range(4):
+        n = int(rng.integers(2, 6))
+        cases.append({"kernel_sizes": [int(k) for k in rng.integers(1, 8, n)],
+                      "strides": [int(s) for s in rng.integers(1, 4, n)]})
+    return cases
+
+
+def _run_receptive_field(fn, case):
+    return {"receptive field": fn(kernel_sizes=list(case["kernel_sizes"]), strides=list(case["strides"]))}
+
+
+# -- 5.10 CTC by dynamic programming (notebook 5.6) ----------------------------------------------------------------
+def _ctc_reference(probs, labels):
+    """P(labels | probs) summed over every alignment, by the forward recursion of Graves et al. (2006); blank = 0."""
+    extended = [0]
+    for label in labels:
+        extended += [int(label), 0]
+    T, S = len(probs), len(extended)
+    alpha = np.zeros((T, S))
+    alpha[0, :2] = probs[0, extended[:2]]
+    for t in range(1, T):
+        for s in range(S):
+            paths = alpha[t - 1, s] + (alpha[t - 1, s - 1] if s >= 1 else 0.0)
+            if s >= 2 and extended[s] != 0 and extended[s] != extended[s - 2]:
+                paths += alpha[t - 1, s - 2]
+            alpha[t, s] = paths * probs[t, extended[s]]
+    return float(alpha[-1, -1] + alpha[-1, -2])
+
+
+def _ctc_cases(rng):
+    def softmax_rows(T, K):
+        z = rng.normal(0, 1.5, (T, K))
+        e = np.exp(z - z.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+
+    cases = [{"probs": np.full((5, 3), 1 / 3), "labels": np.array([1, 2])},    # the notebook's uniform example
+             {"probs": softmax_rows(6, 4), "labels": np.array([2, 2])},        # a repeat needs a blank between
+             {"probs": softmax_rows(3, 3), "labels": np.array([1, 1])},        # ... exactly one path fits
+             {"probs": softmax_rows(1, 3), "labels": np.array([2])},           # a single frame
+             {"probs": softmax_rows(4, 3), "labels": np.array([1, 1, 1])},     # needs 5 frames: probability 0
+             {"probs": softmax_rows(8, 5), "labels": np.array([3, 1, 1, 4])}]
+    for T, K, L in ((10, 6, 3), (9, 4, 4)):
+        cases.append({"probs": softmax_rows(T, K), "labels": rng.integers(1, K, L)})
+    return cases
+
+
+def _run_ctc(fn, case):
+    return {"probability": fn(probs=case["probs"].copy(), labels=case["labels"].copy())}
+
+
+def _ctc_note(case, problem):
+    labels = [int(v) for v in case["labels"]]
+    repeats = sum(a == b for a, b in zip(labels, labels[1:]))
+    frames = len(case["probs"])
+    text = f"Here {frames} frame(s) must spell labels {labels}"
+    if repeats:
+        text += f", with {repeats} repeated neighbour(s) that need a blank between them"
+    if frames < len(labels) + repeats:
+        text += f": at least {len(labels) + repeats} frames would be needed"
+    return text + "."
+
+
+register(
+    Exercise("5.8", "parameters_per_layer", "the parameters of each layer of a CNN", _parameters_reference,
+             _parameters_cases, _run_parameters, hints=_HINTS["5.8"], diagnose=_parameters_note),
+    Exercise("5.9", "receptive_field", "the receptive field of a stack of layers", _receptive_field_reference,
+             _receptive_field_cases, _run_receptive_field, hints=_HINTS["5.9"]),
+    Exercise("5.10", "ctc_probability", "the CTC probability of a transcript", _ctc_reference, _ctc_cases,
+             _run_ctc, hints=_HINTS["5.10"], diagnose=_ctc_note, rtol=1e-6, atol=1e-12),
+)
 
 
 register(
