@@ -238,6 +238,8 @@ def _pattern(rec: np.ndarray, exp: np.ndarray, rtol: float = 1e-6, atol: float =
         if np.allclose(ratio, ratio[:, :1], rtol=1e-6) and not np.allclose(ratio, ratio.flat[0], rtol=1e-6):
             return " (each row is off by its own factor: a normalization per row, or a per-sample term?)"
     matches = np.isclose(rec, exp, rtol=rtol, atol=atol)
+    if matches.sum() == rec.size - 1:
+        return f" (the only wrong value of {rec.size})"
     if matches.sum() >= rec.size / 2:
         return f" ({int(matches.sum())} of {rec.size} values are right: look at what the wrong ones have in common)"
     return ""

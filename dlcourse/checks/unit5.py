@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from ..layers import Flatten, Linear, ReLU
@@ -379,7 +381,12 @@ def _run_parameters(fn, case):
 
 
 def _parameters_note(case, problem):
-    return f"The layers of this case: {', '.join(spec[0] for spec in case['layers'])}."
+    """Name the layer whose count is wrong (the index a message reports), or say what to return."""
+    found = re.search(r"at index \((\d+),\)", problem)
+    if found:
+        i = int(found.group(1))
+        return f"Layer {i} (counting from 0) is {case['layers'][i]}."
+    return f"Return one count per layer: a list of {len(case['layers'])} numbers here."
 
 
 # -- 5.9 receptive field (notebook 5.3) ----------------------------------------------------------------------------
