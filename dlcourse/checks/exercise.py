@@ -259,8 +259,9 @@ def evaluate(exercise: Exercise, fn: Callable, seed: int | None = None, n_cases:
         try:
             got = as_outputs(exercise.run(fn, case), exercise.outputs)
         except NotImplementedError:
+            start = "\nHint 1 above the exercise gives the idea." if exercise.hints else ""
             return Result(exercise, NOT_ATTEMPTED, "not attempted yet — replace the "
-                          "`raise NotImplementedError(...)` line with your code.", 0, len(cases))
+                          f"`raise NotImplementedError(...)` line with your code.{start}", 0, len(cases))
         except BadReturn as exc:   # the function ran, but what it returned is not what the exercise asks for
             return Result(exercise, WRONG, f"test case {i + 1} of {len(cases)} ({describe_case(case)}): your "
                           f"function ran, but its return value is not what the exercise asks for: {exc}.\n"
@@ -278,7 +279,8 @@ def evaluate(exercise: Exercise, fn: Callable, seed: int | None = None, n_cases:
             if note:
                 note = f"\n{note}"
             elif i:
-                note = f"\nYour function passes the first {i} test case(s): what is special about this one?"
+                first = "the first test case" if i == 1 else f"the first {i} test cases"
+                note = f"\nYour function passes {first}: what is special about this one?"
             return Result(exercise, WRONG, f"test case {i + 1} of {len(cases)} ({describe_case(case)}): "
                           f"{problem}.{note or ''}\n" + next_hint(exercise, level), i, len(cases))
     return Result(exercise, PASSED, f"all {len(cases)} test cases pass.", len(cases), len(cases))
