@@ -1,7 +1,8 @@
 """What the tests of every unit's exercises share (tests/test_checks_unitN.py).
 
 * :func:`assert_caught`: a plausible wrong answer gets the right status, a message with the expected fragment,
-  the test case's number and a pointer to a hint level (never a solution line); and when the message reports a value, the value it names as received and
+  the test case's number and a pointer to a hint level (never a solution line); and when the message reports a
+  value, the value it names as received and
   as expected are recomputed here from the function and the reference on that same case.
 * :func:`notebook_solutions` and :func:`assert_solutions_pass`: every solution written between
   ``### BEGIN SOLUTION`` and ``### END SOLUTION`` in a unit's notebooks passes its own check.
@@ -179,7 +180,8 @@ def _expression(line: str) -> str:
 
 
 _OPERATOR = re.compile(r"\*\*|//|==|<=|>=|!=|[-+*/@%<>=~&|]")
-_SIGNIFICANT = re.compile(r"_{4,}|[A-Za-z_]\w*|\d+\.?\d*(?:e-?\d+)?|\*\*|//|==|<=|>=|!=|[-+*/@%<>=~&|]|\"[^\"]*\"|'[^']*'")
+_SIGNIFICANT = re.compile(r"_{4,}|[A-Za-z_]\w*|\d+\.?\d*(?:e-?\d+)?|\*\*|//|==|<=|>=|!=|[-+*/@%<>=~&|]"
+                          r"|\"[^\"]*\"|'[^']*'")
 NGRAM = 7
 
 

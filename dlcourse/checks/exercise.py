@@ -174,7 +174,8 @@ def _shape_pattern(rec: tuple, exp: tuple) -> str:
     """Name what a wrong shape suggests: swapped axes, a sum too many or too few, an extra axis."""
     size_rec, size_exp = int(np.prod(rec)), int(np.prod(exp))
     if len(rec) == len(exp) >= 2 and rec == exp[::-1]:
-        return " (the axes are swapped: a transpose too many or too few, or the factors of a product in the wrong order)"
+        return (" (the axes are swapped: a transpose too many or too few, or the factors of a product in the "
+                "wrong order)")
     if tuple(d for d in rec if d != 1) == tuple(d for d in exp if d != 1):
         return " (the same values with an axis of length 1 added or dropped: check keepdims, [:, None] or a reshape)"
     if size_rec == 1 and size_exp > 1:
@@ -223,13 +224,16 @@ def _pattern(rec: np.ndarray, exp: np.ndarray, rtol: float = 1e-6, atol: float =
                 return f" (every value is {r:.4g} times the expected one: a factor too many or too few)"
     diff = rec - exp
     if np.allclose(diff, diff.flat[0], rtol=1e-6, atol=1e-10) and abs(diff.flat[0]) > 1e-10:
-        return f" (every value is off by the same amount, {float(diff.flat[0]):+.4g}: a constant term added or left out?)"
+        return (f" (every value is off by the same amount, {float(diff.flat[0]):+.4g}: a constant term added or "
+                "left out?)")
     if close(np.abs(rec), np.abs(exp)):
         flipped = ~np.isclose(rec, exp, rtol=rtol, atol=atol)
         if np.all(exp[flipped] > 0):
-            return " (the sizes are right, but the sign is wrong where the expected value is positive: check that branch)"
+            return (" (the sizes are right, but the sign is wrong where the expected value is positive: check that "
+                    "branch)")
         if np.all(exp[flipped] < 0):
-            return " (the sizes are right, but the sign is wrong where the expected value is negative: check that branch)"
+            return (" (the sizes are right, but the sign is wrong where the expected value is negative: check that "
+                    "branch)")
         return " (the sizes are right, but some signs are wrong)"
     if exp.ndim == 2 and exp.shape[0] == exp.shape[1] and close(rec, exp.T):
         return " (your array is the transpose of the expected one)"

@@ -111,7 +111,8 @@ def _perceptron_case_note(case, problem):
         return ("This point lies exactly on the boundary, y (w·x + b) = 0, as at the start of training when w = 0 "
                 "and b = 0. Does your function treat it as a mistake?")
     if margin < 0:
-        return f"Here y (w·x + b) = {margin:.4g} < 0: the point is misclassified, so the boundary must move towards it."
+        return (f"Here y (w·x + b) = {margin:.4g} < 0: the point is misclassified, so the boundary must move "
+                "towards it.")
     return f"Here y (w·x + b) = {margin:.4g} > 0: the point is classified correctly."
 
 

@@ -296,8 +296,8 @@ _HINTS = {
         r"by the same factor so that the total length becomes `max_norm`; never stretch a short one. The direction "
         r"does not change.",
         r"$\|g\| = \sqrt{\sum_k\sum_i g_{k,i}^2}$ over all the arrays $k$; the scale is "
-        r"$\min\bigl(1,\ \text{max\_norm}/(\|g\| + 10^{-6})\bigr)$ (PyTorch adds $10^{-6}$). Return the scaled list "
-        r"and $\|g\|$ *before* clipping, as a float.",
+        r"$\min\bigl(1,\ M/(\|g\| + 10^{-6})\bigr)$ with $M$ = `max_norm` (PyTorch adds $10^{-6}$). Return the "
+        r"scaled list and $\|g\|$ *before* clipping, as a float.",
         skeleton("""
             total_norm = float(np.sqrt(sum(____ for g in grads)))
             scale = min(____, ____)

@@ -231,7 +231,7 @@ _HINTS = {
         r"Deal the samples out to the folds like cards: line them up class by class and hand out folds "
         r"$0, 1, \dots, k-1, 0, 1, \dots$ in turn. Each class then spreads evenly, and because the dealing goes on "
         r"across classes, one class's left-overs go to the next folds instead of always to fold 0.",
-        r"A *stable* argsort of `y` (`kind=\"stable\"`) lists the sample indices class by class. The sample at "
+        r"A *stable* argsort of `y` (`kind='stable'`) lists the sample indices class by class. The sample at "
         r"position $i$ of that order gets fold $i \bmod k$. The result is indexed by sample, not by position: "
         r"the entry of sample `order[i]` is $i \bmod k$.",
         skeleton("""
@@ -245,8 +245,8 @@ _HINTS = {
         r"Weight decay penalises the weights, not the biases. Go through the parameters by name: each weight adds "
         r"to the penalty and gets a gradient, each bias gets a zero gradient. Never change the arrays you are given.",
         r"$\Omega = \frac{\alpha}{2}\sum_{\text{weights}}\sum_i w_i^2$ and $\partial\Omega/\partial w = \alpha w$; "
-        r"a bias gets zeros of its own shape. A parameter is a bias when its name contains `\"bias\"` (PyTorch's "
-        r"names, such as `\"0.bias\"`). Make each gradient a new array: an in-place `value *= ...` would change "
+        r"a bias gets zeros of its own shape. A parameter is a bias when its name contains `'bias'` (PyTorch's "
+        r"names, such as `'0.bias'`). Make each gradient a new array: an in-place `value *= ...` would change "
         r"the caller's weights.",
         skeleton("""
             penalty = 0.0
@@ -304,7 +304,8 @@ _HINTS = {
     "4.6": (
         r"Walk through the epochs keeping three things: the best loss so far, the epoch where it happened, and how "
         r"many epochs in a row have not improved on it. Stop as soon as that count reaches `patience`.",
-        r"An epoch improves when $\text{loss} < \text{best} - \text{min\_delta}$ (strictly: a tie does not count). "
+        r"An epoch improves when its loss $\ell < \ell_\text{best} - \delta$, with $\delta$ = `min_delta` (strictly: a "
+        r"tie does not count). "
         r"An improvement records the loss and the epoch and resets the count to 0; any other epoch adds 1, and when "
         r"the count reaches `patience` you return (this epoch, the best epoch). If the loop ends, training ran to "
         r"the last epoch: return its index. Epochs are 0-based; start with best $= +\infty$.",

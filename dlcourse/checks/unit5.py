@@ -173,7 +173,7 @@ _HINTS = {
         r"Output $(i, j)$ reads rows $is, \dots, is + k - 1$ and columns $js, \dots, js + k - 1$. Flattened to "
         r"$(N, C, k^2)$, `argmax(axis=2)` gives each window's winner as a flat offset, and "
         r"`np.unravel_index(offset, (k, k))` turns it into row and column offsets $u, v$: the winner sits at "
-        r"$(is + u,\ js + v)$ in $x$. Index arrays for $n$ and $c$ (from `np.meshgrid(..., indexing=\"ij\")`) "
+        r"$(is + u,\ js + v)$ in $x$. Index arrays for $n$ and $c$ (from `np.meshgrid(..., indexing='ij')`) "
         r"update all $N \times C$ windows at once. Add with `+=`, since windows can overlap.",
         skeleton("""
             n, c = np.meshgrid(____, ____, indexing="ij")          # (N, C) index arrays
@@ -218,7 +218,8 @@ _HINTS = {
         r"Compute the four blocks at once, as one pre-activation with $4H$ columns; split it into the i, f, g, o "
         r"blocks; squash each with its own function; then update the cell state, and the output from it.",
         r"$a = x W_{ih}^\top + b_{ih} + h_\text{prev} W_{hh}^\top + b_{hh}$, shape $(N, 4H)$, in PyTorch's order "
-        r"i, f, g, o: `np.split` into 4 equal parts along axis 1 gives four $(N, H)$ blocks. $i, f, o$ use the sigmoid, $g$ uses tanh; "
+        r"i, f, g, o: `np.split` into 4 equal parts along axis 1 gives four $(N, H)$ blocks. $i, f, o$ use the "
+        r"sigmoid, $g$ uses tanh; "
         r"$c = f \odot c_\text{prev} + i \odot g$ and $h = o \odot \tanh(c)$. Return $(h, c)$.",
         skeleton("""
             a = ____                                   # (N, 4H)
