@@ -250,3 +250,20 @@ def test_hints_given_as_one_string_or_too_many_levels_are_refused():
         make(hints=("a", "b", "c", "d"))
     with pytest.raises(ValueError, match="1 to 3 non-empty strings"):
         make(hints=("a", " "))
+
+
+def test_the_hint_tool_replaces_an_old_single_hint_and_is_idempotent():
+    import sys
+    sys.path.insert(0, str(ROOT / "tools"))
+    from exercise_hints import update
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("### Exercise 1.3 — the derivative\n\nWrite it.\n\n"
+                                              "<details><summary>Hint</summary>\n\nthe answer\n</details>"),
+                nbformat.v4.new_code_cell("# Exercise 1.3: sigmoid_prime\ndef sigmoid_prime(x):\n    pass"),
+                nbformat.v4.new_code_cell('# NBVAL_CHECK_OUTPUT\ncheck("1.3", sigmoid_prime)')]
+    assert update(nb) == ["1.3"]
+    assert nb.cells[0].source == "### Exercise 1.3 — the derivative\n\nWrite it."
+    assert nb.cells[1].source == hints_markdown(get_exercise("1.3"))
+    assert nb.cells[2].source.startswith("# Exercise 1.3")
+    assert update(nb) == [] and len(nb.cells) == 4

@@ -92,6 +92,13 @@ def _nesterov_cases(rng):
     return cases
 
 
+def _nesterov_note(case, problem):
+    v = case.get("v")
+    if v is not None and np.any(np.asarray(v) != 0):
+        return "Here v is not zero (the first test case starts from v = 0), so the look-ahead point is not theta."
+    return None
+
+
 # -- 3.4: an RMSprop step (torch's convention) -----------------------------------------
 def _rmsprop_reference(w, square_avg, grad, lr, alpha, eps):
     square_avg = alpha * square_avg + (1 - alpha) * grad ** 2
@@ -327,7 +334,7 @@ register(
              _step_cases, hints=_HINTS["3.2"],
              outputs=("w_new", "v_new")),
     Exercise("3.3", "nesterov_step", "one Nesterov step, looking ahead", _nesterov_reference, _nesterov_cases,
-             hints=_HINTS["3.3"],
+             hints=_HINTS["3.3"], diagnose=_nesterov_note,
              outputs=("theta_new", "v_new")),
     Exercise("3.4", "rmsprop_step", "one RMSprop step (torch's convention)", _rmsprop_reference, _rmsprop_cases,
              hints=_HINTS["3.4"],

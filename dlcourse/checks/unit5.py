@@ -42,6 +42,14 @@ def _output_size_cases(rng):
     return cases
 
 
+def _output_size_note(case, problem):
+    span = case["n"] + 2 * case["padding"] - case["kernel_size"]
+    if span % case["stride"]:
+        return (f"Here n + 2p - k = {span} is not a multiple of the stride {case['stride']}: the windows do not "
+                f"fit exactly.")
+    return None
+
+
 # -- 5.2 naive convolution -------------------------------------------------------------------------
 def _conv2d_reference(x, weight, bias, stride=1, padding=0):
     C_out, C_in, kH, kW = weight.shape
@@ -411,6 +419,12 @@ def _receptive_field_cases(rng):
     return cases
 
 
+def _receptive_field_note(case, problem):
+    if any(int(s) > 1 for s in case["strides"]):
+        return "This stack has strides larger than 1."
+    return None
+
+
 def _run_receptive_field(fn, case):
     return {"receptive field": fn(kernel_sizes=list(case["kernel_sizes"]), strides=list(case["strides"]))}
 
@@ -470,7 +484,7 @@ register(
     Exercise("5.8", "parameters_per_layer", "the parameters of each layer of a CNN", _parameters_reference,
              _parameters_cases, _run_parameters, hints=_HINTS["5.8"], diagnose=_parameters_note),
     Exercise("5.9", "receptive_field", "the receptive field of a stack of layers", _receptive_field_reference,
-             _receptive_field_cases, _run_receptive_field, hints=_HINTS["5.9"]),
+             _receptive_field_cases, _run_receptive_field, hints=_HINTS["5.9"], diagnose=_receptive_field_note),
     Exercise("5.10", "ctc_probability", "the CTC probability of a transcript", _ctc_reference, _ctc_cases,
              _run_ctc, hints=_HINTS["5.10"], diagnose=_ctc_note, rtol=1e-6, atol=1e-12),
 )
@@ -478,7 +492,7 @@ register(
 
 register(
     Exercise("5.1", "output_size", "the output size of a convolution", _output_size_reference, _output_size_cases,
-             _named("size"), hints=_HINTS["5.1"]),
+             _named("size"), hints=_HINTS["5.1"], diagnose=_output_size_note),
     Exercise("5.2", "conv2d_naive", "a convolution with loops", _conv2d_reference, _conv2d_cases, _named("out"),
              hints=_HINTS["5.2"]),
     Exercise("5.3", "maxpool2d_backward", "the backward pass of max pooling", _maxpool_backward_reference,
