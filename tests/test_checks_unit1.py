@@ -4,6 +4,7 @@ every solution written in the instructor notebooks passes its check.
 """
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -18,7 +19,7 @@ from dlcourse.graph import Value  # noqa: E402
 from exercise_support import (PROBLEM, SEEDS, assert_caught, assert_solutions_pass, notebook_solutions,  # noqa: E402
                               problem_of, solution_ids)
 
-UNIT1_IDS = [f"1.{i}" for i in range(1, 8)]
+UNIT1_IDS = [f"1.{i}" for i in range(1, 9)]
 
 
 @pytest.fixture(autouse=True)
@@ -138,8 +139,37 @@ def perceptron_wrong_sign(w, b, x, y, lr=1.0):
     return w.copy(), b
 
 
+def _hidden_grad(x, weight1, bias1, weight2, output):
+    return weight2[output] * (weight1 @ x + bias1 > 0)
+
+
+def saliency_without_the_relu(x, weight1, bias1, weight2, output):
+    return weight1.T @ weight2[output]
+
+
+def saliency_times_the_input(x, weight1, bias1, weight2, output):
+    return x * (weight1.T @ _hidden_grad(x, weight1, bias1, weight2, output))
+
+
+def saliency_mask_of_the_input(x, weight1, bias1, weight2, output):
+    return weight1.T @ (weight2[output] * (x > 0))
+
+
+def saliency_without_the_transpose(x, weight1, bias1, weight2, output):
+    return weight1 @ _hidden_grad(x, weight1, bias1, weight2, output)
+
+
+def saliency_all_classes(x, weight1, bias1, weight2, output):
+    return weight1.T @ (weight2.sum(axis=0) * (weight1 @ x + bias1 > 0))
+
+
 WRONG_ANSWERS = [
     # (exercise, function, status, a fragment the message must contain)
+    ("1.8", saliency_without_the_relu, WRONG, "hidden units are active"),
+    ("1.8", saliency_times_the_input, WRONG, "times the input x, element by element"),
+    ("1.8", saliency_mask_of_the_input, ERROR, "could not be broadcast"),
+    ("1.8", saliency_without_the_transpose, ERROR, "ValueError: matmul"),
+    ("1.8", saliency_all_classes, WRONG, "saliency at index"),
     ("1.4", mul_swapped_local_grads, WRONG, "a.grad"),
     ("1.4", mul_adds, WRONG, "out.data"),
     ("1.4", mul_returns_a_float, WRONG, "must return a Value"),
@@ -217,6 +247,22 @@ def test_the_check_does_not_modify_the_inputs_it_hands_out():
     np.testing.assert_array_equal(case["w"], w)
 
 
+def test_the_saliency_reference_agrees_with_torch_autograd(torch):
+    ex = get_exercise("1.8")
+    for case in ex.cases(np.random.default_rng(0)):
+        x = torch.tensor(case["x"], requires_grad=True)
+        hidden = torch.relu(torch.tensor(case["weight1"]) @ x + torch.tensor(case["bias1"]))
+        (torch.tensor(case["weight2"]) @ hidden)[case["output"]].backward()
+        np.testing.assert_allclose(ex.reference(**case), x.grad.numpy(), rtol=1e-12, atol=1e-14)
+
+
+def test_the_saliency_cases_have_active_and_inactive_hidden_units():
+    for seed in range(5):
+        for case in get_exercise("1.8").cases(np.random.default_rng(seed)):
+            active = case["weight1"] @ case["x"] + case["bias1"] > 0
+            assert active.any() and not active.all()
+
+
 def test_results_are_reproducible_with_a_seed():
     a = check("1.5", tanh_one_minus_t, seed=5)
     b = check("1.5", tanh_one_minus_t, seed=5)
@@ -232,7 +278,7 @@ def test_evaluate_can_limit_the_cases():
 def test_an_unknown_exercise_lists_the_known_ones():
     with pytest.raises(ValueError, match="unknown exercise '9.9'") as info:
         check("9.9", stub)
-    assert "1.1, 1.2, 1.3, 1.4, 1.5, 1.6, 1.7" in str(info.value)
+    assert "1.1, 1.2, 1.3, 1.4, 1.5, 1.6, 1.7, 1.8" in str(info.value)
     with pytest.raises(TypeError, match="exercise_id must be a string"):
         check(1.3, stub)
 
@@ -252,15 +298,15 @@ def test_progress_reflects_the_statuses():
     check("1.2", sigmoid_naive)
     check("1.3", stub)
     rows = progress(1)
-    assert len(rows) == 7
+    assert len(rows) == 8
     statuses = {i: s for i, _, s in rows}
     assert statuses == {"1.4": PASSED, "1.5": WRONG, "1.2": ERROR, "1.3": NOT_ATTEMPTED,
-                        "1.6": NOT_ATTEMPTED, "1.7": NOT_ATTEMPTED, "1.1": NOT_ATTEMPTED}
+                        "1.6": NOT_ATTEMPTED, "1.7": NOT_ATTEMPTED, "1.1": NOT_ATTEMPTED, "1.8": NOT_ATTEMPTED}
     text = str(rows)
-    assert "1 of 7 passed" in text and len(text.splitlines()) == 9
+    assert "1 of 8 passed" in text and len(text.splitlines()) == 10
     assert "the product node of the engine" in text
     html = rows._repr_html_()
-    assert html.count("<tr>") == 8 and "✅ passed" in html and "❌ wrong" in html and "💥 error" in html
+    assert html.count("<tr>") == 9 and "✅ passed" in html and "❌ wrong" in html and "💥 error" in html
     # a later check replaces the earlier result
     check("1.5", get_exercise("1.5").reference)
     assert dict((i, s) for i, _, s in progress(1))["1.5"] == PASSED
@@ -270,7 +316,7 @@ def test_progress_reflects_the_statuses():
 def test_result_html_is_escaped():
     result = check("1.6", linear_backward_grad_w_transposed, seed=0)
     html = result._repr_html_()
-    assert "❌ Exercise 1.6" in html and "<br>Hint:" in html
+    assert "❌ Exercise 1.6" in html and "<br>Open hint 2 above the exercise" in html
     result.message = "x < 0 & y\nsecond line"
     html = result._repr_html_()
     assert "x &lt; 0 &amp; y<br>second line" in html
@@ -280,15 +326,62 @@ def test_result_html_is_escaped():
 def test_compare_outputs():
     exp = {"y": np.array([1.0, 2.0, 3.0])}
     assert compare_outputs(exp, {"y": np.array([1.0, 2.0, 3.0 + 1e-9])}, 1e-6, 1e-8) is None
-    assert compare_outputs(exp, {"y": np.ones((3, 1))}, 1e-6, 1e-8) == "y has shape (3, 1), expected (3,)"
+    assert compare_outputs(exp, {"y": np.ones((3, 1))}, 1e-6, 1e-8).startswith("y has shape (3, 1), expected (3,) (")
     assert compare_outputs(exp, {"y": np.array([1.0, np.nan, 3.0])}, 1e-6, 1e-8) == \
         "y at index (1,) is nan (not finite), expected 2"
     assert compare_outputs(exp, {"y": np.array([1.0, 2.0, np.inf])}, 1e-6, 1e-8) == \
         "y at index (2,) is inf (not finite), expected 3"
     assert compare_outputs(exp, {"y": np.array([1.0, 2.5, 3.0])}, 1e-6, 1e-8) == \
-        "y at index (1,) is 2.5, expected 2"
+        "y at index (1,) is 2.5, expected 2 (the only wrong value of 3)"
     assert compare_outputs(exp, {"z": np.ones(3)}, 1e-6, 1e-8) == "y is missing: expected 1 output(s), got 1"
     assert compare_outputs({"s": np.array(2.0)}, {"s": np.array(3.0)}, 1e-6, 1e-8) == "s is 3, expected 2"
+
+
+PATTERNS = [
+    # (expected, received, what the message must name)
+    (np.array([1.0, -2.0, 3.0]), np.array([4.0, -8.0, 12.0]), "every value is 4 times the expected one"),
+    (np.array([1.0, -2.0, 3.0]), np.array([-1.0, 2.0, -3.0]), "every value has the wrong sign"),
+    (np.array([1.0, -2.0, 3.0]), np.array([1.5, -1.5, 3.5]), "off by the same amount, +0.5"),
+    (np.array([1.0, -2.0, 3.0, -4.0]), np.array([1.0, 2.0, 3.0, 4.0]), "wrong where the expected value is negative"),
+    (np.array([1.0, -2.0, 3.0, -4.0]), np.array([-1.0, -2.0, -3.0, -4.0]), "where the expected value is positive"),
+    (np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([[1.0, 3.0], [2.0, 4.0]]), "the transpose of the expected one"),
+    (np.array([0.3, -0.7, 1.1]), np.array([-0.0, 0.0, -0.0]), "every value is 0, though the expected ones are not"),
+    (np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([[2.0, 4.0], [9.0, 12.0]]), "each row is off by its own factor"),
+]
+
+
+@pytest.mark.parametrize("exp, rec, named", PATTERNS, ids=[p[2][:30] for p in PATTERNS])
+def test_compare_outputs_names_the_pattern_of_an_error(exp, rec, named):
+    message = compare_outputs({"y": exp}, {"y": rec}, 1e-6, 1e-8)
+    assert named in message, message
+    assert "-0 times" not in message and " 0 times" not in message
+
+
+@pytest.mark.parametrize("rec, exp, named", [((3, 2), (2, 3), "the axes are swapped"),
+                                             ((3, 1), (3,), "axis of length 1 added or dropped"),
+                                             ((), (3,), "one number where an array is expected"),
+                                             ((3,), (), "an array where one number is expected"),
+                                             ((4, 3), (5, 3), "axis 0 has length 4, expected 5"),
+                                             ((2, 3, 4), (4, 2, 3), "the axes are permuted")])
+def test_compare_outputs_names_what_a_wrong_shape_suggests(rec, exp, named):
+    message = compare_outputs({"y": np.ones(exp)}, {"y": np.ones(rec)}, 1e-6, 1e-8)
+    assert named in message, message
+
+
+def test_an_output_that_repeats_an_input_is_named():
+    w = np.array([0.5, -1.0])
+    message = compare_outputs({"new w": w + 1}, {"new w": w.copy()}, 1e-6, 1e-8, inputs={"w": w, "b": 0.0})
+    assert "it is the input w, unchanged" in message
+
+
+def test_the_boundary_slip_of_the_perceptron_is_explained_without_a_negative_zero_ratio():
+    """`<` instead of `<=` skips the update on the boundary, where w = 0: the message says so (it used to print
+    "every value is -0 times the expected one")."""
+    result = check("1.1", perceptron_strict_inequality, seed=0)
+    assert result.status == WRONG
+    assert "times the expected" not in result.message and not re.search(r"-0(?![.\d])", result.message)
+    assert "it is the input w, unchanged" in result.message
+    assert "exactly on the boundary" in result.message
 
 
 def test_as_outputs():

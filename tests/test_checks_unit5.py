@@ -15,7 +15,7 @@ from dlcourse.checks import ERROR, NOT_ATTEMPTED, PASSED, WRONG, check, get_exer
 from dlcourse.layers.recurrent import rnn_cell_backward, rnn_cell_forward  # noqa: E402
 from exercise_support import SEEDS, assert_caught, assert_solutions_pass, notebook_solutions, solution_ids  # noqa: E402
 
-UNIT5_IDS = [f"5.{i}" for i in range(1, 8)]
+UNIT5_IDS = [f"5.{i}" for i in range(1, 11)]
 
 
 @pytest.fixture(autouse=True)
@@ -184,7 +184,117 @@ def gru_reset_before_the_product(x, h_prev, weight_ih, weight_hh, bias_ih, bias_
     return _gru(x, h_prev, weight_ih, weight_hh, bias_ih, bias_hh, reset_first=True)
 
 
+# -- 5.8 parameters per layer
+def _count(input_shape, layers, biases=True, pool_shrinks=True, padding_counts=True, traced=True):
+    C, H, W = input_shape
+    features, counts = C * H * W, []
+    for layer in layers:
+        n = 0
+        if layer[0] == "conv":
+            _, c_out, k, s, p = layer
+            n = c_out * C * k * k + (c_out if biases else 0)
+            p = p if padding_counts else 0
+            C, H, W = c_out, (H + 2 * p - k) // s + 1, (W + 2 * p - k) // s + 1
+        elif layer[0] == "maxpool" and pool_shrinks:
+            H, W = H // layer[1], W // layer[1]
+        elif layer[0] == "flatten" and traced:
+            features = C * H * W
+        elif layer[0] == "linear":
+            n = features * layer[1] + (layer[1] if biases else 0)
+            features = layer[1]
+        counts.append(n)
+    return counts
+
+
+def params_without_biases(input_shape, layers):
+    return _count(input_shape, layers, biases=False)
+
+
+def params_pooling_keeps_the_size(input_shape, layers):
+    return _count(input_shape, layers, pool_shrinks=False)
+
+
+def params_padding_ignored(input_shape, layers):
+    return _count(input_shape, layers, padding_counts=False)
+
+
+def params_linear_sees_the_image(input_shape, layers):
+    return _count(input_shape, layers, traced=False)
+
+
+def params_total(input_shape, layers):
+    return sum(_count(input_shape, layers))
+
+
+# -- 5.9 receptive field
+def rf_ignores_strides(kernel_sizes, strides):
+    return 1 + sum(k - 1 for k in kernel_sizes)
+
+
+def rf_sum_of_kernels(kernel_sizes, strides):
+    return sum(kernel_sizes)
+
+
+def rf_own_stride_counts(kernel_sizes, strides):
+    size, jump = 1, 1
+    for k, s in zip(kernel_sizes, strides):
+        jump *= s
+        size += (k - 1) * jump
+    return size
+
+
+def rf_product_of_kernels(kernel_sizes, strides):
+    return int(np.prod(kernel_sizes))
+
+
+# -- 5.10 CTC
+def _ctc(probs, labels, skip_repeats=False, no_skip=False, end_on_blank_only=False, best_path=False):
+    ext = [0]
+    for label in labels:
+        ext += [int(label), 0]
+    combine = (lambda *v: max(v)) if best_path else (lambda *v: sum(v))
+    alpha = np.zeros(len(ext))
+    alpha[:2] = probs[0, ext[:2]]
+    for t in range(1, len(probs)):
+        prev = alpha.copy()
+        for s in range(len(ext)):
+            terms = [prev[s]] + ([prev[s - 1]] if s >= 1 else [])
+            if s >= 2 and not no_skip and ext[s] != 0 and (skip_repeats or ext[s] != ext[s - 2]):
+                terms.append(prev[s - 2])
+            alpha[s] = combine(*terms) * probs[t, ext[s]]
+    return float(alpha[-1] if end_on_blank_only else combine(alpha[-1], alpha[-2]))
+
+
+def ctc_never_skips(probs, labels):
+    return _ctc(probs, labels, no_skip=True)
+
+
+def ctc_skips_between_repeats(probs, labels):
+    return _ctc(probs, labels, skip_repeats=True)
+
+
+def ctc_ends_on_the_blank(probs, labels):
+    return _ctc(probs, labels, end_on_blank_only=True)
+
+
+def ctc_best_path(probs, labels):
+    return _ctc(probs, labels, best_path=True)
+
+
 WRONG_ANSWERS = [
+    ("5.8", params_without_biases, WRONG, "parameters per layer at index (0,)"),
+    ("5.8", params_pooling_keeps_the_size, WRONG, "parameters per layer at index (7,)"),
+    ("5.8", params_padding_ignored, WRONG, "parameters per layer at index (7,)"),
+    ("5.8", params_linear_sees_the_image, WRONG, "parameters per layer at index (7,)"),
+    ("5.8", params_total, WRONG, "one number where an array is expected"),
+    ("5.9", rf_ignores_strides, WRONG, "receptive field is"),
+    ("5.9", rf_sum_of_kernels, WRONG, "receptive field is 6, expected 5"),
+    ("5.9", rf_own_stride_counts, WRONG, "receptive field is"),
+    ("5.9", rf_product_of_kernels, WRONG, "receptive field is 9, expected 5"),
+    ("5.10", ctc_never_skips, WRONG, "probability is"),
+    ("5.10", ctc_skips_between_repeats, WRONG, "repeated neighbour(s) that need a blank between them"),
+    ("5.10", ctc_ends_on_the_blank, WRONG, "probability is"),
+    ("5.10", ctc_best_path, WRONG, "probability is"),
     ("5.1", output_size_true_division, WRONG, "size is"),
     ("5.1", output_size_without_plus_one, WRONG, "size is"),
     ("5.1", output_size_padding_once, WRONG, "size is"),
@@ -238,6 +348,79 @@ def test_the_references_agree_with_torch(torch):
             got = get_exercise(ex_id).reference(**case)
             for a, b in zip(got if ex_id == "5.6" else (got,), out if ex_id == "5.6" else (out,)):
                 np.testing.assert_allclose(a, b.detach().numpy(), rtol=1e-10, atol=1e-12)
+
+
+def _torch_stack(torch, input_shape, layers):
+    nn, modules, (C, H, W) = torch.nn, [], input_shape
+    x = torch.zeros(1, C, H, W)
+    for spec in layers:
+        kind = spec[0]
+        module = (nn.Conv2d(x.shape[1], spec[1], spec[2], stride=spec[3], padding=spec[4]) if kind == "conv" else
+                  nn.MaxPool2d(spec[1]) if kind == "maxpool" else nn.Flatten() if kind == "flatten" else
+                  nn.Linear(x.shape[1], spec[1]) if kind == "linear" else nn.ReLU())
+        x = module(x)
+        modules.append(module)
+    return modules
+
+
+def test_the_new_references_agree_with_torch(torch):
+    rng = np.random.default_rng(0)
+    for case in get_exercise("5.8").cases(rng):
+        modules = _torch_stack(torch, case["input_shape"], case["layers"])
+        assert get_exercise("5.8").reference(**case) == [sum(p.numel() for p in m.parameters()) for m in modules]
+    for case in get_exercise("5.10").cases(rng):
+        T, L = len(case["probs"]), len(case["labels"])
+        loss = torch.nn.CTCLoss(blank=0, reduction="sum")(torch.tensor(np.log(case["probs"]))[:, None, :],
+                                                         torch.tensor(case["labels"])[None],
+                                                         torch.tensor([T]), torch.tensor([L]))
+        assert get_exercise("5.10").reference(**case) == pytest.approx(float(torch.exp(-loss)), rel=1e-10, abs=1e-300)
+
+
+def test_the_cnn_of_notebook_5_2_has_the_counts_torch_prints(torch):
+    from dlcourse.explore.unit5_cnn import torch_cnn
+    model = torch_cnn()
+    want = [sum(p.numel() for p in m.parameters()) for m in model]
+    from dlcourse.checks.unit5 import CNN_DIGITS
+    assert get_exercise("5.8").reference((1, 8, 8), CNN_DIGITS) == want
+
+
+def test_the_ctc_reference_counts_the_paths_of_notebook_5_6():
+    import itertools
+
+    def collapse(path):
+        merged = [c for i, c in enumerate(path) if i == 0 or c != path[i - 1]]
+        return [c for c in merged if c != 0]
+
+    rng = np.random.default_rng(1)
+    for T, K, labels in [(5, 3, [1, 2]), (4, 3, [1, 1]), (5, 4, [3, 3, 1]), (3, 3, [1, 1, 1])]:
+        probs = rng.dirichlet(np.ones(K), size=T)
+        brute = sum(np.prod(probs[np.arange(T), path]) for path in itertools.product(range(K), repeat=T)
+                    if collapse(list(path)) == labels)
+        assert get_exercise("5.10").reference(probs, np.array(labels)) == pytest.approx(brute, rel=1e-12, abs=1e-300)
+    assert get_exercise("5.10").reference(np.full((5, 3), 1 / 3), np.array([1, 2])) * 3 ** 5 == pytest.approx(35)
+
+
+def test_the_receptive_field_reference_matches_a_backward_pass_through_conv2d():
+    """Backpropagate a one-hot gradient from one output unit through Conv2d layers of ones: the input pixels that
+    receive gradient span the receptive field."""
+    from dlcourse.layers import Conv2d
+    ex = get_exercise("5.9")
+    for case in ex.cases(np.random.default_rng(0)):
+        field = ex.reference(**case)
+        layers = []
+        for k, s in zip(case["kernel_sizes"], case["strides"]):
+            conv = Conv2d(1, 1, k, stride=s)
+            conv.params["weight"][...] = 1.0
+            layers.append(conv)
+        h = np.ones((1, 1, 3 * field + 50, 3 * field + 50))
+        for conv in layers:
+            h = conv.forward(h)
+        grad = np.zeros_like(h)
+        grad[0, 0, 0, 0] = 1.0
+        for conv in reversed(layers):
+            grad = conv.backward(grad)
+        rows, cols = np.nonzero(grad[0, 0])
+        assert rows.max() - rows.min() + 1 == field == cols.max() - cols.min() + 1
 
 
 def test_the_output_size_cases_make_the_floor_matter():

@@ -12,7 +12,7 @@ import numpy as np
 
 from .. import losses as L
 from .. import metrics as M
-from .exercise import BadReturn, Exercise
+from .exercise import BadReturn, Exercise, skeleton
 from .registry import register
 
 
@@ -140,32 +140,137 @@ def _prf_cases(rng):
     return cases
 
 
+# The hint levels of each exercise (Exercise.hints): the idea, the formula, a skeleton with blanks.
+_HINTS = {
+    "2.1": (
+        r"Differentiate one term of the sum with respect to its own prediction: the other terms do not depend on "
+        r"it. Then remember the mean: $N$ counts *every* element, whatever the shape of `pred`.",
+        r"$L = \frac1N\sum_i(\hat y_i - y_i)^2$ gives $\partial L/\partial\hat y_i = \frac{2}{N}(\hat y_i - y_i)$, "
+        r"with $N$ = `pred.size` (`len(pred)` counts only the rows). The result has the shape of `pred`.",
+        skeleton("""
+            diff = ____ - ____                 # as float arrays
+            return ____ * diff / ____
+        """),
+    ),
+    "2.2": (
+        r"Huber's loss is quadratic for small residuals and linear for large ones, joined smoothly at "
+        r"$|r| = \delta$. So its derivative is the residual itself inside, and a constant $\pm\delta$ outside: a "
+        r"*clipped* residual.",
+        r"With $r = \hat y - y$: $\ell(r) = \tfrac12 r^2$ if $|r| < \delta$, else $\delta\,(|r| - \tfrac12\delta)$. "
+        r"The loss is the mean of $\ell$ over all $N$ elements (a float), and "
+        r"$\partial L/\partial\hat y_i = \ell'(r_i)/N$ with $\ell'(r) = r$ inside and $\delta\,\mathrm{sign}(r)$ "
+        r"outside, that is $r$ clipped to $[-\delta, \delta]$.",
+        skeleton("""
+            r = ____ - ____
+            inside = ____                             # boolean: |r| < delta
+            per_element = np.where(inside, ____, ____)
+            loss = float(____)
+            grad = np.clip(____, ____, ____) / ____
+            return loss, grad
+        """),
+    ),
+    "2.3": (
+        r"Write the loss in terms of the logit $z$, not the probability $\sigma(z)$, and rearrange it so that "
+        r"`np.exp` only ever sees numbers $\le 0$. Then nothing overflows, even at $z = \pm 1000$.",
+        r"Per element, $-y\log\sigma(z) - (1-y)\log(1-\sigma(z)) = \max(z, 0) - z\,y + \log(1 + e^{-|z|})$. "
+        r"`np.log1p(u)` computes $\log(1 + u)$ accurately even for tiny $u$. Return the mean over all elements, as "
+        r"a float.",
+        skeleton("""
+            z, y = ____, ____                  # logits and targets as float arrays
+            per_element = np.maximum(____, 0.0) - ____ + np.log1p(np.exp(____))
+            return float(____)
+        """),
+    ),
+    "2.4": (
+        r"Never compute the softmax and then its log: a probability such as $e^{-2000}$ rounds to 0, and its log is "
+        r"$-\infty$. Stay with logarithms all the way, with the log-sum-exp trick above.",
+        r"$-\log\operatorname{softmax}(z)_t = \log\sum_j e^{z_j} - z_t = m + \log\sum_j e^{z_j - m} - z_t$ with "
+        r"$m = \max_j z_j$, one $m$ per row. Shapes: logits $(N, C)$ give $N$ losses; return their mean as a float.",
+        skeleton("""
+            z = ____                                     # logits as a float array
+            m = z.max(axis=____, keepdims=____)          # (N, 1)
+            log_sum_exp = m[:, 0] + np.log(____)         # (N,)
+            picked = z[____, labels]                     # each row's true-class logit, (N,)
+            return float(np.mean(____))
+        """),
+    ),
+    "2.5": (
+        r"Sum $p_i \log(p_i/q_i)$ along each row, then average over the rows. A term with $p_i = 0$ counts as 0 "
+        r"(the limit of $p\log p$), so never evaluate the log there — not even inside `np.where`, which computes "
+        r"both branches everywhere.",
+        r"$D_{KL}(P\|Q) = \frac1N\sum_n\sum_{i:\,p_{ni} > 0} p_{ni}\log\dfrac{p_{ni}}{q_{ni}}$. A boolean mask "
+        r"selects the entries with $p > 0$; indexing with it gives flat arrays of just those entries. The mean is "
+        r"over rows ($N$ = `p.shape[0]`), not over all $N \times C$ entries.",
+        skeleton("""
+            terms = ____                      # zeros shaped like p
+            nz = ____                         # boolean mask: p > 0
+            terms[nz] = ____                  # p log(p / q) on those entries only
+            return float(terms.sum() / ____)
+        """),
+    ),
+    "2.6": (
+        r"Each wrong class pays when its score comes within a margin of 1 of the true class's score; the true "
+        r"class itself pays nothing. Sum over the classes, average over the rows.",
+        r"$L = \frac1N\sum_n\sum_{j \ne y_n}\max(0,\ s_{nj} - s_{n y_n} + 1)$. To vectorise, make each row's true "
+        r"score a column, shape $(N, 1)$, so that it broadcasts over the $C$ columns; clip at 0; then set the "
+        r"true-class entries to 0 — otherwise each would add $\max(0, 1) = 1$.",
+        skeleton("""
+            s = ____                                          # scores as floats, (N, C)
+            rows = ____                                       # 0, 1, ..., N - 1
+            margins = np.maximum(0.0, s - ____ + ____)        # (N, C)
+            margins[rows, labels] = ____
+            return float(____)
+        """),
+    ),
+    "2.7": (
+        r"For each row: is the anchor closer to the positive than to the negative, by at least the margin? Then the "
+        r"row costs nothing; otherwise it costs the shortfall.",
+        r"$L = \frac1N\sum_n \max\bigl(0,\ \|a_n - p_n\|_2 - \|a_n - n_n\|_2 + m\bigr)$, with plain (not squared) "
+        r"Euclidean distances, one per row: `np.linalg.norm(..., axis=1)` turns $(N, D)$ into $(N,)$.",
+        skeleton("""
+            d_pos = np.linalg.norm(____, axis=____)       # (N,)
+            d_neg = ____
+            return float(np.mean(np.maximum(____, ____)))
+        """),
+    ),
+    "2.8": (
+        r"Count three kinds of examples: true positives (predicted 1, truly 1), false positives (predicted 1, "
+        r"truly 0) and false negatives (predicted 0, truly 1). All three scores are ratios of these counts.",
+        r"$P = \frac{TP}{TP + FP}$, $R = \frac{TP}{TP + FN}$, $F_1 = \frac{2PR}{P + R} = "
+        r"\frac{2\,TP}{2\,TP + FP + FN}$; a score whose denominator is 0 is 0.0. Count with boolean masks: "
+        r"`y_pred == 1` is True where the prediction is positive; combine two masks with `&`, and `np.sum` "
+        r"counts the Trues.",
+        skeleton("""
+            tp = np.sum(____ & ____)
+            fp = ____
+            fn = ____
+            precision = tp / (tp + fp) if ____ else 0.0
+            recall = ____
+            f1 = ____
+            return ____, ____, ____                 # three floats
+        """),
+    ),
+}
+
+
 register(
     Exercise("2.1", "mse_grad", "the gradient of the mean squared error", L.mse_grad, _regression_cases,
-             hint="L = mean((pred - target)**2) over all N = pred.size elements, so each element's derivative "
-                  "is 2 * (pred - target) / N. Keep the sign: pred minus target."),
+             hints=_HINTS["2.1"]),
     Exercise("2.2", "huber", "the Huber loss and its gradient", _huber_reference, _huber_cases, _run_huber,
-             hint="With r = pred - target: 0.5 * r**2 where |r| < delta, else delta * (|r| - 0.5 * delta); average "
-                  "over all elements. The gradient is np.clip(r, -delta, delta) / r.size. Return (loss, grad)."),
+             hints=_HINTS["2.2"]),
     Exercise("2.3", "bce_with_logits", "binary cross-entropy on logits, without overflow",
              L.binary_cross_entropy_with_logits, _bce_cases, _strict,
-             hint="Per element, max(z, 0) - z * y + log(1 + exp(-|z|)); use np.log1p and np.abs so that exp never "
-                  "sees a large positive number, then take the mean."),
+             hints=_HINTS["2.3"]),
     Exercise("2.4", "cross_entropy", "cross-entropy by the log-sum-exp trick", _ce_reference, _ce_cases, _strict,
-             hint="log softmax(z)_k = z_k - m - log(sum_j exp(z_j - m)) with m the row maximum. Pick the label's "
-                  "entry in each row (logits[np.arange(N), labels]) and average minus that over the rows."),
+             hints=_HINTS["2.4"]),
     Exercise("2.5", "kl_divergence", "the KL divergence D(P || Q)", _kl_reference, _kl_cases, _strict,
-             hint="Sum p * log(p / q) over each row, skipping the entries where p == 0 (they contribute 0), then "
-                  "average over rows. np.where evaluates both branches, so mask before taking the log."),
+             hints=_HINTS["2.5"]),
     Exercise("2.6", "multiclass_hinge", "the Weston-Watkins multiclass hinge loss", _hinge_reference, _hinge_cases,
-             hint="margins = np.maximum(0, scores - s_true[:, None] + 1), with s_true the label's score per row; set "
-                  "the label's own entry to 0 (j = y is not summed), sum each row, average over rows."),
+             hints=_HINTS["2.6"]),
     Exercise("2.7", "triplet_loss", "the triplet margin loss", _triplet_reference, _triplet_cases,
-             hint="Euclidean distances per row: np.linalg.norm(anchor - positive, axis=1), the same for the "
-                  "negative; then the mean of np.maximum(0, d_pos - d_neg + margin). Not squared.",
+             hints=_HINTS["2.7"],
              rtol=1e-5, atol=1e-6),
     Exercise("2.8", "precision_recall_f1", "precision, recall and F1 from predictions", _prf_reference, _prf_cases,
-             hint="Count TP = (y_pred == 1) & (y_true == 1), FP, FN. precision = TP/(TP+FP), recall = TP/(TP+FN), "
-                  "F1 = 2TP/(2TP+FP+FN); return 0.0 for a ratio whose denominator is 0.",
+             hints=_HINTS["2.8"],
              outputs=("precision", "recall", "f1")),
 )

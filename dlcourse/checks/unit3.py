@@ -12,7 +12,7 @@ from ..optim import Adam
 from ..optim.clip import clip_grad_norm
 from ..optim.schedules import inverse_time_decay as _inverse_time_decay
 from ..optim.tuning import ema
-from .exercise import BadReturn, Exercise
+from .exercise import BadReturn, Exercise, skeleton
 from .registry import register
 
 
@@ -90,6 +90,13 @@ def _nesterov_cases(rng):
                       "grad_fn": QuadraticGradient(_spd(rng, n), rng.normal(size=n)),
                       "lr": float(rng.uniform(0.01, 0.2)), "momentum": float(rng.uniform(0.5, 0.95))})
     return cases
+
+
+def _nesterov_note(case, problem):
+    v = case.get("v")
+    if v is not None and np.any(np.asarray(v) != 0):
+        return "Here v is not zero (the first test case starts from v = 0), so the look-ahead point is not theta."
+    return None
 
 
 # -- 3.4: an RMSprop step (torch's convention) -----------------------------------------
@@ -195,42 +202,155 @@ def _ema_cases(rng):
             for n, beta in [(5, 0.9), (20, 0.98), (1, 0.5), (50, 0.0)]]
 
 
+# The hint levels of each exercise (Exercise.hints): the idea, the formula, a skeleton with blanks.
+_HINTS = {
+    "3.1": (
+        r"On $f(w) = \tfrac12 w^\top H w$, gradient descent acts on each eigenvector of $H$ separately: along it, "
+        r"every step multiplies the component by the same number. The run diverges as soon as that number's size "
+        r"exceeds 1 along some direction. Which direction fails first?",
+        r"Along an eigenvector with eigenvalue $\lambda$, $w \leftarrow (1 - \eta\lambda)\,w$. Every direction is "
+        r"stable if $|1 - \eta\lambda| < 1$ for all $\lambda$, that is $\eta < 2/\lambda$ for each: the largest "
+        r"eigenvalue binds. `np.linalg.eigvalsh` returns the eigenvalues of a symmetric matrix. The diagonal of $H$ "
+        r"is not enough when $H$ is not diagonal.",
+        skeleton("""
+            eigenvalues = np.linalg.____(H)
+            return ____ / ____
+        """),
+    ),
+    "3.2": (
+        r"Momentum keeps a running direction $v$: each step it keeps a fraction of the old direction, adds the new "
+        r"gradient, and moves against the result. In PyTorch's convention the learning rate is applied when "
+        r"moving, not stored in $v$.",
+        r"$v' = \mu v + g$, then $w' = w - \eta v'$: the step uses the *new* buffer. At the first step $v = 0$, so "
+        r"the first step is a plain gradient step. Return new arrays $(w', v')$; do not change `w` or `v` in place.",
+        skeleton("""
+            v_new = ____ * v + ____
+            w_new = w - ____
+            return w_new, v_new
+        """),
+    ),
+    "3.3": (
+        r"Nesterov's momentum looks before it steps: the momentum part of the step will be taken anyway, so "
+        r"evaluate the gradient where that part lands, not where you stand.",
+        r"$v' = \gamma v + \eta\,\nabla L(\theta - \gamma v)$ and $\theta' = \theta - v'$. Here $v$ includes the "
+        r"learning rate (unlike Exercise 3.2). `grad_fn(point)` returns $\nabla L$ at `point`: call it once, at "
+        r"the look-ahead point.",
+        skeleton("""
+            lookahead = ____ - ____ * v
+            v_new = momentum * v + ____ * grad_fn(____)
+            return ____, v_new
+        """),
+    ),
+    "3.4": (
+        r"RMSprop divides each coordinate's step by a running estimate of that coordinate's gradient size: steep "
+        r"coordinates take small steps, flat ones larger steps. Update the running average of $g^2$ first, then "
+        r"step with it.",
+        r"$s' = \alpha s + (1 - \alpha)\,g^2$, then $w' = w - \eta\,g/(\sqrt{s'} + \epsilon)$, with $\epsilon$ "
+        r"outside the root as in PyTorch. $\sqrt{s' + \epsilon}$ is a different rule, and the check tells the two "
+        r"apart.",
+        skeleton("""
+            square_avg_new = ____ * square_avg + ____ * grad ** 2
+            w_new = w - lr * grad / (____ + ____)
+            return w_new, square_avg_new
+        """),
+    ),
+    "3.5": (
+        r"Newton's method jumps to the minimum of the local quadratic model "
+        r"$f(x + d) \approx f(x) + g^\top d + \tfrac12 d^\top H d$. Find the step $d$ where the model's gradient "
+        r"vanishes.",
+        r"$g + H d = 0$ gives $d = -H^{-1} g$, so $x' = x - H^{-1} g$. Do not form $H^{-1}$: solve the linear "
+        r"system $H u = g$ instead. `np.linalg.solve(A, b)` returns the $u$ with $A u = b$, cheaper and more "
+        r"accurate than an inverse.",
+        skeleton("""
+            d = np.linalg.solve(____, ____)      # the u with H u = g
+            return x ____ d
+        """),
+    ),
+    "3.6": (
+        r"Adam keeps two running averages per parameter — of the gradient (momentum) and of its square (as "
+        r"RMSprop) — and corrects both for starting at zero. Keep them in `state` between calls, and change "
+        r"`param` in place.",
+        r"With $t$ the step count (1 at the first step): $m \leftarrow \beta_1 m + (1 - \beta_1) g$, "
+        r"$v \leftarrow \beta_2 v + (1 - \beta_2) g^2$, $\hat m = m/(1 - \beta_1^t)$, $\hat v = v/(1 - \beta_2^t)$, "
+        r"$\theta \leftarrow \theta - \eta\,\hat m/(\sqrt{\hat v} + \epsilon)$. `self.lr`, `self.betas` and "
+        r"`self.eps` hold the hyperparameters. `param -= ...` changes the array; `param = ...` would only rebind "
+        r"the name.",
+        skeleton("""
+            if ____:                                  # the first call for this parameter
+                state.update(step=____, exp_avg=____, exp_avg_sq=____)
+            beta1, beta2 = ____
+            state["step"] ____
+            t = ____
+            state["exp_avg"] = ____
+            state["exp_avg_sq"] = ____
+            m_hat = ____ / (1 - beta1 ** t)
+            v_hat = ____
+            param -= ____
+        """),
+    ),
+    "3.7": (
+        r"The rate falls like $1/t$: at epoch 0 it is `lr0`, and it has halved once `decay_rate * epoch` reaches 1. "
+        r"Write one expression that works for a single epoch and for an array of epochs.",
+        r"$\alpha_t = \alpha_0/(1 + k\,t)$. NumPy arithmetic works element by element, so the same expression "
+        r"serves both cases once `epoch` is an array (`np.asarray` turns a list into one).",
+        skeleton("""
+            epoch = np.asarray(____, dtype=float)
+            return ____ / (____)
+        """),
+    ),
+    "3.8": (
+        r"Treat all the gradient arrays as one long vector. If its length exceeds `max_norm`, shrink every array "
+        r"by the same factor so that the total length becomes `max_norm`; never stretch a short one. The direction "
+        r"does not change.",
+        r"$\|g\| = \sqrt{\sum_k\sum_i g_{k,i}^2}$ over all the arrays $k$; the scale is "
+        r"$\min\bigl(1,\ M/(\|g\| + 10^{-6})\bigr)$ with $M$ = `max_norm` (PyTorch adds $10^{-6}$). Return the "
+        r"scaled list and $\|g\|$ *before* clipping, as a float.",
+        skeleton("""
+            total_norm = float(np.sqrt(sum(____ for g in grads)))
+            scale = min(____, ____)
+            return [____ for g in grads], total_norm
+        """),
+    ),
+    "3.9": (
+        r"A moving average started at 0 is pulled towards 0 at first: after one value it holds only $(1 - \beta)$ "
+        r"of it. Divide each average by the weight it has collected so far.",
+        r"$a_0 = 0$, $a_t = \beta a_{t-1} + (1 - \beta)\,x_t$, and the output is $a_t/(1 - \beta^t)$ for "
+        r"$t = 1, 2, \dots$ — so the first output equals the first value exactly. One output per input value.",
+        skeleton("""
+            out, avg = ____, 0.0                     # one output per value
+            for t, x in ____:                        # t = 1, 2, ... and each value
+                avg = ____
+                out[t - 1] = ____
+            return ____
+        """),
+    ),
+}
+
+
 register(
     Exercise("3.1", "max_stable_lr", "the largest stable learning rate on a quadratic", _max_stable_lr_reference,
-             _hessian_cases, hint="On f(w) = ½ wᵀHw gradient descent multiplies the component along each "
-                                  "eigenvector by 1 − η·λ; it converges when every |1 − η·λ| < 1. Use "
-                                  "np.linalg.eigvalsh(H) (H is symmetric) and the largest eigenvalue."),
+             _hessian_cases, hints=_HINTS["3.1"]),
     Exercise("3.2", "momentum_step", "one SGD step with momentum (torch's convention)", _momentum_reference,
-             _step_cases, hint="v_new = momentum * v + grad, then w_new = w - lr * v_new. The learning rate "
-                               "multiplies the buffer when it is applied; it is not stored in v.",
+             _step_cases, hints=_HINTS["3.2"],
              outputs=("w_new", "v_new")),
     Exercise("3.3", "nesterov_step", "one Nesterov step, looking ahead", _nesterov_reference, _nesterov_cases,
-             hint="Evaluate the gradient at the look-ahead point theta - momentum * v: "
-                  "v_new = momentum * v + lr * grad_fn(theta - momentum * v), theta_new = theta - v_new.",
+             hints=_HINTS["3.3"], diagnose=_nesterov_note,
              outputs=("theta_new", "v_new")),
     Exercise("3.4", "rmsprop_step", "one RMSprop step (torch's convention)", _rmsprop_reference, _rmsprop_cases,
-             hint="square_avg_new = alpha * square_avg + (1 - alpha) * grad**2, then "
-                  "w_new = w - lr * grad / (np.sqrt(square_avg_new) + eps): eps goes outside the root.",
+             hints=_HINTS["3.4"],
              outputs=("w_new", "square_avg_new")),
     Exercise("3.6", "MyAdam", "your own Adam, step by step", Adam, _adam_cases, _run_adam,
-             hint="Per parameter keep m, v and the step count t in `state`. Each step: "
-                  "m = β₁m + (1−β₁)g, v = β₂v + (1−β₂)g², m̂ = m/(1−β₁ᵗ), v̂ = v/(1−β₂ᵗ), "
-                  "param -= lr·m̂/(√v̂ + eps). Both moments are corrected, each with its own β."),
+             hints=_HINTS["3.6"]),
     Exercise("3.5", "newton_step", "one Newton step", _newton_reference, _newton_cases,
-             hint="x_new = x - H⁻¹ grad. Solve the linear system with np.linalg.solve(hess, grad) rather "
-                  "than inverting the matrix."),
+             hints=_HINTS["3.5"]),
     Exercise("3.7", "inverse_time_decay", "inverse-time learning-rate decay",
              lambda lr0, decay_rate, epoch: _inverse_time_decay(lr0, decay_rate, epoch), _decay_cases,
-             hint="lr0 / (1 + decay_rate * epoch), with the epoch counted from 0 (epoch 0 uses lr0). "
-                  "Write it with NumPy operations so that an array of epochs works too."),
+             hints=_HINTS["3.7"]),
     Exercise("3.8", "clip_by_norm", "clipping gradients by their total norm", _clip_reference, _clip_cases,
-             _run_clip, hint="total_norm = sqrt of the sum of every entry squared, over all the arrays "
-                             "together. If it exceeds max_norm, multiply every array by "
-                             "max_norm / (total_norm + 1e-6); otherwise leave them unchanged."),
+             _run_clip, hints=_HINTS["3.8"]),
     Exercise("3.9", "ema_smooth", "a bias-corrected moving average", lambda values, beta: ema(values, beta),
              _ema_cases,
-             hint="avg = beta * avg + (1 - beta) * x starting from avg = 0; divide the t-th average "
-                  "(t = 1, 2, ...) by 1 - beta**t, as Adam corrects its moments."),
+             hints=_HINTS["3.9"]),
 )
 
 __all__ = ["QuadraticGradient", "Listed"]

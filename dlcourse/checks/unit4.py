@@ -12,7 +12,7 @@ import numpy as np
 from ..layers.batchnorm import BatchNorm1d
 from ..regularization import l2_penalty, l2_penalty_grad, majority_vote
 from ..regularization.splits import stratified_kfold_indices
-from .exercise import BadReturn, Exercise
+from .exercise import BadReturn, Exercise, skeleton
 from .registry import register
 
 
@@ -225,38 +225,164 @@ def _fgsm_cases(rng):
     return cases
 
 
+# The hint levels of each exercise (Exercise.hints): the idea, the formula, a skeleton with blanks.
+_HINTS = {
+    "4.1": (
+        r"Deal the samples out to the folds like cards: line them up class by class and hand out folds "
+        r"$0, 1, \dots, k-1, 0, 1, \dots$ in turn. Each class then spreads evenly, and because the dealing goes on "
+        r"across classes, one class's left-overs go to the next folds instead of always to fold 0.",
+        r"A *stable* argsort of `y` (`kind='stable'`) lists the sample indices class by class. The sample at "
+        r"position $i$ of that order gets fold $i \bmod k$. The result is indexed by sample, not by position: "
+        r"the entry of sample `order[i]` is $i \bmod k$.",
+        skeleton("""
+            order = ____                                # sample indices, class by class
+            fold = np.empty(____, dtype=int)
+            fold[____] = np.arange(len(y)) % ____
+            return ____
+        """),
+    ),
+    "4.2": (
+        r"Weight decay penalises the weights, not the biases. Go through the parameters by name: each weight adds "
+        r"to the penalty and gets a gradient, each bias gets a zero gradient. Never change the arrays you are given.",
+        r"$\Omega = \frac{\alpha}{2}\sum_{\text{weights}}\sum_i w_i^2$ and $\partial\Omega/\partial w = \alpha w$; "
+        r"a bias gets zeros of its own shape. A parameter is a bias when its name contains `'bias'` (PyTorch's "
+        r"names, such as `'0.bias'`). Make each gradient a new array: an in-place `value *= ...` would change "
+        r"the caller's weights.",
+        skeleton("""
+            penalty = 0.0
+            grads = {}
+            for name, value in ____:
+                if ____:                          # a bias
+                    grads[name] = ____
+                else:
+                    penalty += ____
+                    grads[name] = ____
+            return ____, ____
+        """),
+    ),
+    "4.3": (
+        r"In training, the dropped units output 0 and the kept ones are scaled up, so that the expected output "
+        r"equals the input. At test time dropout does nothing.",
+        r"Training: $y = m \odot x/(1 - p)$ with the given mask $m$ (1 = kept). Evaluation (`training=False`): "
+        r"$y = x$. Check: $\mathbb E[m_i] = 1 - p$, so $\mathbb E[y_i] = x_i$.",
+        skeleton("""
+            if not ____:
+                return ____
+            return ____ / (____)
+        """),
+    ),
+    "4.4": (
+        r"For a fixed mask, the forward pass is linear in $x$ and treats each element on its own. So the backward "
+        r"pass multiplies the upstream gradient, element by element, by the same factor the forward pass used.",
+        r"$y_i = m_i x_i/(1 - p)$ gives $\partial y_i/\partial x_i = m_i/(1 - p)$, so "
+        r"$\partial L/\partial x_i = \partial L/\partial y_i \cdot m_i/(1 - p)$: a dropped unit gets no gradient.",
+        skeleton("""
+            return ____ * ____ / (____)
+        """),
+    ),
+    "4.5": (
+        r"Training: normalise each feature (column) with the batch's own mean and variance, then scale by $\gamma$ "
+        r"and shift by $\beta$; also move the running statistics a little towards the batch's. Evaluation: "
+        r"normalise with the running statistics, and return them unchanged.",
+        r"Per column, $\mu = \frac1N\sum_n x_n$ and $\sigma^2 = \frac1N\sum_n (x_n - \mu)^2$ (biased, for "
+        r"normalising); $y = \gamma\,(x - \mu)/\sqrt{\sigma^2 + \epsilon} + \beta$, with $\epsilon$ inside the root. "
+        r"The running statistics use the *unbiased* variance: $\hat\mu \leftarrow (1 - m)\,\hat\mu + m\,\mu$ and "
+        r"$\hat\sigma^2 \leftarrow (1 - m)\,\hat\sigma^2 + m\,\frac{N}{N-1}\sigma^2$. Every statistic has shape "
+        r"$(C,)$: reduce over axis 0.",
+        skeleton("""
+            if ____:
+                n = ____                                   # the batch size
+                mean, var = ____, ____                     # over the batch axis; var biased
+                running_mean = ____
+                running_var = ____                         # with the unbiased variance
+            else:
+                mean, var = ____, ____
+            out = ____ * (x - ____) / ____ + ____
+            return ____, ____, ____
+        """),
+    ),
+    "4.6": (
+        r"Walk through the epochs keeping three things: the best loss so far, the epoch where it happened, and how "
+        r"many epochs in a row have not improved on it. Stop as soon as that count reaches `patience`.",
+        r"An epoch improves when its loss $\ell < \ell_\text{best} - \delta$, with $\delta$ = `min_delta` (strictly: a "
+        r"tie does not count). "
+        r"An improvement records the loss and the epoch and resets the count to 0; any other epoch adds 1, and when "
+        r"the count reaches `patience` you return (this epoch, the best epoch). If the loop ends, training ran to "
+        r"the last epoch: return its index. Epochs are 0-based; start with best $= +\infty$.",
+        skeleton("""
+            best, best_epoch, bad = ____, -1, 0
+            for epoch, loss in ____(val_losses):
+                if ____:
+                    best, best_epoch, bad = ____, ____, ____
+                else:
+                    bad += 1
+                    if ____:
+                        return ____, ____
+            return ____, best_epoch
+        """),
+    ),
+    "4.7": (
+        r"A bootstrap sample draws $n$ times *with replacement* from the $n$ examples: some come twice or more, and "
+        r"about 37 % never. Those never drawn are the out-of-bag examples. Use the generator you are given.",
+        r"`rng.integers(low, high, size=...)` draws integers with `high` excluded, so the indices "
+        r"$0, \dots, n-1$ need `high` $= n$. The out-of-bag set is $\{0, \dots, n-1\}$ minus the drawn indices, "
+        r"sorted: `np.setdiff1d(a, b)` returns the sorted values of `a` that are not in `b`.",
+        skeleton("""
+            indices = rng.integers(____, ____, size=____)
+            out_of_bag = np.setdiff1d(____, ____)
+            return indices, out_of_bag
+        """),
+    ),
+    "4.8": (
+        r"Look at one column at a time: it holds every model's vote for one example. Count the votes for each "
+        r"label and keep the label with the most; in a tie, the smallest label wins.",
+        r"`np.unique` with `return_counts=True` returns the sorted distinct labels and how often each occurs. "
+        r"`np.argmax` returns the *first* position of the maximum: with sorted labels, the smallest of the tied "
+        r"ones. Shapes: `predictions` is (models, examples), and the result holds one label per example.",
+        skeleton("""
+            P = np.asarray(____)
+            out = []
+            for column in ____:                    # one column per example
+                labels, counts = ____
+                out.append(____)
+            return np.array(____)
+        """),
+    ),
+    "4.9": (
+        r"Move every pixel by the same small amount $\epsilon$, in the direction that increases the loss: only the "
+        r"*sign* of each gradient entry matters, not its size. Then keep the pixels valid.",
+        r"$x_{\text{adv}} = \operatorname{clip}\bigl(x + \epsilon\,\operatorname{sign}(\nabla_x L),\ 0,\ 1\bigr)$. "
+        r"`np.sign` gives $-1$, 0 or $+1$ per entry; `np.clip(a, low, high)` bounds every entry.",
+        skeleton("""
+            step = ____ * np.sign(____)
+            return np.clip(____, ____, ____)
+        """),
+    ),
+}
+
+
 register(
     Exercise("4.1", "stratified_fold_ids", "a stratified k-fold split", _fold_ids_reference, _fold_cases, _run_folds,
-             hint="Sort the sample indices by class with a stable sort (np.argsort(y, kind='stable')), then deal "
-                  "them to the folds in turn: the i-th index in that order goes to fold i % k. Dealing each class "
-                  "from fold 0 again makes the first folds too big."),
+             hints=_HINTS["4.1"]),
     Exercise("4.2", "l2_penalty_and_grad", "the L2 penalty and its gradient", _l2_reference, _l2_cases, _run_l2,
-             hint="Skip every parameter whose name contains 'bias' (its gradient is zeros). The penalty is "
-                  "(alpha / 2) * sum(w**2) over the weights, so its gradient is alpha * w. Do not change params."),
+             hints=_HINTS["4.2"]),
     Exercise("4.3", "dropout_forward", "inverted dropout, forward", _dropout_forward_reference,
              _dropout_cases,
-             hint="In training, keep the units where mask is 1 and divide by 1 - p: x * mask / (1 - p). "
-                  "In evaluation (training=False) return x unchanged."),
+             hints=_HINTS["4.3"]),
     Exercise("4.4", "dropout_backward", "inverted dropout, backward", _dropout_backward_reference,
              lambda rng: _dropout_cases(rng, backward=True),
-             hint="The forward pass multiplied by mask / (1 - p), so the gradient is multiplied by the same."),
+             hints=_HINTS["4.4"]),
     Exercise("4.5", "batchnorm_forward", "batch normalization, forward (train and eval)", _batchnorm_reference,
              _batchnorm_cases, _run_batchnorm,
-             hint="Training: mean and biased variance over the batch (axis 0), x_hat = (x - mean) / sqrt(var + eps), "
-                  "out = gamma * x_hat + beta; running = (1 - momentum) * running + momentum * batch value, with the "
-                  "unbiased variance (times n / (n - 1)). Evaluation: normalize with the running values, unchanged."),
+             hints=_HINTS["4.5"]),
     Exercise("4.6", "early_stopping_epoch", "early stopping with patience", _early_stopping_reference,
              _early_stopping_cases, _run_early_stopping,
-             hint="An epoch improves only if its loss < best - min_delta (a tie is not an improvement). Count the "
-                  "epochs since the last improvement; stop at the epoch where the count reaches patience. Return "
-                  "(that epoch, the epoch of the best loss), or (last epoch, best epoch) if it never stops."),
+             hints=_HINTS["4.6"]),
     Exercise("4.7", "bootstrap_sample", "a bootstrap sample and its out-of-bag set", _bootstrap_reference,
              _bootstrap_cases, _run_bootstrap,
-             hint="Draw n indices from 0..n-1 with replacement (rng.integers(0, n, size=n)); the out-of-bag "
-                  "indices are the sorted ones never drawn (np.setdiff1d). Use only the rng you are given."),
+             hints=_HINTS["4.7"]),
     Exercise("4.8", "majority_vote", "the majority vote of an ensemble", majority_vote, _vote_cases,
-             hint="For each column, count every label (np.unique(column, return_counts=True)) and return the "
-                  "most frequent; np.argmax picks the first maximum, which is the smallest label in a tie."),
+             hints=_HINTS["4.8"]),
     Exercise("4.9", "fgsm", "the fast gradient sign method", _fgsm_reference, _fgsm_cases,
-             hint="x_adv = x + eps * sign(grad), then clip to the valid pixel range [0, 1]."),
+             hints=_HINTS["4.9"]),
 )

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
-from ..layers.conv import Conv2d
+from ..layers import Flatten, Linear, ReLU
+from ..layers.conv import Conv2d, conv_output_size
 from ..layers.pooling import MaxPool2d
 from ..layers.recurrent import gru_cell_forward, lstm_cell_forward, rnn_cell_forward
-from .exercise import Exercise, _copy, as_outputs
+from .exercise import Exercise, _copy, as_outputs, skeleton
 from .registry import register
 
 
@@ -37,6 +40,14 @@ def _output_size_cases(rng):
         if k <= n + 2 * p and (n + 2 * p - k) % s:   # the floor matters
             cases.append({"n": n, "kernel_size": k, "stride": s, "padding": p})
     return cases
+
+
+def _output_size_note(case, problem):
+    span = case["n"] + 2 * case["padding"] - case["kernel_size"]
+    if span % case["stride"]:
+        return (f"Here n + 2p - k = {span} is not a multiple of the stride {case['stride']}: the windows do not "
+                f"fit exactly.")
+    return None
 
 
 # -- 5.2 naive convolution -------------------------------------------------------------------------
@@ -129,36 +140,372 @@ def _gru_step_reference(x, h_prev, weight_ih, weight_hh, bias_ih, bias_hh):
     return gru_cell_forward(x, h_prev, weight_ih, weight_hh, bias_ih, bias_hh)[0]
 
 
+# The hint levels of each exercise (Exercise.hints): the idea, the formula, a skeleton with blanks.
+_HINTS = {
+    "5.1": (
+        r"Count the window positions along one axis. Padding adds $p$ values at each end; the first window starts "
+        r"at 0, each next one $s$ further, and the last one must still fit inside the padded input.",
+        r"The padded length is $n + 2p$, so the last start is at most $n + 2p - k$. The starts are "
+        r"$0, s, 2s, \dots$: there are $\lfloor (n + 2p - k)/s \rfloor + 1$ of them. Python's `//` is the floor "
+        r"for non-negative numbers and keeps an `int`; `/` would give 16.5 where PyTorch gives 16 "
+        r"($n = 33$, $k = 2$, $s = 2$, $p = 0$).",
+        skeleton("""
+            return (____ - ____) // ____ + ____
+        """),
+    ),
+    "5.2": (
+        r"Slide each filter over the padded input. At each output position, the output is the sum of the filter "
+        r"times the window under it, over all input channels, plus the filter's bias. PyTorch's convolution does "
+        r"not flip the kernel.",
+        r"Pad only the two spatial axes: `np.pad` takes one `(before, after)` pair per axis, so the batch and "
+        r"channel axes get `(0, 0)`. The output is $(N, C_\text{out}, H_\text{out}, W_\text{out})$ with "
+        r"$H_\text{out} = \lfloor (H + 2p - k_H)/s \rfloor + 1$ (Exercise 5.1). The window of output pixel "
+        r"$(i, j)$ starts at row $i s$ and column $j s$ and has shape $(N, C_\text{in}, k_H, k_W)$; `weight[o]` is "
+        r"$(C_\text{in}, k_H, k_W)$, so their product broadcasts over $N$. Sum it over the last three axes.",
+        skeleton("""
+            xp = np.pad(x, ____)                          # pad rows and columns only
+            rows, cols = ____, ____                       # H_out and W_out
+            out = np.empty(____)                          # (N, C_out, rows, cols)
+            for i in ____:
+                for j in ____:
+                    window = xp[:, :, ____, ____]         # (N, C_in, kH, kW)
+                    for o in ____:
+                        out[:, o, i, j] = ____
+            return ____
+        """),
+    ),
+    "5.3": (
+        r"Max pooling passes on only the largest input of each window, so only that input can change the output: "
+        r"it receives the window's whole output gradient, the others nothing. When windows overlap, one input can "
+        r"win several windows and collects all their gradients.",
+        r"Output $(i, j)$ reads rows $is, \dots, is + k - 1$ and columns $js, \dots, js + k - 1$. Flattened to "
+        r"$(N, C, k^2)$, `argmax(axis=2)` gives each window's winner as a flat offset, and "
+        r"`np.unravel_index(offset, (k, k))` turns it into row and column offsets $u, v$: the winner sits at "
+        r"$(is + u,\ js + v)$ in $x$. Index arrays for $n$ and $c$ (from `np.meshgrid(..., indexing='ij')`) "
+        r"update all $N \times C$ windows at once. Add with `+=`, since windows can overlap.",
+        skeleton("""
+            n, c = np.meshgrid(____, ____, indexing="ij")          # (N, C) index arrays
+            for i in ____:
+                for j in ____:
+                    window = x[:, :, ____, ____].reshape(N, C, k * k)
+                    u, v = np.unravel_index(____, (k, k))
+                    dx[n, c, ____, ____] += ____
+        """),
+    ),
+    "5.4": (
+        r"The new state mixes the input and the previous state, each through its own weight matrix and bias, and "
+        r"squashes the sum with tanh. Every row is one sample.",
+        r"For one sample as a column, $h = \tanh(W_{ih} x + b_{ih} + W_{hh} h_\text{prev} + b_{hh})$. With samples "
+        r"as rows, `x` is $(N, D)$ and `weight_ih` is $(H, D)$, so $W x$ becomes $x W^\top$: "
+        r"$(N, D)(D, H) = (N, H)$. Both biases are added.",
+        skeleton("""
+            a = ____ @ ____ + bias_ih + ____ @ ____ + bias_hh      # (N, H)
+            return np.tanh(a)
+        """),
+    ),
+    "5.5": (
+        r"Go backwards through the step: first through the tanh, then through the sum, whose two products each "
+        r"pass the gradient on as in a linear layer (Exercise 1.6). Every gradient has the shape of its variable; "
+        r"let the shapes choose each product.",
+        r"With $a$ the pre-activation, $\delta = \partial L/\partial a = \partial L/\partial h \odot (1 - h^2)$ "
+        r"(tanh' written with its output). Then $\partial L/\partial x = \delta\,W_{ih}$, $(N, H)(H, D)$; "
+        r"$\partial L/\partial h_\text{prev} = \delta\,W_{hh}$; $\partial L/\partial W_{ih} = \delta^\top x$, "
+        r"$(H, N)(N, D)$; $\partial L/\partial W_{hh} = \delta^\top h_\text{prev}$; and the bias gradient sums "
+        r"$\delta$ over the batch.",
+        skeleton("""
+            da = grad_h * (____)                # through the tanh
+            dx = ____ @ ____                    # (N, D)
+            dh_prev = ____ @ ____               # (N, H)
+            dweight_ih = ____ @ ____            # (H, D)
+            dweight_hh = ____ @ ____            # (H, H)
+            dbias = ____                        # (H,)
+            return dx, dh_prev, dweight_ih, dweight_hh, dbias
+        """),
+    ),
+    "5.6": (
+        r"Compute the four blocks at once, as one pre-activation with $4H$ columns; split it into the i, f, g, o "
+        r"blocks; squash each with its own function; then update the cell state, and the output from it.",
+        r"$a = x W_{ih}^\top + b_{ih} + h_\text{prev} W_{hh}^\top + b_{hh}$, shape $(N, 4H)$, in PyTorch's order "
+        r"i, f, g, o: `np.split` into 4 equal parts along axis 1 gives four $(N, H)$ blocks. $i, f, o$ use the "
+        r"sigmoid, $g$ uses tanh; "
+        r"$c = f \odot c_\text{prev} + i \odot g$ and $h = o \odot \tanh(c)$. Return $(h, c)$.",
+        skeleton("""
+            a = ____                                   # (N, 4H)
+            ai, af, ag, ao = np.split(____, 4, axis=____)
+            i, f, o = ____                             # the sigmoid of ai, af, ao
+            c = ____
+            h = ____
+            return h, c
+        """),
+    ),
+    "5.7": (
+        r"Two gates, r (reset) and z (update), and a candidate state n. In PyTorch's form the reset gate multiplies "
+        r"only the *hidden* part of the candidate's pre-activation, so keep the input part and the hidden part "
+        r"apart before combining them.",
+        r"$g^i = x W_{ih}^\top + b_{ih}$ and $g^h = h_\text{prev} W_{hh}^\top + b_{hh}$, each $(N, 3H)$ in blocks "
+        r"r, z, n. $r = \sigma(g^i_r + g^h_r)$, $z = \sigma(g^i_z + g^h_z)$, $n = \tanh(g^i_n + r \odot g^h_n)$ "
+        r"and $h = (1 - z) \odot n + z \odot h_\text{prev}$.",
+        skeleton("""
+            gi_r, gi_z, gi_n = np.split(____, 3, axis=1)
+            gh_r, gh_z, gh_n = np.split(____, 3, axis=1)
+            r = ____
+            z = ____
+            n = np.tanh(____)
+            return ____
+        """),
+    ),
+    "5.8": (
+        r"Walk through the layers keeping the current shape, $(C, H, W)$ — or one length, after `flatten`. A layer "
+        r"either has weights (count them) or only changes the shape. A fully connected layer's count depends on the "
+        r"shape that reaches it, so the shape bookkeeping is the heart of the exercise.",
+        r"A convolution with $C_\text{out}$ filters of $k \times k$ on $C_\text{in}$ channels has "
+        r"$C_\text{out} C_\text{in} k^2$ weights and $C_\text{out}$ biases; it outputs $(C_\text{out}, H', W')$ with "
+        r"$H' = \lfloor (H + 2p - k)/s \rfloor + 1$ (Exercise 5.1). A $k \times k$ max-pooling (stride $k$) has no "
+        r"parameters and gives $H' = \lfloor (H - k)/k \rfloor + 1$. ReLU changes nothing. `flatten` turns "
+        r"$(C, H, W)$ into $C H W$ features, and a linear layer from $n$ to $m$ features has $n m + m$ parameters.",
+        skeleton("""
+            c, h, w = ____                       # the current shape
+            n = None                             # the number of features, after "flatten"
+            result = []
+            for spec in layers:
+                if spec[0] == "conv":
+                    _, c_out, k, s, p = spec
+                    result.append(____)
+                    c, h, w = ____, ____, ____
+                elif spec[0] == "maxpool":
+                    h, w = ____, ____
+                    result.append(0)
+                elif spec[0] == "flatten":
+                    n = ____
+                    result.append(0)
+                elif spec[0] == "linear":
+                    result.append(____)
+                    n = ____
+                else:                            # "relu"
+                    result.append(0)
+            return result
+        """),
+    ),
+    "5.9": (
+        r"Work backwards from one unit of the last layer. A layer with a $k \times k$ kernel widens the window by "
+        r"$k - 1$ positions of *its own input*. Every stride below that layer spreads those positions further apart "
+        r"in the image, so the same widening costs more pixels the deeper the layer is.",
+        r"Keep the *jump* $J$: the distance, in image pixels, between neighbouring positions of a layer's input. "
+        r"$J = 1$ for the image, and each layer multiplies it by its stride. Then "
+        r"$r = 1 + \sum_l (k_l - 1)\,J_l$ with $J_l = \prod_{j<l} s_j$, the jump *before* layer $l$. Two 3×3 layers "
+        r"with stride 1: $1 + 2 + 2 = 5$.",
+        skeleton("""
+            r, jump = ____, ____
+            for k, s in ____:                    # the layers, first to last
+                r = ____                         # widen by k - 1 positions of this layer's input
+                jump = ____                      # the jump for the next layer
+            return ____
+        """),
+    ),
+    "5.10": (
+        r"Insert a blank before, between and after the labels: $\ell' = (\text{-}, \ell_1, \text{-}, \ell_2, \dots, "
+        r"\ell_L, \text{-})$. Every valid path walks through $\ell'$ from left to right, one symbol per frame: it "
+        r"stays, moves one step, or skips the blank between two *different* labels. Add up all paths with dynamic "
+        r"programming: one number per frame and position in $\ell'$.",
+        r"Let $\alpha_t(s)$ be the total probability of the path prefixes that are at $\ell'_s$ at frame $t$. Start: "
+        r"$\alpha_0(0) = p_0(\text{-})$, $\alpha_0(1) = p_0(\ell_1)$, the others 0. Step: "
+        r"$\alpha_t(s) = \bigl(\alpha_{t-1}(s) + \alpha_{t-1}(s-1) + [\ell'_s \ne \text{-} \text{ and } "
+        r"\ell'_s \ne \ell'_{s-2}]\;\alpha_{t-1}(s-2)\bigr)\, p_t(\ell'_s)$. A path ends on the last label or on the "
+        r"blank after it: $P = \alpha_{T-1}(S-1) + \alpha_{T-1}(S-2)$ with $S = 2L + 1$.",
+        skeleton("""
+            ext = [0]                                   # blank, l1, blank, l2, ..., blank
+            for label in labels:
+                ext += [____, ____]
+            T, S = len(probs), len(ext)
+            a = np.zeros((T, S))
+            a[0, 0], a[0, 1] = ____, ____
+            for t in range(1, T):
+                for s in range(S):
+                    total = a[t - 1, s]
+                    if s >= 1:
+                        total += ____
+                    if s >= 2 and ____:                 # skip the blank between two different labels
+                        total += ____
+                    a[t, s] = total * ____
+            return ____
+        """),
+    ),
+}
+
+
+# -- 5.8 parameters per layer (notebook 5.2) -----------------------------------------------------------------------
+def _build_layer(spec, shape):
+    """The ``dlcourse.layers`` module of a plain-data layer spec, and the shape it outputs for ``shape``."""
+    kind = spec[0]
+    if kind == "conv":
+        _, out_channels, k, s, p = spec
+        return Conv2d(shape[0], out_channels, k, stride=s, padding=p), \
+            (out_channels, conv_output_size(shape[1], k, s, p), conv_output_size(shape[2], k, s, p))
+    if kind == "maxpool":
+        k = spec[1]
+        return MaxPool2d(k), (shape[0], conv_output_size(shape[1], k, k), conv_output_size(shape[2], k, k))
+    if kind == "flatten":
+        return Flatten(), (int(np.prod(shape)),)
+    if kind == "linear":
+        return Linear(shape[0], spec[1]), (spec[1],)
+    return ReLU(), shape
+
+
+def _parameters_reference(input_shape, layers):
+    """Build each layer from ``dlcourse.layers`` and count its parameters, tracing the shape through the stack."""
+    counts, shape = [], tuple(input_shape)
+    for spec in layers:
+        layer, shape = _build_layer(spec, shape)
+        counts.append(sum(p.size for p in layer.params.values()))
+    return counts
+
+
+CNN_DIGITS = [("conv", 32, 3, 1, 1), ("relu",), ("maxpool", 2), ("conv", 64, 3, 1, 1), ("relu",), ("maxpool", 2),
+              ("flatten",), ("linear", 128), ("relu",), ("linear", 10)]          # notebook 5.2's network
+LENET5 = [("conv", 6, 5, 1, 0), ("relu",), ("maxpool", 2), ("conv", 16, 5, 1, 0), ("relu",), ("maxpool", 2),
+          ("flatten",), ("linear", 120), ("relu",), ("linear", 84), ("relu",), ("linear", 10)]
+
+
+def _parameters_cases(rng):
+    cases = [{"input_shape": (1, 8, 8), "layers": CNN_DIGITS}, {"input_shape": (1, 32, 32), "layers": LENET5}]
+    while len(cases) < 6:
+        C, H = int(rng.integers(1, 4)), int(rng.integers(12, 25))
+        layers, h = [], H
+        for _ in range(int(rng.integers(1, 3))):
+            k, s, p = int(rng.choice([1, 3, 5])), int(rng.integers(1, 3)), int(rng.integers(0, 3))
+            h = (h + 2 * p - k) // s + 1
+            layers += [("conv", int(rng.integers(2, 9)), k, s, p), ("relu",)]
+            if h >= 4:
+                layers.append(("maxpool", 2))
+                h //= 2
+        if h >= 1:
+            cases.append({"input_shape": (C, H, int(rng.integers(12, 25))),
+                          "layers": layers + [("flatten",), ("linear", int(rng.integers(2, 20)))]})
+    return cases
+
+
+def _run_parameters(fn, case):
+    out = fn(input_shape=tuple(case["input_shape"]), layers=[tuple(spec) for spec in case["layers"]])
+    return {"parameters per layer": out}
+
+
+def _parameters_note(case, problem):
+    """Name the layer whose count is wrong (the index a message reports), or say what to return."""
+    found = re.search(r"at index \((\d+),\)", problem)
+    if found:
+        i = int(found.group(1))
+        return f"Layer {i} (counting from 0) is {case['layers'][i]}."
+    return f"Return one count per layer: a list of {len(case['layers'])} numbers here."
+
+
+# -- 5.9 receptive field (notebook 5.3) ----------------------------------------------------------------------------
+def _receptive_field_reference(kernel_sizes, strides):
+    r"""Side of the input window one unit of the last layer sees: :math:`1 + \sum_l (k_l - 1) \prod_{j<l} s_j`."""
+    field, jump = 1, 1
+    for k, s in zip(kernel_sizes, strides):
+        field, jump = field + (int(k) - 1) * jump, jump * int(s)
+    return field
+
+
+def _receptive_field_cases(rng):
+    cases = [{"kernel_sizes": [3, 3], "strides": [1, 1]},                    # VGG: two 3x3 layers see 5x5
+             {"kernel_sizes": [3, 3, 3], "strides": [1, 1, 1]},
+             {"kernel_sizes": [11, 3, 5, 3], "strides": [4, 2, 1, 2]},       # AlexNet: conv1, pool1, conv2, pool2
+             {"kernel_sizes": [7, 3], "strides": [2, 2]}]                    # ResNet's stem: conv 7x7/2, pool 3x3/2
+    for _ in range(4):
+        n = int(rng.integers(2, 6))
+        cases.append({"kernel_sizes": [int(k) for k in rng.integers(1, 8, n)],
+                      "strides": [int(s) for s in rng.integers(1, 4, n)]})
+    return cases
+
+
+def _receptive_field_note(case, problem):
+    if any(int(s) > 1 for s in case["strides"]):
+        return "This stack has strides larger than 1."
+    return None
+
+
+def _run_receptive_field(fn, case):
+    return {"receptive field": fn(kernel_sizes=list(case["kernel_sizes"]), strides=list(case["strides"]))}
+
+
+# -- 5.10 CTC by dynamic programming (notebook 5.6) ----------------------------------------------------------------
+def _ctc_reference(probs, labels):
+    """P(labels | probs) summed over every alignment, by the forward recursion of Graves et al. (2006); blank = 0."""
+    extended = [0]
+    for label in labels:
+        extended += [int(label), 0]
+    T, S = len(probs), len(extended)
+    alpha = np.zeros((T, S))
+    alpha[0, :2] = probs[0, extended[:2]]
+    for t in range(1, T):
+        for s in range(S):
+            paths = alpha[t - 1, s] + (alpha[t - 1, s - 1] if s >= 1 else 0.0)
+            if s >= 2 and extended[s] != 0 and extended[s] != extended[s - 2]:
+                paths += alpha[t - 1, s - 2]
+            alpha[t, s] = paths * probs[t, extended[s]]
+    return float(alpha[-1, -1] + alpha[-1, -2])
+
+
+def _ctc_cases(rng):
+    def softmax_rows(T, K):
+        z = rng.normal(0, 1.5, (T, K))
+        e = np.exp(z - z.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+
+    cases = [{"probs": np.full((5, 3), 1 / 3), "labels": np.array([1, 2])},    # the notebook's uniform example
+             {"probs": softmax_rows(6, 4), "labels": np.array([2, 2])},        # a repeat needs a blank between
+             {"probs": softmax_rows(3, 3), "labels": np.array([1, 1])},        # ... exactly one path fits
+             {"probs": softmax_rows(1, 3), "labels": np.array([2])},           # a single frame
+             {"probs": softmax_rows(4, 3), "labels": np.array([1, 1, 1])},     # needs 5 frames: probability 0
+             {"probs": softmax_rows(8, 5), "labels": np.array([3, 1, 1, 4])}]
+    for T, K, L in ((10, 6, 3), (9, 4, 4)):
+        cases.append({"probs": softmax_rows(T, K), "labels": rng.integers(1, K, L)})
+    return cases
+
+
+def _run_ctc(fn, case):
+    return {"probability": fn(probs=case["probs"].copy(), labels=case["labels"].copy())}
+
+
+def _ctc_note(case, problem):
+    labels = [int(v) for v in case["labels"]]
+    repeats = sum(a == b for a, b in zip(labels, labels[1:]))
+    frames = len(case["probs"])
+    text = f"Here {frames} frame(s) must spell labels {labels}"
+    if repeats:
+        text += f", with {repeats} repeated neighbour(s) that need a blank between them"
+    if frames < len(labels) + repeats:
+        text += f": at least {len(labels) + repeats} frames would be needed"
+    return text + "."
+
+
+register(
+    Exercise("5.8", "parameters_per_layer", "the parameters of each layer of a CNN", _parameters_reference,
+             _parameters_cases, _run_parameters, hints=_HINTS["5.8"], diagnose=_parameters_note),
+    Exercise("5.9", "receptive_field", "the receptive field of a stack of layers", _receptive_field_reference,
+             _receptive_field_cases, _run_receptive_field, hints=_HINTS["5.9"], diagnose=_receptive_field_note),
+    Exercise("5.10", "ctc_probability", "the CTC probability of a transcript", _ctc_reference, _ctc_cases,
+             _run_ctc, hints=_HINTS["5.10"], diagnose=_ctc_note, rtol=1e-6, atol=1e-12),
+)
+
+
 register(
     Exercise("5.1", "output_size", "the output size of a convolution", _output_size_reference, _output_size_cases,
-             _named("size"), hint="n_out = floor((n + 2p - k) / s) + 1: padding adds p on both sides, and a "
-                                  "window that would stick out past the edge does not count. Use // for the floor."),
+             _named("size"), hints=_HINTS["5.1"], diagnose=_output_size_note),
     Exercise("5.2", "conv2d_naive", "a convolution with loops", _conv2d_reference, _conv2d_cases, _named("out"),
-             hint="Pad x with np.pad on the two spatial axes only. For each output pixel (i, j) take the window "
-                  "xp[:, :, i*s : i*s + kH, j*s : j*s + kW] and, for each filter o, sum window * weight[o] over "
-                  "(C, kH, kW), then add bias[o]. Do not flip the kernel (torch's 'convolution' is a "
-                  "cross-correlation)."),
+             hints=_HINTS["5.2"]),
     Exercise("5.3", "maxpool2d_backward", "the backward pass of max pooling", _maxpool_backward_reference,
              _maxpool_cases, _named("dx"),
-             hint="Each output gradient goes to the position of its window's maximum (np.argmax of the "
-                  "flattened window gives it; np.unravel_index turns it back into (u, v)); every other input "
-                  "gets 0. Windows can overlap when stride < kernel_size: add with +=, do not overwrite."),
+             hints=_HINTS["5.3"]),
     Exercise("5.4", "rnn_step", "one step of an RNN", _rnn_step_reference, _rnn_cases, _named("h"),
-             hint="h = tanh(x @ weight_ih.T + bias_ih + h_prev @ weight_hh.T + bias_hh); weights are "
-                  "(H, D) and (H, H) as in torch, so they are transposed on the right of x and h_prev."),
+             hints=_HINTS["5.4"]),
     Exercise("5.5", "rnn_step_backward", "one step of backpropagation through time",
              _rnn_step_backward_reference, _rnn_backward_cases,
              _named("dx", "dh_prev", "dweight_ih", "dweight_hh", "dbias"),
-             hint="First da = grad_h * (1 - h**2) (tanh' written with the output h). Then dx = da @ weight_ih, "
-                  "dh_prev = da @ weight_hh, dweight_ih = da.T @ x, dweight_hh = da.T @ h_prev and dbias = "
-                  "da summed over the batch (the same for bias_ih and bias_hh). Each gradient has the shape of "
-                  "its variable."),
+             hints=_HINTS["5.5"]),
     Exercise("5.6", "lstm_step", "one step of an LSTM", _lstm_step_reference, _lstm_cases, _named("h", "c"),
-             hint="a = x @ weight_ih.T + bias_ih + h_prev @ weight_hh.T + bias_hh has 4H columns in torch's "
-                  "order i, f, g, o. i, f, o use the sigmoid, g uses tanh; c = f * c_prev + i * g and "
-                  "h = o * tanh(c)."),
+             hints=_HINTS["5.6"]),
     Exercise("5.7", "gru_step", "one step of a GRU", _gru_step_reference, _gru_cases, _named("h"),
-             hint="gi = x @ weight_ih.T + bias_ih and gh = h_prev @ weight_hh.T + bias_hh, each split in three "
-                  "blocks r, z, n. r = σ(gi_r + gh_r), z = σ(gi_z + gh_z), n = tanh(gi_n + r * gh_n) (the reset "
-                  "gate multiplies W_hn h + b_hn, as in torch) and h = (1 - z) * n + z * h_prev."),
+             hints=_HINTS["5.7"]),
 )
