@@ -162,3 +162,80 @@ register(
                   "blocks r, z, n. r = σ(gi_r + gh_r), z = σ(gi_z + gh_z), n = tanh(gi_n + r * gh_n) (the reset "
                   "gate multiplies W_hn h + b_hn, as in torch) and h = (1 - z) * n + z * h_prev."),
 )
+
+
+# -- 5.11-5.13: attention, its backward pass, positional encodings (notebook 5.7) -------------------------
+from ..layers.attention import attention_backward as _attention_backward  # noqa: E402  (appended section)
+from ..layers.attention import attention_forward as _attention_forward  # noqa: E402
+from ..layers.attention import causal_mask as _causal_mask  # noqa: E402
+from ..layers.embedding import sinusoidal_positional_encoding as _positional_encoding  # noqa: E402
+
+# (batch, L, S, E, Ev, mask): L != S and E != Ev catch transposes; "causal" needs L == S
+_ATTENTION_SIZES = [((), 3, 3, 2, 2, "causal"), ((), 3, 5, 4, 2, "random"), ((2,), 4, 4, 3, 5, "causal"),
+                    ((2,), 2, 6, 4, 3, "random"), ((), 4, 3, 2, 3, "none")]
+
+
+def _attention_cases(rng):
+    cases = []
+    for batch, L, S, E, Ev, kind in _ATTENTION_SIZES:
+        if kind == "causal":
+            mask = _causal_mask(L, S)
+        elif kind == "random":
+            mask = rng.random((L, S)) < 0.5
+            mask[np.arange(L), rng.integers(0, S, L)] = True     # each query sees at least one key
+        else:
+            mask = np.ones((L, S), dtype=bool)
+        cases.append({"query": rng.normal(size=batch + (L, E)), "key": rng.normal(size=batch + (S, E)),
+                      "value": rng.normal(size=batch + (S, Ev)), "mask": mask})
+    return cases
+
+
+def _masked_attention_reference(query, key, value, mask):
+    out, cache = _attention_forward(query, key, value, attn_mask=mask)
+    return out, cache.weights
+
+
+def _attention_backward_cases(rng):
+    cases = []
+    for batch, L, S, E, Ev, _ in _ATTENTION_SIZES:
+        cases.append({"grad_output": rng.normal(size=batch + (L, Ev)), "query": rng.normal(size=batch + (L, E)),
+                      "key": rng.normal(size=batch + (S, E)), "value": rng.normal(size=batch + (S, Ev))})
+    return cases
+
+
+def _softmax_attention_backward_reference(grad_output, query, key, value):
+    _, cache = _attention_forward(query, key, value)
+    return tuple(_attention_backward(grad_output, cache))
+
+
+def _positional_encoding_cases(rng):
+    cases = [{"max_len": 4, "d_model": 4}, {"max_len": 50, "d_model": 16}, {"max_len": 10, "d_model": 6}]
+    cases += [{"max_len": int(rng.integers(5, 80)), "d_model": 2 * int(rng.integers(2, 32))} for _ in range(3)]
+    return cases
+
+
+def _positional_encoding_reference(max_len, d_model):
+    return _positional_encoding(max_len, d_model)
+
+
+register(
+    Exercise("5.11", "masked_attention", "scaled dot-product attention with a mask", _masked_attention_reference,
+             _attention_cases, outputs=("output", "weights"),
+             forbidden=("dlcourse.layers.attention.attention_forward",
+                        "dlcourse.layers.attention.scaled_dot_product_attention"),
+             hint="Scores compare every query with every key, scaled by the square root of the feature size; "
+                  "blocked keys must get weight exactly 0, so mask the scores before the softmax (not the "
+                  "weights after it), and take the softmax over the keys."),
+    Exercise("5.12", "softmax_attention_backward", "the backward pass of softmax attention",
+             _softmax_attention_backward_reference, _attention_backward_cases,
+             outputs=("grad_query", "grad_key", "grad_value"),
+             forbidden=("dlcourse.layers.attention.attention_backward",),
+             hint="Recompute the weights A of the forward pass, then go backwards one operation at a time: "
+                  "out = A V, then A = softmax(Z) row by row, then Z = Q Kᵀ / √E. Each gradient has the shape "
+                  "of its variable."),
+    Exercise("5.13", "positional_encoding", "sinusoidal positional encodings", _positional_encoding_reference,
+             _positional_encoding_cases, outputs=(),
+             forbidden=("dlcourse.layers.embedding.sinusoidal_positional_encoding",),
+             hint="Column pairs (2i, 2i + 1) share one frequency: position t / 10000^(2i / d_model) goes into a "
+                  "sine in the even column and a cosine in the odd one; positions start at 0."),
+)
