@@ -5,7 +5,8 @@ of our forward + backward time to torch's, measured in one run with the same thr
 through threadpoolctl, torch through ``torch.set_num_threads``), alternating the two so that both see the same load,
 and taking the median of the repeats. Conv2d (float64) is timed against torch in float32 (torch's default) and in
 float64 (our default). The recurrent layers take torch's ``dtype`` argument, so LSTM is compared like with like:
-ours and torch's both in float32, then both in float64.
+ours and torch's both in float32, then both in float64. MultiheadAttention and TransformerEncoderLayer (float64)
+are timed like Conv2d.
 
     python benchmarks/bench_unit5.py            # prints the rows
 """
@@ -124,7 +125,50 @@ def bench_lstm() -> list[dict]:
     return _compare("LSTM T=32, N=64, D=H=128", make_ours, make_theirs)
 
 
-BENCHMARKS = {"unit5 conv2d vs torch": bench_conv2d, "unit5 lstm vs torch": bench_lstm}
+def bench_attention() -> list[dict]:
+    """MultiheadAttention(128, 8) self-attention and TransformerEncoderLayer(128, 8, 512), N=32, L=64, batch first.
+
+    Ours computes in float64; torch is timed in float32 (its default) and in float64 (the same dtype as ours).
+    """
+    import numpy as np
+    import torch
+
+    from dlcourse.layers import MultiheadAttention, TransformerEncoderLayer
+
+    x = np.random.default_rng(0).normal(size=(32, 64, 128))
+    grad = np.ones_like(x)
+    mha = MultiheadAttention(128, 8, batch_first=True, rng=0)
+    enc = TransformerEncoderLayer(128, 8, 512, dropout=0.0, batch_first=True, rng=0)
+
+    def ours_mha():
+        mha.forward(x, x, x)
+        mha.backward(grad)
+
+    def ours_enc():
+        enc.forward(x)
+        enc.backward(grad)
+
+    def theirs(make):
+        def build(dtype):
+            module = make().to(dtype)
+            xt = torch.tensor(x, dtype=dtype, requires_grad=True)
+            gt = torch.ones(32, 64, 128, dtype=dtype)
+
+            def run():
+                out = module(xt, xt, xt)[0] if isinstance(module, torch.nn.MultiheadAttention) else module(xt)
+                out.backward(gt)
+            return run
+        return build
+
+    return (_compare("MultiheadAttention N=32, L=64, E=128, 8 heads", lambda d: (ours_mha, "float64"),
+                     theirs(lambda: torch.nn.MultiheadAttention(128, 8, batch_first=True)))
+            + _compare("TransformerEncoderLayer N=32, L=64, d=128, 8 heads, d_ff=512",
+                       lambda d: (ours_enc, "float64"),
+                       theirs(lambda: torch.nn.TransformerEncoderLayer(128, 8, 512, dropout=0.0, batch_first=True))))
+
+
+BENCHMARKS = {"unit5 conv2d vs torch": bench_conv2d, "unit5 lstm vs torch": bench_lstm,
+              "unit5 attention vs torch": bench_attention}
 
 
 if __name__ == "__main__":

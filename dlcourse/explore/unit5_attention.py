@@ -135,8 +135,7 @@ def mask_matrix(T: int, n_pad: int = 0, causal: bool = False) -> np.ndarray:
     if not 0 <= n_pad < T:
         raise ValueError(f"n_pad must be in [0, T) = [0, {T}) (at least one real token), got {n_pad}")
     allowed = causal_mask(T) if causal else np.ones((T, T), bool)
-    allowed[:, T - n_pad:] = False
-    allowed[np.arange(T), np.arange(T)] |= ~allowed.any(axis=1)   # a padded query still sees itself
+    allowed[:, T - n_pad:] = False        # a padded query attends to the real tokens (its output is unused)
     return allowed
 
 
@@ -335,7 +334,7 @@ def char_corpus():
     return text, CharVocab(text)
 
 
-def train_char_transformer(steps: int = 200, batch_size: int = 32, lr: float = 1e-2, seed: int = 0,
+def train_char_transformer(steps: int = 200, batch_size: int = 64, lr: float = 1e-2, seed: int = 0,
                            progress: bool = False):
     """Train embedding + sinusoidal positions → pre-norm encoder layers with a causal mask → LayerNorm → Linear.
 

@@ -118,19 +118,27 @@ class TransformerEncoderLayer(Module):
     def __call__(self, src, **kwargs):
         return self.forward(src, **kwargs)
 
+    def _drop(self, layer, x):
+        """``layer(x)``, skipped when it is the identity (p = 0 draws no mask: the layer stays fast)."""
+        return layer(x) if layer.p > 0 else x
+
+    @staticmethod
+    def _drop_backward(layer, g):
+        return layer.backward(g) if layer.p > 0 else g
+
     def _sa(self, x, src_mask, src_key_padding_mask, is_causal):
         out, _ = self.self_attn(x, x, x, attn_mask=src_mask, key_padding_mask=src_key_padding_mask,
                                 need_weights=False, is_causal=is_causal)
-        return self.dropout1(out)
+        return self._drop(self.dropout1, out)
 
     def _sa_backward(self, g):
-        return sum(self.self_attn.backward(self.dropout1.backward(g)))
+        return sum(self.self_attn.backward(self._drop_backward(self.dropout1, g)))
 
     def _ff(self, x):
-        return self.dropout2(self.linear2(self.dropout(self.act(self.linear1(x)))))
+        return self._drop(self.dropout2, self.linear2(self._drop(self.dropout, self.act(self.linear1(x)))))
 
     def _ff_backward(self, g):
-        g = self.dropout.backward(self.linear2.backward(self.dropout2.backward(g)))
+        g = self._drop_backward(self.dropout, self.linear2.backward(self._drop_backward(self.dropout2, g)))
         return self.linear1.backward(self.act.backward(g))
 
     def forward(self, src, src_mask=None, src_key_padding_mask=None, is_causal: bool = False):
