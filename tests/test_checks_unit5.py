@@ -15,7 +15,7 @@ from dlcourse.checks import ERROR, NOT_ATTEMPTED, PASSED, WRONG, check, get_exer
 from dlcourse.layers.recurrent import rnn_cell_backward, rnn_cell_forward  # noqa: E402
 from exercise_support import SEEDS, assert_caught, assert_solutions_pass, notebook_solutions, solution_ids  # noqa: E402
 
-UNIT5_IDS = [f"5.{i}" for i in range(1, 8)] + ["5.11", "5.12", "5.13"]   # 5.8-5.10: the hints branch
+UNIT5_IDS = [f"5.{i}" for i in range(1, 8)] + ["5.11", "5.12", "5.13", "5.14"]   # 5.8-5.10: the hints branch
 
 
 @pytest.fixture(autouse=True)
@@ -455,3 +455,65 @@ def test_the_attention_cases_catch_transposes():
     assert any(not c["mask"].all() and not np.array_equal(c["mask"], np.tril(c["mask"])) for c in cases)
     pe_cases = get_exercise("5.13").cases(np.random.default_rng(0))
     assert all(c["d_model"] % 2 == 0 for c in pe_cases)
+
+
+# -- 5.14: non-maximum suppression (notebook 5.8) -------------------------------------------------------
+def _pair_iou(a, b, over_min=False):
+    w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    area = lambda x: (x[2] - x[0]) * (x[3] - x[1])   # noqa: E731
+    return w * h / (min(area(a), area(b)) if over_min else area(a) + area(b) - w * h)
+
+
+def _nms(boxes, scores, iou_threshold, order=None, greedy=True, over_min=False):
+    order = list(np.argsort(-scores)) if order is None else list(order)
+    keep, seen = [], []
+    for i in order:
+        judges = keep if greedy else seen
+        if all(_pair_iou(boxes[i], boxes[j], over_min) <= iou_threshold for j in judges):
+            keep.append(i)
+        seen.append(i)
+    return np.array(keep)
+
+
+def nms_in_index_order(boxes, scores, iou_threshold):
+    return _nms(boxes, scores, iou_threshold, order=range(len(boxes)))
+
+
+def nms_lowest_score_first(boxes, scores, iou_threshold):
+    return _nms(boxes, scores, iou_threshold, order=np.argsort(scores))
+
+
+def nms_suppressed_boxes_still_suppress(boxes, scores, iou_threshold):
+    return _nms(boxes, scores, iou_threshold, greedy=False)
+
+
+def nms_intersection_over_the_smaller_box(boxes, scores, iou_threshold):
+    return _nms(boxes, scores, iou_threshold, over_min=True)
+
+
+def nms_returns_the_boxes(boxes, scores, iou_threshold):
+    return boxes[_nms(boxes, scores, iou_threshold)]
+
+
+NMS_WRONG_ANSWERS = [
+    ("5.14", nms_in_index_order, WRONG, "keep"),
+    ("5.14", nms_lowest_score_first, WRONG, "keep"),
+    ("5.14", nms_suppressed_boxes_still_suppress, WRONG, "keep"),
+    ("5.14", nms_intersection_over_the_smaller_box, WRONG, "keep"),
+    ("5.14", nms_returns_the_boxes, WRONG, "keep has shape"),
+]
+
+
+@pytest.mark.parametrize("ex_id, fn, status, fragment", NMS_WRONG_ANSWERS,
+                         ids=[f"{e}-{f.__name__}" for e, f, _, _ in NMS_WRONG_ANSWERS])
+@pytest.mark.parametrize("seed", SEEDS)
+def test_a_wrong_nms_is_caught_with_a_clear_message(ex_id, fn, status, fragment, seed):
+    assert_caught(ex_id, fn, status, fragment, seed, abs_tol=1e-12)
+
+
+def test_the_nms_reference_is_the_greedy_one():
+    ex = get_exercise("5.14")
+    for case in ex.cases(np.random.default_rng(0)):
+        np.testing.assert_array_equal(ex.reference(**case), _nms(**case))
+        assert len(set(case["scores"])) == len(case["scores"])           # no ties: the order is defined

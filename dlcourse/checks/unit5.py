@@ -239,3 +239,38 @@ register(
              hint="Column pairs (2i, 2i + 1) share one frequency: position t / 10000^(2i / d_model) goes into a "
                   "sine in the even column and a cosine in the odd one; positions start at 0."),
 )
+
+
+# -- 5.14: non-maximum suppression (notebook 5.8) ----------------------------------------------------------
+from ..explore.unit5_detection import nms as _nms  # noqa: E402  (appended section)
+
+
+def _nms_cases(rng):
+    """A chain (A suppresses B, B overlaps C, A does not), then clusters of jittered boxes; distinct scores."""
+    chain = np.array([[0.0, 0.0, 10.0, 10.0], [4.0, 0.0, 14.0, 10.0], [8.0, 0.0, 18.0, 10.0]])
+    cases = [{"boxes": chain[[2, 0, 1]], "scores": np.array([0.7, 0.9, 0.8]), "iou_threshold": 0.3}]
+    for n_objects, per_object, threshold in [(1, 3, 0.5), (2, 4, 0.5), (3, 4, 0.3), (3, 5, 0.7), (4, 3, 0.5)]:
+        boxes = []
+        for _ in range(n_objects):
+            x0, y0, side = rng.uniform(0, 40), rng.uniform(0, 40), rng.uniform(8, 20)
+            for _ in range(per_object):
+                jitter = rng.normal(0, 0.15 * side, 4)
+                b = np.array([x0, y0, x0 + side, y0 + side]) + jitter
+                boxes.append(np.concatenate([b[:2], np.maximum(b[2:], b[:2] + 1.0)]))
+        order = rng.permutation(len(boxes))                     # the best box is not always first
+        scores = rng.permutation(np.linspace(0.2, 0.95, len(boxes)))
+        cases.append({"boxes": np.array(boxes)[order], "scores": scores, "iou_threshold": threshold})
+    return cases
+
+
+def _nms_reference(boxes, scores, iou_threshold):
+    return _nms(boxes, scores, iou_threshold)
+
+
+register(
+    Exercise("5.14", "non_max_suppression", "non-maximum suppression", _nms_reference, _nms_cases, _named("keep"),
+             forbidden=("dlcourse.explore.unit5_detection.nms",),
+             hint="Visit the boxes from the highest score down; keep a box only if its IoU with every box kept so "
+                  "far is at most iou_threshold. IoU = intersection area / (area1 + area2 - intersection); the "
+                  "intersection's width is min(x1) - max(x0), clipped at 0."),
+)

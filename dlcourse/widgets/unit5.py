@@ -310,3 +310,39 @@ BENCHMARK_CASES["unit5 attention explorer"] = (make_attention_explorer, [
     ("query_x", 1.5), ("query_y", -1.0), ("key_angle", 200.0), ("key_length", 0.5), ("query_x", 1.0)])
 BENCHMARK_CASES["unit5 mask explorer"] = (make_mask_explorer, [
     ("query", 2), ("causal", False), ("n_pad", 4), ("T", 12), ("query", 9), ("T", 8), ("causal", True)])
+
+
+# -- 5.8 CNN applications ------------------------------------------------------------------------------------
+from ..explore import unit5_detection as det  # noqa: E402  (appended section)
+
+
+class ReceptiveFieldDemo(Demo):
+    """Pick a network and a layer: the receptive field, layer by layer, and one unit's field on the input."""
+
+    def __init__(self, network: str = "5.2 digits CNN", layer: int = 3):
+        controls = {
+            "network": dropdown(list(det.NETWORKS), network, "network"),
+            "layer": slider(layer, 0, len(det.NETWORKS[network][1]) - 1, 1, "layer", integer=True),
+            "unit": slider(0, 0, 60, 1, "unit (row = column)", integer=True),
+        }
+        super().__init__(controls, self._compute, det.FieldView(), figsize=(10, 3.6), title="Receptive field calculator",
+                         hint="walk the layers of the 5.2 network: after pool2 one unit sees 10×10 pixels, more than "
+                              "the 8×8 digit; then compare AlexNet, whose 11×11 stride-4 first layer jumps ahead.",
+                         text=det.describe_receptive_field)
+
+    def _compute(self, network, layer, unit):
+        held, self._hold = self._hold, True     # another network has another number of layers: no second redraw
+        try:
+            self.controls["layer"].max = len(det.NETWORKS[network][1]) - 1
+        finally:
+            self._hold = held
+        return det.compute_receptive_field(network, min(layer, self.controls["layer"].max), unit)
+
+
+def make_receptive_field_demo(network: str = "5.2 digits CNN", layer: int = 3) -> ReceptiveFieldDemo:
+    return ReceptiveFieldDemo(network, layer)
+
+
+BENCHMARK_CASES["unit5 receptive field calculator"] = (make_receptive_field_demo, [
+    ("layer", 1), ("unit", 2), ("layer", 2), ("network", "VGG-16, blocks 1-3"), ("layer", 9), ("unit", 20),
+    ("network", "5.2 digits CNN")])
