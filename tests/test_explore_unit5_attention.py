@@ -121,9 +121,10 @@ def test_char_transformer_copy_equals_torch(torch):
             x = layer(x, src_mask=torch.tensor(~att.causal_mask(len(ids))), is_causal=True)
         expected = head(norm(x[:, 0])).double().numpy()
     np.testing.assert_allclose(sampler.logits(ids), expected, atol=1e-4)
-    text = sampler.sample("the ", 10, temperature=0.7, seed=0)
+    text = sampler.sample("the ", 10, temperature=0.7, rng=0)
     assert text.startswith("the ") and len(text) == 14
-    assert sampler.sample("the ", 10, temperature=0.7, seed=0) == text
+    assert sampler.sample("the ", 10, temperature=0.7, rng=0) == text
+    assert sampler.sample("the ", 10, temperature=0.7, rng=np.random.default_rng(0)) == text
     with pytest.raises(ValueError, match="temperature must be in"):
         sampler.sample(temperature=0.0)
 
@@ -180,3 +181,13 @@ def test_attention_beats_the_summary_vector_on_reversal():
     attentive, _ = att.train_seq2seq(True)
     (sym_p, seq_p, _), (sym_a, seq_a, _) = att.reversal_accuracy(plain), att.reversal_accuracy(attentive)
     assert sym_a > 0.85 and sym_a - sym_p > 0.2 and seq_a > 5 * seq_p
+
+
+def test_seeded_accepts_an_int_or_a_generator():
+    gen, seed = att.seeded(3)
+    assert seed == 3 and gen.integers(100) == np.random.default_rng(3).integers(100)
+    g = np.random.default_rng(0)
+    gen, seed = att.seeded(g)
+    assert gen is g and 0 <= seed < 2**31
+    with pytest.raises(TypeError, match="rng must be None, an int seed or a numpy.random.Generator"):
+        att.seeded("zero")

@@ -23,7 +23,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .._validate import check_number, check_positive_int
+from .._validate import as_rng, check_number, check_positive_int
 from ..activations import softmax
 from ..layers import (Embedding, LayerNorm, Linear, TransformerEncoderLayer, attention_forward, causal_mask,
                       sinusoidal_positional_encoding)
@@ -209,6 +209,14 @@ class MaskView(View):
 
 
 # --------------------------------------------------------------------------- seq2seq on reversal
+def seeded(rng):
+    """``(numpy Generator, torch seed)`` from ``rng`` (None, an int seed or a Generator): an int seeds both the same way."""
+    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
+        return np.random.default_rng(int(rng)), int(rng)
+    gen = as_rng(rng)
+    return gen, int(gen.integers(2**31))
+
+
 SEQ_LEN, SYMBOLS = 10, 8     # sequences of 10 symbols 1..8; 0 is the decoder's <start>
 
 
@@ -260,15 +268,15 @@ def _seq2seq_class():
     return Seq2Seq
 
 
-def train_seq2seq(attention: bool, steps: int = 300, batch_size: int = 64, lr: float = 1e-2, seed: int = 0,
+def train_seq2seq(attention: bool, steps: int = 300, batch_size: int = 64, lr: float = 1e-2, rng=0,
                   progress: bool = False):
     """Train a :class:`Seq2Seq` with teacher forcing on fresh reversal batches; ``(model, losses)`` (float32)."""
     import torch
     from .._progress import progress_bar
 
-    rng = np.random.default_rng(seed)
+    rng, torch_seed = seeded(rng)
     with torch_threads(1):
-        torch.manual_seed(seed)
+        torch.manual_seed(torch_seed)
         model = _seq2seq_class()(bool(attention))
         opt = torch.optim.Adam(model.parameters(), lr=lr)
         losses = []
@@ -315,9 +323,9 @@ def trained_seq2seq(attention: bool, progress: bool = False):
     return once(("seq2seq", bool(attention)), lambda: train_seq2seq(attention, progress=progress))
 
 
-def reversal_accuracy(model, n: int = 500, seed: int = 99):
+def reversal_accuracy(model, n: int = 500, rng=99):
     """``(symbol accuracy, sequence accuracy, per-position accuracy (T,))`` of greedy decoding on fresh data."""
-    src, tgt = reversal_data(n, rng=seed)
+    src, tgt = reversal_data(n, rng=rng)
     pred, _, _ = greedy_decode(model, src)
     right = pred == tgt
     return float(right.mean()), float(right.all(axis=1).mean()), right.mean(axis=0)
@@ -334,7 +342,7 @@ def char_corpus():
     return text, CharVocab(text)
 
 
-def train_char_transformer(steps: int = 200, batch_size: int = 64, lr: float = 1e-2, seed: int = 0,
+def train_char_transformer(steps: int = 200, batch_size: int = 64, lr: float = 1e-2, rng=0,
                            progress: bool = False):
     """Train embedding + sinusoidal positions → pre-norm encoder layers with a causal mask → LayerNorm → Linear.
 
@@ -346,9 +354,9 @@ def train_char_transformer(steps: int = 200, batch_size: int = 64, lr: float = 1
     text, vocab = char_corpus()
     ids = torch.tensor(vocab.encode(text))
     V, d, ctx = len(vocab), CHAR_GPT["d_model"], CHAR_GPT["context"]
-    rng = np.random.default_rng(seed)
+    rng, torch_seed = seeded(rng)
     with torch_threads(1):
-        torch.manual_seed(seed)
+        torch.manual_seed(torch_seed)
         emb = torch.nn.Embedding(V, d)
         layers = torch.nn.ModuleList([torch.nn.TransformerEncoderLayer(d, CHAR_GPT["nhead"], 4 * d, dropout=0.0,
                                                                        norm_first=True)
@@ -396,10 +404,10 @@ class TransformerSampler:
             x = layer(x, is_causal=True)
         return self.head(self.norm(x[:, 0]))
 
-    def sample(self, prompt: str = "the ", n_chars: int = 100, temperature: float = 1.0, seed: int = 0) -> str:
+    def sample(self, prompt: str = "the ", n_chars: int = 100, temperature: float = 1.0, rng=0) -> str:
         r"""``prompt`` followed by ``n_chars`` characters drawn from :math:`\mathrm{softmax}(z/\tau)`."""
         temperature = check_number(temperature, "temperature", low=0.0, low_open=True)
-        rng = np.random.default_rng(seed)
+        rng = as_rng(rng)
         ids = list(self.vocab.encode(prompt))
         for _ in range(n_chars):
             p = softmax(self.logits(ids)[-1] / temperature)

@@ -24,6 +24,7 @@ import numpy as np
 
 from .._validate import as_float_array, check_number, check_positive_int
 from ..plotting import CYCLE, PALETTE, View
+from .unit5_attention import seeded
 from .unit5_common import once, torch_threads
 
 FONT = 9
@@ -253,7 +254,7 @@ def segmentation_data():
     return make_shapes(600, rng=0), make_shapes(100, rng=1)
 
 
-def train_unet(skips: bool = True, steps: int = 200, batch_size: int = 16, lr: float = 1e-2, seed: int = 0,
+def train_unet(skips: bool = True, steps: int = 200, batch_size: int = 16, lr: float = 1e-2, rng=0,
                progress: bool = False):
     """Train a :class:`TinyUNet` with pixel-wise cross-entropy (Adam); ``(model, losses)``, float32."""
     import torch
@@ -261,9 +262,9 @@ def train_unet(skips: bool = True, steps: int = 200, batch_size: int = 16, lr: f
 
     train, _ = segmentation_data()
     x, y = torch.tensor(train.images, dtype=torch.float32), torch.tensor(train.masks)
-    rng = np.random.default_rng(seed)
+    rng, torch_seed = seeded(rng)
     with torch_threads(1):
-        torch.manual_seed(seed)
+        torch.manual_seed(torch_seed)
         model = _unet_class()(skips)
         opt = torch.optim.Adam(model.parameters(), lr=lr)
         losses = []

@@ -21,6 +21,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .._validate import as_float_array, check_positive_int
+from .unit5_attention import seeded
 from .unit5_common import once, torch_threads
 
 # --------------------------------------------------------------------------- a 1-D GAN
@@ -42,16 +43,16 @@ class GANRun(NamedTuple):
     snapshots: np.ndarray     # (k, 2000): generated samples at each snapshot step
 
 
-def train_gan(steps: int = 1200, batch_size: int = 128, lr: float = 2e-3, hidden: int = 16, seed: int = 0,
+def train_gan(steps: int = 1200, batch_size: int = 128, lr: float = 2e-3, hidden: int = 16, rng=0,
               snapshot_every: int = 100, progress: bool = False) -> GANRun:
     """Alternate one discriminator step and one generator step (Adam, betas (0.5, 0.999)); float32."""
     import torch
     from .._progress import progress_bar
 
     nn = torch.nn
-    rng = np.random.default_rng(seed)
+    rng, torch_seed = seeded(rng)
     with torch_threads(1):
-        torch.manual_seed(seed)
+        torch.manual_seed(torch_seed)
         G = nn.Sequential(nn.Linear(1, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, 1))
         D = nn.Sequential(nn.Linear(1, 2 * hidden), nn.LeakyReLU(0.2), nn.Linear(2 * hidden, 1))
         opt_g = torch.optim.Adam(G.parameters(), lr=lr, betas=(0.5, 0.999))
