@@ -1,4 +1,4 @@
-"""Notebook 5.8's logic: shapes, IoU and NMS, anchors, the U-Net, receptive fields (and their widget), the GAN and the
+"""Notebook 5.8's logic: shapes, the U-Net, receptive fields (and their widget), the GAN and the
 speech pipeline. Trainings are a few steps here; the trained models' claims are checked by the notebook (nbval)."""
 
 import itertools
@@ -28,73 +28,6 @@ def test_shapes_boxes_masks_and_labels_agree():
             inside = mask[y0:y1, x0:x1]
             assert np.all(inside[inside > 0] == label) and (inside == label).any()
     assert np.array_equal(det.make_shapes(3, rng=5).images, det.make_shapes(3, rng=5).images)
-
-
-# -- IoU and NMS -------------------------------------------------------------------------------------
-def _torch_nms(torch, boxes, scores, threshold):
-    """torchvision's NMS written with torch ops (torchvision is not part of the course environment)."""
-    b, order, keep = torch.tensor(boxes), torch.argsort(torch.tensor(scores), descending=True), []
-    while len(order):
-        i, order = order[0], order[1:]
-        keep.append(int(i))
-        lo, hi = torch.maximum(b[i, :2], b[order, :2]), torch.minimum(b[i, 2:], b[order, 2:])
-        inter = (hi - lo).clamp(min=0).prod(1)
-        area = lambda x: (x[..., 2] - x[..., 0]) * (x[..., 3] - x[..., 1])   # noqa: E731
-        order = order[inter / (area(b[i]) + area(b[order]) - inter) <= threshold]
-    return keep
-
-
-def test_iou_hand_computed_and_symmetric(rng):
-    a = np.array([[0.0, 0.0, 4.0, 4.0]])
-    np.testing.assert_allclose(det.box_iou(a, [[2, 2, 6, 6], [1, 1, 3, 3], [5, 5, 7, 7], [0, 0, 4, 4]]),
-                               [[4 / 28, 4 / 16, 0, 1]])
-    boxes = np.sort(rng.uniform(0, 10, (6, 2, 2)), axis=1).transpose(0, 2, 1).reshape(6, 4)[:, [0, 2, 1, 3]]
-    iou = det.box_iou(boxes, boxes)
-    np.testing.assert_allclose(iou, iou.T)
-    assert np.all((iou >= 0) & (iou <= 1 + 1e-12))
-    with pytest.raises(ValueError, match=r"boxes1 must have shape \(n, 4\)"):
-        det.box_iou(np.zeros(4), a)
-    with pytest.raises(ValueError, match="x1 >= x0"):
-        det.box_iou([[2, 0, 1, 1]], a)
-
-
-@pytest.mark.parametrize("threshold", [0.0, 0.3, 0.5, 0.9])
-def test_nms_matches_torch_greedy_nms(torch, threshold):
-    boxes, scores, _ = det.noisy_detections(det.make_shapes(1, rng=2).boxes[0], [1, 1, 1], rng=4)
-    keep = det.nms(boxes, scores, threshold)
-    assert keep.tolist() == _torch_nms(torch, boxes, scores, threshold)
-    assert np.all(np.diff(scores[keep]) < 0)                             # highest score first
-    kept = boxes[keep]
-    assert np.all(det.box_iou(kept, kept)[~np.eye(len(keep), dtype=bool)] <= threshold)
-
-
-def test_nms_rejects_bad_input():
-    with pytest.raises(ValueError, match=r"scores must have one entry per box \(2\), got 3"):
-        det.nms(np.zeros((2, 4)), np.zeros(3), 0.5)
-    with pytest.raises(ValueError, match=r"iou_threshold must be <= 1.0, got 1.5"):
-        det.nms(np.zeros((2, 4)), np.zeros(2), 1.5)
-
-
-# -- anchors -----------------------------------------------------------------------------------------
-def test_anchor_grid_centres_and_sizes():
-    a = det.anchor_grid(32, 4, (8.0, 16.0))
-    assert a.shape == (4, 4, 2, 4)
-    np.testing.assert_allclose(a[1, 2, 0], [16, 8, 24, 16])               # row 1, column 2: centre (20, 12)
-    np.testing.assert_allclose(a[1, 2, 1], [12, 4, 28, 20])
-
-
-def test_targets_encode_and_decode_every_box():
-    s = det.make_shapes(40, rng=1)
-    anchors = det.anchor_grid()
-    for boxes, labels in zip(s.boxes, s.labels):
-        t = det.encode_targets(boxes, labels, anchors)
-        assert t.objectness.sum() == len(boxes) and set(t.classes[t.objectness > 0]) == set(labels)
-        decoded = det.decode_boxes(t.offsets, anchors)[t.objectness > 0]
-        np.testing.assert_allclose(np.sort(det.box_iou(decoded, boxes).max(1)), 1.0)
-    # the responsible cell holds the box centre
-    t = det.encode_targets([[17.0, 2.0, 23.0, 8.0]], [2], anchors)
-    assert np.argwhere(t.objectness).tolist() == [[0, 2, 0]]
-    np.testing.assert_allclose(t.offsets[0, 2, 0], [0, 1 / 8, np.log(6 / 8), np.log(6 / 8)], atol=1e-12)  # centre (20, 5)
 
 
 # -- U-Net -------------------------------------------------------------------------------------------
@@ -183,3 +116,14 @@ def test_ctc_forward_equals_brute_force_and_torch(torch, rng):
                                                    torch.tensor([5]), torch.tensor([len(target)]))
         assert gen.ctc_log_likelihood(lp, target) == pytest.approx(-theirs.item(), rel=1e-10)
     assert gen.ctc_log_likelihood(lp[:2], [1, 1]) == -np.inf            # "a-a" needs 3 frames
+
+
+# -- verification ------------------------------------------------------------------------------------
+def test_pair_distances_and_best_threshold():
+    emb = np.array([[0.0, 0.0], [0.0, 1.0], [5.0, 0.0], [5.0, 1.5]])
+    d, same = det.pair_distances(emb, [0, 0, 1, 1])
+    assert len(d) == 6 and same.tolist() == [True, False, False, False, False, True]
+    threshold, accuracy = det.best_threshold(d, same)
+    assert accuracy == 1.0 and threshold == 1.5                 # both same-pairs (1, 1.5) below, the rest above
+    threshold, accuracy = det.best_threshold([1.0, 2.0, 3.0], [False, True, False])
+    assert accuracy == pytest.approx(2 / 3)

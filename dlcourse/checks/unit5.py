@@ -242,7 +242,7 @@ register(
 
 
 # -- 5.14: non-maximum suppression (notebook 5.8) ----------------------------------------------------------
-from ..explore.unit5_detection import nms as _nms  # noqa: E402  (appended section)
+from ..detection import nms as _nms  # noqa: E402  (appended section)
 
 
 def _nms_cases(rng):
@@ -269,7 +269,7 @@ def _nms_reference(boxes, scores, iou_threshold):
 
 register(
     Exercise("5.14", "non_max_suppression", "non-maximum suppression", _nms_reference, _nms_cases, _named("keep"),
-             forbidden=("dlcourse.explore.unit5_detection.nms",),
+             forbidden=("dlcourse.detection.nms",),
              hint="Visit the boxes from the highest score down; keep a box only if its IoU with every box kept so "
                   "far is at most iou_threshold. IoU = intersection area / (area1 + area2 - intersection); the "
                   "intersection's width is min(x1) - max(x0), clipped at 0."),
