@@ -329,6 +329,24 @@ def test_embedding_matches_torch(torch, rng, padding_idx):
     np.testing.assert_allclose(e.grads["weight"], te.weight.grad.numpy(), **TOL)
 
 
+def test_embedding_gradient_matches_finite_differences(rng):
+    e = Embedding(4, 3, padding_idx=1, rng=0)
+    idx, g = np.array([[0, 1], [3, 0]]), rng.normal(size=(2, 2, 3))
+    e(idx)
+    e.backward(g)
+    saved = e.params["weight"].copy()
+
+    def f(w):
+        e.params["weight"][...] = w
+        try:
+            return np.sum(e(idx) * g)
+        finally:
+            e.params["weight"][...] = saved
+    expected = numerical_gradient(f, saved)
+    expected[1] = 0.0                          # the padding row gets no gradient, as in torch
+    np.testing.assert_allclose(e.grads["weight"], expected, **FD_TOL)
+
+
 def test_embedding_is_a_one_hot_product(rng):
     e = Embedding(5, 2, rng=0)
     idx = np.array([3, 0, 3])

@@ -164,6 +164,40 @@ register(
 )
 
 
+# Hints in levels (agreement 2): the notebooks show the same three levels in <details> blocks. Until Exercise.hints
+# exists on this branch, the first level is passed as hint=; merging with the hints branch: hints=HINTS[id].
+HINTS = {
+    "5.11": ("Scores compare every query with every key, scaled by the square root of the feature size; blocked keys "
+             "must get weight exactly 0, so mask the scores before the softmax (not the weights after it), and take "
+             "the softmax over the keys.",
+             "Z = Q Kᵀ / √E has shape (..., L, S): transpose only the last two axes of key (np.swapaxes(key, -1, -2)). "
+             "Where mask is False, Z = -inf (np.where). Softmax along the last axis after subtracting the row "
+             "maximum, then weights @ value.",
+             "scores = query @ ____ / np.sqrt(____); scores = np.where(mask, scores, ____); scores = scores - "
+             "scores.max(axis=____, keepdims=True); weights = np.exp(scores) / ____; return weights @ ____, weights"),
+    "5.12": ("Recompute the weights A of the forward pass, then go backwards one operation at a time: out = A V, then "
+             "A = softmax(Z) row by row, then Z = Q Kᵀ / √E. Each gradient has the shape of its variable.",
+             "grad_value = Aᵀ G is (..., S, L) @ (..., L, Ev); dA = G Vᵀ has A's shape (..., L, S); the softmax step "
+             "is dZ = A * (dA - sum(dA * A over the keys, keepdims)); do not forget the 1/√E of the last step.",
+             "scale = 1 / np.sqrt(query.shape[-1]); A = ____; grad_value = T(A) @ ____; dA = grad_output @ ____; "
+             "dZ = A * (dA - (dA * A).sum(axis=____, keepdims=True)); return ____ @ key * scale, ____ @ query * scale, "
+             "grad_value"),
+    "5.13": ("Column pairs (2i, 2i + 1) share one frequency: position t / 10000^(2i / d_model) goes into a sine in the "
+             "even column and a cosine in the odd one; positions start at 0.",
+             "Build the angles as an outer product, positions (max_len, 1) times frequencies (1, d_model // 2), the "
+             "exponent being np.arange(0, d_model, 2) / d_model; fill pe[:, 0::2] and pe[:, 1::2].",
+             "angles = np.arange(____)[:, None] / 10000 ** (np.arange(0, d_model, 2) / ____); pe = np.zeros((max_len, "
+             "d_model)); pe[:, 0::2] = ____; pe[:, 1::2] = ____"),
+    "5.14": ("Visit the boxes from the highest score down; keep a box only if its IoU with every box kept so far is at "
+             "most iou_threshold. IoU = intersection area / (area1 + area2 - intersection); the intersection's width "
+             "is min(x1) - max(x0), clipped at 0.",
+             "np.argsort(-scores) gives the order. For one box b and an array B: w = np.clip(np.minimum(b[2], B[:, 2]) "
+             "- np.maximum(b[0], B[:, 0]), 0, None), likewise h. A suppressed box suppresses nothing.",
+             "order = np.argsort(____); keep = []; while len(order) > 0: best, rest = order[0], order[1:]; "
+             "keep.append(best); overlaps = ____; order = rest[overlaps <= ____]; return np.array(keep)"),
+}
+
+
 # -- 5.11-5.13: attention, its backward pass, positional encodings (notebook 5.7) -------------------------
 from ..layers.attention import attention_backward as _attention_backward  # noqa: E402  (appended section)
 from ..layers.attention import attention_forward as _attention_forward  # noqa: E402
@@ -223,21 +257,16 @@ register(
              _attention_cases, outputs=("output", "weights"),
              forbidden=("dlcourse.layers.attention.attention_forward",
                         "dlcourse.layers.attention.scaled_dot_product_attention"),
-             hint="Scores compare every query with every key, scaled by the square root of the feature size; "
-                  "blocked keys must get weight exactly 0, so mask the scores before the softmax (not the "
-                  "weights after it), and take the softmax over the keys."),
+             hint=HINTS["5.11"][0]),
     Exercise("5.12", "softmax_attention_backward", "the backward pass of softmax attention",
              _softmax_attention_backward_reference, _attention_backward_cases,
              outputs=("grad_query", "grad_key", "grad_value"),
              forbidden=("dlcourse.layers.attention.attention_backward",),
-             hint="Recompute the weights A of the forward pass, then go backwards one operation at a time: "
-                  "out = A V, then A = softmax(Z) row by row, then Z = Q Kᵀ / √E. Each gradient has the shape "
-                  "of its variable."),
+             hint=HINTS["5.12"][0]),
     Exercise("5.13", "positional_encoding", "sinusoidal positional encodings", _positional_encoding_reference,
              _positional_encoding_cases, outputs=(),
              forbidden=("dlcourse.layers.embedding.sinusoidal_positional_encoding",),
-             hint="Column pairs (2i, 2i + 1) share one frequency: position t / 10000^(2i / d_model) goes into a "
-                  "sine in the even column and a cosine in the odd one; positions start at 0."),
+             hint=HINTS["5.13"][0]),
 )
 
 
@@ -270,7 +299,5 @@ def _nms_reference(boxes, scores, iou_threshold):
 register(
     Exercise("5.14", "non_max_suppression", "non-maximum suppression", _nms_reference, _nms_cases, _named("keep"),
              forbidden=("dlcourse.detection.nms",),
-             hint="Visit the boxes from the highest score down; keep a box only if its IoU with every box kept so "
-                  "far is at most iou_threshold. IoU = intersection area / (area1 + area2 - intersection); the "
-                  "intersection's width is min(x1) - max(x0), clipped at 0."),
+             hint=HINTS["5.14"][0]),
 )

@@ -141,7 +141,7 @@ def segmentation_data():
     return make_shapes(600, rng=0), make_shapes(100, rng=1)
 
 
-def train_unet(skips: bool = True, steps: int = 200, batch_size: int = 16, lr: float = 1e-2, rng=0,
+def train_unet(skips: bool = True, steps: int = 200, batch_size: int = 8, lr: float = 1e-2, rng=0,
                progress: bool = False):
     """Train a :class:`TinyUNet` with pixel-wise cross-entropy (Adam); ``(model, losses)``, float32."""
     import torch
