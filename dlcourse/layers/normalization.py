@@ -18,8 +18,9 @@ __all__ = ["LayerNorm"]
 
 
 class LayerNormCache(NamedTuple):
-    x_hat: np.ndarray   # the normalized input
-    rstd: np.ndarray    # 1 / sqrt(var + eps), with the normalized axes kept as size 1
+    x_hat: np.ndarray   # the normalized input, one row per sample: (M, n)
+    rstd: np.ndarray    # 1 / sqrt(var + eps), (M, 1)
+    shape: tuple        # the input's shape
 
 
 class LayerNorm(Module):
@@ -81,31 +82,37 @@ class LayerNorm(Module):
 
     def forward(self, x):
         x = as_float_array(x, "x")
-        axes = self._axes(x)
-        mu = x.mean(axis=axes, keepdims=True)
-        rstd = 1.0 / np.sqrt(x.var(axis=axes, keepdims=True) + self.eps)
-        x_hat = (x - mu) * rstd
-        self._cache = LayerNormCache(x_hat, rstd)
+        self._axes(x)
+        n = int(np.prod(self.normalized_shape))
+        x2 = x.reshape(-1, n)                                   # one row per sample: every pass is a 2-D one
+        mu = x2.mean(axis=1, keepdims=True)
+        xc = x2 - mu
+        rstd = 1.0 / np.sqrt(np.einsum("ij,ij->i", xc, xc)[:, None] / n + self.eps)
+        x_hat = xc * rstd
+        self._cache = LayerNormCache(x_hat, rstd, x.shape)
         if not self.elementwise_affine:
-            return x_hat
-        y = x_hat * self.params["weight"]
-        return y + self.params["bias"] if "bias" in self.params else y
+            return x_hat.reshape(x.shape)
+        y = x_hat * self.params["weight"].reshape(-1)
+        if "bias" in self.params:
+            y += self.params["bias"].reshape(-1)
+        return y.reshape(x.shape)
 
     def backward(self, grad_out):
-        x_hat, rstd = self._require_cache()
+        x_hat, rstd, shape = self._require_cache()
         g = as_float_array(grad_out, "grad_out")
-        if g.shape != x_hat.shape:
-            raise ValueError(f"grad_out must have the output's shape {x_hat.shape}, got {g.shape}")
-        axes = self._axes(g)
-        lead = tuple(range(g.ndim - len(axes)))
+        if g.shape != shape:
+            raise ValueError(f"grad_out must have the output's shape {shape}, got {g.shape}")
+        n = x_hat.shape[1]
+        g = g.reshape(-1, n)
         if self.elementwise_affine:
-            self.grads["weight"] += (g * x_hat).sum(axis=lead)
+            w = self.params["weight"].reshape(-1)
+            self.grads["weight"] += np.einsum("ij,ij->j", g, x_hat).reshape(self.normalized_shape)
             if "bias" in self.grads:
-                self.grads["bias"] += g.sum(axis=lead)
-            g = g * self.params["weight"]
-        n = int(np.prod(self.normalized_shape))
-        return rstd / n * (n * g - g.sum(axis=axes, keepdims=True)
-                           - x_hat * (g * x_hat).sum(axis=axes, keepdims=True))
+                self.grads["bias"] += g.sum(axis=0).reshape(self.normalized_shape)
+            g_sum, gx_sum, g = g @ w, np.einsum("ij,ij,j->i", g, x_hat, w), g * w
+        else:
+            g_sum, gx_sum = g.sum(axis=1), np.einsum("ij,ij->i", g, x_hat)
+        return (rstd * (g - (g_sum[:, None] + x_hat * gx_sum[:, None]) / n)).reshape(shape)
 
     def __repr__(self) -> str:
         return f"LayerNorm({self.normalized_shape}, eps={self.eps:g})"
