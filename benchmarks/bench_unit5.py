@@ -6,7 +6,8 @@ like ``benchmarks/run.py``: the value is the ratio of our forward + backward tim
 the same thread count for both (NumPy's BLAS through threadpoolctl, torch through ``torch.set_num_threads``),
 alternating the two so that both see the same load, and taking the median of the repeats. Conv2d (float64) is timed
 against torch in float32 (torch's default) and in float64 (our default). The recurrent layers take torch's ``dtype``
-argument, so LSTM is compared like with like: ours and torch's both in float32, then both in float64.
+argument, so LSTM is compared like with like: ours and torch's both in float32, then both in float64. MultiheadAttention
+and TransformerEncoderLayer (float64) are checked against torch in float64, then timed like Conv2d.
 
     python benchmarks/bench_unit5.py            # prints the rows
 """
@@ -153,7 +154,85 @@ def bench_lstm() -> list[dict]:
     return _compare("LSTM T=32, N=64, D=H=128", make_ours, make_theirs)
 
 
-BENCHMARKS = {"unit5 conv2d vs torch": bench_conv2d, "unit5 lstm vs torch": bench_lstm}
+class _SelfAttention:
+    """Our MultiheadAttention as a one-input layer (query = key = value), for :func:`_check_against_torch`."""
+
+    def __init__(self, mha):
+        self.mha = mha
+
+    def load_torch(self, module):
+        self.mha.load_torch(module.mha)
+
+    def forward(self, x):
+        return self.mha.forward(x, x, x)[0]
+
+    def backward(self, grad):
+        return sum(self.mha.backward(grad))        # the input feeds query, key and value
+
+
+def _TorchSelfAttention(mha):
+    import torch
+
+    class SelfAttention(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.mha = mha
+
+        def forward(self, x):
+            return self.mha(x, x, x)[0]
+
+    return SelfAttention()
+
+
+def bench_attention() -> list[dict]:
+    """MultiheadAttention(128, 8) self-attention and TransformerEncoderLayer(128, 8, 512), N=32, L=64, batch first.
+
+    Ours computes in float64; torch is timed in float32 (its default) and in float64 (the same dtype as ours).
+    """
+    import numpy as np
+    import torch
+
+    from dlcourse.layers import MultiheadAttention, TransformerEncoderLayer
+
+    x = np.random.default_rng(0).normal(size=(32, 64, 128))
+    grad = np.ones_like(x)
+    mha = MultiheadAttention(128, 8, batch_first=True, rng=0)
+    enc = TransformerEncoderLayer(128, 8, 512, dropout=0.0, batch_first=True, rng=0)
+    small = np.random.default_rng(1).normal(size=(4, 8, 128))
+    _check_against_torch("MultiheadAttention", _SelfAttention(mha), _TorchSelfAttention(
+        torch.nn.MultiheadAttention(128, 8, batch_first=True).double()), small, np.ones_like(small), torch.float64)
+    _check_against_torch("TransformerEncoderLayer", enc, torch.nn.TransformerEncoderLayer(
+        128, 8, 512, dropout=0.0, batch_first=True).double(), small, np.ones_like(small), torch.float64)
+
+    def ours_mha():
+        mha.forward(x, x, x)
+        mha.backward(grad)
+
+    def ours_enc():
+        enc.forward(x)
+        enc.backward(grad)
+
+    def theirs(make):
+        def build(dtype):
+            module = make().to(dtype)
+            xt = torch.tensor(x, dtype=dtype, requires_grad=True)
+            gt = torch.ones(32, 64, 128, dtype=dtype)
+
+            def run():
+                out = module(xt, xt, xt)[0] if isinstance(module, torch.nn.MultiheadAttention) else module(xt)
+                out.backward(gt)
+            return run
+        return build
+
+    return (_compare("MultiheadAttention N=32, L=64, E=128, 8 heads", lambda d: (ours_mha, "float64"),
+                     theirs(lambda: torch.nn.MultiheadAttention(128, 8, batch_first=True)))
+            + _compare("TransformerEncoderLayer N=32, L=64, d=128, 8 heads, d_ff=512",
+                       lambda d: (ours_enc, "float64"),
+                       theirs(lambda: torch.nn.TransformerEncoderLayer(128, 8, 512, dropout=0.0, batch_first=True))))
+
+
+BENCHMARKS = {"unit5 conv2d vs torch": bench_conv2d, "unit5 lstm vs torch": bench_lstm,
+              "unit5 attention vs torch": bench_attention}
 
 
 if __name__ == "__main__":

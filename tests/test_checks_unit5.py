@@ -15,7 +15,7 @@ from dlcourse.checks import ERROR, NOT_ATTEMPTED, PASSED, WRONG, check, get_exer
 from dlcourse.layers.recurrent import rnn_cell_backward, rnn_cell_forward  # noqa: E402
 from exercise_support import SEEDS, assert_caught, assert_solutions_pass, notebook_solutions, solution_ids  # noqa: E402
 
-UNIT5_IDS = [f"5.{i}" for i in range(1, 11)]
+UNIT5_IDS = [f"5.{i}" for i in range(1, 15)]
 
 
 @pytest.fixture(autouse=True)
@@ -490,3 +490,213 @@ def test_every_unit5_exercise_has_one_solution_in_a_notebook():
 @pytest.mark.parametrize("notebook", sorted(SOLUTIONS))
 def test_the_notebook_solutions_pass_their_checks(notebook):
     assert_solutions_pass(notebook, SOLUTIONS[notebook], {"np": np, "math": math})
+
+
+# -- 5.11-5.13: attention, its backward pass, positional encodings (notebook 5.7) -------------------------
+def _softmax_rows(z):
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def _T(m):
+    return np.swapaxes(m, -1, -2)
+
+
+def attention_without_scaling(query, key, value, mask):
+    w = _softmax_rows(np.where(mask, query @ _T(key), -np.inf))
+    return w @ value, w
+
+
+def attention_scaled_by_d(query, key, value, mask):
+    w = _softmax_rows(np.where(mask, query @ _T(key) / query.shape[-1], -np.inf))
+    return w @ value, w
+
+
+def attention_ignoring_the_mask(query, key, value, mask):
+    w = _softmax_rows(query @ _T(key) / np.sqrt(query.shape[-1]))
+    return w @ value, w
+
+
+def attention_masking_after_the_softmax(query, key, value, mask):
+    w = _softmax_rows(query @ _T(key) / np.sqrt(query.shape[-1])) * mask
+    return w @ value, w
+
+
+def attention_softmax_over_queries(query, key, value, mask):
+    z = np.where(mask, query @ _T(key) / np.sqrt(query.shape[-1]), -1e9)
+    e = np.exp(z - z.max(axis=-2, keepdims=True))
+    w = e / e.sum(axis=-2, keepdims=True)
+    return w @ value, w
+
+
+def attention_with_the_mask_inverted(query, key, value, mask):
+    with np.errstate(invalid="ignore"):
+        w = _softmax_rows(np.where(~mask, query @ _T(key) / np.sqrt(query.shape[-1]), -np.inf))
+    return w @ value, w
+
+
+def _attention_backward(grad_output, query, key, value, scale=True, full_softmax=True, transpose_dz=True,
+                        transpose_a=True):
+    s = 1.0 / np.sqrt(query.shape[-1]) if scale else 1.0
+    A = _softmax_rows(query @ _T(key) / np.sqrt(query.shape[-1]))
+    grad_value = (_T(A) if transpose_a else A) @ grad_output
+    dA = grad_output @ _T(value)
+    dZ = A * (dA - (dA * A).sum(axis=-1, keepdims=True)) if full_softmax else A * (1 - A) * dA
+    return dZ @ key * s, (_T(dZ) if transpose_dz else dZ) @ query * s, grad_value
+
+
+def attention_backward_without_scale(grad_output, query, key, value):
+    return _attention_backward(grad_output, query, key, value, scale=False)
+
+
+def attention_backward_diagonal_softmax(grad_output, query, key, value):
+    return _attention_backward(grad_output, query, key, value, full_softmax=False)
+
+
+def attention_backward_untransposed_dz(grad_output, query, key, value):
+    return _attention_backward(grad_output, query, key, value, transpose_dz=False)
+
+
+def attention_backward_untransposed_weights(grad_output, query, key, value):
+    return _attention_backward(grad_output, query, key, value, transpose_a=False)
+
+
+def _encoding(max_len, d_model, exponent=2, swap=False, blocks=False, start=0):
+    angles = np.arange(start, start + max_len)[:, None] / 10000 ** (exponent * np.arange(d_model // 2) / d_model)
+    first, second = (np.cos, np.sin) if swap else (np.sin, np.cos)
+    if blocks:
+        return np.concatenate([first(angles), second(angles)], axis=1)
+    pe = np.zeros((max_len, d_model))
+    pe[:, 0::2], pe[:, 1::2] = first(angles), second(angles)
+    return pe
+
+
+def encoding_exponent_i_over_d(max_len, d_model):
+    return _encoding(max_len, d_model, exponent=1)
+
+
+def encoding_sine_and_cosine_swapped(max_len, d_model):
+    return _encoding(max_len, d_model, swap=True)
+
+
+def encoding_in_two_blocks(max_len, d_model):
+    return _encoding(max_len, d_model, blocks=True)
+
+
+def encoding_positions_from_one(max_len, d_model):
+    return _encoding(max_len, d_model, start=1)
+
+
+ATTENTION_WRONG_ANSWERS = [
+    ("5.11", attention_without_scaling, WRONG, "output at index"),
+    ("5.11", attention_scaled_by_d, WRONG, "output at index"),
+    ("5.11", attention_ignoring_the_mask, WRONG, "output at index"),
+    ("5.11", attention_masking_after_the_softmax, WRONG, "output at index"),
+    ("5.11", attention_softmax_over_queries, WRONG, "output at index"),
+    ("5.11", attention_with_the_mask_inverted, WRONG, "(not finite)"),
+    ("5.12", attention_backward_without_scale, WRONG, "grad_query at index"),
+    ("5.12", attention_backward_diagonal_softmax, WRONG, "grad_query at index"),
+    ("5.12", attention_backward_untransposed_dz, WRONG, "grad_key at index"),
+    ("5.12", attention_backward_untransposed_weights, WRONG, "grad_value"),
+    ("5.13", encoding_exponent_i_over_d, WRONG, "output at index"),
+    ("5.13", encoding_sine_and_cosine_swapped, WRONG, "output at index (0, 0) is 1, expected 0"),
+    ("5.13", encoding_in_two_blocks, WRONG, "output at index"),
+    ("5.13", encoding_positions_from_one, WRONG, "output at index (0, 0)"),
+]
+
+
+@pytest.mark.parametrize("ex_id, fn, status, fragment", ATTENTION_WRONG_ANSWERS,
+                         ids=[f"{e}-{f.__name__}" for e, f, _, _ in ATTENTION_WRONG_ANSWERS])
+@pytest.mark.parametrize("seed", SEEDS)
+def test_a_wrong_attention_answer_is_caught_with_a_clear_message(ex_id, fn, status, fragment, seed):
+    assert_caught(ex_id, fn, status, fragment, seed, abs_tol=1e-12)
+
+
+def test_the_attention_references_agree_with_torch(torch):
+    F = torch.nn.functional
+    rng = np.random.default_rng(0)
+    for case in get_exercise("5.11").cases(rng):
+        q, k, v, m = (torch.tensor(case[n]) for n in ("query", "key", "value", "mask"))
+        out, weights = get_exercise("5.11").reference(**case)
+        np.testing.assert_allclose(out, F.scaled_dot_product_attention(q, k, v, attn_mask=m).numpy(), rtol=1e-10)
+        np.testing.assert_allclose(weights.sum(axis=-1), 1.0)
+        assert np.all(weights[..., ~case["mask"]] == 0)
+    for case in get_exercise("5.12").cases(rng):
+        q, k, v = (torch.tensor(case[n], requires_grad=True) for n in ("query", "key", "value"))
+        (F.scaled_dot_product_attention(q, k, v) * torch.tensor(case["grad_output"])).sum().backward()
+        for mine, theirs in zip(get_exercise("5.12").reference(**case), (q, k, v)):
+            np.testing.assert_allclose(mine, theirs.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_the_attention_cases_catch_transposes():
+    """L != S and E != Ev in some case, batched and unbatched cases, a causal mask and a random one."""
+    cases = get_exercise("5.11").cases(np.random.default_rng(0))
+    assert any(c["query"].shape[-2] != c["key"].shape[-2] for c in cases)
+    assert any(c["key"].shape[-1] != c["value"].shape[-1] for c in cases)
+    assert {c["query"].ndim for c in cases} == {2, 3}
+    assert all(c["mask"].any(axis=-1).all() for c in cases)          # no query is left without a key
+    assert any(not c["mask"].all() and not np.array_equal(c["mask"], np.tril(c["mask"])) for c in cases)
+    pe_cases = get_exercise("5.13").cases(np.random.default_rng(0))
+    assert all(c["d_model"] % 2 == 0 for c in pe_cases)
+
+
+# -- 5.14: non-maximum suppression (notebook 5.8) -------------------------------------------------------
+def _pair_iou(a, b, over_min=False):
+    w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    area = lambda x: (x[2] - x[0]) * (x[3] - x[1])   # noqa: E731
+    return w * h / (min(area(a), area(b)) if over_min else area(a) + area(b) - w * h)
+
+
+def _nms(boxes, scores, iou_threshold, order=None, greedy=True, over_min=False):
+    order = list(np.argsort(-scores)) if order is None else list(order)
+    keep, seen = [], []
+    for i in order:
+        judges = keep if greedy else seen
+        if all(_pair_iou(boxes[i], boxes[j], over_min) <= iou_threshold for j in judges):
+            keep.append(i)
+        seen.append(i)
+    return np.array(keep)
+
+
+def nms_in_index_order(boxes, scores, iou_threshold):
+    return _nms(boxes, scores, iou_threshold, order=range(len(boxes)))
+
+
+def nms_lowest_score_first(boxes, scores, iou_threshold):
+    return _nms(boxes, scores, iou_threshold, order=np.argsort(scores))
+
+
+def nms_suppressed_boxes_still_suppress(boxes, scores, iou_threshold):
+    return _nms(boxes, scores, iou_threshold, greedy=False)
+
+
+def nms_intersection_over_the_smaller_box(boxes, scores, iou_threshold):
+    return _nms(boxes, scores, iou_threshold, over_min=True)
+
+
+def nms_returns_the_boxes(boxes, scores, iou_threshold):
+    return boxes[_nms(boxes, scores, iou_threshold)]
+
+
+NMS_WRONG_ANSWERS = [
+    ("5.14", nms_in_index_order, WRONG, "keep"),
+    ("5.14", nms_lowest_score_first, WRONG, "keep"),
+    ("5.14", nms_suppressed_boxes_still_suppress, WRONG, "keep"),
+    ("5.14", nms_intersection_over_the_smaller_box, WRONG, "keep"),
+    ("5.14", nms_returns_the_boxes, WRONG, "keep has shape"),
+]
+
+
+@pytest.mark.parametrize("ex_id, fn, status, fragment", NMS_WRONG_ANSWERS,
+                         ids=[f"{e}-{f.__name__}" for e, f, _, _ in NMS_WRONG_ANSWERS])
+@pytest.mark.parametrize("seed", SEEDS)
+def test_a_wrong_nms_is_caught_with_a_clear_message(ex_id, fn, status, fragment, seed):
+    assert_caught(ex_id, fn, status, fragment, seed, abs_tol=1e-12)
+
+
+def test_the_nms_reference_is_the_greedy_one():
+    ex = get_exercise("5.14")
+    for case in ex.cases(np.random.default_rng(0)):
+        np.testing.assert_array_equal(ex.reference(**case), _nms(**case))
+        assert len(set(case["scores"])) == len(case["scores"])           # no ties: the order is defined

@@ -6,7 +6,12 @@ import re
 
 import numpy as np
 
+from ..detection import nms as _nms
 from ..layers import Flatten, Linear, ReLU
+from ..layers.attention import attention_backward as _attention_backward
+from ..layers.attention import attention_forward as _attention_forward
+from ..layers.attention import causal_mask as _causal_mask
+from ..layers.embedding import sinusoidal_positional_encoding as _positional_encoding
 from ..layers.conv import Conv2d, conv_output_size
 from ..layers.pooling import MaxPool2d
 from ..layers.recurrent import gru_cell_forward, lstm_cell_forward, rnn_cell_forward
@@ -508,4 +513,156 @@ register(
              hints=_HINTS["5.6"]),
     Exercise("5.7", "gru_step", "one step of a GRU", _gru_step_reference, _gru_cases, _named("h"),
              hints=_HINTS["5.7"]),
+)
+
+
+# Hints in levels: the idea, the formula or shape reasoning, a skeleton with blanks (never the answer's code).
+_HINTS.update({
+    "5.11": (
+        'Scores compare every query with every key, scaled by the square root of the feature size; blocked keys must get weight exactly 0, so mask the scores before the softmax (not the weights after it), and take the softmax over the keys.',
+        'Z = Q Kᵀ / √E has shape (..., L, S): transpose only the last two axes of key (np.swapaxes(key, -1, -2)). Where mask is False, Z = -inf (np.where). Softmax along the last axis after subtracting the row maximum, then weights @ value.',
+        skeleton("""
+scores = query @ ____ / np.sqrt(____)
+scores = np.where(mask, scores, ____)
+scores = scores - scores.max(axis=____, keepdims=True)
+weights = np.exp(scores) / ____
+return weights @ ____, weights
+"""),
+    ),
+    "5.12": (
+        'Recompute the weights A of the forward pass, then go backwards one operation at a time: out = A V, then A = softmax(Z) row by row, then Z = Q Kᵀ / √E. Each gradient has the shape of its variable.',
+        "grad_value = Aᵀ G is (..., S, L) @ (..., L, Ev); dA = G Vᵀ has A's shape (..., L, S); the softmax step is dZ = A * (dA - sum(dA * A over the keys, keepdims)); do not forget the 1/√E of the last step.",
+        skeleton("""
+scale = 1 / np.sqrt(query.shape[-1])
+A = ____
+grad_value = T(A) @ ____
+dA = grad_output @ ____
+dZ = A * (dA - (dA * A).sum(axis=____, keepdims=True))
+return ____ @ key * scale, ____ @ query * scale, grad_value
+"""),
+    ),
+    "5.13": (
+        'Column pairs (2i, 2i + 1) share one frequency: position t / 10000^(2i / d_model) goes into a sine in the even column and a cosine in the odd one; positions start at 0.',
+        'Build the angles as an outer product, positions (max_len, 1) times frequencies (1, d_model // 2), the exponent being np.arange(0, d_model, 2) / d_model; fill pe[:, 0::2] and pe[:, 1::2].',
+        skeleton("""
+angles = np.arange(____)[:, None] / 10000 ** (np.arange(0, d_model, 2) / ____)
+pe = np.zeros((max_len, d_model))
+pe[:, 0::2] = ____
+pe[:, 1::2] = ____
+"""),
+    ),
+    "5.14": (
+        "Visit the boxes from the highest score down; keep a box only if its IoU with every box kept so far is at most iou_threshold. IoU = intersection area / (area1 + area2 - intersection); the intersection's width is min(x1) - max(x0), clipped at 0.",
+        'np.argsort(-scores) gives the order. For one box b and an array B: w = np.clip(np.minimum(b[2], B[:, 2]) - np.maximum(b[0], B[:, 0]), 0, None), likewise h. A suppressed box suppresses nothing.',
+        skeleton("""
+order = np.argsort(____)
+keep = []
+while len(order) > 0:
+    best, rest = order[0], order[1:]
+    keep.append(____)
+    overlaps = ____
+    order = rest[overlaps <= ____]
+return np.array(keep)
+"""),
+    ),
+})
+
+
+# -- 5.11-5.13: attention, its backward pass, positional encodings (notebook 5.7) -------------------------
+
+# (batch, L, S, E, Ev, mask): L != S and E != Ev catch transposes; "causal" needs L == S
+_ATTENTION_SIZES = [((), 3, 3, 2, 2, "causal"), ((), 3, 5, 4, 2, "random"), ((2,), 4, 4, 3, 5, "causal"),
+                    ((2,), 2, 6, 4, 3, "random"), ((), 4, 3, 2, 3, "none")]
+
+
+def _attention_cases(rng):
+    cases = []
+    for batch, L, S, E, Ev, kind in _ATTENTION_SIZES:
+        if kind == "causal":
+            mask = _causal_mask(L, S)
+        elif kind == "random":
+            mask = rng.random((L, S)) < 0.5
+            mask[np.arange(L), rng.integers(0, S, L)] = True     # each query sees at least one key
+        else:
+            mask = np.ones((L, S), dtype=bool)
+        cases.append({"query": rng.normal(size=batch + (L, E)), "key": rng.normal(size=batch + (S, E)),
+                      "value": rng.normal(size=batch + (S, Ev)), "mask": mask})
+    return cases
+
+
+def _masked_attention_reference(query, key, value, mask):
+    out, cache = _attention_forward(query, key, value, attn_mask=mask)
+    return out, cache.weights
+
+
+def _attention_backward_cases(rng):
+    cases = []
+    for batch, L, S, E, Ev, _ in _ATTENTION_SIZES:
+        cases.append({"grad_output": rng.normal(size=batch + (L, Ev)), "query": rng.normal(size=batch + (L, E)),
+                      "key": rng.normal(size=batch + (S, E)), "value": rng.normal(size=batch + (S, Ev))})
+    return cases
+
+
+def _softmax_attention_backward_reference(grad_output, query, key, value):
+    _, cache = _attention_forward(query, key, value)
+    return tuple(_attention_backward(grad_output, cache))
+
+
+def _positional_encoding_cases(rng):
+    cases = [{"max_len": 4, "d_model": 4}, {"max_len": 50, "d_model": 16}, {"max_len": 10, "d_model": 6}]
+    cases += [{"max_len": int(rng.integers(5, 80)), "d_model": 2 * int(rng.integers(2, 32))} for _ in range(3)]
+    return cases
+
+
+def _positional_encoding_reference(max_len, d_model):
+    return _positional_encoding(max_len, d_model)
+
+
+register(
+    Exercise("5.11", "masked_attention", "scaled dot-product attention with a mask", _masked_attention_reference,
+             _attention_cases, outputs=("output", "weights"),
+             forbidden=("dlcourse.layers.attention.attention_forward",
+                        "dlcourse.layers.attention.scaled_dot_product_attention"),
+             hints=_HINTS["5.11"]),
+    Exercise("5.12", "softmax_attention_backward", "the backward pass of softmax attention",
+             _softmax_attention_backward_reference, _attention_backward_cases,
+             outputs=("grad_query", "grad_key", "grad_value"),
+             forbidden=("dlcourse.layers.attention.attention_backward",),
+             hints=_HINTS["5.12"]),
+    Exercise("5.13", "positional_encoding", "sinusoidal positional encodings", _positional_encoding_reference,
+             _positional_encoding_cases, outputs=(),
+             forbidden=("dlcourse.layers.embedding.sinusoidal_positional_encoding",),
+             hints=_HINTS["5.13"]),
+)
+
+
+# -- 5.14: non-maximum suppression (notebook 5.8) ----------------------------------------------------------
+
+
+def _nms_cases(rng):
+    """A chain (A suppresses B, B overlaps C, A does not), then clusters of jittered boxes; distinct scores."""
+    chain = np.array([[0.0, 0.0, 10.0, 10.0], [4.0, 0.0, 14.0, 10.0], [8.0, 0.0, 18.0, 10.0]])
+    cases = [{"boxes": chain[[2, 0, 1]], "scores": np.array([0.7, 0.9, 0.8]), "iou_threshold": 0.3}]
+    for n_objects, per_object, threshold in [(1, 3, 0.5), (2, 4, 0.5), (3, 4, 0.3), (3, 5, 0.7), (4, 3, 0.5)]:
+        boxes = []
+        for _ in range(n_objects):
+            x0, y0, side = rng.uniform(0, 40), rng.uniform(0, 40), rng.uniform(8, 20)
+            for _ in range(per_object):
+                jitter = rng.normal(0, 0.15 * side, 4)
+                b = np.array([x0, y0, x0 + side, y0 + side]) + jitter
+                boxes.append(np.concatenate([b[:2], np.maximum(b[2:], b[:2] + 1.0)]))
+        order = rng.permutation(len(boxes))                     # the best box is not always first
+        scores = rng.permutation(np.linspace(0.2, 0.95, len(boxes)))
+        cases.append({"boxes": np.array(boxes)[order], "scores": scores, "iou_threshold": threshold})
+    return cases
+
+
+def _nms_reference(boxes, scores, iou_threshold):
+    return _nms(boxes, scores, iou_threshold)
+
+
+register(
+    Exercise("5.14", "non_max_suppression", "non-maximum suppression", _nms_reference, _nms_cases, _named("keep"),
+             forbidden=("dlcourse.detection.nms",),
+             hints=_HINTS["5.14"]),
 )

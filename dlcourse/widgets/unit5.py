@@ -267,3 +267,82 @@ def make_sentiment_demo(sentence: str = txt.EXAMPLES[0]) -> Demo:
 BENCHMARK_CASES["unit5 sentiment attributions"] = (make_sentiment_demo, [
     ("sentence", txt.EXAMPLES[1]), ("sentence", txt.EXAMPLES[2]), ("sentence", "the plot was bad"),
     ("sentence", txt.EXAMPLES[0])])
+
+
+# -- 5.7 attention and transformers ------------------------------------------------------------------------
+from ..explore import unit5_attention as att  # noqa: E402  (appended section)
+
+
+def make_attention_explorer(query_x: float = 1.0, query_y: float = 0.5) -> Demo:
+    """One query, four keys and their values: move the query and key A, watch the softmax weights and the output."""
+    controls = {
+        "query_x": slider(query_x, -2.0, 2.0, 0.1, "query x"),
+        "query_y": slider(query_y, -2.0, 2.0, 0.1, "query y"),
+        "key_angle": slider(60.0, 0.0, 360.0, 5.0, "key A angle (°)"),
+        "key_length": slider(1.5, 0.0, 2.0, 0.1, "key A length"),
+    }
+    return Demo(controls, att.compute_attention_explorer, att.AttentionExplorerView(), figsize=(10, 3.4),
+                title="Attention explorer",
+                hint="point the query at key A and lengthen it: the weight goes to A and the output ★ moves to "
+                     "vA; shorten the query and the weights even out (the output goes to the middle).",
+                text=att.describe_attention_explorer)
+
+
+def make_mask_explorer(T: int = 8, causal: bool = True) -> Demo:
+    """Causal and padding masks: which keys each query may see, and the attention weights that result."""
+    controls = {
+        "T": slider(T, 2, att.MAX_T, 1, "sequence length T", integer=True),
+        "n_pad": slider(2, 0, att.MAX_T - 1, 1, "padded positions", integer=True),
+        "causal": W.Checkbox(value=causal, description="causal mask"),
+        "query": slider(5, 0, att.MAX_T - 1, 1, "query position i", integer=True),
+    }
+
+    def compute(T, n_pad, causal, query):
+        return att.compute_mask_explorer(T, min(n_pad, T - 1), causal, min(query, T - 1))
+
+    return Demo(controls, compute, att.MaskView(), figsize=(10, 3.4), title="Mask explorer",
+                hint="switch the causal mask on and off and read row 0: with it, the first token sees only itself; "
+                     "add padding and watch the padded columns go dark in every row.",
+                text=att.describe_mask_explorer)
+
+
+BENCHMARK_CASES["unit5 attention explorer"] = (make_attention_explorer, [
+    ("query_x", 1.5), ("query_y", -1.0), ("key_angle", 200.0), ("key_length", 0.5), ("query_x", 1.0)])
+BENCHMARK_CASES["unit5 mask explorer"] = (make_mask_explorer, [
+    ("query", 2), ("causal", False), ("n_pad", 4), ("T", 12), ("query", 9), ("T", 8), ("causal", True)])
+
+
+# -- 5.8 CNN applications ------------------------------------------------------------------------------------
+from ..explore import unit5_detection as det  # noqa: E402  (appended section)
+
+
+class ReceptiveFieldDemo(Demo):
+    """Pick a network and a layer: the receptive field, layer by layer, and one unit's field on the input."""
+
+    def __init__(self, network: str = "5.2 digits CNN", layer: int = 3):
+        controls = {
+            "network": dropdown(list(det.NETWORKS), network, "network"),
+            "layer": slider(layer, 0, len(det.NETWORKS[network][1]) - 1, 1, "layer", integer=True),
+            "unit": slider(0, 0, 60, 1, "unit (row = column)", integer=True),
+        }
+        super().__init__(controls, self._compute, det.FieldView(), figsize=(10, 3.6), title="Receptive field calculator",
+                         hint="walk the layers of the 5.2 network: after pool2 one unit sees 10×10 pixels, more than "
+                              "the 8×8 digit; then compare AlexNet, whose 11×11 stride-4 first layer jumps ahead.",
+                         text=det.describe_receptive_field)
+
+    def _compute(self, network, layer, unit):
+        held, self._hold = self._hold, True     # another network has another number of layers: no second redraw
+        try:
+            self.controls["layer"].max = len(det.NETWORKS[network][1]) - 1
+        finally:
+            self._hold = held
+        return det.compute_receptive_field(network, min(layer, self.controls["layer"].max), unit)
+
+
+def make_receptive_field_demo(network: str = "5.2 digits CNN", layer: int = 3) -> ReceptiveFieldDemo:
+    return ReceptiveFieldDemo(network, layer)
+
+
+BENCHMARK_CASES["unit5 receptive field calculator"] = (make_receptive_field_demo, [
+    ("layer", 1), ("unit", 2), ("layer", 2), ("network", "VGG-16, blocks 1-3"), ("layer", 9), ("unit", 20),
+    ("network", "5.2 digits CNN")])
