@@ -143,7 +143,9 @@ def _wrong_answers():
     rows = []
     for unit in range(1, 6):
         module = importlib.import_module(f"test_checks_unit{unit}")
-        rows += [(ex_id, fn) for ex_id, fn, *_ in module.WRONG_ANSWERS]
+        for name in dir(module):                        # WRONG_ANSWERS, and tables such as NMS_WRONG_ANSWERS
+            if name.endswith("WRONG_ANSWERS"):
+                rows += [(ex_id, fn) for ex_id, fn, *_ in getattr(module, name)]
     return rows
 
 

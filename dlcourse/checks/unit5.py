@@ -520,12 +520,14 @@ register(
 _HINTS.update({
     "5.11": (
         'Scores compare every query with every key, scaled by the square root of the feature size; blocked keys must get weight exactly 0, so mask the scores before the softmax (not the weights after it), and take the softmax over the keys.',
-        'Z = Q Kᵀ / √E has shape (..., L, S): transpose only the last two axes of key (np.swapaxes(key, -1, -2)). Where mask is False, Z = -inf (np.where). Softmax along the last axis after subtracting the row maximum, then weights @ value.',
+        (r"$Z = QK^\top/\sqrt{E}$ has shape $(\dots, L, S)$: transpose only the last two axes of `key`, never the batch "
+         r"axes. Where `mask` is `False`, set $Z$ to $-\infty$ (`np.where`) *before* the softmax; take the softmax along "
+         r"the last axis after subtracting each row's maximum, then multiply the weights by `value`."),
         skeleton("""
 scores = query @ ____ / np.sqrt(____)
 scores = np.where(mask, scores, ____)
 scores = scores - scores.max(axis=____, keepdims=True)
-weights = np.exp(scores) / ____
+weights = ____ / ____
 return weights @ ____, weights
 """),
     ),
@@ -533,17 +535,19 @@ return weights @ ____, weights
         'Recompute the weights A of the forward pass, then go backwards one operation at a time: out = A V, then A = softmax(Z) row by row, then Z = Q Kᵀ / √E. Each gradient has the shape of its variable.',
         "grad_value = Aᵀ G is (..., S, L) @ (..., L, Ev); dA = G Vᵀ has A's shape (..., L, S); the softmax step is dZ = A * (dA - sum(dA * A over the keys, keepdims)); do not forget the 1/√E of the last step.",
         skeleton("""
-scale = 1 / np.sqrt(query.shape[-1])
-A = ____
-grad_value = T(A) @ ____
+scale = ____                  # the forward pass's factor
+A = ____                      # the weights, recomputed
+grad_value = ____ @ grad_output
 dA = grad_output @ ____
-dZ = A * (dA - (dA * A).sum(axis=____, keepdims=True))
+dZ = A * (dA - ____)          # the softmax's backward, row by row
 return ____ @ key * scale, ____ @ query * scale, grad_value
 """),
     ),
     "5.13": (
         'Column pairs (2i, 2i + 1) share one frequency: position t / 10000^(2i / d_model) goes into a sine in the even column and a cosine in the odd one; positions start at 0.',
-        'Build the angles as an outer product, positions (max_len, 1) times frequencies (1, d_model // 2), the exponent being np.arange(0, d_model, 2) / d_model; fill pe[:, 0::2] and pe[:, 1::2].',
+        (r"Build the angles as an outer product: positions as a column $(\text{max\_len}, 1)$ times frequencies as a row "
+         r"$(1, d_{\text{model}}/2)$, where the exponent of 10000 is $2i/d_{\text{model}}$ for $i = 0, 1, \dots$. "
+         r"Then fill the even columns with the sines and the odd columns with the cosines."),
         skeleton("""
 angles = np.arange(____)[:, None] / 10000 ** (np.arange(0, d_model, 2) / ____)
 pe = np.zeros((max_len, d_model))
