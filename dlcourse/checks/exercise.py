@@ -180,6 +180,12 @@ def evaluate(exercise: Exercise, fn: Callable, seed: int | None = None, n_cases:
 def describe_case(case: dict) -> str:
     parts = []
     for k, v in case.items():
+        if isinstance(v, (list, tuple)) and v and all(isinstance(i, (np.ndarray, tuple)) for i in v):
+            # plain data standing for several arrays (or shapes) of different sizes: name each shape
+            arrays = all(isinstance(i, np.ndarray) for i in v)
+            shapes = ", ".join(str(i.shape if isinstance(i, np.ndarray) else tuple(i)) for i in v)
+            parts.append(f"{k}={len(v)} arrays of shapes {shapes}" if arrays else f"{k}={shapes}")
+            continue
         a = np.asarray(v)
         if a.dtype.kind == "b" and a.ndim == 0:
             parts.append(f"{k}={bool(a)}")
