@@ -39,7 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..checks.exercise import as_outputs, compare_outputs
+from ..checks.exercise import BadReturn, as_outputs, compare_outputs
 from ..checks.registry import EXERCISES, _load_all
 from . import library
 from .library import GraderSetupError
@@ -293,7 +293,8 @@ def _library_reason(names: list) -> str:
             f"the Python standard library")
 
 
-def _case_problem(ex, line: dict | None, end: dict | None, k: int, expected: dict, seconds: float) -> str | None:
+def _case_problem(ex, case: dict, line: dict | None, end: dict | None, k: int, expected: dict,
+                  seconds: float) -> str | None:
     """What went wrong in test case k (None if it passed)."""
     if line is None:
         if end and end.get("end") == "timeout" and end.get("case") == k:
@@ -306,8 +307,13 @@ def _case_problem(ex, line: dict | None, end: dict | None, k: int, expected: dic
     if status == "ok":
         try:
             got = {str(key): np.asarray(v, dtype=np.float64) for key, v in decode(line["outputs"]).items()}
-        except (TypeError, ValueError, KeyError, AttributeError) as exc:
-            return f"unreadable output ({exc})"
+            judge = getattr(ex.run, "judge", None)
+            if judge:   # a split adapter: what the calls returned is judged here, outside the sandbox
+                got = as_outputs(judge(case, got), ex.outputs)
+        except BadReturn as exc:
+            return f"your function ran, but its return value is not what the exercise asks for: {exc}"
+        except Exception as exc:  # noqa: BLE001 - whatever came back is untrusted
+            return f"unreadable output ({type(exc).__name__}: {exc})"
         return compare_outputs(expected, got, ex.rtol, ex.atol)
     if status == "timeout":
         return f"did not return within {seconds:g} s"
@@ -335,7 +341,7 @@ def score_exercise(ex, cases: list, report: dict, limits: Limits, nb_name: str =
     passed, first, kinds = 0, "", set()
     for k, (case, line) in enumerate(zip(cases, lines)):
         expected = as_outputs(ex.run(ex.reference, case), ex.outputs)
-        problem = _case_problem(ex, line, end, k, expected, limits.call_seconds)
+        problem = _case_problem(ex, case, line, end, k, expected, limits.call_seconds)
         if problem is None:
             passed += 1
             continue
