@@ -361,8 +361,10 @@ def score_exercise(ex, cases: list, report: dict, limits: Limits, nb_name: str =
 
 
 # -- a submission -------------------------------------------------------------------------------------------------------
-def grade_notebook(env: Environment, nb: Path, ids: list, exercises: dict, name: str, secret: str) -> dict:
-    """Grades of the exercises ``ids`` found in notebook ``nb``: ``{id: ExerciseGrade}``."""
+def grade_notebook(env: Environment, nb: Path, ids: list, exercises: dict, name: str,
+                   secret: str) -> tuple[dict, str]:
+    """Grades of the exercises ``ids`` found in notebook ``nb`` (``{id: ExerciseGrade}``), and what went wrong
+    with the notebook as a whole ("" when its cells ran)."""
     cases = {i: make_cases(exercises[i], name, secret) for i in ids}
     run = run_one(env, nb, exercises, cases)
     failure = _notebook_failure(run, nb.name, env)
@@ -379,7 +381,7 @@ def grade_notebook(env: Environment, nb: Path, ids: list, exercises: dict, name:
                                       f"earlier function of this notebook may have ended the process)")
         else:
             grades[i] = score_exercise(exercises[i], cases[i], rep, env.limits, nb.name)
-    return grades
+    return grades, failure[1] if failure else ""
 
 
 def _submission_status(g: SubmissionGrade, plan: Plan, notebook_problems: list) -> SubmissionGrade:
@@ -416,21 +418,20 @@ def grade_submission(env: Environment, name: str, notebooks: list[Path], unit: i
     runs = [(nb, ids) for nb, ids in plan.notebooks.items()]
     mapper = pool.map if pool else map
     problems = []
-    for grades in mapper(lambda item: _grade_notebook_safely(env, item[0], item[1], exercises, name, secret), runs):
+    for grades, problem in mapper(lambda item: _grade_notebook_safely(env, *item, exercises, name, secret), runs):
         g.exercises.update(grades)
-        problems += sorted({e.reason for e in grades.values() if e.status in ("crashed", "timeout", "grader error")
-                            and e.reason.startswith((tuple(nb.name for nb, _ in runs)))})
+        problems.append(problem)
     return _submission_status(g, plan, problems)
 
 
-def _grade_notebook_safely(env, nb, ids, exercises, name, secret) -> dict:
+def _grade_notebook_safely(env, nb, ids, exercises, name, secret) -> tuple[dict, str]:
     """A failure of the grader itself is reported as such (status ``grader error``), never raised or blamed."""
     try:
         return grade_notebook(env, nb, ids, exercises, name, secret)
     except Exception as exc:  # noqa: BLE001
-        return {i: ExerciseGrade(0.0, 0, 0, "grader error", f"the grader failed on {nb.name} ({type(exc).__name__}: "
-                                 f"{exc}); this is not the student's fault: grade this submission again")
-                for i in ids}
+        why = (f"the grader failed on {nb.name} ({type(exc).__name__}: {exc}); this is not the student's fault: "
+               f"grade this submission again")
+        return {i: ExerciseGrade(0.0, 0, 0, "grader error", why) for i in ids}, why
 
 
 # -- before grading: the sandbox must work --------------------------------------------------------------------------------

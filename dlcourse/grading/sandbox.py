@@ -145,7 +145,7 @@ def bwrap_command(view: Path, notebook: Path, entries: dict) -> list[str]:
     for name, path in entries.items():
         cmd += ["--ro-bind", str(path), f"{SITE}/{name}"]
     cmd += ["--ro-bind", str(notebook), "/submission/notebook.ipynb", "--chdir", "/tmp"]
-    for key, value in sandbox_env("/tmp").items():
+    for key, value in (sandbox_env("/tmp") | {"DLCOURSE_SANDBOX": "bwrap"}).items():
         cmd += ["--setenv", key, value]
     return cmd
 
