@@ -51,6 +51,8 @@ CHECK_CALL = re.compile(r"""\bcheck\(\s*["'](\d+\.\d+)["']""")
 EXERCISE_HEADER = re.compile(r"^#\s*Exercise\s+(\d+\.\d+)\s*:", re.MULTILINE)
 STATUSES = ("graded", "not attempted", "invalid notebook", "timeout", "crashed", "grader error")
 LIBRARY_REASON = "uses the library's own implementation of this exercise"
+ABSENT_MESSAGE = re.compile(r"\b((?:dlcourse|torch|scipy|sklearn|jax|tensorflow|keras)\b[\w.]*) is not available while "
+                            r"grading")
 PROBE_EXERCISE = "2.1"
 PROBE_SOURCE = "import numpy as np\n\ndef mse_grad(pred, target):\n    return 2.0 * (pred - target) / np.size(pred)\n"
 
@@ -320,7 +322,8 @@ def _case_problem(ex, case: dict, line: dict | None, end: dict | None, k: int, e
     if status == "library":
         return f"called {line.get('name')}, which is not available while grading"
     if status == "refused":
-        return f"tried something graded code cannot do ({line.get('what')})"
+        return (f"it tried something graded functions cannot do ({line.get('what')}); compute the result "
+                f"in the function itself, with NumPy")
     if status == "bad return":
         return f"your function ran, but its return value is not what the exercise asks for: {line.get('error')}"
     if status == "not attempted":
@@ -338,6 +341,8 @@ def score_exercise(ex, cases: list, report: dict, limits: Limits, nb_name: str =
         return ExerciseGrade(0.0, 0, total, "not attempted", "still raises NotImplementedError")
     used = [line.get("name") for line in lines if line and line.get("status") == "library"]
     used += [n for line in lines if line for n in line.get("library_calls", [])]
+    used += [m.group(1) for line in lines if line and line.get("status") == "error"   # e.g. raised in a child process
+             if (m := ABSENT_MESSAGE.search(str(line.get("error", ""))))]
     passed, first, kinds = 0, "", set()
     for k, (case, line) in enumerate(zip(cases, lines)):
         expected = as_outputs(ex.run(ex.reference, case), ex.outputs)
@@ -354,7 +359,7 @@ def score_exercise(ex, cases: list, report: dict, limits: Limits, nb_name: str =
         return ExerciseGrade(1.0, total, total, "passed", "")
     status = ("timeout" if "timeout" in kinds else "crashed" if "crashed" in kinds
               else "error" if kinds & {"error", "refused"} else "wrong")
-    reason = f"{first}. Hint: {ex.hint}" if status in ("wrong", "error") else first
+    reason = f"{first}. Hint: {ex.hint}" if status in ("wrong", "error") and kinds != {"refused"} else first
     if status == "timeout":
         reason = f"exercise {ex.id} did not return within {limits.call_seconds:g} s on " + first.split(":")[0]
     return ExerciseGrade(passed / total, passed, total, status, reason)
@@ -472,11 +477,13 @@ def _probe_cause(run, env: Environment, where: str) -> str:
         if top == "dlcourse":
             fix = (f"the grader's copy of dlcourse ({env.view}) is not visible {where}; nothing was graded.")
         else:
-            from .sandbox import site_entries
+            import importlib.util
 
-            folder = site_entries().get(top)
-            fix = (f"the package {top} is not visible {where}" + (f" (it lives in {folder.parent})" if folder else
-                   " (it is not installed in the grader's environment: pip install it)") + "; nothing was graded.")
+            spec = importlib.util.find_spec(top)
+            folder = Path(spec.origin).parent.parent if spec and spec.origin else None
+            fix = (f"the package {top} is not visible {where}" + (f" (the grader's own copy is in {folder})" if folder
+                   else " (it is not installed in the grader's environment either: pip install it)")
+                   + "; nothing was graded.")
     elif "bwrap" in text:
         fix = "bubblewrap could not build the sandbox on this machine; nothing was graded."
     return f"the trusted probe failed: the sandboxed runner did not start ({detail}). Cause: {fix}"
