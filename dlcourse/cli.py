@@ -36,7 +36,8 @@ def main(argv=None) -> int:
                     help="seconds per call of a graded function on one test case (default 10)")
     gr.add_argument("--memory-mb", type=int, default=4096, help="address-space limit per process (MiB)")
     gr.add_argument("--secret", default=None,
-                    help="a phrase mixed into the random test inputs (default: a random one kept in OUT/.grading-secret)")
+                    help="a phrase mixed into the random test inputs "
+                         "(default: a random one kept in OUT/.grading-secret)")
     gr.add_argument("--no-sandbox", action="store_true",
                     help="run without bubblewrap: limits only, NO isolation of files or network (unsafe)")
     args = parser.parse_args(argv)

@@ -5,10 +5,8 @@ the status, the scores and the words of the feedback, that the honest submission
 right, and that a fault costs only what it touches (its exercise, or the notebook it is in).
 """
 
-import os
 import shutil
 import time
-from pathlib import Path
 
 import pytest
 

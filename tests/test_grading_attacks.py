@@ -177,7 +177,8 @@ OTHER = {
                "    return softmax_cross_entropy(logits, labels)[1]",
         "4.3": "def dropout_forward(x, mask, p, training=True):\n    from dlcourse.layers import Dropout\n"
                "    layer = Dropout(p)\n    layer.train(training)\n    return layer.forward(x, mask=mask)",
-        "5.1": "def output_size(n, kernel_size, stride, padding):\n    from dlcourse.layers.conv import conv_output_size\n"
+        "5.1": "def output_size(n, kernel_size, stride, padding):\n"
+               "    from dlcourse.layers.conv import conv_output_size\n"
                "    return conv_output_size(n, kernel_size, stride, padding)",
     },
 }

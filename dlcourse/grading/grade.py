@@ -111,7 +111,7 @@ def collect(paths: list[str]) -> list[tuple[str, list[Path]]]:
     return [(f"{n}-{i}" if names.count(n) > 1 else n, nbs) for i, (n, nbs) in enumerate(subs)]
 
 
-# -- where each exercise lives ------------------------------------------------------------------------------------------
+# -- where each exercise lives ---------------------------------------------------------------------------------------
 def code_sources(path: Path) -> list[str]:
     """The code cells of a notebook (``ValueError`` naming the problem when it is not one)."""
     try:
@@ -192,7 +192,7 @@ def locate(exercises: dict, notebooks: list[Path]) -> Plan:
     return plan
 
 
-# -- test cases and the secret ------------------------------------------------------------------------------------------
+# -- test cases and the secret ---------------------------------------------------------------------------------------
 def make_cases(ex, name: str, secret: str) -> list:
     seed = int.from_bytes(hashlib.sha256(f"{secret}|{name}|{ex.id}".encode()).digest()[:8], "little")
     return ex.cases(np.random.default_rng(seed))
@@ -214,7 +214,7 @@ def grading_secret(out: Path, secret: str | None) -> str:
     return value
 
 
-# -- one notebook in the sandbox ----------------------------------------------------------------------------------------
+# -- one notebook in the sandbox -------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Environment:
     view: Path
@@ -267,15 +267,16 @@ def _notebook_failure(run, nb_name: str, env: Environment) -> tuple[str, str] | 
     """How a notebook's run failed as a whole, as ``(status, reason)``; None when its cells ran."""
     ready = any(line.get("ready") is True for line in run.lines)
     if not ready:
+        said = run.stderr.strip().splitlines()
         detail = next((line["setup_error"] for line in run.lines if "setup_error" in line), "") or \
-            run.stderr.strip().splitlines()[-1:] and run.stderr.strip().splitlines()[-1] or f"exit code {run.returncode}"
+            (said[-1] if said else f"exit code {run.returncode}")
         return "grader error", (f"the grader could not start its sandbox for {nb_name} ({detail}); this is not the "
                                 f"student's fault: grade this submission again")
     if any("cells" in line for line in run.lines):
         return None
     if run.timed_out:
-        return "timeout", (f"the cells of {nb_name} ran longer than {env.limits.total_seconds:g} s (a cell that ignores "
-                           f"interrupts?): its exercises could not be graded")
+        return "timeout", (f"the cells of {nb_name} ran longer than {env.limits.total_seconds:g} s (a cell that "
+                           f"ignores interrupts?): its exercises could not be graded")
     return "crashed", (f"{nb_name} stopped while its cells ran ({_exit(run.returncode)}: a cell called os._exit or "
                        f"sys.exit at top level, crashed, or hit the memory limit of {env.limits.memory_mb} MB): its "
                        f"exercises could not be graded")
@@ -285,7 +286,7 @@ def _exit(code) -> str:
     return f"killed by signal {-code}" if isinstance(code, int) and code < 0 else f"exit code {code}"
 
 
-# -- scoring (trusted: here, outside every sandbox) ---------------------------------------------------------------------
+# -- scoring (trusted: here, outside every sandbox) ------------------------------------------------------------------
 def _library_reason(names: list) -> str:
     name = names[0]
     if name.split(".")[0] != "dlcourse":
@@ -365,7 +366,7 @@ def score_exercise(ex, cases: list, report: dict, limits: Limits, nb_name: str =
     return ExerciseGrade(passed / total, passed, total, status, reason)
 
 
-# -- a submission -------------------------------------------------------------------------------------------------------
+# -- a submission ----------------------------------------------------------------------------------------------------
 def grade_notebook(env: Environment, nb: Path, ids: list, exercises: dict, name: str,
                    secret: str) -> tuple[dict, str]:
     """Grades of the exercises ``ids`` found in notebook ``nb`` (``{id: ExerciseGrade}``), and what went wrong
@@ -439,7 +440,7 @@ def _grade_notebook_safely(env, nb, ids, exercises, name, secret) -> tuple[dict,
         return {i: ExerciseGrade(0.0, 0, 0, "grader error", why) for i in ids}, why
 
 
-# -- before grading: the sandbox must work --------------------------------------------------------------------------------
+# -- before grading: the sandbox must work ---------------------------------------------------------------------------
 def probe(env: Environment) -> None:
     """Grade one known right answer in the sandbox; raise :class:`GraderSetupError` naming the cause if it fails."""
     ex = EXERCISES[PROBE_EXERCISE]
@@ -500,7 +501,7 @@ def require_sandbox(sandbox: bool | None) -> bool:
     return True
 
 
-# -- results ------------------------------------------------------------------------------------------------------------
+# -- results ---------------------------------------------------------------------------------------------------------
 def feedback_name(name: str) -> str:
     """A file name for a submission: Unicode letters and digits kept; a short hash when anything else was changed,
     so that different names never share a file (``李雷`` and ``王芳``, ``a b`` and ``a_b``)."""

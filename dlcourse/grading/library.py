@@ -298,7 +298,8 @@ def run_trace() -> dict:
                                f"{proc.stderr.strip()[-2000:]}")
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     if result["problems"]:
-        raise GraderSetupError("the checking harness implements an exercise itself:\n  " + "\n  ".join(result["problems"]))
+        raise GraderSetupError("the checking harness implements an exercise itself:\n  "
+                               + "\n  ".join(result["problems"]))
     return result
 
 
