@@ -117,3 +117,28 @@ def test_the_cli_reports_a_setup_failure_without_writing_rows(honest, tmp_path):
 def test_help_says_other_rows_are_kept():
     proc = subprocess.run([sys.executable, "-m", "dlcourse", "grade", "--help"], capture_output=True, text=True)
     assert "left untouched" in " ".join(proc.stdout.split())
+
+
+def test_without_bubblewrap_the_library_is_still_absent(tmp_path):
+    """--no-sandbox loses the file-system isolation, not the guarantee that the library's implementations are absent."""
+    sol = solution_cells(1)
+    honest = write_nb(tmp_path / "subs" / "honest.ipynb", [PRELUDE, sol["1.2"]])
+    calls = write_nb(tmp_path / "subs" / "calls.ipynb", [
+        "def sigmoid(x):\n    from dlcourse.activations import sigmoid as s\n    return s(x)"])
+    grade([str(honest), str(calls)], 1, tmp_path / "out", limits=FAST, sandbox=False, progress=False)
+    r = rows(tmp_path / "out")
+    assert float(r["honest"]["exercise 1.2"]) == 1
+    assert float(r["calls"]["exercise 1.2"]) == 0
+    assert "uses the library's own implementation" in (tmp_path / "out" / "feedback" / "calls.md").read_text()
+
+
+
+def test_the_grader_s_own_code_is_not_in_the_sandbox(tmp_path):
+    """The probe's right answer (exercise 2.1) and the grader's stand-ins are not readable where students' code runs."""
+    steal = write_nb(tmp_path / "subs" / "steal.ipynb", [
+        "from dlcourse.grading.grade import PROBE_SOURCE\nexec(PROBE_SOURCE)",
+        "import dlcourse, os\nsrc = open(os.path.join(os.path.dirname(dlcourse.__file__), 'grading', 'grade.py')).read()\n"
+        "exec(src[src.index('PROBE_SOURCE = ') + 15:].split(chr(10))[0].strip().strip('\"').encode().decode("
+        "'unicode_escape'))"])
+    grade([str(steal)], 2, tmp_path / "out", limits=FAST, progress=False)
+    assert float(rows(tmp_path / "out")["steal"]["exercise 2.1"]) == 0

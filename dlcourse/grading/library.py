@@ -37,8 +37,9 @@ from pathlib import Path
 import dlcourse
 
 PACKAGE_DIR = Path(dlcourse.__file__).resolve().parent
-# Left verbatim in the view: the grading code itself (the runner runs there; it holds no implementation).
-VERBATIM = ("grading",)
+# The grading code the runner needs, left verbatim in the view; the rest of dlcourse/grading is not in the view at
+# all (the grader's probe holds a right answer, its stand-ins code that uses the scaffolding).
+RUNNER_FILES = ("grading/__init__.py", "grading/absent.py", "grading/protocol.py", "grading/runner.py")
 # Not imported while tracing: their import-time code is not kept, so importing them inside the sandbox fails and
 # notebook cells that use them are skipped (widgets and demos are not graded). The grader imports no widget code.
 NOT_TRACED = ("dlcourse.widgets", "dlcourse.explore", "dlcourse.grading", "dlcourse.doctor", "dlcourse.cli",
@@ -264,8 +265,10 @@ def build_view(keep: list, dest: Path) -> Path:
         if "__pycache__" in rel.parts or src.is_dir():
             continue
         target = out / rel
+        if rel.parts[0] == "grading" and rel.as_posix() not in RUNNER_FILES:
+            continue
         target.parent.mkdir(parents=True, exist_ok=True)
-        if src.suffix != ".py" or rel.parts[0] in VERBATIM:
+        if src.suffix != ".py" or rel.as_posix() in RUNNER_FILES:
             shutil.copyfile(src, target)
         else:
             text = src.read_text(encoding="utf-8")
