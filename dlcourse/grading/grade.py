@@ -257,10 +257,18 @@ def _reports(run, ids: list) -> tuple[dict | None, dict]:
         if "found" in line and rep["found"] is None:
             rep["found"] = bool(line["found"])
         elif "end" in line and rep["end"] is None:
-            rep["end"] = line
+            rep["end"] = {"end": str(line["end"]), "case": line.get("case"), "detail": str(line.get("detail"))[:200]}
         elif isinstance(line.get("case"), int) and line["case"] not in rep["cases"]:
-            rep["cases"][line["case"]] = line
+            rep["cases"][line["case"]] = _clean(line)
     return ready, reports
+
+
+def _clean(line: dict) -> dict:
+    """A case line with the types the scoring expects (the line comes from untrusted code)."""
+    calls = line.get("library_calls")
+    return {"status": str(line.get("status")), "outputs": line.get("outputs"), "name": str(line.get("name")),
+            "what": str(line.get("what"))[:300], "error": str(line.get("error"))[:500],
+            "library_calls": [str(c) for c in calls][:5] if isinstance(calls, list) else []}
 
 
 def _notebook_failure(run, nb_name: str, env: Environment) -> tuple[str, str] | None:
@@ -344,14 +352,15 @@ def score_exercise(ex, cases: list, report: dict, limits: Limits, nb_name: str =
     used += [n for line in lines if line for n in line.get("library_calls", [])]
     used += [m.group(1) for line in lines if line and line.get("status") == "error"   # e.g. raised in a child process
              if (m := ABSENT_MESSAGE.search(str(line.get("error", ""))))]
-    passed, first, kinds = 0, "", set()
+    passed, first, kinds = 0, "", {}
     for k, (case, line) in enumerate(zip(cases, lines)):
         expected = as_outputs(ex.run(ex.reference, case), ex.outputs)
         problem = _case_problem(ex, case, line, end, k, expected, limits.call_seconds)
         if problem is None:
             passed += 1
             continue
-        kinds.add(line.get("status") if line else (end or {}).get("end", "crashed"))
+        kind = line["status"] if line else (end or {}).get("end", "crashed")
+        kinds.setdefault(kind, k)
         if not first:
             first = f"test case {k + 1}: {problem}"
     if used and passed < total:
@@ -359,10 +368,12 @@ def score_exercise(ex, cases: list, report: dict, limits: Limits, nb_name: str =
     if passed == total:
         return ExerciseGrade(1.0, total, total, "passed", "")
     status = ("timeout" if "timeout" in kinds else "crashed" if "crashed" in kinds
-              else "error" if kinds & {"error", "refused"} else "wrong")
-    reason = f"{first}. Hint: {ex.hint}" if status in ("wrong", "error") and kinds != {"refused"} else first
+              else "error" if set(kinds) & {"error", "refused"} else "wrong")
+    reason = f"{first}. Hint: {ex.hint}" if status in ("wrong", "error") and set(kinds) != {"refused"} else first
     if status == "timeout":
-        reason = f"exercise {ex.id} did not return within {limits.call_seconds:g} s on " + first.split(":")[0]
+        k = kinds["timeout"]
+        reason = f"exercise {ex.id} did not return within {limits.call_seconds:g} s on test case {k + 1}" + \
+            (" (the later test cases were not run)" if k + 1 < total else "")
     return ExerciseGrade(passed / total, passed, total, status, reason)
 
 
