@@ -56,10 +56,14 @@ def graded(tmp_path_factory):
         "memory_bomb": [PRELUDE, "blocks = []\nwhile True:\n    blocks.append(bytearray(10**8))"]
                        + [sol[i] for i in IDS],
         "faults_in_functions": [PRELUDE] + [with_bug[i] for i in IDS],
-        "reads_instructor_notebook": [PRELUDE, f"SOURCE = open({str(secret_file)!r}).read()",
+        "reads_instructor_notebook": [PRELUDE,
+                                      f"SOURCE = open({str(secret_file)!r}).read()",
                                       "import json\nfor c in json.loads(SOURCE)['cells']:\n"
-                                      "    src = ''.join(c['source'])\n    if 'def sigmoid' in src:\n        exec(src)"],
+                                      "    src = ''.join(c['source'])\n"
+                                      "    if 'def sigmoid' in src:\n        exec(src)"],
         "reads_other_submission": [PRELUDE, f"exec(open({str(subs / 'honest.ipynb')!r}).read())"],
+        "huge_output": [PRELUDE, replace_def(sol["1.2"], "    return np.random.default_rng(0).random(10**6)\n")]
+                       + [sol[i] for i in IDS if i != "1.2"],
         "writes_output": [PRELUDE, f"open({str(out / 'grades.csv')!r}, 'w').write('hacked,7')"] + [sol["1.2"]],
         "monkeypatches_checks": [PRELUDE,
                                  "import dlcourse.checks.exercise as E, dlcourse.grading.grade as G\n"
@@ -172,6 +176,12 @@ def test_faults_inside_functions_cost_only_their_exercise(graded):
     assert memory.status == "error" and "MemoryError" in memory.reason
     for e in (loop, crash, memory):
         assert "library" not in e.reason and "cheat" not in e.reason.lower()
+
+
+def test_an_enormous_output_costs_only_its_exercise(graded):
+    g = graded["grades"]["huge_output"]
+    assert [g.exercises[i].score for i in IDS] == [1, 0, 0, 1, 1, 1, 1]   # 1.3 reuses the student's sigmoid
+    assert "returned more than 16 MB of output" in g.exercises["1.2"].reason
 
 
 @pytest.mark.parametrize("name", ["reads_instructor_notebook", "reads_other_submission"])

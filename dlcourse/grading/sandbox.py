@@ -40,7 +40,7 @@ ABSENT_PACKAGES = ("torch", "torchgen", "functorch", "triton", "nvidia", "scipy"
 LIB, SITE = "/grader/lib", "/grader/site"
 BOOT = ("import sys; sys.path[:0] = sys.argv[1:3]; del sys.argv[1:]; "
         "from dlcourse.grading.runner import main; main()")
-MAX_OUTPUT = 64 << 20
+MAX_OUTPUT = 256 << 20
 
 
 @dataclass(frozen=True)
