@@ -137,7 +137,8 @@ def test_the_grader_s_own_code_is_not_in_the_sandbox(tmp_path):
     """The probe's right answer (exercise 2.1) and the grader's stand-ins are not readable where students' code runs."""
     steal = write_nb(tmp_path / "subs" / "steal.ipynb", [
         "from dlcourse.grading.grade import PROBE_SOURCE\nexec(PROBE_SOURCE)",
-        "import dlcourse, os\nsrc = open(os.path.join(os.path.dirname(dlcourse.__file__), 'grading', 'grade.py')).read()\n"
+        "import dlcourse, os\n"
+        "src = open(os.path.join(os.path.dirname(dlcourse.__file__), 'grading', 'grade.py')).read()\n"
         "exec(src[src.index('PROBE_SOURCE = ') + 15:].split(chr(10))[0].strip().strip('\"').encode().decode("
         "'unicode_escape'))"])
     grade([str(steal)], 2, tmp_path / "out", limits=FAST, progress=False)
