@@ -23,16 +23,28 @@ def main(argv=None) -> int:
     rel.add_argument("--source", type=Path, default=ROOT / "units", help="folder of instructor notebooks")
     rel.add_argument("--book", action="store_true",
                      help="also lay out OUT/student-book and OUT/instructor-book for `jupyter-book build`")
-    gr = sub.add_parser("grade", help="grade submitted notebooks in a sandbox")
+    gr = sub.add_parser(
+        "grade", help="grade submitted notebooks in a sandbox",
+        description="Grade submissions in a bubblewrap sandbox where the library's implementations are absent. "
+                    "OUT/grades.csv gets one row per submission graded now; rows and feedback files of other "
+                    "submissions already in OUT are left untouched, so regrading a few students updates only "
+                    "their rows.")
     gr.add_argument("--unit", required=True, type=int, help="the unit whose exercises are graded")
-    gr.add_argument("--out", required=True, type=Path, help="folder for grades.csv and feedback/")
+    gr.add_argument("--out", required=True, type=Path,
+                    help="folder for grades.csv and feedback/ (existing rows of other submissions are kept)")
     gr.add_argument("submissions", nargs="+", help="notebooks, or folders (one per student, or a folder of them)")
-    gr.add_argument("--jobs", type=int, default=2, help="submissions graded in parallel (default 2)")
-    gr.add_argument("--timeout", type=float, default=180.0, help="wall-clock seconds per notebook (default 180)")
-    gr.add_argument("--cell-timeout", type=int, default=30, help="seconds per cell and per graded call")
-    gr.add_argument("--memory-mb", type=int, default=4096, help="address-space limit per notebook (MiB)")
-    gr.add_argument("--secret", default="", help="instructor's secret mixed into the random test inputs")
-    gr.add_argument("--no-sandbox", action="store_true", help="run without bubblewrap (limits only; unsafe)")
+    gr.add_argument("--jobs", type=int, default=2, help="notebooks graded in parallel (default 2)")
+    gr.add_argument("--timeout", type=float, default=120.0,
+                    help="wall-clock seconds for the cells of one notebook (default 120)")
+    gr.add_argument("--cell-timeout", type=int, default=30, help="seconds per cell (default 30)")
+    gr.add_argument("--call-timeout", type=float, default=10.0,
+                    help="seconds per call of a graded function on one test case (default 10)")
+    gr.add_argument("--memory-mb", type=int, default=4096, help="address-space limit per process (MiB)")
+    gr.add_argument("--secret", default=None,
+                    help="a phrase mixed into the random test inputs "
+                         "(default: a random one kept in OUT/.grading-secret)")
+    gr.add_argument("--no-sandbox", action="store_true",
+                    help="run without bubblewrap: limits only, NO isolation of files or network (unsafe)")
     wsp = sub.add_parser("workspace", help="create or refresh the student workspace (never overwrites your work)")
     wsp.add_argument("--dest", type=Path, default=None, help="the workspace folder (default: workspace/)")
     wsp.add_argument("--source", type=Path, default=None, help="folder of course notebooks (default: units/)")
@@ -103,19 +115,21 @@ def _release_for_hub(args) -> int:
 
 def _grade(args) -> int:
     from .grading.grade import grade
-    from .grading.sandbox import Limits, have_bubblewrap
+    from .grading.library import GraderSetupError
+    from .grading.sandbox import Limits
 
-    sandbox = False if args.no_sandbox else have_bubblewrap()
-    if not sandbox:
-        print("WARNING: bubblewrap is " + ("disabled" if args.no_sandbox else "not installed") + ": submissions "
-              "run WITHOUT isolation (network, files), with resource limits only. "
-              "Install it: apt-get install bubblewrap", file=sys.stderr)
-    limits = Limits(total_seconds=args.timeout, cell_seconds=args.cell_timeout, memory_mb=args.memory_mb,
-                    cpu_seconds=int(2 * args.timeout))
+    if args.no_sandbox:
+        print("WARNING: --no-sandbox: submissions run WITHOUT isolation of files or network, with resource limits "
+              "only.", file=sys.stderr)
     try:
+        limits = Limits(total_seconds=args.timeout, cell_seconds=args.cell_timeout, call_seconds=args.call_timeout,
+                        memory_mb=args.memory_mb)
         grades = grade(args.submissions, args.unit, args.out, limits=limits, jobs=args.jobs, secret=args.secret,
-                       sandbox=sandbox)
-    except ValueError as exc:
+                       sandbox=False if args.no_sandbox else None)
+    except GraderSetupError as exc:
+        print(f"grade stopped before grading anything: {exc}", file=sys.stderr)
+        return 2
+    except (ValueError, TypeError) as exc:
         print(f"grade failed: {exc}", file=sys.stderr)
         return 1
     counts = {}

@@ -326,6 +326,12 @@ def _error_advice(exc: Exception) -> str:
 def describe_case(case: dict) -> str:
     parts = []
     for k, v in case.items():
+        if isinstance(v, (list, tuple)) and v and all(isinstance(i, (np.ndarray, tuple)) for i in v):
+            # plain data standing for several arrays (or shapes) of different sizes: name each shape
+            arrays = all(isinstance(i, np.ndarray) for i in v)
+            shapes = ", ".join(str(i.shape if isinstance(i, np.ndarray) else tuple(i)) for i in v)
+            parts.append(f"{k}={len(v)} arrays of shapes {shapes}" if arrays else f"{k}={shapes}")
+            continue
         try:
             a = np.asarray(v)
         except ValueError:   # a ragged list, such as layers given as tuples of different lengths

@@ -84,10 +84,11 @@ def _nesterov_reference(theta, v, grad_fn, lr, momentum):
 
 
 def _nesterov_cases(rng):
+    """Plain data: the quadratic's ``A`` and ``b``; the adapter builds ``grad_fn`` from them."""
     cases = []
     for n, first in [(2, True), (2, False), (3, False), (4, False)]:
-        cases.append({"theta": rng.normal(size=n), "v": np.zeros(n) if first else rng.normal(size=n),
-                      "grad_fn": QuadraticGradient(_spd(rng, n), rng.normal(size=n)),
+        theta, v = rng.normal(size=n), np.zeros(n) if first else rng.normal(size=n)
+        cases.append({"theta": theta, "v": v, "A": _spd(rng, n), "b": rng.normal(size=n),
                       "lr": float(rng.uniform(0.01, 0.2)), "momentum": float(rng.uniform(0.5, 0.95))})
     return cases
 
@@ -97,6 +98,12 @@ def _nesterov_note(case, problem):
     if v is not None and np.any(np.asarray(v) != 0):
         return "Here v is not zero (the first test case starts from v = 0), so the look-ahead point is not theta."
     return None
+
+
+def _run_nesterov(fn, case):
+    """``fn(theta, v, grad_fn, lr, momentum)`` with ``grad_fn`` the gradient of the case's quadratic."""
+    return fn(theta=case["theta"].copy(), v=case["v"].copy(), grad_fn=QuadraticGradient(case["A"], case["b"]),
+              lr=case["lr"], momentum=case["momentum"])
 
 
 # -- 3.4: an RMSprop step (torch's convention) -----------------------------------------
@@ -124,18 +131,18 @@ def _adam_cases(rng):
     for shapes, lr, betas, eps in [([(3,)], 0.1, (0.9, 0.999), 1e-8), ([(2, 3), (3,)], 0.01, (0.8, 0.99), 1e-8),
                                    ([(4,)], 0.05, (0.5, 0.9), 0.1), ([(2,), (2, 2)], 0.2, (0.95, 0.999), 1e-3)]:
         n = sum(int(np.prod(s)) for s in shapes)
-        cases.append({"shapes": Listed(shapes, "shapes"), "start": rng.normal(size=n), "A": _spd(rng, n, 0.5),
+        cases.append({"shapes": shapes, "start": rng.normal(size=n), "A": _spd(rng, n, 0.5),
                       "b": rng.normal(size=n), "lr": lr, "betas": betas, "eps": eps})
     return cases
 
 
 def _run_adam(cls, case):
     """Build ``cls(params, lr=, betas=, eps=)`` and take ADAM_STEPS steps on a quadratic; record every step."""
-    shapes = list(case["shapes"])
+    shapes = [tuple(int(d) for d in s) for s in case["shapes"]]
     sizes = [int(np.prod(s)) for s in shapes]
     chunks = np.split(case["start"].copy(), np.cumsum(sizes)[:-1])
     params = [c.reshape(s).copy() for c, s in zip(chunks, shapes)]
-    opt = cls(params, lr=case["lr"], betas=case["betas"], eps=case["eps"])
+    opt = cls(params, lr=case["lr"], betas=tuple(case["betas"]), eps=case["eps"])
     if not callable(getattr(opt, "step", None)):
         raise TypeError(f"{type(opt).__name__} has no step(grads) method")
     out = {}
@@ -181,7 +188,7 @@ def _clip_cases(rng):
     cases = []
     for shapes, scale, max_norm in [([(3,), (2, 2)], 5.0, 1.0), ([(4,)], 0.1, 1.0), ([(2, 3), (3,), (1,)], 3.0, 2.5),
                                     ([(5,)], 0.0, 1.0)]:
-        cases.append({"grads": Listed([scale * rng.normal(size=s) for s in shapes], "arrays"), "max_norm": max_norm})
+        cases.append({"grads": [scale * rng.normal(size=s) for s in shapes], "max_norm": max_norm})
     return cases
 
 
@@ -334,7 +341,7 @@ register(
              _step_cases, hints=_HINTS["3.2"],
              outputs=("w_new", "v_new")),
     Exercise("3.3", "nesterov_step", "one Nesterov step, looking ahead", _nesterov_reference, _nesterov_cases,
-             hints=_HINTS["3.3"], diagnose=_nesterov_note,
+             _run_nesterov, hints=_HINTS["3.3"], diagnose=_nesterov_note,
              outputs=("theta_new", "v_new")),
     Exercise("3.4", "rmsprop_step", "one RMSprop step (torch's convention)", _rmsprop_reference, _rmsprop_cases,
              hints=_HINTS["3.4"],

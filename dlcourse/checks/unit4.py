@@ -179,27 +179,66 @@ def _bootstrap_cases(rng):
     return [{"n": n, "seed": int(rng.integers(0, 2**31))} for n in (10, 50, 200)]
 
 
-def _run_bootstrap(fn, case):
-    """Properties every correct bootstrap shares, over 200 samples drawn from the case's seed."""
+SAMPLES = 200
+
+
+def _bootstrap_samples(fn, case):
+    """The part of 4.7's check that calls the function: SAMPLES draws from the case's seed, as plain arrays.
+
+    Row s of ``indices`` is draw s (padded with -1 where it is shorter than n), ``lengths`` its length, and row s
+    of ``out_of_bag counts`` how often each of 0..n-1 appears in its out-of-bag list (``out_of_bag foreign``:
+    entries outside 0..n-1). The grader runs only this part in its sandbox and :func:`_bootstrap_properties`
+    outside, so a forged report would have to contain SAMPLES valid bootstrap samples.
+    """
     n, gen = case["n"], np.random.default_rng(case["seed"])
-    lengths, outside, oob_wrong, repeats, left_out = 0, 0, 0, 0, []
-    for _ in range(200):
+    indices, lengths = np.full((SAMPLES, n), -1.0), np.zeros(SAMPLES)
+    oob_counts, oob_foreign = np.zeros((SAMPLES, n)), np.zeros(SAMPLES)
+    for s in range(SAMPLES):
         out = fn(n=n, rng=gen)
         if not (isinstance(out, tuple) and len(out) == 2):
             raise BadReturn("must return a pair (indices, out_of_bag)")
-        idx, oob = (np.asarray(a) for a in out)
-        lengths += int(idx.shape != (n,))
-        outside += int(np.any((idx < 0) | (idx >= n)))
-        oob_wrong += int(not np.array_equal(np.sort(oob), np.setdiff1d(np.arange(n), idx)))
-        repeats += int(len(np.unique(idx)) < len(idx))
-        left_out.append(len(oob) / n)
+        idx, oob = (np.asarray(a).ravel() for a in out)
+        lengths[s] = len(idx)
+        indices[s, :min(n, len(idx))] = idx[:n]
+        inside = (oob >= 0) & (oob < n) & (oob == np.round(oob))
+        oob_counts[s] = np.bincount(oob[inside].astype(int), minlength=n)[:n]
+        oob_foreign[s] = np.sum(~inside)
+    return {"indices": indices, "lengths": lengths, "out_of_bag counts": oob_counts, "out_of_bag foreign": oob_foreign}
+
+
+def _bootstrap_properties(case, samples):
+    """Properties every correct bootstrap shares, computed from :func:`_bootstrap_samples`' arrays."""
+    n = case["n"]
+    idx, lengths = np.asarray(samples["indices"]), np.asarray(samples["lengths"])
+    counts, foreign = np.asarray(samples["out_of_bag counts"]), np.asarray(samples["out_of_bag foreign"])
+    if idx.shape != (SAMPLES, n) or lengths.shape != (SAMPLES,) or counts.shape != (SAMPLES, n) \
+            or foreign.shape != (SAMPLES,):
+        raise BadReturn("the samples have the wrong shapes")
+    full = lengths == n
+    outside = np.any((idx < 0) | (idx >= n) | (idx != np.round(idx)), axis=1) | ~full
+    drawn = np.zeros((SAMPLES, n), bool)
+    for s in range(SAMPLES):
+        valid = idx[s][(idx[s] >= 0) & (idx[s] < n)].astype(int)
+        drawn[s, valid] = True
+    oob_wrong = np.any(counts != ~drawn, axis=1) | (foreign > 0)
+    repeats = [len(np.unique(idx[s, :n])) < n for s in range(SAMPLES) if full[s]]
+    left_out = (counts.sum(axis=1) + foreign) / n
     expected = (1 - 1 / n) ** n
-    return {"samples with len(indices) != n": np.float64(lengths),
-            "samples with an index outside 0..n-1": np.float64(outside),
-            "samples whose out_of_bag is not the set of indices never drawn": np.float64(oob_wrong),
-            "drawn with replacement (some sample has a repeated index)": np.float64(repeats > 0),
+    return {"samples with len(indices) != n": np.float64(np.sum(~full)),
+            "samples with an index outside 0..n-1": np.float64(np.sum(outside & full)),
+            "samples whose out_of_bag is not the set of indices never drawn": np.float64(np.sum(oob_wrong)),
+            "drawn with replacement (some sample has a repeated index)": np.float64(any(repeats)),
             "mean out-of-bag fraction is within 0.03 of (1 - 1/n)^n": np.float64(abs(np.mean(left_out) - expected)
                                                                                  < 0.03)}
+
+
+def _run_bootstrap(fn, case):
+    """Properties every correct bootstrap shares, over SAMPLES samples drawn from the case's seed."""
+    return _bootstrap_properties(case, _bootstrap_samples(fn, case))
+
+
+# The grader calls the function with `inside` in its sandbox and judges the samples with `judge` outside.
+_run_bootstrap.inside, _run_bootstrap.judge = _bootstrap_samples, _bootstrap_properties
 
 
 # -- 4.8 majority vote --------------------------------------------------------------------------

@@ -1,20 +1,27 @@
-"""Run the grading runner on one notebook in a sandbox, with limits.
+"""Start the grading runner on one notebook in a sandbox, with limits, and read what it reports.
 
-With bubblewrap (Debian's ``bubblewrap``): no network, a read-only view of the system, of
-Python and of the ``dlcourse`` package only (not the course repository: no instructor
-notebooks), the one submitted notebook, a private ``/tmp``; new PID, IPC and UTS
-namespaces; killed with the grader. Everywhere: limits on CPU time, memory, file size and
-number of processes (a pids cgroup when running as root, where RLIMIT_NPROC does not
-apply), a time limit per cell inside the runner and a wall-clock limit on the whole run.
+With bubblewrap (Debian's ``bubblewrap``) the runner sees: a read-only system (``/usr``, ``/lib``, a few files of
+``/etc``), the base Python's standard library, the *view* of ``dlcourse`` (see :mod:`dlcourse.grading.library`:
+the checking harness, every other function body removed) at ``/grader/lib``, the allowed third-party packages of
+the grader's environment one by one at ``/grader/site`` (not PyTorch, not SciPy, not scikit-learn, not the
+editable install that points at the course repository), the one submitted notebook, and a private empty
+``/tmp``. No network, new PID/IPC/UTS namespaces, killed with the grader. The course repository, the instructor
+notebooks, other submissions and the output folder are not there.
 
-Without bubblewrap the runner still gets the limits, but not the isolation: the grader
-says so loudly.
+Everywhere: limits on CPU time, memory, file size and number of processes (a pids cgroup when running as root,
+where RLIMIT_NPROC does not apply), a time limit per cell and per graded call inside the runner, and wall-clock
+deadlines enforced here, outside.
+
+Without bubblewrap (``--no-sandbox``) the runner gets the same view of the package and the same limits, but no
+file-system or network isolation: the grader refuses to run that way unless asked.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import resource
+import select
 import shutil
 import signal
 import subprocess
@@ -23,30 +30,48 @@ import sysconfig
 import tempfile
 import time
 import uuid
-import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-import dlcourse
+INSTALL_BWRAP = "sudo apt-get install bubblewrap"
+# Third-party packages graded code must not have: they implement what the exercises ask (or reach the course).
+ABSENT_PACKAGES = ("torch", "torchgen", "functorch", "triton", "nvidia", "scipy", "sklearn", "jax", "jaxlib",
+                   "tensorflow", "keras", "dlcourse", "__editable__")
+LIB, SITE = "/grader/lib", "/grader/site"
+BOOT = ("import sys; sys.path[:0] = sys.argv[1:3]; del sys.argv[1:]; "
+        "from dlcourse.grading.runner import main; main()")
+MAX_OUTPUT = 256 << 20
 
 
 @dataclass(frozen=True)
 class Limits:
+    """Limits of one notebook's run. ``total_seconds`` bounds the cells; each graded call gets ``call_seconds``."""
+
     total_seconds: float = 120.0
     cell_seconds: int = 30
-    cpu_seconds: int = 240
+    call_seconds: float = 10.0
+    cpu_seconds: int = 600
     memory_mb: int = 4096
     max_processes: int = 64
     max_file_mb: int = 50
 
+    def __post_init__(self):
+        for name in ("total_seconds", "cell_seconds", "call_seconds", "cpu_seconds", "memory_mb", "max_processes",
+                     "max_file_mb"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+                raise ValueError(f"{name} must be a positive number, got {value!r}")
+
 
 @dataclass
-class RunResult:
-    returncode: int | None
-    output: bytes
-    timed_out: bool
-    seconds: float
-    sandboxed: bool
+class Run:
+    """What one run of the runner reported: its JSON lines in order, and how it ended."""
+
+    lines: list = field(default_factory=list)
+    stderr: str = ""
+    returncode: int | None = None
+    timed_out: bool = False
+    seconds: float = 0.0
 
 
 def have_bubblewrap() -> bool:
@@ -57,37 +82,89 @@ def have_bubblewrap() -> bool:
     return probe.returncode == 0
 
 
-class NoSandboxWarning(UserWarning):
-    pass
+def bubblewrap_problem() -> str | None:
+    """Why bubblewrap cannot be used here (with the fix), or None when it works."""
+    path = shutil.which("bwrap")
+    if not path:
+        return f"bubblewrap is not installed: install it with `{INSTALL_BWRAP}`"
+    probe = subprocess.run([path, "--ro-bind", "/", "/", "--unshare-all", "true"], capture_output=True, text=True)
+    if probe.returncode != 0:
+        return (f"bubblewrap cannot create a sandbox on this machine ({probe.stderr.strip()}); in a container, allow "
+                f"user namespaces (e.g. docker run --security-opt seccomp=unconfined)")
+    return None
 
 
-def _python_roots() -> list[str]:
-    """Folders the sandboxed interpreter needs: the venv, the base Python, and dlcourse itself."""
-    roots = {sys.prefix, sys.base_prefix, sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"],
-             os.path.dirname(os.path.dirname(os.path.realpath(sys.executable))),
-             os.path.dirname(os.path.abspath(dlcourse.__file__))}
-    return sorted(r for r in roots if r and os.path.exists(r))
+def site_entries() -> dict[str, Path]:
+    """The grader's third-party packages graded code may import: ``{name: path}`` (see ABSENT_PACKAGES)."""
+    entries = {}
+    for folder in dict.fromkeys([sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]]):
+        for p in sorted(Path(folder).iterdir()) if Path(folder).is_dir() else []:
+            name = p.name
+            if name.endswith(".pth") or name.startswith(ABSENT_PACKAGES) or name == "__pycache__":
+                continue
+            entries.setdefault(name, p)
+    return entries
 
 
-def bwrap_command(binds: dict) -> list[str]:
+def base_python() -> Path:
+    """The real interpreter behind the grader's (a virtual environment's python is a link to it)."""
+    return Path(os.path.realpath(sys.executable))
+
+
+def _no_sandbox_site(entries: dict) -> Path:
+    """A folder of links to the allowed packages, for runs without bubblewrap (made once per process)."""
+    global _LINKS
+    if _LINKS is None:
+        _LINKS = Path(tempfile.mkdtemp(prefix="dlcourse-site-"))
+        import atexit
+
+        atexit.register(shutil.rmtree, _LINKS, True)
+        for name, path in entries.items():
+            (_LINKS / name).symlink_to(path)
+    return _LINKS
+
+
+_LINKS: Path | None = None
+
+
+def bwrap_command(view: Path, notebook: Path, entries: dict) -> list[str]:
     cmd = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--clearenv",
-           "--setenv", "HOME", "/tmp", "--setenv", "MPLBACKEND", "Agg", "--setenv", "PATH", "/usr/bin:/bin",
-           "--setenv", "PYTHONDONTWRITEBYTECODE", "1", "--setenv", "OMP_NUM_THREADS", "1",
-           "--ro-bind", "/usr", "/usr", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+           "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--ro-bind", "/usr", "/usr"]
     for link in ("lib", "lib64", "bin", "sbin"):
         if os.path.islink(f"/{link}"):
             cmd += ["--symlink", os.readlink(f"/{link}"), f"/{link}"]
         elif os.path.isdir(f"/{link}"):
             cmd += ["--ro-bind", f"/{link}", f"/{link}"]
-    for etc in ("/etc/alternatives", "/etc/fonts", "/etc/ld.so.cache"):
+    for etc in ("/etc/alternatives", "/etc/fonts", "/etc/ld.so.cache", "/etc/localtime"):
         if os.path.exists(etc):
             cmd += ["--ro-bind", etc, etc]
-    for root in _python_roots():
-        cmd += ["--ro-bind", root, root]
-    for outside, inside in binds.items():
-        cmd += ["--ro-bind", str(outside), inside]
-    cmd += ["--chdir", "/tmp"]
+    prefix = os.path.realpath(sys.base_prefix)
+    if not prefix.startswith("/usr/"):
+        cmd += ["--ro-bind", prefix, prefix]
+    cmd += ["--ro-bind", str(view), LIB]
+    for name, path in entries.items():
+        cmd += ["--ro-bind", str(path), f"{SITE}/{name}"]
+    cmd += ["--ro-bind", str(notebook), "/submission/notebook.ipynb", "--chdir", "/tmp"]
+    for key, value in (sandbox_env("/tmp") | {"DLCOURSE_SANDBOX": "bwrap"}).items():
+        cmd += ["--setenv", key, value]
     return cmd
+
+
+def sandbox_env(home: str) -> dict:
+    return {"HOME": home, "PATH": "/usr/bin:/bin", "MPLBACKEND": "Agg", "MPLCONFIGDIR": f"{home}/matplotlib",
+            "PYTHONDONTWRITEBYTECODE": "1", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
+            "MKL_NUM_THREADS": "1", "DLCOURSE_HEADLESS": "1", "DLCOURSE_GRADING": "1", "PYTHONHASHSEED": "0"}
+
+
+def runner_command(view: Path, notebook: Path, sandboxed: bool) -> tuple[list[str], dict | None, str]:
+    """The command, its environment and the notebook's path as the runner sees it."""
+    entries = site_entries()
+    if sandboxed:
+        cmd = bwrap_command(view, notebook, entries) + [str(base_python()), "-I", "-S", "-c", BOOT, LIB, SITE]
+        return cmd, None, "/submission/notebook.ipynb"
+    home = tempfile.mkdtemp(prefix="dlcourse-home-")
+    cmd = [str(base_python()), "-I", "-S", "-c", BOOT, str(view), str(_no_sandbox_site(entries))]
+    return cmd, sandbox_env(home), str(notebook)
 
 
 def _limit(limits: Limits, pids_cgroup: str | None):
@@ -144,42 +221,61 @@ def _kill_cgroup(path: str | None) -> None:
         pass
 
 
-def run_notebooks(job: dict, notebooks: list[Path], limits: Limits, use_sandbox: bool | None = None) -> RunResult:
-    """Run the runner on ``notebooks`` (``job["notebooks"][k]`` describes notebook k); return its JSON output."""
-    import json
+def _parse(raw: bytes) -> dict | None:
+    try:
+        line = json.loads(raw)
+    except (ValueError, RecursionError):
+        return None
+    return line if isinstance(line, dict) else None
 
-    sandboxed = have_bubblewrap() if use_sandbox is None else use_sandbox
-    binds = {nb.resolve(): f"/submission/notebook{k}.ipynb" for k, nb in enumerate(notebooks)}
-    for k, nb in enumerate(notebooks):
-        job["notebooks"][k]["path"] = binds[nb.resolve()] if sandboxed else str(nb.resolve())
-    job_json = json.dumps(job)
-    runner = [sys.executable, "-I", "-m", "dlcourse.grading.runner"] if not sandboxed else \
-        [sys.executable, "-m", "dlcourse.grading.runner"]
-    if sandboxed:
-        cmd = bwrap_command(binds) + runner
-        env = None
-    else:
-        warnings.warn("bubblewrap (bwrap) is not available: submissions run WITHOUT isolation, with resource "
-                      "limits only. Install it with `apt-get install bubblewrap`.", NoSandboxWarning, stacklevel=2)
-        cmd = runner
-        env = {"PATH": "/usr/bin:/bin", "HOME": tempfile.gettempdir(), "MPLBACKEND": "Agg",
-               "PYTHONPATH": os.path.dirname(os.path.dirname(os.path.abspath(dlcourse.__file__)))}
+
+def run_notebook(job: dict, notebook: Path, view: Path, limits: Limits, sandboxed: bool, deadline) -> Run:
+    """Run the runner on ``notebook`` with ``job``; ``deadline(lines)`` says until when (monotonic) it may run.
+
+    The deadline is asked again after every line, so it can grow as the runner reaches its next phase (cells, then
+    each exercise). When it passes, the runner and everything it started is killed.
+    """
+    cmd, env, inside_path = runner_command(view, notebook, sandboxed)
+    payload = json.dumps(job | {"path": inside_path}).encode() + b"\n"
     cgroup = _pids_cgroup(limits) if os.getuid() == 0 else None
-    start = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="dlcourse-grade-") as cwd:
-        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                cwd=cwd, env=env, preexec_fn=_limit(limits, cgroup))
+    run, start = Run(), time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="dlcourse-grade-") as cwd, tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err, cwd=cwd, env=env,
+                                preexec_fn=_limit(limits, cgroup))
         try:
-            out, _ = proc.communicate(job_json.encode() + b"\n", timeout=limits.total_seconds)
-            timed_out = False
-        except subprocess.TimeoutExpired:
-            timed_out = True
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            _kill_cgroup(cgroup)
-            out, _ = proc.communicate()
-        finally:
-            _kill_cgroup(cgroup)
-    return RunResult(proc.returncode, out, timed_out, time.perf_counter() - start, sandboxed)
+            proc.stdin.write(payload)
+            proc.stdin.close()
+        except BrokenPipeError:
+            pass
+        buffer, total, fd = b"", 0, proc.stdout.fileno()
+        while True:
+            remaining = deadline(run.lines) - time.monotonic()
+            if remaining <= 0:
+                run.timed_out = True
+                break
+            ready, _, _ = select.select([fd], [], [], remaining)
+            if not ready:
+                continue
+            chunk = os.read(fd, 1 << 16)
+            if not chunk:
+                break
+            total += len(chunk)
+            buffer += chunk
+            *complete, buffer = buffer.split(b"\n")
+            run.lines += [line for raw in complete if (line := _parse(raw)) is not None]
+            if total > MAX_OUTPUT:
+                run.timed_out = True
+                break
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        _kill_cgroup(cgroup)
+        proc.stdout.close()
+        run.returncode = proc.wait()
+        err.seek(0)
+        run.stderr = err.read(20000).decode(errors="replace")
+        if env:
+            shutil.rmtree(env["HOME"], ignore_errors=True)
+    run.seconds = time.monotonic() - start
+    return run
