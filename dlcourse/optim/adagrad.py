@@ -79,11 +79,11 @@ class Adagrad(Optimizer):
         super().__init__(params, {"lr": lr, "lr_decay": lr_decay, "weight_decay": weight_decay,
                                   "initial_accumulator_value": initial_accumulator_value, "eps": eps})
 
-    def reset_state(self) -> None:
-        self.state = [{"step": 0, "sum": np.full(p.shape, float(self.initial_accumulator_value))}
-                      for p in self.params]
+    def _initial_state(self, param, group):
+        # torch fills the accumulator with the constructor's value, even for a group that sets its own
+        return {"step": 0, "sum": np.full(param.shape, float(self.defaults["initial_accumulator_value"]))}
 
-    def update(self, i, param, grad, state):
+    def update(self, param, grad, state):
         state["step"] += 1
         if self.weight_decay != 0:
             grad = grad + self.weight_decay * param

@@ -120,10 +120,7 @@ def _run(landscape, opt: Optimizer, param: np.ndarray, steps: int, bound: float)
     path[0] = param
     grad = landscape._grad_point  # x0 was checked once; skip the per-call validation
     if type(opt).step is Optimizer.step:  # the gradients are well-formed: skip step's checks too
-        update, state = opt.update, opt.state[0]
-
-        def step(grads):
-            update(0, param, grads[0], state)
+        step = opt._step
     else:
         step = opt.step
     for t in range(1, steps + 1):
