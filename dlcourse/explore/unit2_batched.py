@@ -7,8 +7,8 @@ the labs fast enough to run live or to precompute in a second or two.
 
 The network is ``in → hidden (tanh) → out``; every model starts from the same weights, so
 that the only difference between two models is what they were trained on and with. All
-parameters live in one flat array (and all gradients in another), so that an Adam step is a
-handful of NumPy operations whatever the number of models.
+parameters live in one flat array (and all gradients in another), so that one
+:class:`dlcourse.optim.Adam` over ``[nets.flat]`` steps every model at once.
 """
 
 from __future__ import annotations
@@ -61,28 +61,3 @@ class TanhNets:
         np.matmul(X.T if X.ndim == 2 else X.transpose(0, 2, 1), grad_a, out=g["W1"])
         np.sum(grad_a, axis=1, keepdims=True, out=g["b1"])
         return self.flat_grad
-
-
-class Adam:
-    """Adam with torch's defaults and bias correction, on one flat parameter array (in place)."""
-
-    def __init__(self, flat: np.ndarray, lr: float = 0.01, betas=(0.9, 0.999), eps: float = 1e-8):
-        self.flat, self.lr, self.betas, self.eps = flat, lr, betas, eps
-        self.m, self.v = np.zeros_like(flat), np.zeros_like(flat)
-        self.t = 0
-
-    def step(self, grad: np.ndarray) -> None:
-        self.t += 1
-        b1, b2 = self.betas
-        self.m *= b1
-        self.m += (1.0 - b1) * grad
-        self.v *= b2
-        self.v += (1.0 - b2) * grad * grad
-        step = self.lr / (1.0 - b1 ** self.t)
-        self.flat -= step * self.m / (np.sqrt(self.v / (1.0 - b2 ** self.t)) + self.eps)
-
-
-def softmax(z: np.ndarray) -> np.ndarray:
-    """Softmax along the last axis (shifted by the maximum)."""
-    e = np.exp(z - z.max(axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True)

@@ -31,7 +31,9 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
+from ..activations import softmax
 from ..data import make_moons
+from ..optim import Adam
 from ..plotting import PALETTE, View
 from . import unit2_batched as bt
 
@@ -99,14 +101,14 @@ def train_all(steps: int = 500, lr: float = 0.04, hidden: int = 12, seed: int = 
     n_levels, n_losses = len(NOISE_LEVELS), len(LOSS_NAMES)
     onehot = np.repeat(np.eye(2)[labels], n_losses, axis=0)                       # (levels * losses, N, 2)
     nets = bt.TanhNets(n_levels * n_losses, 2, hidden, 2, seed=seed)
-    opt = bt.Adam(nets.flat, lr=lr)
+    opt = Adam([nets.flat], lr=lr)
     grad = np.empty_like(onehot)
     for _ in range(steps):
         h, z = nets.forward(X)
-        p = bt.softmax(z)
+        p = softmax(z)
         for k, name in enumerate(LOSS_NAMES):                                     # model b uses loss b % n_losses
             grad[k::n_losses] = ROBUST_LOSSES[name].grad(p[k::n_losses], onehot[k::n_losses])
-        opt.step(nets.backward(X, h, grad / len(X)))
+        opt.step([nets.backward(X, h, grad / len(X))])
     shape = (n_levels, n_losses)
     test_acc = (nets.forward(Xt)[1].argmax(-1) == yt).mean(-1).reshape(shape)
     train_pred = nets.forward(X)[1].argmax(-1).reshape(shape + (len(X),))
@@ -116,7 +118,7 @@ def train_all(steps: int = 500, lr: float = 0.04, hidden: int = 12, seed: int = 
         if flipped.any():
             memorised[i] = (train_pred[i][:, flipped] == noisy[flipped]).mean(-1)
     gx, gy = np.meshgrid(np.linspace(*BOX[:2], GRID), np.linspace(*BOX[2:], GRID))
-    grid_prob = bt.softmax(nets.forward(np.c_[gx.ravel(), gy.ravel()])[1])[..., 1]
+    grid_prob = softmax(nets.forward(np.c_[gx.ravel(), gy.ravel()])[1])[..., 1]
     return NoiseRuns(test_acc, memorised, grid_prob.reshape(shape + (GRID, GRID)))
 
 

@@ -26,6 +26,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..data import load_digits, train_test_split
+from ..optim import Adam
 from ..plotting import CYCLE, View
 from . import unit2_batched as bt
 
@@ -134,7 +135,7 @@ def train_embeddings(lr: float = 0.01, hidden: int = 16, seed: int = 0) -> Metri
     nm = len(MARGINS)
     margins = np.array(MARGINS)
     nets = bt.TanhNets(2 * nm, Xtr.shape[1], hidden, 2, seed=seed)
-    opt = bt.Adam(nets.flat, lr=lr)
+    opt = Adam([nets.flat], lr=lr)
     rng = np.random.default_rng(seed)
     snaps, steps, losses, acc = [], [], [], []
     loss = np.zeros(2 * nm)
@@ -151,7 +152,7 @@ def train_embeddings(lr: float = 0.01, hidden: int = 16, seed: int = 0) -> Metri
         loss_c, g_c = contrastive_terms(E[:nm], *sample_pairs(ytr, rng, BATCH), margins)
         loss_t, g_t = triplet_terms(E[nm:], *sample_triplets(ytr, rng, BATCH), margins)
         loss = np.r_[loss_c, loss_t]
-        opt.step(nets.backward(Xtr, h, np.concatenate([g_c, g_t])))
+        opt.step([nets.backward(Xtr, h, np.concatenate([g_c, g_t]))])
     return MetricRuns(np.array(snaps), np.array(steps), np.array(losses), np.array(acc), yte)
 
 
