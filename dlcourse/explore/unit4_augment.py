@@ -17,11 +17,11 @@ from typing import Callable, NamedTuple
 import numpy as np
 
 from ..data import load_digits, train_test_split
-from ..losses import cross_entropy_grad
 from ..mlp import make_mlp
 from ..optim import Adam
 from ..plotting import PALETTE, View
 from ..regularization import augment_batch
+from ..train import fit
 from .unit4_util import single_threaded
 
 SIZES = (25, 50, 100, 200, 400)
@@ -40,11 +40,8 @@ def digit_sets(seed: int = 0):
 def train_mlp(X, y, steps: int = 150, lr: float = 1e-2, seed: int = 0):
     """A 64-64-10 ReLU network trained by full-batch Adam on softmax cross-entropy."""
     model = make_mlp(64, [64], 10, activation="relu", rng=seed)
-    opt = Adam(model.parameters(), lr=lr)
-    for _ in range(steps):
-        model.zero_grad()
-        model.backward(cross_entropy_grad(model.forward(X), y))
-        opt.step(model.gradients())
+    fit(model, X, y, optimizer=Adam(model.parameters(), lr=lr), epochs=steps, batch_size=len(X), shuffle=False,
+        progress=False)
     return model
 
 
