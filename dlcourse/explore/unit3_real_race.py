@@ -16,6 +16,7 @@ import numpy as np
 
 from ..mlp import make_mlp, softmax_cross_entropy
 from ..plotting import View
+from ..train import fit
 from .unit3_common import TextPanel, single_threaded
 from .unit3_race import RACERS, compute_race, racer_style
 
@@ -90,17 +91,13 @@ def train_digits(racer: str, epochs: int = 8, batch_size: int = 64, hyper: dict 
     if r.second_order:
         losses = _second_order(model, r, h, epochs, Xtr, ytr)
     else:
-        opt = r.make(**h)(model.parameters())
-        rng, losses = np.random.default_rng(seed), [full_loss()]
-        for _ in range(epochs):
-            order = rng.permutation(len(Xtr))
-            for s in range(0, len(Xtr), batch_size):
-                idx = order[s:s + batch_size]
-                model.zero_grad()
-                _, grad = softmax_cross_entropy(model.forward(Xtr[idx]), ytr[idx])
-                model.backward(grad)
-                opt.step(model.gradients())
+        losses = [full_loss()]
+
+        def record(epoch, history):
             losses.append(full_loss() if np.all(np.isfinite(model.parameters()[0])) else np.nan)
+
+        fit(model, Xtr, ytr, optimizer=r.make(**h)(model.parameters()), epochs=epochs, batch_size=batch_size,
+            seed=seed, progress=False, callbacks=[record])
     acc = float(np.mean(np.argmax(model.forward(Xte), axis=1) == yte))
     return DigitsRun(racer, np.array(losses), acc, time.perf_counter() - start)
 
