@@ -112,7 +112,7 @@ def bench_scalar_engine() -> list[dict]:
 
 def bench_race() -> list[dict]:
     from dlcourse.optim import SGD, Adagrad, Adadelta, Adam, AdamW, RMSprop
-    from dlcourse.optim.race import race
+    from dlcourse.explore.race import race
 
     racers = {"SGD": lambda p: SGD(p, lr=1e-3, momentum=0.9), "Adagrad": lambda p: Adagrad(p, lr=0.5),
               "RMSprop": lambda p: RMSprop(p, lr=0.01), "Adadelta": lambda p: Adadelta(p, lr=1.0),

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from dlcourse.landscapes import IllConditionedBowl, ill_conditioned_bowl, noisy, rosenbrock
-from dlcourse.optim import (OPTIMIZERS, SGD, Adadelta, Adagrad, Adam, AdamW, Optimizer, RMSprop,
-                            race)
+from dlcourse.explore.race import race
+from dlcourse.optim import OPTIMIZERS, SGD, Adadelta, Adagrad, Adam, AdamW, Optimizer, RMSprop
 
 pytestmark = pytest.mark.unit3
 
@@ -484,7 +484,7 @@ def test_race_rejects_a_positional_partial_and_reranks_rows():
     from functools import partial
 
     from dlcourse.optim import lbfgs
-    from dlcourse.optim.race import Leaderboard
+    from dlcourse.explore.race import Leaderboard
 
     with pytest.raises(TypeError, match="may only fix keywords"):
         race(rosenbrock, {"x": partial(lbfgs, rosenbrock.value)}, steps=5)

@@ -145,7 +145,8 @@ TOUR = (
 
 def landscape_tour(fig) -> dict:
     """Gradient descent on four landscapes that show what makes optimisation hard; returns the paths."""
-    from ..optim import SGD, race
+    from ..optim import SGD
+    from .race import race
     from .unit3_race import draw_paths
 
     axes = fig.subplots(1, len(TOUR))

@@ -17,8 +17,8 @@ from typing import Callable, NamedTuple
 import numpy as np
 
 from ..landscapes import LANDSCAPES, Landscape, noisy
-from ..optim import SGD, Adadelta, Adagrad, Adam, AdamW, RMSprop, bfgs, conjugate_gradient, lbfgs, newton, race
-from ..optim.race import Leaderboard, LeaderboardRow
+from ..optim import SGD, Adadelta, Adagrad, Adam, AdamW, RMSprop, bfgs, conjugate_gradient, lbfgs, newton
+from .race import Leaderboard, LeaderboardRow, race
 from ..plotting import CYCLE, PALETTE, View
 from .unit3_common import TextPanel
 
@@ -38,7 +38,7 @@ MOMENTUM = Hyper("momentum", "momentum μ", 0.0, 0.99)
 
 
 class Racer(NamedTuple):
-    """A contestant: ``make(**hyper)`` gives what :func:`dlcourse.optim.race` accepts."""
+    """A contestant: ``make(**hyper)`` gives what :func:`dlcourse.explore.race.race` accepts."""
     name: str
     make: Callable
     hypers: tuple
