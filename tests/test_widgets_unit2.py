@@ -383,7 +383,7 @@ def test_loss_explorer_switches_views_without_redrawing_the_axes():
     demo.controls["losses"].value = ("hinge",)
     assert demo.data.names == ("hinge",)
     demo.controls["mode"].value = "regression: residual"
-    assert demo.renderer is demo.renderers["regression: residual"] and demo.fig is demo.renderer.fig
+    assert demo.renderer_for(demo.data) is demo.renderers["regression: residual"]
     assert {m: r.full_redraws for m, r in demo.renderers.items()} == redraws
     assert "<table>" in demo.caption.value
     bundle = demo._repr_mimebundle_()

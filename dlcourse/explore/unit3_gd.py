@@ -19,7 +19,7 @@ import numpy as np
 
 from .._validate import check_number, check_positive_int
 from ..plotting import PALETTE, View
-from .unit3_common import single_threaded
+from .threads import single_threaded
 
 # ------------------------------------------------------------------------- the learning-rate explorer
 L_STEEP = 1.0          # curvature of the steep direction (w2): 2/L = 2

@@ -16,7 +16,7 @@ import numpy as np
 from .. import init
 from ..activations import ACTIVATIONS, DERIVATIVES
 from ..plotting import CYCLE, PALETTE, View
-from .unit3_common import single_threaded
+from .threads import single_threaded
 
 WIDTH, BATCH = 128, 128
 INIT_CHOICES = {

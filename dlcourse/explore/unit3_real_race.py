@@ -17,7 +17,8 @@ import numpy as np
 from ..mlp import make_mlp, softmax_cross_entropy
 from ..plotting import View
 from ..train import fit
-from .unit3_common import TextPanel, single_threaded
+from .threads import single_threaded
+from .unit3_common import TextPanel
 from .unit3_race import RACERS, compute_race, racer_style
 
 # Learning rates for the network: the best of 1e-4 ... 1 (three per decade) by training loss

@@ -18,7 +18,8 @@ from .._validate import check_number, check_positive_int
 from ..optim.schedules import (cosine_annealing, exponential_decay, inverse_time_decay, linear_warmup,
                                step_decay)
 from ..plotting import CYCLE, View
-from .unit3_common import TextPanel, single_threaded
+from .threads import single_threaded
+from .unit3_common import TextPanel
 
 EPOCHS = 15
 LR0_CHOICES = (0.1, 0.3, 1.0, 3.0)

@@ -19,7 +19,7 @@ from ..mlp import make_mlp
 from ..optim import SGD
 from ..optim.tuning import ema, lr_range, suggest_lr
 from ..train import fit, train_step
-from .unit3_common import single_threaded
+from .threads import single_threaded
 from .unit3_real_race import digits_data
 
 SPACE = (("log10 learning rate", -3.0, 0.5), ("log10 weight decay", -6.0, -1.0))

@@ -22,7 +22,7 @@ from ..optim import Adam
 from ..plotting import PALETTE, View
 from ..regularization import augment_batch
 from ..train import fit
-from .unit4_util import single_threaded
+from .threads import single_threaded
 
 SIZES = (25, 50, 100, 200, 400)
 N_COPIES = 4

@@ -23,7 +23,7 @@ from matplotlib.collections import LineCollection
 
 from ..plotting import PALETTE, View
 from ..regularization import sine_problem
-from .unit4_util import single_threaded
+from .threads import single_threaded
 
 DEGREES = tuple(range(0, 13))
 WIDTHS = (1, 2, 3, 4, 8, 16, 32)

@@ -18,7 +18,7 @@ import numpy as np
 from ..data import load_digits, train_test_split
 from ..losses import cross_entropy_grad
 from ..metrics import f1, precision, recall
-from .unit4_util import single_threaded
+from .threads import single_threaded
 
 
 def standardize(X_train, *others):

@@ -28,7 +28,7 @@ from ..data import make_moons
 from ..plotting import PALETTE, View
 from ..regularization import (LogisticRegression, adaboost_fit, bagging_fit, majority_vote, stacking_fit,
                               zero_one_bias_variance)
-from .unit4_util import single_threaded
+from .threads import single_threaded
 
 METHODS = ("bagging", "boosting", "stacking")
 N_SETS = 8

@@ -25,7 +25,7 @@ from ..layers import Linear, ReLU, Sequential
 from ..losses import cross_entropy_grad
 from ..optim import Adam
 from ..train import fit
-from .unit4_util import single_threaded
+from .threads import single_threaded
 
 
 @lru_cache(maxsize=1)

@@ -23,7 +23,7 @@ from ..optim import SGD, Adam
 from ..plotting import CYCLE, PALETTE, View
 from ..regularization import EarlyStopping, named_parameters
 from ..train import fit
-from .unit4_util import single_threaded
+from .threads import single_threaded
 
 DROPOUT = (0.0, 0.2, 0.5)
 WEIGHT_DECAY = (0.0, 1e-4, 1e-3, 1e-2)

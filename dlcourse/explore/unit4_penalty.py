@@ -21,7 +21,7 @@ import numpy as np
 
 from ..plotting import CYCLE, PALETTE, View
 from ..regularization import elastic_net_path, ridge_fit
-from .unit4_util import single_threaded
+from .threads import single_threaded
 
 PENALTIES = {"L1 (lasso)": 1.0, "L2 (ridge)": 0.0, "elastic net": None}
 L1_RATIOS = (0.2, 0.5, 0.8)

@@ -19,7 +19,7 @@ from ..data import load_digits, train_test_split
 from ..layers import Linear
 from ..plotting import PALETTE, View
 from ..regularization import build_classifier, fine_tune, greedy_pretrain, predict_classes
-from .unit4_util import single_threaded
+from .threads import single_threaded
 
 SIZES = (20, 50, 100, 200, 500)
 ARCHITECTURES = {"64-32 (2 hidden layers)": (64, 32), "64-32-16 (3 hidden layers)": (64, 32, 16)}
