@@ -199,10 +199,9 @@ def lstm_gates(layer: LSTM, x: np.ndarray) -> dict:
     p = layer.params
     for x_t in x:
         h, c, cache = lstm_cell_forward(x_t[None], h, c, p["weight_ih"], p["weight_hh"], p["bias_ih"], p["bias_hh"])
-        g = cache.step.gates[0]
-        rows["input i"].append(g[:H])
-        rows["forget f"].append(g[H:2 * H])
-        rows["output o"].append(g[3 * H:])
+        rows["input i"].append(cache.i[0])
+        rows["forget f"].append(cache.f[0])
+        rows["output o"].append(cache.o[0])
         rows["cell c"].append(c[0])
     return {k: np.array(v).T for k, v in rows.items()}
 
