@@ -43,11 +43,6 @@ def check_shape(arr: np.ndarray, expected: tuple, name: str) -> None:
         raise ValueError(f"{name} must have shape {want}, got {arr.shape}")
 
 
-def check_same_shape(a: np.ndarray, b: np.ndarray, name_a: str, name_b: str) -> None:
-    if a.shape != b.shape:
-        raise ValueError(f"{name_a} and {name_b} must have the same shape, got {a.shape} and {b.shape}")
-
-
 def check_positive_int(value, name: str, minimum: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}")

@@ -92,7 +92,3 @@ class PlaygroundView(View):
         self.title.set_text(f"decision boundary after {s.steps} steps (accuracy {s.accuracy:.0%})")
         self.curve.set_data(np.arange(1, len(s.losses) + 1), s.losses)
         return self._swap("boundary", [fill, line]) + self.points + [self.title, self.curve]
-
-
-def plot_playground(fig, s: PlaygroundSnapshot) -> None:
-    PlaygroundView().plot(fig, s)

@@ -88,7 +88,3 @@ class SaliencyView(View):
             bar.set_height(d.probs[i])
             bar.set_color("#0072B2" if i == d.output else "#bbbbbb")
         return [self.img, self.sal, self.t1, self.t2, *self.bars]
-
-
-def plot_saliency(fig, d: SaliencyData) -> None:
-    SaliencyView().plot(fig, d)

@@ -188,10 +188,6 @@ class NoiseView(View):
         return [self.image, *self.points, self.flips, self.marker, self.dot, self.title1]
 
 
-def plot_label_noise(fig, d: NoiseData) -> None:
-    NoiseView().plot(fig, d)
-
-
 def describe_label_noise(d: NoiseData) -> str:
     i, k = nearest_level(d.noise), LOSS_NAMES.index(d.loss)
     if not d.flipped.any():

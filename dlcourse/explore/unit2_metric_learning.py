@@ -205,10 +205,6 @@ class MetricView(View):
         return self.points + self.titles
 
 
-def plot_metric_learning(fig, d: MetricData) -> None:
-    MetricView().plot(fig, d)
-
-
 def describe_metric_learning(d: MetricData) -> str:
     return (f"Margin {d.margin:g}, step {d.step}: nearest-neighbour accuracy {d.accuracy[0]:.1%} (contrastive) and "
             f"{d.accuracy[1]:.1%} (triplet); batch loss {d.loss[0]:.3f} and {d.loss[1]:.3f}.")

@@ -180,10 +180,6 @@ class OutlierView(View):
         return self.outliers + list(self.fits.values()) + list(self.titles.values())
 
 
-def plot_outlier_fit(fig, d: OutlierFit) -> None:
-    OutlierView().plot(fig, d)
-
-
 def describe_outlier_fit(d: OutlierFit) -> str:
     worst = max(d.error, key=d.error.get)
     best = min(d.error, key=d.error.get)

@@ -129,10 +129,6 @@ class LRView(View):
                                                self.best_text, self.now]
 
 
-def plot_lr(fig, d: LRData) -> None:
-    LRView().plot(fig, d)
-
-
 # ------------------------------------------------------------------------- a tour of the difficulties
 TOUR = (
     ("himmelblau", "several minima: the start decides", [(0.0, 0.0), (-1.0, -0.5), (0.5, -1.0), (-0.5, 1.0)],
@@ -320,10 +316,6 @@ class MinibatchView(View):
         self.full_curve.set_data(np.arange(len(d.full_gap)), np.maximum(d.full_gap, 1e-300))
         self.curve.set_data(d.epoch_of, np.maximum(d.gap, 1e-300))
         return [self.full, self.path, self.title, self.full_curve, self.curve]
-
-
-def plot_minibatch(fig, d: MinibatchData) -> None:
-    MinibatchView().plot(fig, d)
 
 
 __all__ = ["compute_lr", "LRView", "regime", "compute_minibatch", "MinibatchView", "minibatch_path",

@@ -156,10 +156,6 @@ class InitView(View):
         return self.ridges + [self.title, *self.xlabels] + artists
 
 
-def plot_init(fig, d: InitData) -> None:
-    InitView().plot(fig, d)
-
-
 def describe_init(d: InitData) -> str:
     s = d.stats
     return (f"<b>{d.initializer}</b> with <b>{d.activation}</b>: activation std {s.std[0]:.2g} after layer 1, "

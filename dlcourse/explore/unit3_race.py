@@ -383,10 +383,6 @@ def format_board(d: RaceData) -> str:
     return "\n".join(lines)
 
 
-def plot_race(fig, d: RaceData) -> None:
-    RaceView().plot(fig, d)
-
-
 def draw_paths(ax, landscape, trajectories: dict, title: str = "") -> None:
     """Contours of ``landscape`` (a Landscape or a name) with each trajectory ``{name: (k, 2) array}`` on top."""
     land = make_landscape(landscape) if isinstance(landscape, str) else landscape

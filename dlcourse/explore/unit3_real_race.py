@@ -242,10 +242,6 @@ class CompareView(View):
         return [*self.curves.values(), self.title, self.board.set_text("\n".join(lines))]
 
 
-def plot_compare(fig, d: CompareData) -> None:
-    CompareView().plot(fig, d)
-
-
 class Cost(NamedTuple):
     name: str
     state_per_weight: float  # floats kept between steps, per weight

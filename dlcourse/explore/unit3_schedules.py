@@ -163,7 +163,3 @@ class ScheduleView(View):
         text += "\n\nafter epoch 1\n" + "\n".join(f"{d.names[i]:<13}{d.losses[i, 1]:.4f}" for i in order)
         return ([*self.rate_lines.values(), *self.loss_lines.values(), self.title,
                  self.board.set_text(text)])
-
-
-def plot_schedules(fig, d: ScheduleData) -> None:
-    ScheduleView().plot(fig, d)

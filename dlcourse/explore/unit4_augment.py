@@ -161,7 +161,3 @@ class AugmentView(View):
         self.curve_title.set_text(("old curves, press Run — " if d.pending else "")
                                   + describe_settings(d.curves.settings))
         return [*self.images, self.t0, self.curve_title]
-
-
-def plot_augment(fig, d: AugmentData) -> None:
-    AugmentView().plot(fig, d)

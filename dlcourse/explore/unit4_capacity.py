@@ -310,7 +310,3 @@ class CapacityView(View):
         self.status.set_text("older curves shown: press Run to train networks for these settings" if d.pending else " ")
         return [self.points, self.fits, self.mean, self.t1, *self.series, self.noise, self.t2, self.marker,
                 self.path, self.point, self.status, *self.tick_labels, self.xlabel]
-
-
-def plot_capacity(fig, d: CapacityData) -> None:
-    CapacityView().plot(fig, d)

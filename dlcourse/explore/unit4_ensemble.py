@@ -224,7 +224,3 @@ class EnsembleView(View):
             self.marker.set_xdata([i + 1] * 2)
             self.t1.set_text(f"{c.method}, {i + 1} model{'s' * (i > 0)}: test error {c.error[i]:.3f}")
         return self._swap("regions", [fill, line]) + [self.marker, self.t1]
-
-
-def plot_ensemble(fig, d: EnsembleData) -> None:
-    EnsembleView().plot(fig, d)

@@ -192,10 +192,6 @@ class OverfitView(View):
         return [*self.shade, *self.best, *self.stop, self.title]
 
 
-def plot_overfit(fig, d: OverfitData) -> None:
-    OverfitView().plot(fig, d)
-
-
 # --------------------------------------------------------------------- batch norm and noise injection
 def deep_sigmoid_net(batchnorm: bool, depth: int = 4, width: int = 64, seed: int = 0) -> Sequential:
     """``depth`` blocks Linear → (BatchNorm1d) → Sigmoid, then Linear(width, 10)."""

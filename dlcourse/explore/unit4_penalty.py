@@ -185,10 +185,6 @@ class PenaltyView(View):
                 + [self.sol, self.t1, *self.paths, self.t2, self.vline, *self.bars, self.t3])
 
 
-def plot_penalty(fig, d: PenaltyData) -> None:
-    PenaltyView().plot(fig, d)
-
-
 # ------------------------------------------------------------------- the L1 vs L2 table, measured
 def with_noise_features(n_noise: int = 10, seed: int = 0):
     """The diabetes split with ``n_noise`` standard-normal columns appended (features that carry nothing)."""

@@ -155,7 +155,3 @@ class PretrainView(View):
         self.title.set_text(f"{c.sizes[i]} labels: {c.pretrained[i]:.1%} pretrained vs {c.random[i]:.1%} random"
                             + ("  —  press Run for the other network" if d.pending else ""))
         return [self.marker, self.title]
-
-
-def plot_pretrain(fig, d: PretrainData) -> None:
-    PretrainView().plot(fig, d)

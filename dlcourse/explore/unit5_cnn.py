@@ -244,10 +244,6 @@ class FeatureMapView(View):
         return [self.img, self.t_img, *self.bars, self.filters, self.maps, self.head_m]
 
 
-def plot_feature_maps(fig, d: FeatureMapData) -> None:
-    FeatureMapView().plot(fig, d)
-
-
 # --------------------------------------------------------------------------- convolutional autoencoder
 def conv_autoencoder(code_channels: int = 4):
     """Encoder: two stride-2 convolutions, 1×8×8 → 8×4×4 → ``code_channels``×2×2; decoder: two transposed back."""
