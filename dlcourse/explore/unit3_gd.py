@@ -240,7 +240,9 @@ def epoch_times(batch_sizes=(1, 4, 16, 64, 256, 1347), max_batches: int = 60, se
     to a whole epoch of ``ceil(1347 / batch size)`` batches.
     """
     from ..data import load_digits
-    from ..mlp import make_mlp, softmax_cross_entropy
+    from ..mlp import make_mlp
+    from ..optim import SGD
+    from ..train import train_step
 
     X, y = load_digits()
     X, y = X[:1347], y[:1347]
@@ -252,13 +254,10 @@ def epoch_times(batch_sizes=(1, 4, 16, 64, 256, 1347), max_batches: int = 60, se
         best = np.inf
         for _ in range(3):
             start = time.perf_counter()
+            opt = SGD(model.parameters(), lr=0.01)
             for i in range(k):
                 s = (i * b) % len(X)
-                model.zero_grad()
-                _, grad = softmax_cross_entropy(model.forward(X[s:s + b]), y[s:s + b])
-                model.backward(grad)
-                for p, g in zip(model.parameters(), model.gradients()):
-                    p -= 0.01 * g
+                train_step(model, X[s:s + b], y[s:s + b], "cross_entropy", opt)
             best = min(best, time.perf_counter() - start)
         out[b] = best * n_batches / k
     return out
@@ -341,6 +340,8 @@ def batch_table(batch_sizes=(1, 32, 1347), lr: float = 0.05, samples: int = 50, 
     """
     from ..data import load_digits
     from ..mlp import make_mlp, softmax_cross_entropy
+    from ..optim import SGD
+    from ..train import fit
 
     X, y = load_digits()
     X, y = X[:1347], y[:1347]
@@ -361,15 +362,9 @@ def batch_table(batch_sizes=(1, 32, 1347), lr: float = 0.05, samples: int = 50, 
         best, loss = np.inf, np.nan
         for _ in range(2):
             model = make_mlp(64, [32], 10, activation="relu", rng=seed)
-            order = np.random.default_rng(seed).permutation(len(X))
             start = time.perf_counter()
-            for s in range(0, len(X), b):
-                idx = order[s:s + b]
-                model.zero_grad()
-                _, g = softmax_cross_entropy(model.forward(X[idx]), y[idx])
-                model.backward(g)
-                for p, gp in zip(model.parameters(), model.gradients()):
-                    p -= lr * gp
+            fit(model, X, y, optimizer=SGD(model.parameters(), lr=lr), epochs=1, batch_size=b, seed=seed,
+                progress=False)
             best = min(best, time.perf_counter() - start)
             loss = softmax_cross_entropy(model.forward(X), y)[0]
         rows.append(BatchRow(b, -(-len(X) // b), b * (64 + 32 + 10), float(noise), float(loss), best))
