@@ -34,6 +34,7 @@ class RaceDemo(Demo):
     def __init__(self, landscape: str = "rosenbrock", racers=ur.DEFAULT_RACERS, extra: dict | None = None,
                  steps: int = 500):
         self.table = ur.all_racers(extra)
+        self.cache = ur.RaceCache()   # this demo's runs: scrubbing and playing recompute nothing
         names = list(self.table)
         racers = tuple(racers) + tuple(n for n in (extra or {}) if n not in racers)
         unknown = [n for n in racers if n not in self.table]
@@ -113,7 +114,7 @@ class RaceDemo(Demo):
             if p.name != "lr":
                 h[p.name] = int(round(hyper)) if p.integer else float(hyper)
         return ur.compute_race(landscape, racers or (tune,), self.hyper, (x0, y0), steps, step, noise,
-                               extra={n: r for n, r in self.table.items() if n not in ur.RACERS})
+                               extra={n: r for n, r in self.table.items() if n not in ur.RACERS}, cache=self.cache)
 
 
 def make_race(landscape: str = "rosenbrock", racers=ur.DEFAULT_RACERS, extra: dict | None = None,
