@@ -69,7 +69,7 @@ def bench_cnn_epoch() -> list[dict]:
 
     def ours():
         model = numpy_cnn(rng=0)
-        fit(model, Xtr, ytr, optimizer=Adam(model.parameters(), lr=3e-3), epochs=1, batch_size=32, seed=0,
+        fit(model, Xtr, ytr, optimizer=Adam(model.parameters(), lr=3e-3), epochs=1, batch_size=32, rng=0,
             progress=False)
 
     def theirs():

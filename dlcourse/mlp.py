@@ -121,13 +121,13 @@ class Trainer:
     The network playground calls :meth:`train` a few steps per animation frame.
     """
 
-    def __init__(self, model: Sequential, X, y, lr: float = 0.1, batch_size: int | None = None, seed=0):
+    def __init__(self, model: Sequential, X, y, lr: float = 0.1, batch_size: int | None = None, rng=0):
         self.model = model
         self.X = as_float_array(X, "X", ndim=2)
         self.y = np.asarray(y, dtype=int)
         self.optimizer = SGD(model.parameters(), lr=check_number(lr, "lr", low=0.0, low_open=True))
         self.batch_size = batch_size
-        self.rng = as_rng(seed)
+        self.rng = as_rng(rng)
         self.losses: list[float] = []
 
     @property

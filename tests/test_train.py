@@ -45,8 +45,8 @@ def test_fit_decreases_the_loss_on_blobs(blobs, optimizer, lr):
 def test_fit_records_validation_and_is_reproducible(blobs):
     X, y = blobs
     Xtr, Xva, ytr, yva = train_test_split(X, y, seed=1)
-    h1 = fit(_mlp(), Xtr, ytr, epochs=3, X_val=Xva, y_val=yva, seed=3, progress=False)
-    h2 = fit(_mlp(), Xtr, ytr, epochs=3, X_val=Xva, y_val=yva, seed=3, progress=False)
+    h1 = fit(_mlp(), Xtr, ytr, epochs=3, X_val=Xva, y_val=yva, rng=3, progress=False)
+    h2 = fit(_mlp(), Xtr, ytr, epochs=3, X_val=Xva, y_val=yva, seed=3, progress=False)  # the old name
     assert h1["loss"] == h2["loss"] and h1["val_acc"] == h2["val_acc"]
     assert all(0.0 <= a <= 1.0 for a in h1["val_acc"]) and np.all(np.diff(h1["time"]) >= 0)
 

@@ -124,7 +124,7 @@ def test_compute_loss_curves():
 # -- the batched networks ------------------------------------------------------------------------------------------
 def test_tanh_nets_match_torch_autograd(torch):
     rng = np.random.default_rng(0)
-    nets = bt.TanhNets(3, 2, 5, 4, seed=1)
+    nets = bt.TanhNets(3, 2, 5, 4, rng=1)
     nets.flat[:] = rng.normal(size=nets.flat.shape)       # models that differ
     X, G = rng.normal(size=(7, 2)), rng.normal(size=(3, 7, 4))
     h, z = nets.forward(X)
@@ -151,7 +151,7 @@ def test_tanh_nets_accept_one_input_per_model():
 
 
 def test_every_model_starts_from_the_same_weights():
-    nets = bt.TanhNets(4, 2, 3, 2, seed=5)
+    nets = bt.TanhNets(4, 2, 3, 2, rng=5)
     for k in ("W1", "W2"):
         assert np.all(nets.params[k] == nets.params[k][0])
     assert not np.any(nets.params["b1"]) and not np.any(nets.params["b2"])

@@ -20,7 +20,7 @@ def trained_digits_mlp(steps: int = 300, seed: int = 0):
     X, y = load_digits()
     Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.25, seed=seed)
     model = make_mlp(64, [32], 10, activation="relu", rng=seed)
-    trainer = Trainer(model, Xtr, ytr, lr=0.5, batch_size=256, seed=seed)
+    trainer = Trainer(model, Xtr, ytr, lr=0.5, batch_size=256, rng=seed)
     trainer.train(steps)
     return model, Xte, yte, trainer.accuracy(Xte, yte)
 

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._validate import as_rng
+
 
 class TanhNets:
     """``B`` one-hidden-layer tanh networks: ``W1`` (B, D, H), ``b1`` (B, 1, H), ``W2`` (B, H, K), ``b2`` (B, 1, K).
@@ -26,7 +28,7 @@ class TanhNets:
 
     NAMES = ("W1", "b1", "W2", "b2")
 
-    def __init__(self, n_models: int, n_in: int, n_hidden: int, n_out: int, seed: int = 0):
+    def __init__(self, n_models: int, n_in: int, n_hidden: int, n_out: int, rng=0):
         shapes = [(n_models, n_in, n_hidden), (n_models, 1, n_hidden), (n_models, n_hidden, n_out),
                   (n_models, 1, n_out)]
         sizes = [int(np.prod(s)) for s in shapes]
@@ -35,7 +37,7 @@ class TanhNets:
         self.params = {n: self.flat[a:b].reshape(s) for n, a, b, s in zip(self.NAMES, offsets, offsets[1:], shapes)}
         self.grads = {n: self.flat_grad[a:b].reshape(s)
                       for n, a, b, s in zip(self.NAMES, offsets, offsets[1:], shapes)}
-        rng = np.random.default_rng(seed)  # Glorot-like scale; the same start for every model
+        rng = as_rng(rng)  # Glorot-like scale; the same start for every model
         self.params["W1"][:] = rng.normal(0.0, np.sqrt(1.0 / n_in), (n_in, n_hidden))
         self.params["W2"][:] = rng.normal(0.0, np.sqrt(1.0 / n_hidden), (n_hidden, n_out))
 

@@ -100,7 +100,7 @@ def train_all(steps: int = 500, lr: float = 0.04, hidden: int = 12, seed: int = 
     labels = np.array([noisy_labels(r)[0] for r in NOISE_LEVELS])                 # (levels, N)
     n_levels, n_losses = len(NOISE_LEVELS), len(LOSS_NAMES)
     onehot = np.repeat(np.eye(2)[labels], n_losses, axis=0)                       # (levels * losses, N, 2)
-    nets = bt.TanhNets(n_levels * n_losses, 2, hidden, 2, seed=seed)
+    nets = bt.TanhNets(n_levels * n_losses, 2, hidden, 2, rng=seed)
     opt = Adam([nets.flat], lr=lr)
     grad = np.empty_like(onehot)
     for _ in range(steps):

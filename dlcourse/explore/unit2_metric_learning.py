@@ -134,7 +134,7 @@ def train_embeddings(lr: float = 0.01, hidden: int = 16, seed: int = 0) -> Metri
     Xtr, Xte, ytr, yte = digit_features()
     nm = len(MARGINS)
     margins = np.array(MARGINS)
-    nets = bt.TanhNets(2 * nm, Xtr.shape[1], hidden, 2, seed=seed)
+    nets = bt.TanhNets(2 * nm, Xtr.shape[1], hidden, 2, rng=seed)
     opt = Adam([nets.flat], lr=lr)
     rng = np.random.default_rng(seed)
     snaps, steps, losses, acc = [], [], [], []

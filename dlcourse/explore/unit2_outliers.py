@@ -101,7 +101,7 @@ def fit_nets(x, y, delta: float, steps: int = 300, lr: float = 0.05, hidden: int
     """Three 1-16-1 tanh nets (MSE, MAE, Huber) trained together; returns their curves on ``GRID``."""
     X = (x / 5.0 - 1.0)[:, None]
     Y = ((y - Y_SHIFT) / Y_SCALE)[:, None]
-    nets = bt.TanhNets(3, 1, hidden, 1, seed=seed)
+    nets = bt.TanhNets(3, 1, hidden, 1, rng=seed)
     opt = Adam([nets.flat], lr=lr)
     for t in range(steps):
         opt.lr = lr * (1.0 - t / steps)          # decay to 0, so that sign-like gradients settle

@@ -363,7 +363,7 @@ def batch_table(batch_sizes=(1, 32, 1347), lr: float = 0.05, samples: int = 50, 
         for _ in range(2):
             model = make_mlp(64, [32], 10, activation="relu", rng=seed)
             start = time.perf_counter()
-            fit(model, X, y, optimizer=SGD(model.parameters(), lr=lr), epochs=1, batch_size=b, seed=seed,
+            fit(model, X, y, optimizer=SGD(model.parameters(), lr=lr), epochs=1, batch_size=b, rng=seed,
                 progress=False)
             best = min(best, time.perf_counter() - start)
             loss = softmax_cross_entropy(model.forward(X), y)[0]

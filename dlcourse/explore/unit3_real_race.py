@@ -98,7 +98,7 @@ def train_digits(racer: str, epochs: int = 8, batch_size: int = 64, hyper: dict 
             losses.append(full_loss() if np.all(np.isfinite(model.parameters()[0])) else np.nan)
 
         fit(model, Xtr, ytr, optimizer=r.make(**h)(model.parameters()), epochs=epochs, batch_size=batch_size,
-            seed=seed, progress=False, callbacks=[record])
+            rng=seed, progress=False, callbacks=[record])
     acc = float(np.mean(np.argmax(model.forward(Xte), axis=1) == yte))
     return DigitsRun(racer, np.array(losses), acc, time.perf_counter() - start)
 

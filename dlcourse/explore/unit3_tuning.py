@@ -34,7 +34,7 @@ def objective(log_lr: float, log_wd: float, epochs: int = 3, seed: int = 0) -> f
     model = make_mlp(64, [32], 10, activation="relu", rng=seed)
     opt = SGD(model.parameters(), lr=10.0 ** log_lr, momentum=0.9, weight_decay=10.0 ** log_wd)
     with np.errstate(all="ignore"):
-        fit(model, Xtr, ytr, optimizer=opt, epochs=epochs, batch_size=64, seed=seed, progress=False)
+        fit(model, Xtr, ytr, optimizer=opt, epochs=epochs, batch_size=64, rng=seed, progress=False)
         loss = cross_entropy(model.forward(Xval), yval)
     return float(min(loss, WORST)) if np.isfinite(loss) else WORST
 

@@ -117,7 +117,7 @@ def train_numpy_cnn(epochs: int = 6, lr: float = 3e-3, decay_epochs: int = 2, ba
     start = time.perf_counter()
     with threadpool_limits(1):
         schedule = lambda epoch: lr if epoch < epochs else lr / 8  # noqa: E731
-        hist = fit(model, Xtr, ytr, epochs=epochs + decay_epochs, batch_size=batch_size, lr=lr, seed=seed,
+        hist = fit(model, Xtr, ytr, epochs=epochs + decay_epochs, batch_size=batch_size, lr=lr, rng=seed,
                    X_val=Xte, y_val=yte, progress=progress, lr_schedule=schedule)
         acc = accuracy(model, Xte, yte)
     return TrainedCNN(model, {"loss": hist["loss"], "test_acc": hist["val_acc"]}, acc, time.perf_counter() - start)

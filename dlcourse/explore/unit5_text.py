@@ -262,7 +262,7 @@ def train_sentiment_rnn(epochs: int = 12, hidden: int = 24, lr: float = 0.01, se
     data, tr, te = sentiment_split()
     model = SentimentRNN(len(data.vocab), hidden, rng=seed)
     with threadpool_limits(1):
-        history = fit(model, data.tokens[tr], data.labels[tr], epochs=epochs, batch_size=32, lr=lr, seed=seed,
+        history = fit(model, data.tokens[tr], data.labels[tr], epochs=epochs, batch_size=32, lr=lr, rng=seed,
                       X_val=data.tokens[te], y_val=data.labels[te], progress=progress, clip_grad_norm=1.0)
     return model, history
 

@@ -48,7 +48,7 @@ def _train(model: Sequential, X, target, loss: str, epochs: int, lr: float, batc
     if epochs == 0:
         return []
     return fit(model, X, target, loss=loss, optimizer=Adam(model.parameters(), lr=lr), epochs=epochs,
-               batch_size=batch_size, seed=rng, progress=False)["loss"]
+               batch_size=batch_size, rng=rng, progress=False)["loss"]
 
 
 # ------------------------------------------------------------------------------------ recipe
