@@ -53,7 +53,9 @@ class Adagrad(Optimizer):
     The accumulator only grows, so the effective learning rate
     :math:`\gamma/\sqrt{s}` only shrinks: good for sparse features, too cautious late in a
     long run (the motivation for RMSprop and Adadelta). Torch adds :math:`\epsilon`
-    outside the root; some texts write :math:`\sqrt{s + \epsilon}`.
+    outside the root; some texts write :math:`\sqrt{s + \epsilon}`. As in torch, the
+    accumulator starts at the constructor's ``initial_accumulator_value`` for every parameter
+    group, even one that sets its own.
 
     References
     ----------
