@@ -11,21 +11,18 @@ row is the ratio of the median times (target 1.05: "no slower", with 5 % for tim
 
 from __future__ import annotations
 
-import statistics
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from bench_unit5 import _median_ratio, _row  # noqa: E402  (the same timing and row format as Unit 5's)
 
 THREADS = 1
 REPEATS = 5
 TARGET = 1.05
-
-
-def _row(name: str, value: float, unit: str, target: float) -> dict:
-    return {"name": name, "value": round(float(value), 4), "unit": unit, "target": target, "ok": value <= target}
 
 
 def _hand_written_epoch(model, X, y, lr: float, batch_size: int, rng) -> float:
@@ -76,17 +73,10 @@ def bench_cnn_epoch() -> list[dict]:
         _hand_written_epoch(numpy_cnn(rng=0), Xtr, ytr, 3e-3, 32, np.random.default_rng(0))
 
     with threadpool_limits(THREADS):
-        ours(), theirs()
-        t_ours, t_theirs = [], []
-        for _ in range(REPEATS):
-            for fn, times in ((ours, t_ours), (theirs, t_theirs)):
-                start = time.perf_counter()
-                fn()
-                times.append(time.perf_counter() - start)
-    a, b = statistics.median(t_ours), statistics.median(t_theirs)
+        a, b, ratio = _median_ratio(ours, theirs, REPEATS)   # alternated, after one warm-up run of each
     name = (f"5.2 CNN, one epoch of {len(Xtr)} digits: fit {a * 1e3:.0f} ms / hand-written loop {b * 1e3:.0f} ms, "
             f"{THREADS} thread")
-    return [_row(name, a / b, "×", TARGET)]
+    return [_row(name, ratio, "×", TARGET)]
 
 
 BENCHMARKS = {"training fit vs hand-written loop": bench_cnn_epoch}
