@@ -156,7 +156,8 @@ def _owned_names() -> dict[str, str]:
 FINGERPRINTS = {  # a body written out again, and the files allowed to hold it
     "log-sum-exp (softmax cross-entropy)": (re.compile(r"np\.log\(np\.exp\([^()]*\)\.sum\("),
                                             {"dlcourse/losses.py", "dlcourse/activations.py"}),
-    "Adam's bias correction": (re.compile(r"\(1(\.0)?\s*-\s*(b|beta)1\s*\*\*\s*\w+"), {"dlcourse/optim/adam.py"}),
+    "Adam's bias correction": (re.compile(r"\(1(\.0)?\s*-\s*(b1|beta1|0\.9)\s*\*\*\s*[\w.]+"),
+                               {"dlcourse/optim/adam.py"}),
     "a global-norm clip": (re.compile(r"\*=\s*\(?\s*max_norm\s*/"), {"dlcourse/optim/clip.py"}),
 }
 ALLOWED = {  # (file, name or fingerprint): why it is not a copy
@@ -209,7 +210,8 @@ def _is_a_method(node) -> bool:
     ("class _Adam:\n    pass\n", "defines _Adam"),
     ("def f(z):\n    return z - np.log(np.exp(z).sum(axis=1))\n", "writes out log-sum-exp"),
     ("def f(m, b1, t):\n    return m / (1 - b1 ** t)\n", "writes out Adam's bias correction"),
-], ids=["private_mse", "private_adam", "log_sum_exp", "bias_correction"])
+    ("def f(m, t):\n    return m / (1 - 0.9 ** t)\n", "writes out Adam's bias correction"),
+], ids=["private_mse", "private_adam", "log_sum_exp", "bias_correction", "bias_correction_literal"])
 def test_the_re_derivation_check_catches_copies(tmp_path, monkeypatch, source, expected):
     fake = tmp_path / "dlcourse"
     fake.mkdir()
