@@ -52,6 +52,8 @@ class AugmentCurves(NamedTuple):
     augmented: np.ndarray      # (len(sizes), 2) with augmentation
 
 
+# Trained in this session by the widget's Run button (seconds each), read by its compute: module-level on purpose,
+# like functools.lru_cache, so that a notebook's training cell and the widget share one run.
 _CURVES: dict = {}
 
 

@@ -145,6 +145,8 @@ def train_tanh_nets(X, Y, width: int, steps: int = 1000, lr: float = 0.02, seed:
     return predict
 
 
+# Trained in this session by the widget's Run button (seconds each), read by its compute: module-level on purpose,
+# like functools.lru_cache, so that a notebook's training cell and the widget share one run.
 _NETWORK_CACHE: dict = {}
 
 

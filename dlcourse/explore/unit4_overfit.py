@@ -59,6 +59,8 @@ def _metrics(model, X, y):
     return cross_entropy(out, y), float(np.mean(out.argmax(1) == y))
 
 
+# Trained in this session by the widget's Run button (seconds each), read by its compute: module-level on purpose,
+# like functools.lru_cache, so that a notebook's training cell and the widget share one run.
 _RUNS: dict = {}
 
 

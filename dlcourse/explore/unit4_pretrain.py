@@ -58,6 +58,8 @@ def _finetuned_accuracy(encoders, n, seed) -> float:
     return float(np.mean(predict_classes(model, Xte) == yte))
 
 
+# Trained in this session by the widget's Run button (seconds each), read by its compute: module-level on purpose,
+# like functools.lru_cache, so that a notebook's training cell and the widget share one run.
 _CURVES: dict = {}
 
 
