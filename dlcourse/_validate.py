@@ -83,8 +83,13 @@ def check_choice(value, choices, name: str):
     return value
 
 
-def as_rng(rng) -> np.random.Generator:
-    """Accept ``None``, an int seed or a ``Generator`` and return a ``Generator``."""
+def as_rng(rng, seed=None) -> np.random.Generator:
+    """Accept ``None``, an int seed or a ``Generator`` and return a ``Generator``.
+
+    ``seed`` is the old name of the argument (``make_moons(seed=0)``): when given, it is used instead.
+    """
+    if seed is not None:
+        rng = seed
     if rng is None or isinstance(rng, numbers.Integral):
         return np.random.default_rng(rng)
     if isinstance(rng, np.random.Generator):

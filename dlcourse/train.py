@@ -230,7 +230,7 @@ def fit(model, X, y, loss="cross_entropy", optimizer=None, epochs: int = 10, bat
     >>> from dlcourse.layers.linear import Linear
     >>> from dlcourse.layers.activation import ReLU
     >>> from dlcourse.data import make_moons
-    >>> X, y = make_moons(200, seed=0)
+    >>> X, y = make_moons(200, rng=0)
     >>> model = Sequential(Linear(2, 16, rng=0), ReLU(), Linear(16, 2, rng=1))
     >>> history = fit(model, X, y, epochs=30, lr=1e-2, progress=False)
     >>> history["loss"][-1] < history["loss"][0]

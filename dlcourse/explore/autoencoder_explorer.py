@@ -15,7 +15,7 @@ from ..plotting import CYCLE, PALETTE, View
 @lru_cache(maxsize=1)
 def digits_split(seed: int = 0):
     X, y = load_digits()
-    return train_test_split(X, y, test_size=0.25, seed=seed)
+    return train_test_split(X, y, test_size=0.25, rng=seed)
 
 
 @lru_cache(maxsize=1)

@@ -18,7 +18,7 @@ from ..plotting import View
 def trained_digits_mlp(steps: int = 300, seed: int = 0):
     """An MLP 64-32-10 (ReLU) trained on 75 % of the digits; returns ``(model, X_test, y_test, accuracy)``."""
     X, y = load_digits()
-    Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.25, seed=seed)
+    Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.25, rng=seed)
     model = make_mlp(64, [32], 10, activation="relu", rng=seed)
     trainer = Trainer(model, Xtr, ytr, lr=0.5, batch_size=256, rng=seed)
     trainer.train(steps)

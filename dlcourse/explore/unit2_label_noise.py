@@ -74,7 +74,7 @@ LOSS_NAMES = tuple(ROBUST_LOSSES)
 @lru_cache(maxsize=1)
 def noisy_data(n_train: int = 200, n_test: int = 2000, seed: int = 1):
     """Training points, their clean labels, the order in which labels get flipped, and a clean test set."""
-    train, test = make_moons(n_train, noise=0.2, seed=seed), make_moons(n_test, noise=0.2, seed=seed + 1)
+    train, test = make_moons(n_train, noise=0.2, rng=seed), make_moons(n_test, noise=0.2, rng=seed + 1)
     order = np.random.default_rng(seed + 2).permutation(n_train)
     return train.X, train.y, order, test.X, test.y
 

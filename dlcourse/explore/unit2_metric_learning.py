@@ -40,7 +40,7 @@ STEPS, SNAPSHOT_EVERY, BATCH = 300, 25, 128
 def digit_features(n_components: int = 16, seed: int = 0):
     """Digits 0-4 as their leading principal components (scaled to unit variance overall), split 75/25."""
     X, y = load_digits(n_class=CLASSES)
-    Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.25, seed=seed)
+    Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.25, rng=seed)
     mean = Xtr.mean(axis=0)
     _, _, Vt = np.linalg.svd(Xtr - mean, full_matrices=False)
     project = lambda A: (A - mean) @ Vt[:n_components].T  # noqa: E731

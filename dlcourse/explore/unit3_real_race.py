@@ -39,7 +39,7 @@ def digits_data(seed: int = 0):
     from ..data import load_digits, train_test_split
 
     X, y = load_digits()
-    return train_test_split(X, y, test_size=0.25, seed=seed)
+    return train_test_split(X, y, test_size=0.25, rng=seed)
 
 
 class DigitsRun(NamedTuple):

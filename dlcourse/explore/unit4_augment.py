@@ -33,7 +33,7 @@ N_SHOWN = 8
 def digit_sets(seed: int = 0):
     """``X_train, X_test, X_test_jittered, y_train, y_test`` (75 / 25 split)."""
     X, y = load_digits()
-    Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.25, seed=seed)
+    Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.25, rng=seed)
     return Xtr, Xte, augment_batch(Xte, rng=999, degrees=10, shift=1, clip=(0, 1)), ytr, yte
 
 

@@ -31,7 +31,7 @@ from .threads import single_threaded
 @lru_cache(maxsize=1)
 def digits_split(seed: int = 0):
     X, y = load_digits()
-    return train_test_split(X, y, test_size=0.25, seed=seed)
+    return train_test_split(X, y, test_size=0.25, rng=seed)
 
 
 def train(model, X, y, steps: int, lr: float = 1e-2, params=None, callbacks=()) -> None:

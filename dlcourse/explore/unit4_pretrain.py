@@ -30,7 +30,7 @@ N_FILTERS = 16
 def digits_for_pretraining(seed: int = 0):
     """``X_train, X_test, y_train, y_test`` with the training digits in a fixed random order."""
     X, y = load_digits()
-    Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.25, seed=seed)
+    Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.25, rng=seed)
     order = np.random.default_rng(seed + 1).permutation(len(Xtr))
     return Xtr[order], Xte, ytr[order], yte
 

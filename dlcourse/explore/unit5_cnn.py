@@ -35,7 +35,7 @@ _LAYER_INDEX = {"conv1": 1, "pool1": 2, "conv2": 4, "pool2": 5}   # position in 
 def digit_images(seed: int = 0):
     """The digits as ``(N, 1, 8, 8)`` images split 75 / 25: ``X_train, X_test, y_train, y_test``."""
     X, y = load_digits()
-    Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.25, seed=seed)
+    Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.25, rng=seed)
     return Xtr.reshape(-1, 1, 8, 8), Xte.reshape(-1, 1, 8, 8), ytr, yte
 
 

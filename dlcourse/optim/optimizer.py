@@ -228,7 +228,8 @@ class Optimizer:
         for i, s in state_dict["state"].items():
             for key, value in s.items():
                 if isinstance(value, np.ndarray) and value.shape != self.params[i].shape:
-                    raise ValueError(f"state[{i}][{key!r}] has shape {value.shape}, parameter {i} {self.params[i].shape}")
+                    raise ValueError(f"state[{i}][{key!r}] has shape {value.shape}, "
+                                     f"parameter {i} {self.params[i].shape}")
             self.state[i] = copy.deepcopy(s)
 
     # ----------------------------------------------------------------- the step
