@@ -203,11 +203,11 @@ OPT_IN = {"budget ci": bench_budget_ci}   # ten minutes or more: only with --onl
 
 
 def _unit_benchmarks() -> dict:
-    """Benchmarks that units keep in benchmarks/bench_unitN.py (a BENCHMARKS dict each)."""
+    """Benchmarks that units keep in benchmarks/bench_*.py (bench_unitN.py, bench_training.py) (a BENCHMARKS dict each)."""
     import importlib
 
     found = {}
-    for path in sorted((ROOT / "benchmarks").glob("bench_unit*.py")):
+    for path in sorted((ROOT / "benchmarks").glob("bench_*.py")):
         found |= getattr(importlib.import_module(path.stem), "BENCHMARKS", {})
     return found
 
