@@ -203,7 +203,7 @@ OPT_IN = {"budget ci": bench_budget_ci}   # ten minutes or more: only with --onl
 
 
 def _unit_benchmarks() -> dict:
-    """Benchmarks that units keep in benchmarks/bench_*.py (bench_unitN.py, bench_training.py) (a BENCHMARKS dict each)."""
+    """Benchmarks kept in benchmarks/bench_*.py (bench_unitN.py, bench_training.py), a BENCHMARKS dict each."""
     import importlib
 
     found = {}
