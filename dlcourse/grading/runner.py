@@ -167,9 +167,7 @@ def main() -> None:
     import matplotlib
 
     matplotlib.use("Agg")
-    import dlcourse.widgets.base as widget_base
-
-    widget_base.HEADLESS = True  # widgets are not looked at here: skip their computing and drawing
+    os.environ["DLCOURSE_HEADLESS"] = "1"  # widgets are not looked at here: skip their computing and drawing
     signal.signal(signal.SIGALRM, _on_alarm)
     reports = []
     for nb in job["notebooks"]:
