@@ -5,6 +5,8 @@ Everything mirrors ``torch.optim`` (names, defaults, update rules, state keys), 
 - first-order optimizers :class:`SGD`, :class:`Adagrad`, :class:`RMSprop`,
   :class:`Adadelta`, :class:`Adam`, :class:`AdamW`, built on :class:`Optimizer`;
   ``opt = Adam([w, b], lr=0.01); opt.step([dw, db])`` updates ``w`` and ``b`` in place;
+  parameter groups (``Adam([{"params": [w]}, {"params": [b], "weight_decay": 0}])``),
+  ``add_param_group`` and ``state_dict`` / ``load_state_dict`` as in torch;
 - second-order and quasi-Newton methods :func:`newton`, :func:`conjugate_gradient`,
   :func:`bfgs`, :func:`lbfgs`, each returning the array of iterates;
 - learning-rate schedules in :mod:`dlcourse.optim.schedules`;
