@@ -29,6 +29,7 @@ from .optim import clip_grad_norm as _clip_grad_norm
 
 __all__ = ["fit", "train_step", "StepResult", "predict", "accuracy", "LOSSES", "OPTIMIZERS"]
 
+
 def _output_shaped(fn):
     """``fn(out, target)`` with labels ``(N,)`` of a model with output ``(N, 1)`` reshaped to the output's shape."""
     def loss(out, target):
