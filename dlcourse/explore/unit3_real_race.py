@@ -19,7 +19,7 @@ from ..plotting import View
 from ..train import fit
 from .threads import single_threaded
 from .unit3_common import TextPanel
-from .unit3_race import RACERS, compute_race, racer_style
+from .unit3_race import RACERS, RaceCache, compute_race, racer_style
 
 # Learning rates for the network: the best of 1e-4 ... 1 (three per decade) by training loss
 # after 8 epochs of batches of 64, as ``tune_digits_learning_rate`` finds them; not the 2-D
@@ -182,10 +182,13 @@ class CompareData(NamedTuple):
     rho: float
 
 
-def compute_compare(digits: dict, landscape: str = "rosenbrock") -> CompareData:
-    """The 2-D race on ``landscape`` (each racer at its tuned rate) beside the digits runs of the same racers."""
+def compute_compare(digits: dict, landscape: str = "rosenbrock", cache: RaceCache | None = None) -> CompareData:
+    """The 2-D race on ``landscape`` (each racer at its tuned rate) beside the digits runs of the same racers.
+
+    ``cache`` (a :class:`~dlcourse.explore.unit3_race.RaceCache` the caller keeps) returns races seen before.
+    """
     names = tuple(n for n in digits if n in RACERS)
-    race = compute_race(landscape, names, steps=500)
+    race = compute_race(landscape, names, steps=500, cache=cache)
     rank_2d = {r.name: r.rank for r in race.leaderboard}
     final = {n: digits[n].loss[-1] if np.isfinite(digits[n].loss[-1]) else np.inf for n in names}
     order = sorted(names, key=lambda n: final[n])

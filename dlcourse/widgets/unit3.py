@@ -202,8 +202,10 @@ def make_compare_demo(digits: dict | None = None, landscape: str = "rosenbrock")
     ``digits`` is what :func:`dlcourse.explore.unit3_real_race.run_real_race` returns (run it
     once, with its progress bar); without it the default run is computed (a few seconds).
     """
+    cache = ur.RaceCache()   # this demo's races: switching back to a landscape recomputes nothing
+
     def compute(landscape):
-        return rr.compute_compare(rr.default_real_race() if digits is None else digits, landscape)
+        return rr.compute_compare(rr.default_real_race() if digits is None else digits, landscape, cache)
 
     controls = {"landscape": dropdown(list(ur.RACE_LANDSCAPES), landscape, "2-D landscape")}
     return Demo(controls, compute, rr.CompareView(),
