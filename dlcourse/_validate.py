@@ -43,11 +43,6 @@ def check_shape(arr: np.ndarray, expected: tuple, name: str) -> None:
         raise ValueError(f"{name} must have shape {want}, got {arr.shape}")
 
 
-def check_same_shape(a: np.ndarray, b: np.ndarray, name_a: str, name_b: str) -> None:
-    if a.shape != b.shape:
-        raise ValueError(f"{name_a} and {name_b} must have the same shape, got {a.shape} and {b.shape}")
-
-
 def check_positive_int(value, name: str, minimum: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}")
@@ -88,8 +83,13 @@ def check_choice(value, choices, name: str):
     return value
 
 
-def as_rng(rng) -> np.random.Generator:
-    """Accept ``None``, an int seed or a ``Generator`` and return a ``Generator``."""
+def as_rng(rng, seed=None) -> np.random.Generator:
+    """Accept ``None``, an int seed or a ``Generator`` and return a ``Generator``.
+
+    ``seed`` is the old name of the argument (``make_moons(seed=0)``): when given, it is used instead.
+    """
+    if seed is not None:
+        rng = seed
     if rng is None or isinstance(rng, numbers.Integral):
         return np.random.default_rng(rng)
     if isinstance(rng, np.random.Generator):

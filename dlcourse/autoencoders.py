@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._validate import as_float_array, check_positive_int
+from ._validate import as_float_array, as_rng, check_positive_int
 from .layers import Sequential
 from .mlp import make_mlp
 
@@ -43,12 +43,12 @@ class LinearAERun(NamedTuple):
     angles: np.ndarray    # largest principal angle to PCA's subspace after each epoch
 
 
-def train_linear_autoencoder(X, k: int = 2, epochs: int = 200, lr: float = 0.05, seed: int = 0) -> LinearAERun:
+def train_linear_autoencoder(X, k: int = 2, epochs: int = 200, lr: float = 0.05, rng=0) -> LinearAERun:
     r"""Gradient descent on :math:`\frac{1}{N}\|X_c - X_c E^\top D^\top\|^2` (centred data, no biases)."""
     X = as_float_array(X, "X", ndim=2)
     Xc = X - X.mean(axis=0)
     n, dim = Xc.shape
-    rng = np.random.default_rng(seed)
+    rng = as_rng(rng)
     E = rng.normal(0, 0.1, (k, dim))
     Dm = rng.normal(0, 0.1, (dim, k))
     pcs, _ = pca(X, k)
@@ -75,32 +75,17 @@ def make_autoencoder(dim: int, hidden: list[int], code: int, activation: str = "
 
 
 def train_autoencoder(encoder: Sequential, decoder: Sequential, X, epochs: int = 60, batch_size: int = 64,
-                      lr: float = 3e-3, seed: int = 0, progress: bool = False) -> np.ndarray:
-    """Adam on the mean squared reconstruction error; returns the loss of each epoch."""
+                      lr: float = 3e-3, rng=0, progress: bool = False) -> np.ndarray:
+    """Adam on the mean squared reconstruction error (:func:`dlcourse.train.fit`); the loss of each epoch."""
     from .optim import Adam
+    from .train import fit
 
+    model = Sequential(encoder, decoder)
     X = as_float_array(X, "X", ndim=2)
-    params = encoder.parameters() + decoder.parameters()
-    opt = Adam(params, lr=lr)
-    rng = np.random.default_rng(seed)
-    losses = []
-    epochs_iter = range(check_positive_int(epochs, "epochs"))
-    if progress:
-        from ._progress import progress_bar
-        epochs_iter = progress_bar(epochs_iter, "training the autoencoder")
-    for _ in epochs_iter:
-        total = 0.0
-        for idx in np.array_split(rng.permutation(len(X)), max(1, len(X) // batch_size)):
-            xb = X[idx]
-            encoder.zero_grad()
-            decoder.zero_grad()
-            recon = decoder.forward(encoder.forward(xb))
-            diff = recon - xb
-            total += float(np.sum(diff * diff))
-            encoder.backward(decoder.backward(2 * diff / diff.size))
-            opt.step(encoder.gradients() + decoder.gradients())
-        losses.append(total / X.size)
-    return np.array(losses)
+    history = fit(model, X, X, loss="mse", optimizer=Adam(model.parameters(), lr=lr),
+                  epochs=check_positive_int(epochs, "epochs"), batch_size=batch_size, rng=rng, progress=progress)
+    model.train()
+    return np.array(history["loss"])
 
 
 def reconstruction_error(encoder: Sequential, decoder: Sequential, X) -> np.ndarray:

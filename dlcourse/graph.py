@@ -253,28 +253,10 @@ def backward_steps(root: Value) -> Iterator[BackwardStep]:
         yield BackwardStep(node, node.grad, node._prev, node._local, contributions, tuple(totals))
 
 
-class Drawing:
-    """A drawn graph: shows itself as a PNG in Jupyter; ``.figure`` is the matplotlib figure."""
+def __getattr__(name: str):
+    """``draw`` and ``Drawing`` live in :mod:`dlcourse.graph_drawing` (plotting, loaded on first use)."""
+    if name in ("draw", "Drawing"):
+        from . import graph_drawing
 
-    def __init__(self, figure):
-        self.figure = figure
-
-    def _repr_png_(self) -> bytes:
-        from .plotting import figure_png
-
-        return figure_png(self.figure, dpi=80)
-
-    def savefig(self, *args, **kwargs) -> None:
-        self.figure.savefig(*args, **kwargs)
-
-
-def draw(root: Value, highlight: Value | None = None, show_grad: bool | set = True) -> Drawing:
-    """Draw the graph of ``root`` with matplotlib only (no Graphviz needed).
-
-    Each box shows a node's label and operation, its value and its gradient.
-    ``highlight`` marks one node; ``show_grad`` may be a set of node ids whose
-    gradients are already known (the others show ``?``).
-    """
-    from .graph_drawing import draw_graph
-
-    return Drawing(draw_graph(root, highlight=highlight, show_grad=show_grad))
+        return getattr(graph_drawing, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

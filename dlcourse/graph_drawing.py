@@ -6,7 +6,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import FancyBboxPatch
 
 from .graph import Value, topological_order
-from .plotting import PALETTE
+from .plotting import PALETTE, figure_png
 
 MAX_NODES = 60
 
@@ -87,3 +87,26 @@ def draw_graph(root: Value, highlight=None, show_grad=True, ax=None) -> Figure:
         ax = fig.add_subplot()
     draw_on(ax, root, highlight=highlight, show_grad=show_grad)
     return ax.figure
+
+
+class Drawing:
+    """A drawn graph: shows itself as a PNG in Jupyter; ``.figure`` is the matplotlib figure."""
+
+    def __init__(self, figure):
+        self.figure = figure
+
+    def _repr_png_(self) -> bytes:
+        return figure_png(self.figure, dpi=80)
+
+    def savefig(self, *args, **kwargs) -> None:
+        self.figure.savefig(*args, **kwargs)
+
+
+def draw(root: Value, highlight: Value | None = None, show_grad: bool | set = True) -> Drawing:
+    """Draw the graph of ``root`` with matplotlib only (no Graphviz needed).
+
+    Each box shows a node's label and operation, its value and its gradient.
+    ``highlight`` marks one node; ``show_grad`` may be a set of node ids whose
+    gradients are already known (the others show ``?``).
+    """
+    return Drawing(draw_graph(root, highlight=highlight, show_grad=show_grad))

@@ -24,6 +24,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ._validate import as_float_array, check_finite, check_positive_int
+from . import losses
 from .losses import _class_indices
 
 __all__ = ["accuracy", "confusion_matrix", "precision", "recall", "f1", "mae", "rmse", "METRICS"]
@@ -221,7 +222,7 @@ def mae(y_true, y_pred) -> float:
     arguments come in PyTorch's order ``(pred, target)``.
     """
     y_true, y_pred = _regression_pair(y_true, y_pred)
-    return float(np.mean(np.abs(y_true - y_pred)))
+    return losses.mae(y_pred, y_true)
 
 
 def rmse(y_true, y_pred) -> float:

@@ -15,6 +15,8 @@ import numpy as np
 from ._validate import as_float_array, as_rng, check_choice, check_number, check_positive_int
 from .graph import Value
 from .layers import Activation, Linear, Sequential
+from .optim import SGD
+from .train import train_step
 
 SCALAR_ACTIVATIONS = ("tanh", "relu", "sigmoid", "linear")
 
@@ -119,25 +121,30 @@ class Trainer:
     The network playground calls :meth:`train` a few steps per animation frame.
     """
 
-    def __init__(self, model: Sequential, X, y, lr: float = 0.1, batch_size: int | None = None, seed=0):
+    def __init__(self, model: Sequential, X, y, lr: float = 0.1, batch_size: int | None = None, rng=0):
         self.model = model
         self.X = as_float_array(X, "X", ndim=2)
         self.y = np.asarray(y, dtype=int)
-        self.lr = check_number(lr, "lr", low=0.0, low_open=True)
+        self.optimizer = SGD(model.parameters(), lr=check_number(lr, "lr", low=0.0, low_open=True))
         self.batch_size = batch_size
-        self.rng = as_rng(seed)
+        self.rng = as_rng(rng)
         self.losses: list[float] = []
+
+    @property
+    def lr(self) -> float:
+        """The optimizer's learning rate (plain SGD: ``p -= lr * grad``)."""
+        return self.optimizer.lr
+
+    @lr.setter
+    def lr(self, value: float) -> None:
+        self.optimizer.lr = check_number(value, "lr", low=0.0, low_open=True)
 
     def step(self) -> float:
         X, y = self.X, self.y
         if self.batch_size and self.batch_size < len(X):
             idx = self.rng.choice(len(X), self.batch_size, replace=False)
             X, y = X[idx], y[idx]
-        self.model.zero_grad()
-        loss, grad = softmax_cross_entropy(self.model.forward(X), y)
-        self.model.backward(grad)
-        for p, g in zip(self.model.parameters(), self.model.gradients()):
-            p -= self.lr * g
+        loss = train_step(self.model, X, y, "cross_entropy", self.optimizer).loss
         self.losses.append(loss)
         return loss
 

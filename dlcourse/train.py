@@ -1,116 +1,139 @@
-r"""A small trainer for networks built from :mod:`dlcourse.layers` (Unit 5, "Training a CNN").
+r"""The one training loop of the course, built from the public library (Unit 5, "Training a CNN").
 
-:func:`fit` runs mini-batch training: shuffle, forward, loss, backward, update, with a
-progress bar, and returns the history of the loss and the accuracies per epoch.
-:func:`predict` runs a trained model on new data in batches.
+Every network in the course trains with these two functions:
 
-The model can be any :class:`~dlcourse.layers.module.Module` (a
-:class:`~dlcourse.layers.module.Sequential` of layers, typically) with ``forward``,
-``backward``, ``parameters()``, ``gradients()``, ``zero_grad()``, ``train()`` and ``eval()``.
+- :func:`train_step` — one step: forward a batch, loss and its gradient
+  (:mod:`dlcourse.losses`), ``zero_grad()``, ``backward``, optional clipping
+  (:func:`dlcourse.optim.clip_grad_norm`), the optimizer's update (:mod:`dlcourse.optim`);
+- :func:`fit` — epochs of shuffled mini-batches of :func:`train_step`, with a progress bar,
+  validation, a learning-rate schedule and callbacks (a widget's progress, early stopping).
 
-The losses and optimizers here are small private copies so that the trainer stands on
-its own; the full, torch-checked versions are :mod:`dlcourse.losses` (Unit 2) and
-:mod:`dlcourse.optim` (Unit 3), and an optimizer object from :mod:`dlcourse.optim`
-(anything with ``step(grads)``) can be passed as ``optimizer``.
+:func:`predict` runs a trained model on new data in batches. The model can be any
+:class:`~dlcourse.layers.module.Module` (a :class:`~dlcourse.layers.module.Sequential` of
+layers, typically) with ``forward``, ``backward``, ``parameters()``, ``gradients()``,
+``zero_grad()``, ``train()`` and ``eval()``.
 """
 
 from __future__ import annotations
 
 import time
+from functools import partial
+from typing import Callable, NamedTuple
 
 import numpy as np
 
+from . import losses as L
 from ._validate import as_float_array, as_rng, check_choice, check_number, check_positive_int
+from .optim import SGD, Adam
+from .optim import clip_grad_norm as _clip_grad_norm
 
-__all__ = ["fit", "predict", "accuracy", "LOSSES", "OPTIMIZERS"]
-
-
-# --------------------------------------------------------------------------- losses
-def _softmax_cross_entropy(logits, y):
-    r"""Mean cross-entropy of integer labels under softmax(logits), and its gradient.
-
-    .. math:: L = -\frac1N \sum_n \log \operatorname{softmax}(z_n)_{y_n}, \qquad
-              \frac{\partial L}{\partial z} = \frac1N (\operatorname{softmax}(z) - \operatorname{onehot}(y))
-    """
-    N, C = logits.shape
-    if y.shape != (N,) or y.min() < 0 or y.max() >= C:
-        raise ValueError(f"y must hold N={N} integer labels in [0, {C - 1}] for logits of shape {logits.shape}, "
-                         f"got shape {y.shape} with range [{y.min()}, {y.max()}]")
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-    rows = np.arange(N)
-    grad = np.exp(log_p)
-    grad[rows, y] -= 1.0
-    return float(-log_p[rows, y].mean()), grad / N
+__all__ = ["fit", "train_step", "StepResult", "predict", "accuracy", "LOSSES", "OPTIMIZERS"]
 
 
-def _mse(pred, target):
-    r"""Mean squared error and its gradient: :math:`L = \frac{1}{\text{size}} \sum (p - t)^2`."""
-    target = target.reshape(pred.shape) if target.size == pred.size else target
-    if target.shape != pred.shape:
-        raise ValueError(f"y must have the model output's shape {pred.shape} for loss='mse', got {target.shape}")
-    diff = pred - target
-    return float(np.mean(diff * diff)), 2.0 * diff / diff.size
+def _output_shaped(fn):
+    """``fn(out, target)`` with labels ``(N,)`` of a model with output ``(N, 1)`` reshaped to the output's shape."""
+    def loss(out, target):
+        if target.shape != out.shape and target.size == out.size:
+            target = target.reshape(out.shape)
+        return fn(out, target)
+    loss.__name__ = loss.__qualname__ = fn.__name__
+    return loss
 
 
-LOSSES = {"cross_entropy": _softmax_cross_entropy, "mse": _mse}
+LOSSES = {"cross_entropy": (L.cross_entropy, L.cross_entropy_grad),
+          "mse": (_output_shaped(L.mse), _output_shaped(L.mse_grad))}
+OPTIMIZERS = {"sgd": (partial(SGD, momentum=0.9), 0.1), "adam": (Adam, 1e-3)}   # factory, default learning rate
 
 
-# --------------------------------------------------------------------------- optimizers
-class _SGD:
-    r"""SGD with momentum, torch's form: :math:`v \leftarrow \mu v + g,\; \theta \leftarrow \theta - \eta v`."""
-
-    def __init__(self, params, lr, momentum=0.9):
-        self.params, self.lr, self.momentum = params, lr, momentum
-        self.momentum_buffer = [np.zeros_like(p) for p in params]
-
-    def step(self, grads):
-        for p, g, v in zip(self.params, grads, self.momentum_buffer):
-            v *= self.momentum
-            v += g
-            p -= self.lr * v
+class StepResult(NamedTuple):
+    loss: float           # the batch's mean loss, before the update
+    output: np.ndarray    # the model's output for the batch, before the update
+    grad_norm: float      # the gradients' total norm before clipping (NaN when not clipping)
 
 
-class _Adam:
-    r"""Adam (Kingma & Ba, 2015) with bias correction, torch's defaults.
-
-    .. math::
-        m \leftarrow \beta_1 m + (1-\beta_1) g, \quad v \leftarrow \beta_2 v + (1-\beta_2) g^2, \quad
-        \theta \leftarrow \theta - \eta \frac{m / (1-\beta_1^t)}{\sqrt{v / (1-\beta_2^t)} + \epsilon}
-    """
-
-    def __init__(self, params, lr, betas=(0.9, 0.999), eps=1e-8):
-        self.params, self.lr, self.betas, self.eps = params, lr, betas, eps
-        self.exp_avg = [np.zeros_like(p) for p in params]
-        self.exp_avg_sq = [np.zeros_like(p) for p in params]
-        self.step_count = 0
-
-    def step(self, grads):
-        self.step_count += 1
-        b1, b2 = self.betas
-        c1, c2 = 1.0 - b1 ** self.step_count, 1.0 - b2 ** self.step_count
-        for p, g, m, v in zip(self.params, grads, self.exp_avg, self.exp_avg_sq):
-            m += (1.0 - b1) * (g - m)
-            v += (1.0 - b2) * (g * g - v)
-            p -= self.lr * (m / c1) / (np.sqrt(v / c2) + self.eps)
+def _loss_pair(loss):
+    """``(loss_fn, loss_grad)`` from a name of :data:`LOSSES` or a pair of functions."""
+    if isinstance(loss, tuple) and len(loss) == 2 and all(callable(f) for f in loss):
+        return loss
+    return LOSSES[check_choice(loss, LOSSES, "loss")]
 
 
-OPTIMIZERS = {"sgd": (_SGD, 0.1), "adam": (_Adam, 1e-3)}   # class, default learning rate
-
-
-def _make_optimizer(optimizer, model, lr):
+def _make_optimizer(optimizer, model, lr=None):
+    """An optimizer over ``model.parameters()`` from a name (``"adam"``, ``"sgd"``), or ``optimizer`` itself."""
     if optimizer is None:
         optimizer = "adam"
     if isinstance(optimizer, str):
-        cls, default_lr = OPTIMIZERS[check_choice(optimizer, OPTIMIZERS, "optimizer")]
+        factory, default_lr = OPTIMIZERS[check_choice(optimizer, OPTIMIZERS, "optimizer")]
         lr = default_lr if lr is None else check_number(lr, "lr", low=0.0, low_open=True)
-        return cls(model.parameters(), lr)
+        return factory(model.parameters(), lr=lr)
     if not callable(getattr(optimizer, "step", None)):
         raise TypeError(f"optimizer must be 'sgd', 'adam' or an object with step(grads) (e.g. dlcourse.optim.Adam), "
                         f"got {type(optimizer).__name__}")
     if lr is not None:
         raise ValueError("lr is set on the optimizer object itself; pass lr=None with an optimizer object")
     return optimizer
+
+
+def _gradients_for(model, optimizer) -> list[np.ndarray]:
+    """The model's gradients of the optimizer's parameters, in the optimizer's order (a subset is fine)."""
+    grads = model.gradients()
+    params = getattr(optimizer, "params", None)
+    if params is None:
+        return grads
+    model_params = model.parameters()
+    if len(params) == len(model_params) and all(p is q for p, q in zip(params, model_params)):
+        return grads
+    by_id = {id(p): g for p, g in zip(model_params, grads)}
+    missing = [i for i, p in enumerate(params) if id(p) not in by_id]
+    if missing:
+        raise ValueError(f"the optimizer's parameter(s) {missing} are not parameters of the model; build the "
+                         "optimizer on model.parameters() (or a subset of them)")
+    return [by_id[id(p)] for p in params]
+
+
+def train_step(model, x, target, loss="cross_entropy", optimizer=None,
+               clip_grad_norm: float | None = None) -> StepResult:
+    r"""One gradient step of ``model`` on the batch ``(x, target)``.
+
+    .. math:: \theta \leftarrow \operatorname{update}\bigl(\theta,\ \nabla_\theta\, \ell(f_\theta(x), t)\bigr)
+
+    Forward, the loss and its gradient with respect to the output, ``model.zero_grad()``,
+    ``model.backward``, then (optionally) :func:`dlcourse.optim.clip_grad_norm`, then
+    ``optimizer.step`` with the gradients of the optimizer's parameters.
+
+    Parameters
+    ----------
+    model : dlcourse Module
+    x : ndarray, shape (N, ...)
+    target : ndarray
+        Integer labels (N,) for ``"cross_entropy"``; the output's shape for ``"mse"``.
+    loss : {"cross_entropy", "mse"} or (callable, callable)
+        A name of :data:`LOSSES`, or a pair ``(loss(out, target) -> float,
+        loss_grad(out, target) -> ndarray)`` such as ``(losses.huber, losses.huber_grad)``.
+    optimizer : optimizer object
+        E.g. ``dlcourse.optim.Adam(model.parameters())``, or over a subset of them (the
+        others stay frozen).
+    clip_grad_norm : float, optional
+        Rescale the gradients so that their total norm is at most this value (Unit 3,
+        "Exploding gradients and clipping").
+
+    Returns
+    -------
+    StepResult
+        ``loss``, ``output`` (both before the update) and ``grad_norm``.
+    """
+    loss_fn, loss_grad = _loss_pair(loss)
+    if not callable(getattr(optimizer, "step", None)):
+        raise TypeError(f"optimizer must be an object with step(grads) (e.g. dlcourse.optim.Adam(model.parameters())), "
+                        f"got {type(optimizer).__name__}")
+    out = model.forward(x)
+    value = loss_fn(out, target)
+    model.zero_grad()
+    model.backward(loss_grad(out, target))
+    grads = _gradients_for(model, optimizer)
+    norm = _clip_grad_norm(grads, clip_grad_norm) if clip_grad_norm is not None else np.nan
+    optimizer.step(grads)
+    return StepResult(float(value), out, norm)
 
 
 # --------------------------------------------------------------------------- data helpers
@@ -141,13 +164,11 @@ def _batches(n, batch_size, rng=None):
 
 
 # --------------------------------------------------------------------------- public API
-def fit(model, X, y, loss: str = "cross_entropy", optimizer=None, epochs: int = 10, batch_size: int = 32,
-        lr: float | None = None, seed=0, X_val=None, y_val=None, progress: bool = True,
-        lr_schedule=None, clip_grad_norm: float | None = None) -> dict:
-    r"""Train ``model`` on ``(X, y)`` with mini-batches; return the history per epoch.
-
-    Each step: forward a batch, compute the mean loss and its gradient, ``zero_grad()``,
-    ``backward``, then let the optimizer update ``model.parameters()`` in place.
+def fit(model, X, y, loss="cross_entropy", optimizer=None, epochs: int = 10, batch_size: int = 32,
+        lr: float | None = None, rng=0, X_val=None, y_val=None, progress: bool = True,
+        lr_schedule=None, clip_grad_norm: float | None = None, callbacks=(), shuffle: bool = True,
+        seed=None) -> dict:
+    r"""Train ``model`` on ``(X, y)`` with mini-batches of :func:`train_step`; return the history per epoch.
 
     Parameters
     ----------
@@ -157,39 +178,50 @@ def fit(model, X, y, loss: str = "cross_entropy", optimizer=None, epochs: int = 
     X : ndarray, shape (N, ...)
         Inputs, one sample per row (``(N, C, H, W)`` for a CNN).
     y : ndarray, shape (N,) of int for ``"cross_entropy"``, or the output's shape for ``"mse"``
-    loss : {"cross_entropy", "mse"}
-        Softmax cross-entropy on logits (mean over the batch), or mean squared error.
+    loss : {"cross_entropy", "mse"} or (callable, callable)
+        Softmax cross-entropy on logits (mean over the batch), mean squared error, or a pair
+        ``(loss, loss_grad)`` of :mod:`dlcourse.losses` functions (see :func:`train_step`).
     optimizer : {"adam", "sgd"}, None or an optimizer object
         ``None`` means ``"adam"`` (lr 1e-3 unless given); ``"sgd"`` is SGD with momentum 0.9
-        (lr 0.1 unless given). An object with ``step(grads)`` built on
-        ``model.parameters()`` (e.g. ``dlcourse.optim.Adam(model.parameters(), lr=1e-3)``)
-        is used as is; then leave ``lr`` as None.
+        (lr 0.1 unless given). An optimizer of :mod:`dlcourse.optim` built on
+        ``model.parameters()`` (or on parameter groups, or a subset) is used as is; then
+        leave ``lr`` as None.
     epochs, batch_size : int
     lr : float, optional
         Learning rate for a named optimizer.
-    seed : None, int or numpy.random.Generator
+    rng : None, int or numpy.random.Generator
         Shuffles the samples every epoch (the model's initial weights come from its layers' ``rng``).
     X_val, y_val : ndarray, optional
         Validation data, evaluated after every epoch in ``eval()`` mode.
     progress : bool
-        Show a tqdm progress bar over the epochs (in a notebook, a widget).
+        Show a tqdm progress bar over the epochs (in a notebook, a widget; off when the
+        environment sets ``TQDM_DISABLE``).
     lr_schedule : callable, optional
         ``lr_schedule(epoch) -> float``: the learning rate for ``epoch`` (counted from 0), set
-        as ``optimizer.lr`` before the epoch starts; e.g.
+        as ``optimizer.lr`` (every group's) before the epoch starts; e.g.
         ``lambda e: dlcourse.optim.schedules.cosine_annealing(1e-3, 10, e)`` (Unit 3,
         "Learning-rate schedules").
     clip_grad_norm : float, optional
         If given, rescale the gradients of every step so that their global L2 norm is at most
         this value before the update, as ``torch.nn.utils.clip_grad_norm_`` (Unit 5,
         "Gradient clipping").
+    callbacks : sequence of callables
+        Each is called as ``callback(epoch, history)`` after every epoch (``history`` as
+        returned, so far); a callback that returns True stops the training (early stopping,
+        a widget's Stop button).
+    shuffle : bool
+        Shuffle the samples every epoch (default). ``False`` keeps their order (full-batch
+        gradient descent: ``batch_size=len(X), shuffle=False``).
+    seed : None, int or numpy.random.Generator
+        Deprecated name of ``rng``, still accepted (older notebooks call ``fit(..., seed=0)``).
 
     Returns
     -------
     history : dict of lists, one entry per epoch
         ``"loss"`` (mean training loss over the epoch's batches), ``"train_acc"`` (accuracy
         on the batches as they were trained, in ``train()`` mode), ``"val_loss"``,
-        ``"val_acc"``, and ``"time"`` (seconds since the start). Accuracies are NaN for
-        ``"mse"``, and validation entries NaN without validation data.
+        ``"val_acc"``, and ``"time"`` (seconds since the start). Accuracies are NaN unless
+        the loss is ``"cross_entropy"``, and validation entries NaN without validation data.
 
     The model is left in ``eval()`` mode, ready for :func:`predict`.
 
@@ -199,7 +231,7 @@ def fit(model, X, y, loss: str = "cross_entropy", optimizer=None, epochs: int = 
     >>> from dlcourse.layers.linear import Linear
     >>> from dlcourse.layers.activation import ReLU
     >>> from dlcourse.data import make_moons
-    >>> X, y = make_moons(200, seed=0)
+    >>> X, y = make_moons(200, rng=0)
     >>> model = Sequential(Linear(2, 16, rng=0), ReLU(), Linear(16, 2, rng=1))
     >>> history = fit(model, X, y, epochs=30, lr=1e-2, progress=False)
     >>> history["loss"][-1] < history["loss"][0]
@@ -208,20 +240,24 @@ def fit(model, X, y, loss: str = "cross_entropy", optimizer=None, epochs: int = 
     Unit 5, "Training a CNN" (the same loop as Unit 3's, with layers instead of a formula).
     """
     _check_model(model)
-    loss = check_choice(loss, LOSSES, "loss")
-    X, y = _check_xy(X, y, loss)
+    loss_name = loss if isinstance(loss, str) else None
+    pair = _loss_pair(loss)
+    X, y = _check_xy(X, y, loss_name)
     has_val = X_val is not None or y_val is not None
     if has_val:
         if X_val is None or y_val is None:
             raise ValueError("X_val and y_val must be given together")
-        X_val, y_val = _check_xy(X_val, y_val, loss, names=("X_val", "y_val"))
+        X_val, y_val = _check_xy(X_val, y_val, loss_name, names=("X_val", "y_val"))
     epochs = check_positive_int(epochs, "epochs")
     batch_size = check_positive_int(batch_size, "batch_size")
     if lr_schedule is not None and not callable(lr_schedule):
         raise TypeError(f"lr_schedule must be a function epoch -> learning rate, got {type(lr_schedule).__name__}")
     if clip_grad_norm is not None:
         clip_grad_norm = check_number(clip_grad_norm, "clip_grad_norm", low=0.0, low_open=True)
-    opt, rng = _make_optimizer(optimizer, model, lr), as_rng(seed)
+    callbacks = _check_callbacks(callbacks)
+    if seed is not None:
+        rng = seed
+    opt, rng = _make_optimizer(optimizer, model, lr), as_rng(rng)
     history = {key: [] for key in ("loss", "train_acc", "val_loss", "val_acc", "time")}
     start = time.perf_counter()
     from ._progress import progress_bar
@@ -230,46 +266,44 @@ def fit(model, X, y, loss: str = "cross_entropy", optimizer=None, epochs: int = 
     for epoch in bar:
         if lr_schedule is not None:
             opt.lr = check_number(lr_schedule(epoch), f"lr_schedule({epoch})", low=0.0)
-        train_loss, train_acc = _train_epoch(model, X, y, loss, opt, batch_size, rng, clip_grad_norm)
-        val_loss, val_acc = _evaluate(model, X_val, y_val, loss, batch_size) if has_val else (np.nan, np.nan)
+        train_loss, train_acc = _train_epoch(model, X, y, loss_name, pair, opt, batch_size,
+                                             rng if shuffle else None, clip_grad_norm)
+        val_loss, val_acc = _evaluate(model, X_val, y_val, loss_name, pair, batch_size) if has_val else (np.nan, np.nan)
         for key, value in zip(history, (train_loss, train_acc, val_loss, val_acc, time.perf_counter() - start)):
             history[key].append(value)
         bar.set_postfix({k: f"{history[k][-1]:.4g}" for k in ("loss", "train_acc", "val_acc")
                          if not np.isnan(history[k][-1])})
+        if any([bool(cb(epoch, history)) for cb in callbacks]):
+            break
     model.eval()
     return history
 
 
-def _clip(grads, max_norm):
-    r"""Scale ``grads`` in place by :math:`\min(1, \text{max\_norm} / \lVert g \rVert)` (global norm)."""
-    norm = float(np.sqrt(sum(float(np.sum(g * g)) for g in grads)))
-    if norm > max_norm:
-        for g in grads:
-            g *= max_norm / (norm + 1e-6)
+def _check_callbacks(callbacks) -> list[Callable]:
+    callbacks = [callbacks] if callable(callbacks) else list(callbacks)
+    for i, cb in enumerate(callbacks):
+        if not callable(cb):
+            raise TypeError(f"callbacks[{i}] must be a function callback(epoch, history), got {type(cb).__name__}")
+    return callbacks
 
 
-def _train_epoch(model, X, y, loss, opt, batch_size, rng, clip_grad_norm=None):
-    """One pass over the shuffled data; returns (mean loss, accuracy or NaN)."""
+def _train_epoch(model, X, y, loss_name, pair, opt, batch_size, rng, clip_grad_norm=None):
+    """One pass over the (shuffled) data; returns (mean loss, accuracy or NaN)."""
     model.train()
     total_loss, correct = 0.0, 0
     for idx in _batches(len(X), batch_size, rng):
-        out = model.forward(X[idx])
-        value, grad = LOSSES[loss](out, y[idx])
-        model.zero_grad()
-        model.backward(grad)
-        if clip_grad_norm is not None:
-            _clip(model.gradients(), clip_grad_norm)
-        opt.step(model.gradients())
-        total_loss += value * len(idx)
-        if loss == "cross_entropy":
-            correct += int(np.sum(out.argmax(axis=1) == y[idx]))
-    return total_loss / len(X), (correct / len(X) if loss == "cross_entropy" else np.nan)
+        target = y[idx]
+        step = train_step(model, X[idx], target, pair, opt, clip_grad_norm)
+        total_loss += step.loss * len(idx)
+        if loss_name == "cross_entropy":
+            correct += int(np.sum(step.output.argmax(axis=1) == target))
+    return total_loss / len(X), (correct / len(X) if loss_name == "cross_entropy" else np.nan)
 
 
-def _evaluate(model, X, y, loss, batch_size):
+def _evaluate(model, X, y, loss_name, pair, batch_size):
     out = predict(model, X, batch_size=batch_size)
-    value, _ = LOSSES[loss](out, y)
-    acc = float(np.mean(out.argmax(axis=1) == y)) if loss == "cross_entropy" else np.nan
+    value = float(pair[0](out, y))
+    acc = float(np.mean(out.argmax(axis=1) == y)) if loss_name == "cross_entropy" else np.nan
     return value, acc
 
 

@@ -320,7 +320,7 @@ def test_cells_reject_bad_shapes(rng):
         gru_cell_forward(**{k: v for k, v in inputs.items() if k != "c_prev"})
     with pytest.raises(ValueError, match=r"weight_ih must have shape \(8, 3\)"):
         lstm_cell_forward(**{**inputs, "weight_ih": np.zeros((8, 2))})
-    with pytest.raises(TypeError, match="cache must be the CellCache"):
+    with pytest.raises(TypeError, match="cache must be the RNNCache returned by rnn_cell_forward"):
         rnn_cell_backward(np.zeros((2, 2)), cache=None)
 
 

@@ -154,7 +154,7 @@ def test_a_linear_network_cannot_learn_xor():
 
 def test_trainer_mini_batches_and_bad_input():
     d = make_xor(64, seed=1)
-    t = Trainer(make_mlp(2, [8], 2, activation="tanh", rng=0), d.X, d.y, lr=0.5, batch_size=16, seed=0)
+    t = Trainer(make_mlp(2, [8], 2, activation="tanh", rng=0), d.X, d.y, lr=0.5, batch_size=16, rng=0)
     t.train(300)
     assert len(t.losses) == 300 and t.accuracy() > 0.9
     assert t.accuracy(d.X[:8], d.y[:8]) in {k / 8 for k in range(9)}
@@ -340,7 +340,7 @@ def test_reconstruction_error_and_a_small_autoencoder(digits):
 
 def test_linear_autoencoder_spans_the_pca_plane_of_random_data(rng):
     X = rng.normal(size=(300, 6)) * np.array([3.0, 2.0, 0.5, 0.3, 0.2, 0.1])
-    run = train_linear_autoencoder(X, k=2, epochs=300, lr=0.05, seed=1)
+    run = train_linear_autoencoder(X, k=2, epochs=300, lr=0.05, rng=1)
     pcs, _ = pca(X, 2)
     assert run.angles[-1] < 1.0
     assert principal_angles(run.decoder, pcs.T).max() == pytest.approx(run.angles[-1])

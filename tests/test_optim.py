@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from dlcourse.landscapes import IllConditionedBowl, ill_conditioned_bowl, noisy, rosenbrock
-from dlcourse.optim import (OPTIMIZERS, SGD, Adadelta, Adagrad, Adam, AdamW, Optimizer, RMSprop,
-                            race)
+from dlcourse.explore.race import race
+from dlcourse.optim import OPTIMIZERS, SGD, Adadelta, Adagrad, Adam, AdamW, Optimizer, RMSprop
 
 pytestmark = pytest.mark.unit3
 
@@ -224,7 +224,7 @@ def test_subclass_for_the_race():
         def __init__(self, params, lr=0.01):
             super().__init__(params, {"lr": lr})
 
-        def update(self, i, param, grad, state):
+        def update(self, param, grad, state):
             state["step"] = state.get("step", 0) + 1
             param -= self.lr * np.sign(grad)
 
@@ -484,7 +484,7 @@ def test_race_rejects_a_positional_partial_and_reranks_rows():
     from functools import partial
 
     from dlcourse.optim import lbfgs
-    from dlcourse.optim.race import Leaderboard
+    from dlcourse.explore.race import Leaderboard
 
     with pytest.raises(TypeError, match="may only fix keywords"):
         race(rosenbrock, {"x": partial(lbfgs, rosenbrock.value)}, steps=5)
@@ -519,3 +519,144 @@ def test_race_steps_to_tolerance_means_arrived_and_stayed():
     short = race(IllConditionedBowl(condition_number=1.0), {"m": lambda p: SGD(p, lr=1.0, momentum=0.9)},
                  steps=k - 1, tol=1e-6)
     assert short.leaderboard[0].steps_to_tol is None  # not settled by the end
+
+
+# --------------------------------------------------------------------------- parameter groups and state dicts
+GROUP_CONFIGS = [  # (test id, optimizer, defaults, the bias group's overrides)
+    ("sgd_momentum_wd_bias_no_wd", "SGD", dict(lr=2e-2, momentum=0.9, weight_decay=0.1), dict(weight_decay=0.0)),
+    ("sgd_nesterov_bias_lr", "SGD", dict(lr=2e-2, momentum=0.9, nesterov=True, weight_decay=0.05),
+     dict(lr=1e-2, weight_decay=0.0)),
+    ("adagrad_wd_bias_no_wd", "Adagrad", dict(lr=0.05, weight_decay=0.1, initial_accumulator_value=0.1),
+     dict(weight_decay=0.0, lr_decay=0.01)),
+    ("rmsprop_centered_bias_no_wd", "RMSprop", dict(lr=1e-3, weight_decay=0.1, centered=True, momentum=0.5),
+     dict(weight_decay=0.0)),
+    ("adadelta_wd_bias_no_wd", "Adadelta", dict(weight_decay=0.1), dict(weight_decay=0.0, rho=0.8)),
+    ("adam_wd_bias_no_wd", "Adam", dict(lr=1e-2, weight_decay=0.1), dict(weight_decay=0.0)),
+    ("adamw_bias_no_wd_amsgrad", "AdamW", dict(lr=1e-2, weight_decay=0.1, amsgrad=True),
+     dict(weight_decay=0.0, betas=(0.8, 0.99))),
+]
+
+
+def _run_groups(torch, name, defaults, overrides, steps):
+    problem = PROBLEMS[2]  # least squares: a weight matrix and a bias
+    ours = problem.init()
+    theirs = [torch.tensor(p, requires_grad=True) for p in problem.init()]
+    opt = OPTIMIZERS[name]([{"params": [ours[0]]}, {"params": [ours[1]], **overrides}], **defaults)
+    topt = getattr(torch.optim, name)([{"params": [theirs[0]]}, {"params": [theirs[1]], **overrides}],
+                                      foreach=False, **defaults)
+    for _ in range(steps):
+        opt.step(problem.grad(ours))
+        for t, g in zip(theirs, problem.grad([t.detach().numpy().copy() for t in theirs])):
+            t.grad = torch.from_numpy(g)
+        topt.step()
+    return problem, opt, ours, topt, theirs
+
+
+@pytest.mark.parametrize("cfg", [pytest.param(c, id=c[0]) for c in GROUP_CONFIGS])
+def test_param_groups_match_torch(torch, cfg):
+    """A group of biases with its own hyperparameters (no weight decay): the trajectory is torch's."""
+    _, name, defaults, overrides = cfg
+    _, opt, ours, topt, theirs = _run_groups(torch, name, defaults, overrides, steps=100)
+    for p, t in zip(ours, theirs):
+        np.testing.assert_allclose(p, t.detach().numpy(), rtol=RTOL, atol=ATOL)
+    for ours_group, torch_group in zip(opt.param_groups, topt.param_groups):
+        for key in opt.defaults:
+            assert ours_group[key] == torch_group[key], key
+
+
+def test_bias_group_without_weight_decay_is_not_decayed():
+    W, b = np.ones((2, 2)), np.ones(2)
+    opt = SGD([{"params": [W]}, {"params": [b], "weight_decay": 0.0}], lr=0.1, weight_decay=1.0)
+    opt.step([np.zeros((2, 2)), np.zeros(2)])
+    np.testing.assert_array_equal(W, np.full((2, 2), 0.9))
+    np.testing.assert_array_equal(b, np.ones(2))
+    assert opt.param_groups[1]["lr"] == 0.1 and opt.param_groups[1]["momentum"] == 0
+
+
+@pytest.mark.parametrize("cfg", [pytest.param(c, id=c[0]) for c in GROUP_CONFIGS])
+def test_state_dict_continues_the_trajectory(torch, cfg):
+    """An optimizer on copies of the parameters that loads another's state dict steps exactly as it would."""
+    _, name, defaults, overrides = cfg
+    problem, opt, ours, _, _ = _run_groups(torch, name, defaults, overrides, steps=10)
+    copies = [p.copy() for p in ours]
+    other = OPTIMIZERS[name]([{"params": [copies[0]]}, {"params": [copies[1]]}])
+    other.load_state_dict(opt.state_dict())
+    for _ in range(20):
+        opt.step(problem.grad(ours))
+        other.step(problem.grad(copies))
+    for p, c in zip(ours, copies):
+        np.testing.assert_array_equal(p, c)
+
+
+def test_state_dict_has_torchs_layout_and_is_a_copy(torch):
+    w, b = np.ones(3), np.zeros(1)
+    opt = Adam([{"params": [w]}, {"params": [b], "weight_decay": 0.0}], lr=0.1, weight_decay=0.1)
+    opt.step([np.ones(3), np.ones(1)])
+    tw, tb = torch.ones(3, requires_grad=True), torch.zeros(1, requires_grad=True)
+    topt = torch.optim.Adam([{"params": [tw]}, {"params": [tb], "weight_decay": 0.0}], lr=0.1, weight_decay=0.1)
+    tw.grad, tb.grad = torch.ones(3), torch.ones(1)
+    topt.step()
+    sd, tsd = opt.state_dict(), topt.state_dict()
+    assert [g["params"] for g in sd["param_groups"]] == [g["params"] for g in tsd["param_groups"]] == [[0], [1]]
+    assert set(sd["state"]) == set(tsd["state"]) and set(sd["state"][0]) == set(tsd["state"][0])
+    sd["state"][0]["exp_avg"][:] = 99.0  # a copy: the optimizer's state is untouched
+    assert opt.state[0]["exp_avg"][0] != 99.0
+
+
+def test_add_param_group_and_lr_attribute_set_every_group():
+    w, b = np.ones(2), np.ones(1)
+    opt = SGD([w], lr=0.5)
+    opt.add_param_group({"params": [b], "lr": 0.1})
+    opt.step([np.ones(2), np.ones(1)])
+    np.testing.assert_allclose(w, [0.5, 0.5])
+    np.testing.assert_allclose(b, [0.9])
+    assert opt.lr == 0.5 and len(opt.state) == 2
+    opt.lr = 0.01
+    assert [g["lr"] for g in opt.param_groups] == [0.01, 0.01]
+
+
+def test_the_older_update_signature_with_an_index_still_works():
+    class OldSignSGD(Optimizer):
+        def __init__(self, params, lr=0.01):
+            super().__init__(params, {"lr": lr})
+
+        def update(self, i, param, grad, state):
+            state["index"] = i
+            param -= self.lr * np.sign(grad)
+
+    w, b = np.array([1.0, -1.0]), np.array([0.0])
+    opt = OldSignSGD([{"params": [w]}, {"params": [b], "lr": 0.5}], lr=0.25)
+    opt.step([np.array([3.0, -0.1]), np.array([1.0])])
+    np.testing.assert_array_equal(w, [0.75, -0.75])
+    np.testing.assert_array_equal(b, [-0.5])
+    assert [s["index"] for s in opt.state] == [0, 1]
+
+
+GROUP_ERRORS = [  # (what is called, exception, part of the message)
+    (lambda: SGD([{"params": [np.zeros(2)]}, {"params": [np.zeros(1)], "weight_dacay": 0.0}], lr=0.1),
+     TypeError, r"unknown hyperparameter\(s\) \['weight_dacay'\]"),
+    (lambda: SGD([{"params": [np.zeros(2)]}, {"params": [np.zeros(1)], "lr": -1.0}], lr=0.1),
+     ValueError, "Invalid learning rate: -1.0"),
+    (lambda: SGD([{"params": [np.zeros(2)], "momentum": "a lot"}], lr=0.1), TypeError, "momentum must be a real number"),
+    (lambda: Adam([{"params": [np.zeros(2)], "betas": 0.9}]), TypeError, "betas must be a tuple of 2"),
+    (lambda: SGD([np.zeros(2)], lr=0.1).add_param_group([np.zeros(2)]), TypeError, "must be a dict with a 'params'"),
+    (lambda: SGD([{"params": np.zeros(2)}], lr=0.1), TypeError,
+     r"param_groups\[0\]\['params'\] must be a list of float arrays"),
+    (lambda: SGD([{"params": [_SHARED]}, {"params": [_SHARED]}], lr=0.1), ValueError, "more than one parameter group"),
+    (lambda: SGD([np.zeros(2)], lr=0.1).load_state_dict({"state": {}, "param_groups": [{}, {}]}), ValueError,
+     "2 parameter group"),
+    (lambda: SGD([np.zeros(2)], lr=0.1).load_state_dict([1]), TypeError, "keys 'state' and 'param_groups'"),
+    (lambda: SGD([np.zeros(2)], lr=0.1, momentum=0.9).load_state_dict(
+        {"state": {0: {"momentum_buffer": np.zeros(3)}}, "param_groups": [{"params": [0], "lr": 0.1}]}),
+     ValueError, r"state\[0\]\['momentum_buffer'\] has shape \(3,\), parameter 0 \(2,\)"),
+]
+_SHARED = np.zeros(2)
+
+
+@pytest.mark.parametrize("call, exc, match", GROUP_ERRORS, ids=[
+    "typo_in_group_key", "negative_group_lr", "string_momentum", "betas_not_tuple", "group_not_dict",
+    "group_params_array", "same_array_in_two_groups", "state_dict_group_count", "state_dict_not_dict",
+    "state_dict_shape"])
+def test_param_group_bad_inputs_raise_clear_errors(call, exc, match):
+    with pytest.raises(exc, match=match):
+        call()

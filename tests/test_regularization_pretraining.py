@@ -3,7 +3,6 @@
 import numpy as np
 import pytest
 
-from dlcourse.checks import numerical_gradient, rel_error
 from dlcourse.data import load_digits, train_test_split
 from dlcourse.layers.linear import Linear
 from dlcourse.regularization import pretraining as P
@@ -17,33 +16,6 @@ pytestmark = pytest.mark.unit4
 def digits():
     X, y = load_digits()
     return train_test_split(X, y, test_size=0.3, seed=0)
-
-
-# ------------------------------------------------------------------------ local loss/optimizer
-def test_local_losses_match_torch_and_finite_differences(torch, rng):
-    logits, labels = rng.normal(size=(5, 4)), rng.integers(0, 4, 5)
-    loss, grad = P._softmax_cross_entropy(logits, labels)
-    t = torch.tensor(logits, requires_grad=True)
-    t_loss = torch.nn.functional.cross_entropy(t, torch.tensor(labels))
-    t_loss.backward()
-    assert loss == pytest.approx(t_loss.item(), rel=1e-12)
-    np.testing.assert_allclose(grad, t.grad.numpy(), atol=1e-14)
-    pred, target = rng.normal(size=(3, 4)), rng.normal(size=(3, 4))
-    numeric = numerical_gradient(lambda z: P._mse(z, target)[0], pred)
-    assert rel_error(P._mse(pred, target)[1], numeric) < 1e-8
-
-
-def test_local_adam_matches_torch(torch, rng):
-    w0, grads = rng.normal(size=(3, 2)), [rng.normal(size=(3, 2)) for _ in range(5)]
-    w = w0.copy()
-    opt = P._Adam([w], lr=0.01)
-    tw = torch.nn.Parameter(torch.tensor(w0))
-    t_opt = torch.optim.Adam([tw], lr=0.01)
-    for g in grads:
-        opt.step([g])
-        tw.grad = torch.tensor(g)
-        t_opt.step()
-    np.testing.assert_allclose(w, tw.detach().numpy(), atol=1e-14)
 
 
 # -------------------------------------------------------------------------------- pretraining

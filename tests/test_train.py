@@ -1,4 +1,4 @@
-"""Tests for dlcourse.train: fit, predict, accuracy, and the trainer's private losses and optimizers."""
+"""Tests for dlcourse.train: train_step, fit (callbacks, schedules, clipping, groups), predict, accuracy."""
 
 import numpy as np
 import pytest
@@ -9,7 +9,9 @@ from dlcourse.layers.conv import Conv2d
 from dlcourse.layers.linear import Linear
 from dlcourse.layers.module import Sequential
 from dlcourse.layers.pooling import Flatten, MaxPool2d
-from dlcourse.train import _SGD, _Adam, _mse, _softmax_cross_entropy, accuracy, fit, predict
+from dlcourse import losses
+from dlcourse.optim import SGD, Adam
+from dlcourse.train import StepResult, accuracy, fit, predict, train_step
 
 pytestmark = pytest.mark.unit5
 
@@ -43,8 +45,8 @@ def test_fit_decreases_the_loss_on_blobs(blobs, optimizer, lr):
 def test_fit_records_validation_and_is_reproducible(blobs):
     X, y = blobs
     Xtr, Xva, ytr, yva = train_test_split(X, y, seed=1)
-    h1 = fit(_mlp(), Xtr, ytr, epochs=3, X_val=Xva, y_val=yva, seed=3, progress=False)
-    h2 = fit(_mlp(), Xtr, ytr, epochs=3, X_val=Xva, y_val=yva, seed=3, progress=False)
+    h1 = fit(_mlp(), Xtr, ytr, epochs=3, X_val=Xva, y_val=yva, rng=3, progress=False)
+    h2 = fit(_mlp(), Xtr, ytr, epochs=3, X_val=Xva, y_val=yva, seed=3, progress=False)  # the old name
     assert h1["loss"] == h2["loss"] and h1["val_acc"] == h2["val_acc"]
     assert all(0.0 <= a <= 1.0 for a in h1["val_acc"]) and np.all(np.diff(h1["time"]) >= 0)
 
@@ -111,46 +113,95 @@ def test_predict_batches_and_restores_mode(blobs):
     assert not model.training
 
 
-# --------------------------------------------------------------------------- private losses and optimizers vs torch
-def test_softmax_cross_entropy_matches_torch(torch, rng):
-    logits = rng.normal(size=(6, 4)) * 5
-    y = rng.integers(0, 4, 6)
-    lt = torch.tensor(logits, requires_grad=True)
-    ref = torch.nn.functional.cross_entropy(lt, torch.tensor(y))
-    ref.backward()
-    value, grad = _softmax_cross_entropy(logits, y)
-    assert value == pytest.approx(ref.item(), rel=1e-12)
-    np.testing.assert_allclose(grad, lt.grad.numpy(), **TOL)
-    value, _ = _softmax_cross_entropy(np.array([[1000.0, -1000.0]]), np.array([0]))
-    assert value == 0.0                                   # no overflow
+# --------------------------------------------------------------------------- train_step and fit against torch
+def _torch_mlp(torch, model):
+    net = torch.nn.Sequential(torch.nn.Linear(2, 16), torch.nn.ReLU(), torch.nn.Linear(16, 2)).double()
+    for ours, theirs in zip([model.layers[0], model.layers[2]], [net[0], net[2]]):
+        with torch.no_grad():
+            theirs.weight.copy_(torch.tensor(ours.params["weight"]))
+            theirs.bias.copy_(torch.tensor(ours.params["bias"]))
+    return net
 
 
-def test_mse_matches_torch(torch, rng):
-    pred, target = rng.normal(size=(5, 3)), rng.normal(size=(5, 3))
-    pt = torch.tensor(pred, requires_grad=True)
-    ref = torch.nn.functional.mse_loss(pt, torch.tensor(target))
-    ref.backward()
-    value, grad = _mse(pred, target)
-    assert value == pytest.approx(ref.item(), rel=1e-12)
-    np.testing.assert_allclose(grad, pt.grad.numpy(), **TOL)
-
-
-@pytest.mark.parametrize("ours, theirs, kwargs", [
-    (_SGD, "SGD", dict(lr=0.1, momentum=0.9)),
-    (_Adam, "Adam", dict(lr=0.01)),
-], ids=["sgd_momentum", "adam"])
-def test_optimizers_match_torch_trajectory(torch, rng, ours, theirs, kwargs):
-    w0 = rng.normal(size=(3, 2))
-    grads = [rng.normal(size=(3, 2)) for _ in range(5)]
-    p = w0.copy()
-    opt = ours([p], kwargs["lr"])
-    pt = torch.tensor(w0, requires_grad=True)
-    topt = getattr(torch.optim, theirs)([pt], **kwargs)
-    for g in grads:
-        opt.step([g])
-        pt.grad = torch.tensor(g)
+@pytest.mark.parametrize("name", ["SGD", "Adam"])
+def test_full_batch_fit_follows_torch(torch, blobs, name):
+    """Full-batch fit with bias groups without weight decay equals torch's loop step for step."""
+    X, y = blobs
+    model = _mlp()
+    net = _torch_mlp(torch, model)
+    kwargs = dict(lr=0.05, weight_decay=0.01) | (dict(momentum=0.9) if name == "SGD" else {})
+    W, b = [model.layers[0].params["weight"], model.layers[2].params["weight"]], [
+        model.layers[0].params["bias"], model.layers[2].params["bias"]]
+    opt = getattr(__import__("dlcourse.optim", fromlist=[name]), name)(
+        [{"params": W}, {"params": b, "weight_decay": 0.0}], **kwargs)
+    topt = getattr(torch.optim, name)([{"params": [net[0].weight, net[2].weight]},
+                                       {"params": [net[0].bias, net[2].bias], "weight_decay": 0.0}], **kwargs)
+    hist = fit(model, X, y, optimizer=opt, epochs=20, batch_size=len(X), shuffle=False, progress=False)
+    Xt, yt = torch.tensor(X), torch.tensor(y)
+    tlosses = []
+    for _ in range(20):
+        topt.zero_grad()
+        loss = torch.nn.functional.cross_entropy(net(Xt), yt)
+        loss.backward()
         topt.step()
-        np.testing.assert_allclose(p, pt.detach().numpy(), rtol=1e-12, atol=1e-14)
+        tlosses.append(loss.item())
+    np.testing.assert_allclose(hist["loss"], tlosses, rtol=1e-10)
+    np.testing.assert_allclose(model.layers[2].params["bias"], net[2].bias.detach().numpy(), rtol=1e-9, atol=1e-12)
+
+
+def test_train_step_returns_the_loss_before_the_update_and_clips(torch, blobs):
+    X, y = blobs
+    model = _mlp()
+    net = _torch_mlp(torch, model)
+    out0 = model.forward(X[:10])
+    step = train_step(model, X[:10], y[:10], "cross_entropy", SGD(model.parameters(), lr=0.1), clip_grad_norm=0.1)
+    assert isinstance(step, StepResult)
+    np.testing.assert_array_equal(step.output, out0)
+    assert step.loss == pytest.approx(losses.cross_entropy(out0, y[:10]), rel=1e-12)
+    loss = torch.nn.functional.cross_entropy(net(torch.tensor(X[:10])), torch.tensor(y[:10]))
+    loss.backward()
+    norm = torch.nn.utils.clip_grad_norm_(net.parameters(), 0.1)
+    assert step.grad_norm == pytest.approx(norm.item(), rel=1e-10)
+    with torch.no_grad():
+        for p in net.parameters():
+            p -= 0.1 * p.grad
+    np.testing.assert_allclose(model.layers[0].params["weight"], net[0].weight.detach().numpy(), rtol=1e-10)
+
+
+def test_train_step_with_a_loss_pair_and_an_optimizer_over_a_subset(blobs):
+    X, y = blobs
+    model = _mlp()
+    frozen = model.layers[0].params["weight"].copy()
+    head = model.layers[2].parameters()
+    targets = np.eye(2)[y[:20]]
+    step = train_step(model, X[:20], targets, (losses.mse, losses.mse_grad), Adam(head, lr=0.1))
+    np.testing.assert_array_equal(model.layers[0].params["weight"], frozen)
+    assert not np.allclose(model.layers[2].params["weight"], _mlp().layers[2].params["weight"])
+    assert np.isnan(step.grad_norm)
+    with pytest.raises(ValueError, match="not parameters of the model"):
+        train_step(model, X[:20], y[:20], optimizer=SGD([np.zeros(2)], lr=0.1))
+    with pytest.raises(TypeError, match="optimizer must be an object with step"):
+        train_step(model, X[:20], y[:20], optimizer="adam")
+
+
+def test_callbacks_see_every_epoch_and_can_stop(blobs):
+    X, y = blobs
+    seen = []
+
+    def record(epoch, history):
+        seen.append((epoch, len(history["loss"])))
+
+    hist = fit(_mlp(), X, y, epochs=10, progress=False, callbacks=[record, lambda epoch, history: epoch == 3])
+    assert seen == [(0, 1), (1, 2), (2, 3), (3, 4)] and len(hist["loss"]) == 4
+    with pytest.raises(TypeError, match=r"callbacks\[0\] must be a function"):
+        fit(_mlp(), X, y, epochs=1, progress=False, callbacks=[1])
+
+
+def test_progress_bar_honours_tqdm_disable(blobs, capsys, monkeypatch):
+    X, y = blobs
+    monkeypatch.setenv("TQDM_DISABLE", "1")
+    fit(_mlp(), X, y, epochs=2, progress=True)
+    assert "epochs" not in capsys.readouterr().err
 
 
 # --------------------------------------------------------------------------- bad input
@@ -175,13 +226,13 @@ def test_fit_rejects_bad_data(blobs):
         fit(_mlp(), X, y[:-1], progress=False)
     with pytest.raises(ValueError, match="integer class labels for loss='cross_entropy'"):
         fit(_mlp(), X, y.astype(float), progress=False)
-    with pytest.raises(ValueError, match=r"integer labels in \[0, 1\]"):
+    with pytest.raises(ValueError, match=r"class indices in \[0, 2\), got 2"):
         fit(_mlp(), X, y + 1, progress=False)
     with pytest.raises(TypeError, match="model must be a dlcourse Module"):
         fit(object(), X, y, progress=False)
     with pytest.raises(ValueError, match="pass lr=None with an optimizer object"):
         model = _mlp()
-        fit(model, X, y, optimizer=_SGD(model.parameters(), 0.1), lr=0.1, progress=False)
+        fit(model, X, y, optimizer=SGD(model.parameters(), lr=0.1), lr=0.1, progress=False)
 
 
 # --------------------------------------------------------------------------- lr_schedule and clip_grad_norm
@@ -189,7 +240,7 @@ def test_fit_sets_the_scheduled_learning_rate_before_each_epoch(blobs):
     X, y = blobs
     seen = []
 
-    class Recording(_SGD):
+    class Recording(SGD):
         def step(self, grads):
             seen.append(self.lr)
             super().step(grads)
@@ -204,7 +255,7 @@ def test_fit_clips_the_global_gradient_norm(blobs):
     X, y = blobs
     norms = []
 
-    class Recording(_SGD):
+    class Recording(SGD):
         def step(self, grads):
             norms.append(np.sqrt(sum(np.sum(g * g) for g in grads)))
             super().step(grads)
@@ -213,20 +264,6 @@ def test_fit_clips_the_global_gradient_norm(blobs):
     fit(model, X * 100, y, optimizer=Recording(model.parameters(), lr=1e-4), epochs=1, batch_size=50,
         progress=False, clip_grad_norm=0.5)
     assert max(norms) <= 0.5 + 1e-9 and len(norms) == 4
-
-
-def test_clipping_matches_torch(torch):
-    from dlcourse.train import _clip
-
-    rng = np.random.default_rng(0)
-    grads = [rng.normal(size=(3, 4)) * 10, rng.normal(size=5) * 10]
-    params = [torch.zeros(3, 4, requires_grad=True), torch.zeros(5, requires_grad=True)]
-    for p, g in zip(params, grads):
-        p.grad = torch.tensor(g)
-    torch.nn.utils.clip_grad_norm_(params, 1.0)
-    _clip(grads, 1.0)
-    for p, g in zip(params, grads):
-        np.testing.assert_allclose(g, p.grad.numpy(), rtol=1e-12)
 
 
 @pytest.mark.parametrize("kwargs, error, match", [

@@ -22,7 +22,8 @@ from dlcourse.explore import unit3_race as ur  # noqa: E402
 from dlcourse.explore import unit3_real_race as rr  # noqa: E402
 from dlcourse.explore import unit3_schedules as us  # noqa: E402
 from dlcourse.explore import unit3_tuning as ut  # noqa: E402
-from dlcourse.explore.unit3_common import TextPanel, single_threaded, text_array  # noqa: E402
+from dlcourse.explore.threads import single_threaded  # noqa: E402
+from dlcourse.explore.unit3_common import TextPanel, text_array  # noqa: E402
 from dlcourse.landscapes import himmelblau, rosenbrock  # noqa: E402
 from dlcourse.optim import SGD, Adam, Optimizer, lbfgs, race  # noqa: E402
 from dlcourse.widgets import unit3 as widgets  # noqa: E402

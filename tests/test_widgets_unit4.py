@@ -18,7 +18,7 @@ from dlcourse.explore import unit4_fieldguide as fg  # noqa: E402
 from dlcourse.explore import unit4_overfit as ovf  # noqa: E402
 from dlcourse.explore import unit4_penalty as pen  # noqa: E402
 from dlcourse.explore import unit4_pretrain as pre  # noqa: E402
-from dlcourse.explore.unit4_util import single_threaded  # noqa: E402
+from dlcourse.explore.threads import single_threaded  # noqa: E402
 from dlcourse.regularization import (EarlyStopping, bias_variance_decomposition, elastic_net_fit,  # noqa: E402
                                      polynomial_fit_predict, ridge_fit, sine_problem)
 from dlcourse.widgets import unit4 as widgets  # noqa: E402

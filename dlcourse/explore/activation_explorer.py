@@ -109,10 +109,6 @@ class ActivationView(View):
                                                 *self.curves.values()]
 
 
-def plot_activation(fig, d: ActivationData) -> None:
-    ActivationView().plot(fig, d)
-
-
 def describe_activation(d: ActivationData) -> str:
     g = d.median_grad[d.name][-1]
     verdict = "It vanishes." if g < 1e-3 else ("It explodes." if g > 1e3 else "It survives.")

@@ -15,7 +15,7 @@ from ..plotting import CYCLE, PALETTE, View
 @lru_cache(maxsize=1)
 def digits_split(seed: int = 0):
     X, y = load_digits()
-    return train_test_split(X, y, test_size=0.25, seed=seed)
+    return train_test_split(X, y, test_size=0.25, rng=seed)
 
 
 @lru_cache(maxsize=1)
@@ -87,10 +87,6 @@ class LinearAEView(View):
         return [self.marker, self.title]
 
 
-def plot_linear_ae(fig, d: LinearAEData) -> None:
-    LinearAEView().plot(fig, d)
-
-
 class EmbeddingData(NamedTuple):
     code: np.ndarray
     labels: np.ndarray
@@ -131,10 +127,6 @@ class EmbeddingView(View):
         self.original.set_data(d.original)
         self.recon.set_data(d.reconstruction)
         return [self.ring, self.original, self.recon]
-
-
-def plot_embedding(fig, d: EmbeddingData) -> None:
-    EmbeddingView().plot(fig, d)
 
 
 class OutlierData(NamedTuple):
@@ -190,7 +182,3 @@ class OutlierView(View):
         self.line.set_xdata([d.threshold, d.threshold])
         self.title.set_text(f"{int(d.flagged.sum())} flagged: precision {d.precision:.0%}, recall {d.recall:.0%}")
         return [self.line, self.title]
-
-
-def plot_outliers(fig, d: OutlierData) -> None:
-    OutlierView().plot(fig, d)

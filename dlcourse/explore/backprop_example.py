@@ -137,7 +137,3 @@ class StepperView(View):
         self.title.set_text(f"after {d.index} training steps, the next one — {_TITLES[d.show]}")
         self.curve.set_data(np.arange(1, len(d.errors) + 1), d.errors)
         return [*self.edge_text.values(), *self.node_text.values(), self.title, self.curve]
-
-
-def plot_stepper(fig, d: StepperData) -> None:
-    StepperView().plot(fig, d)

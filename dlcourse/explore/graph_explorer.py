@@ -128,7 +128,3 @@ class GraphView(View):
             text.set_text(node_text(node, id(node) in state.known))
             artists += [patch, text]
         return artists
-
-
-def plot_graph_state(fig, state: GraphState) -> None:
-    GraphView().plot(fig, state)

@@ -30,7 +30,7 @@ class Playground:
 
     def __init__(self, dataset: str = "moons", hidden: int = 8, depth: int = 2, activation: str = "tanh",
                  lr: float = 0.3, noise: float | None = None, seed: int = 0):
-        data = make_toy(dataset, n_samples=200, noise=noise, seed=seed)
+        data = make_toy(dataset, n_samples=200, noise=noise, rng=seed)
         X = data.X / np.abs(data.X).max() * 1.5
         self.model = make_mlp(2, [hidden] * depth, 2, activation=activation, rng=seed)
         self.trainer = Trainer(self.model, X, data.y, lr=lr)
@@ -92,7 +92,3 @@ class PlaygroundView(View):
         self.title.set_text(f"decision boundary after {s.steps} steps (accuracy {s.accuracy:.0%})")
         self.curve.set_data(np.arange(1, len(s.losses) + 1), s.losses)
         return self._swap("boundary", [fill, line]) + self.points + [self.title, self.curve]
-
-
-def plot_playground(fig, s: PlaygroundSnapshot) -> None:
-    PlaygroundView().plot(fig, s)

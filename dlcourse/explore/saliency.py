@@ -18,9 +18,9 @@ from ..plotting import View
 def trained_digits_mlp(steps: int = 300, seed: int = 0):
     """An MLP 64-32-10 (ReLU) trained on 75 % of the digits; returns ``(model, X_test, y_test, accuracy)``."""
     X, y = load_digits()
-    Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.25, seed=seed)
+    Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.25, rng=seed)
     model = make_mlp(64, [32], 10, activation="relu", rng=seed)
-    trainer = Trainer(model, Xtr, ytr, lr=0.5, batch_size=256, seed=seed)
+    trainer = Trainer(model, Xtr, ytr, lr=0.5, batch_size=256, rng=seed)
     trainer.train(steps)
     return model, Xte, yte, trainer.accuracy(Xte, yte)
 
@@ -88,7 +88,3 @@ class SaliencyView(View):
             bar.set_height(d.probs[i])
             bar.set_color("#0072B2" if i == d.output else "#bbbbbb")
         return [self.img, self.sal, self.t1, self.t2, *self.bars]
-
-
-def plot_saliency(fig, d: SaliencyData) -> None:
-    SaliencyView().plot(fig, d)

@@ -7,13 +7,15 @@ the labs fast enough to run live or to precompute in a second or two.
 
 The network is ``in → hidden (tanh) → out``; every model starts from the same weights, so
 that the only difference between two models is what they were trained on and with. All
-parameters live in one flat array (and all gradients in another), so that an Adam step is a
-handful of NumPy operations whatever the number of models.
+parameters live in one flat array (and all gradients in another), so that one
+:class:`dlcourse.optim.Adam` over ``[nets.flat]`` steps every model at once.
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+from .._validate import as_rng
 
 
 class TanhNets:
@@ -26,7 +28,7 @@ class TanhNets:
 
     NAMES = ("W1", "b1", "W2", "b2")
 
-    def __init__(self, n_models: int, n_in: int, n_hidden: int, n_out: int, seed: int = 0):
+    def __init__(self, n_models: int, n_in: int, n_hidden: int, n_out: int, rng=0):
         shapes = [(n_models, n_in, n_hidden), (n_models, 1, n_hidden), (n_models, n_hidden, n_out),
                   (n_models, 1, n_out)]
         sizes = [int(np.prod(s)) for s in shapes]
@@ -35,7 +37,7 @@ class TanhNets:
         self.params = {n: self.flat[a:b].reshape(s) for n, a, b, s in zip(self.NAMES, offsets, offsets[1:], shapes)}
         self.grads = {n: self.flat_grad[a:b].reshape(s)
                       for n, a, b, s in zip(self.NAMES, offsets, offsets[1:], shapes)}
-        rng = np.random.default_rng(seed)  # Glorot-like scale; the same start for every model
+        rng = as_rng(rng)  # Glorot-like scale; the same start for every model
         self.params["W1"][:] = rng.normal(0.0, np.sqrt(1.0 / n_in), (n_in, n_hidden))
         self.params["W2"][:] = rng.normal(0.0, np.sqrt(1.0 / n_hidden), (n_hidden, n_out))
 
@@ -61,28 +63,3 @@ class TanhNets:
         np.matmul(X.T if X.ndim == 2 else X.transpose(0, 2, 1), grad_a, out=g["W1"])
         np.sum(grad_a, axis=1, keepdims=True, out=g["b1"])
         return self.flat_grad
-
-
-class Adam:
-    """Adam with torch's defaults and bias correction, on one flat parameter array (in place)."""
-
-    def __init__(self, flat: np.ndarray, lr: float = 0.01, betas=(0.9, 0.999), eps: float = 1e-8):
-        self.flat, self.lr, self.betas, self.eps = flat, lr, betas, eps
-        self.m, self.v = np.zeros_like(flat), np.zeros_like(flat)
-        self.t = 0
-
-    def step(self, grad: np.ndarray) -> None:
-        self.t += 1
-        b1, b2 = self.betas
-        self.m *= b1
-        self.m += (1.0 - b1) * grad
-        self.v *= b2
-        self.v += (1.0 - b2) * grad * grad
-        step = self.lr / (1.0 - b1 ** self.t)
-        self.flat -= step * self.m / (np.sqrt(self.v / (1.0 - b2 ** self.t)) + self.eps)
-
-
-def softmax(z: np.ndarray) -> np.ndarray:
-    """Softmax along the last axis (shifted by the maximum)."""
-    e = np.exp(z - z.max(axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True)

@@ -163,10 +163,6 @@ class ImbalanceView(View):
                 *[c for row in self.cells for c in row], *self.bars, *self.values]
 
 
-def plot_imbalance(fig, d: ImbalanceData) -> None:
-    ImbalanceView().plot(fig, d)
-
-
 def describe_imbalance(d: ImbalanceData) -> str:
     s = d.scores
     return (f"Accuracy {s['accuracy']:.3f}, but the minority class has recall {s['recall']:.3f} "

@@ -31,7 +31,9 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
+from ..activations import softmax
 from ..data import make_moons
+from ..optim import Adam
 from ..plotting import PALETTE, View
 from . import unit2_batched as bt
 
@@ -72,7 +74,7 @@ LOSS_NAMES = tuple(ROBUST_LOSSES)
 @lru_cache(maxsize=1)
 def noisy_data(n_train: int = 200, n_test: int = 2000, seed: int = 1):
     """Training points, their clean labels, the order in which labels get flipped, and a clean test set."""
-    train, test = make_moons(n_train, noise=0.2, seed=seed), make_moons(n_test, noise=0.2, seed=seed + 1)
+    train, test = make_moons(n_train, noise=0.2, rng=seed), make_moons(n_test, noise=0.2, rng=seed + 1)
     order = np.random.default_rng(seed + 2).permutation(n_train)
     return train.X, train.y, order, test.X, test.y
 
@@ -98,15 +100,15 @@ def train_all(steps: int = 500, lr: float = 0.04, hidden: int = 12, seed: int = 
     labels = np.array([noisy_labels(r)[0] for r in NOISE_LEVELS])                 # (levels, N)
     n_levels, n_losses = len(NOISE_LEVELS), len(LOSS_NAMES)
     onehot = np.repeat(np.eye(2)[labels], n_losses, axis=0)                       # (levels * losses, N, 2)
-    nets = bt.TanhNets(n_levels * n_losses, 2, hidden, 2, seed=seed)
-    opt = bt.Adam(nets.flat, lr=lr)
+    nets = bt.TanhNets(n_levels * n_losses, 2, hidden, 2, rng=seed)
+    opt = Adam([nets.flat], lr=lr)
     grad = np.empty_like(onehot)
     for _ in range(steps):
         h, z = nets.forward(X)
-        p = bt.softmax(z)
+        p = softmax(z)
         for k, name in enumerate(LOSS_NAMES):                                     # model b uses loss b % n_losses
             grad[k::n_losses] = ROBUST_LOSSES[name].grad(p[k::n_losses], onehot[k::n_losses])
-        opt.step(nets.backward(X, h, grad / len(X)))
+        opt.step([nets.backward(X, h, grad / len(X))])
     shape = (n_levels, n_losses)
     test_acc = (nets.forward(Xt)[1].argmax(-1) == yt).mean(-1).reshape(shape)
     train_pred = nets.forward(X)[1].argmax(-1).reshape(shape + (len(X),))
@@ -116,7 +118,7 @@ def train_all(steps: int = 500, lr: float = 0.04, hidden: int = 12, seed: int = 
         if flipped.any():
             memorised[i] = (train_pred[i][:, flipped] == noisy[flipped]).mean(-1)
     gx, gy = np.meshgrid(np.linspace(*BOX[:2], GRID), np.linspace(*BOX[2:], GRID))
-    grid_prob = bt.softmax(nets.forward(np.c_[gx.ravel(), gy.ravel()])[1])[..., 1]
+    grid_prob = softmax(nets.forward(np.c_[gx.ravel(), gy.ravel()])[1])[..., 1]
     return NoiseRuns(test_acc, memorised, grid_prob.reshape(shape + (GRID, GRID)))
 
 
@@ -184,10 +186,6 @@ class NoiseView(View):
         self.dot.set_data([d.noise], [d.runs.test_accuracy[i, k]])
         self.title1.set_text(f"{d.loss}, {d.noise:.0%} flipped: test accuracy {d.runs.test_accuracy[i, k]:.1%}")
         return [self.image, *self.points, self.flips, self.marker, self.dot, self.title1]
-
-
-def plot_label_noise(fig, d: NoiseData) -> None:
-    NoiseView().plot(fig, d)
 
 
 def describe_label_noise(d: NoiseData) -> str:

@@ -213,10 +213,6 @@ class LossView(View):
 _SYMBOL = {"delta": "δ", "margin": "m", "gamma": "γ", "smoothing": "ε"}
 
 
-def plot_loss_curves(fig, d: LossCurves) -> None:
-    LossView().plot(fig, d)
-
-
 def describe_loss_curves(d: LossCurves) -> str:
     """One line per loss: its value and derivative at the point read off."""
     if not d.names:

@@ -26,6 +26,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..data import load_digits, train_test_split
+from ..optim import Adam
 from ..plotting import CYCLE, View
 from . import unit2_batched as bt
 
@@ -39,7 +40,7 @@ STEPS, SNAPSHOT_EVERY, BATCH = 300, 25, 128
 def digit_features(n_components: int = 16, seed: int = 0):
     """Digits 0-4 as their leading principal components (scaled to unit variance overall), split 75/25."""
     X, y = load_digits(n_class=CLASSES)
-    Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.25, seed=seed)
+    Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.25, rng=seed)
     mean = Xtr.mean(axis=0)
     _, _, Vt = np.linalg.svd(Xtr - mean, full_matrices=False)
     project = lambda A: (A - mean) @ Vt[:n_components].T  # noqa: E731
@@ -133,8 +134,8 @@ def train_embeddings(lr: float = 0.01, hidden: int = 16, seed: int = 0) -> Metri
     Xtr, Xte, ytr, yte = digit_features()
     nm = len(MARGINS)
     margins = np.array(MARGINS)
-    nets = bt.TanhNets(2 * nm, Xtr.shape[1], hidden, 2, seed=seed)
-    opt = bt.Adam(nets.flat, lr=lr)
+    nets = bt.TanhNets(2 * nm, Xtr.shape[1], hidden, 2, rng=seed)
+    opt = Adam([nets.flat], lr=lr)
     rng = np.random.default_rng(seed)
     snaps, steps, losses, acc = [], [], [], []
     loss = np.zeros(2 * nm)
@@ -151,7 +152,7 @@ def train_embeddings(lr: float = 0.01, hidden: int = 16, seed: int = 0) -> Metri
         loss_c, g_c = contrastive_terms(E[:nm], *sample_pairs(ytr, rng, BATCH), margins)
         loss_t, g_t = triplet_terms(E[nm:], *sample_triplets(ytr, rng, BATCH), margins)
         loss = np.r_[loss_c, loss_t]
-        opt.step(nets.backward(Xtr, h, np.concatenate([g_c, g_t])))
+        opt.step([nets.backward(Xtr, h, np.concatenate([g_c, g_t]))])
     return MetricRuns(np.array(snaps), np.array(steps), np.array(losses), np.array(acc), yte)
 
 
@@ -202,10 +203,6 @@ class MetricView(View):
             self.titles[k].set_text(f"{name}, m = {d.margin:g}, step {d.step}\n"
                                     f"1-NN test accuracy {d.accuracy[k]:.1%}")
         return self.points + self.titles
-
-
-def plot_metric_learning(fig, d: MetricData) -> None:
-    MetricView().plot(fig, d)
 
 
 def describe_metric_learning(d: MetricData) -> str:

@@ -19,6 +19,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ..optim import Adam
 from ..plotting import PALETTE, View
 from . import unit2_batched as bt
 
@@ -100,12 +101,12 @@ def fit_nets(x, y, delta: float, steps: int = 300, lr: float = 0.05, hidden: int
     """Three 1-16-1 tanh nets (MSE, MAE, Huber) trained together; returns their curves on ``GRID``."""
     X = (x / 5.0 - 1.0)[:, None]
     Y = ((y - Y_SHIFT) / Y_SCALE)[:, None]
-    nets = bt.TanhNets(3, 1, hidden, 1, seed=seed)
-    opt = bt.Adam(nets.flat, lr=lr)
+    nets = bt.TanhNets(3, 1, hidden, 1, rng=seed)
+    opt = Adam([nets.flat], lr=lr)
     for t in range(steps):
         opt.lr = lr * (1.0 - t / steps)          # decay to 0, so that sign-like gradients settle
         h, out = nets.forward(X)
-        opt.step(nets.backward(X, h, _residual_grads(out - Y, delta / Y_SCALE)))
+        opt.step([nets.backward(X, h, _residual_grads(out - Y, delta / Y_SCALE))])
     _, curves = nets.forward((GRID / 5.0 - 1.0)[:, None])
     return {name: Y_SHIFT + Y_SCALE * curves[k, :, 0] for k, name in enumerate(LOSSES)}
 
@@ -177,10 +178,6 @@ class OutlierView(View):
                 text = f"{name}: small net"
             self.titles[name].set_text(f"{text}\nerror vs true line {d.error[name]:.2f}")
         return self.outliers + list(self.fits.values()) + list(self.titles.values())
-
-
-def plot_outlier_fit(fig, d: OutlierFit) -> None:
-    OutlierView().plot(fig, d)
 
 
 def describe_outlier_fit(d: OutlierFit) -> str:

@@ -95,10 +95,6 @@ class SoftmaxView(View):
         return [*self.bars, *self.labels, *self.curves, self.marker, self.title1]
 
 
-def plot_softmax(fig, d: SoftmaxData) -> None:
-    SoftmaxView().plot(fig, d)
-
-
 # --------------------------------------------------------------------------- KL explorer
 class KLData(NamedTuple):
     p: np.ndarray           # the true distribution P (normalised)
@@ -162,10 +158,6 @@ class KLView(View):
             text.set_text(f"{v:.4f}")
         self.title2.set_text("H(P, Q) = H(P) + KL(P‖Q); KL is not symmetric")
         return [*self.pbars, *self.qbars, *self.sbars, *self.values, self.title2]
-
-
-def plot_kl(fig, d: KLData) -> None:
-    KLView().plot(fig, d)
 
 
 def describe_kl(d: KLData) -> str:

@@ -201,10 +201,6 @@ class ClipView(View):
                                              *self.norms.values(), self.threshold, self.threshold_text]
 
 
-def plot_clipping(fig, d: ClipData) -> None:
-    ClipView().plot(fig, d)
-
-
 def describe_clipping(d: ClipData) -> str:
     parts = []
     for m in MODES:

@@ -1,28 +1,12 @@
-"""Helpers shared by Unit 3's explorers: text drawn fast, and BLAS kept to one thread."""
+"""Helpers shared by Unit 3's explorers: text drawn fast."""
 
 from __future__ import annotations
 
-import functools
 from functools import lru_cache
 
 import numpy as np
 
 from ..plotting import canvas_png
-
-
-def single_threaded(fn):
-    """Run ``fn`` with BLAS limited to one thread.
-
-    The explorers multiply small matrices, where BLAS threads gain nothing and, on a busy
-    machine, spin-wait against each other: a 128 x 128 QR was measured 100 times slower.
-    """
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        from threadpoolctl import threadpool_limits
-
-        with threadpool_limits(1):
-            return fn(*args, **kwargs)
-    return wrapper
 
 
 @lru_cache(maxsize=256)

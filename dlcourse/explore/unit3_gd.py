@@ -19,7 +19,7 @@ import numpy as np
 
 from .._validate import check_number, check_positive_int
 from ..plotting import PALETTE, View
-from .unit3_common import single_threaded
+from .threads import single_threaded
 
 # ------------------------------------------------------------------------- the learning-rate explorer
 L_STEEP = 1.0          # curvature of the steep direction (w2): 2/L = 2
@@ -129,10 +129,6 @@ class LRView(View):
                                                self.best_text, self.now]
 
 
-def plot_lr(fig, d: LRData) -> None:
-    LRView().plot(fig, d)
-
-
 # ------------------------------------------------------------------------- a tour of the difficulties
 TOUR = (
     ("himmelblau", "several minima: the start decides", [(0.0, 0.0), (-1.0, -0.5), (0.5, -1.0), (-0.5, 1.0)],
@@ -145,7 +141,8 @@ TOUR = (
 
 def landscape_tour(fig) -> dict:
     """Gradient descent on four landscapes that show what makes optimisation hard; returns the paths."""
-    from ..optim import SGD, race
+    from ..optim import SGD
+    from .race import race
     from .unit3_race import draw_paths
 
     axes = fig.subplots(1, len(TOUR))
@@ -243,7 +240,9 @@ def epoch_times(batch_sizes=(1, 4, 16, 64, 256, 1347), max_batches: int = 60, se
     to a whole epoch of ``ceil(1347 / batch size)`` batches.
     """
     from ..data import load_digits
-    from ..mlp import make_mlp, softmax_cross_entropy
+    from ..mlp import make_mlp
+    from ..optim import SGD
+    from ..train import train_step
 
     X, y = load_digits()
     X, y = X[:1347], y[:1347]
@@ -255,13 +254,10 @@ def epoch_times(batch_sizes=(1, 4, 16, 64, 256, 1347), max_batches: int = 60, se
         best = np.inf
         for _ in range(3):
             start = time.perf_counter()
+            opt = SGD(model.parameters(), lr=0.01)
             for i in range(k):
                 s = (i * b) % len(X)
-                model.zero_grad()
-                _, grad = softmax_cross_entropy(model.forward(X[s:s + b]), y[s:s + b])
-                model.backward(grad)
-                for p, g in zip(model.parameters(), model.gradients()):
-                    p -= 0.01 * g
+                train_step(model, X[s:s + b], y[s:s + b], "cross_entropy", opt)
             best = min(best, time.perf_counter() - start)
         out[b] = best * n_batches / k
     return out
@@ -321,10 +317,6 @@ class MinibatchView(View):
         return [self.full, self.path, self.title, self.full_curve, self.curve]
 
 
-def plot_minibatch(fig, d: MinibatchData) -> None:
-    MinibatchView().plot(fig, d)
-
-
 __all__ = ["compute_lr", "LRView", "regime", "compute_minibatch", "MinibatchView", "minibatch_path",
            "epoch_times", "diabetes_two_features", "regression_loss"]
 
@@ -348,6 +340,8 @@ def batch_table(batch_sizes=(1, 32, 1347), lr: float = 0.05, samples: int = 50, 
     """
     from ..data import load_digits
     from ..mlp import make_mlp, softmax_cross_entropy
+    from ..optim import SGD
+    from ..train import fit
 
     X, y = load_digits()
     X, y = X[:1347], y[:1347]
@@ -368,15 +362,9 @@ def batch_table(batch_sizes=(1, 32, 1347), lr: float = 0.05, samples: int = 50, 
         best, loss = np.inf, np.nan
         for _ in range(2):
             model = make_mlp(64, [32], 10, activation="relu", rng=seed)
-            order = np.random.default_rng(seed).permutation(len(X))
             start = time.perf_counter()
-            for s in range(0, len(X), b):
-                idx = order[s:s + b]
-                model.zero_grad()
-                _, g = softmax_cross_entropy(model.forward(X[idx]), y[idx])
-                model.backward(g)
-                for p, gp in zip(model.parameters(), model.gradients()):
-                    p -= lr * gp
+            fit(model, X, y, optimizer=SGD(model.parameters(), lr=lr), epochs=1, batch_size=b, rng=seed,
+                progress=False)
             best = min(best, time.perf_counter() - start)
             loss = softmax_cross_entropy(model.forward(X), y)[0]
         rows.append(BatchRow(b, -(-len(X) // b), b * (64 + 32 + 10), float(noise), float(loss), best))

@@ -16,7 +16,7 @@ import numpy as np
 from .. import init
 from ..activations import ACTIVATIONS, DERIVATIVES
 from ..plotting import CYCLE, PALETTE, View
-from .unit3_common import single_threaded
+from .threads import single_threaded
 
 WIDTH, BATCH = 128, 128
 INIT_CHOICES = {
@@ -154,10 +154,6 @@ class InitView(View):
                 line.set_zorder(3 if mine else 2)
                 artists.append(line)
         return self.ridges + [self.title, *self.xlabels] + artists
-
-
-def plot_init(fig, d: InitData) -> None:
-    InitView().plot(fig, d)
 
 
 def describe_init(d: InitData) -> str:

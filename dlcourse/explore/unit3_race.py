@@ -17,8 +17,8 @@ from typing import Callable, NamedTuple
 import numpy as np
 
 from ..landscapes import LANDSCAPES, Landscape, noisy
-from ..optim import SGD, Adadelta, Adagrad, Adam, AdamW, RMSprop, bfgs, conjugate_gradient, lbfgs, newton, race
-from ..optim.race import Leaderboard, LeaderboardRow
+from ..optim import SGD, Adadelta, Adagrad, Adam, AdamW, RMSprop, bfgs, conjugate_gradient, lbfgs, newton
+from .race import Leaderboard, LeaderboardRow, race
 from ..plotting import CYCLE, PALETTE, View
 from .unit3_common import TextPanel
 
@@ -38,7 +38,7 @@ MOMENTUM = Hyper("momentum", "momentum μ", 0.0, 0.99)
 
 
 class Racer(NamedTuple):
-    """A contestant: ``make(**hyper)`` gives what :func:`dlcourse.optim.race` accepts."""
+    """A contestant: ``make(**hyper)`` gives what :func:`dlcourse.explore.race.race` accepts."""
     name: str
     make: Callable
     hypers: tuple
@@ -174,9 +174,6 @@ class RaceCache:
         return run
 
 
-CACHE = RaceCache()
-
-
 class RaceData(NamedTuple):
     landscape: str
     noise: float
@@ -198,7 +195,9 @@ def compute_race(landscape: str = "rosenbrock", racers=DEFAULT_RACERS, hyper: di
 
     ``hyper`` maps a racer's name to its hyperparameters (missing ones: :func:`default_hyper`);
     ``step`` is the step the scrubber shows (default: the last). A racer from ``extra`` that
-    raises (a stub not written yet, a bug) is left out and reported in ``failed``.
+    raises (a stub not written yet, a bug) is left out and reported in ``failed``. ``cache`` (a
+    :class:`RaceCache` the caller keeps, as the race widget does) returns runs seen before; without
+    one every run is computed.
     """
     table = all_racers(extra)
     unknown = [n for n in racers if n not in table]
@@ -206,7 +205,7 @@ def compute_race(landscape: str = "rosenbrock", racers=DEFAULT_RACERS, hyper: di
         raise ValueError(f"unknown racer(s) {unknown}; choose from {list(table)}")
     land = make_landscape(landscape)
     x0 = tuple(float(v) for v in (land.start if x0 is None else x0))
-    cache = CACHE if cache is None else cache
+    cache = RaceCache() if cache is None else cache
     runs, failed = {}, {}
     for name in racers:
         h = default_hyper(table[name], landscape) | dict((hyper or {}).get(name, {}))
@@ -381,10 +380,6 @@ def format_board(d: RaceData) -> str:
               else "unbounded below: the lowest f wins", f"start ({d.x0[0]:.2f}, {d.x0[1]:.2f})"
               + (f", gradient noise {d.noise:g}" if d.noise else "")]
     return "\n".join(lines)
-
-
-def plot_race(fig, d: RaceData) -> None:
-    RaceView().plot(fig, d)
 
 
 def draw_paths(ax, landscape, trajectories: dict, title: str = "") -> None:

@@ -16,8 +16,10 @@ import numpy as np
 
 from ..mlp import make_mlp, softmax_cross_entropy
 from ..plotting import View
-from .unit3_common import TextPanel, single_threaded
-from .unit3_race import RACERS, compute_race, racer_style
+from ..train import fit
+from .threads import single_threaded
+from .unit3_common import TextPanel
+from .unit3_race import RACERS, RaceCache, compute_race, racer_style
 
 # Learning rates for the network: the best of 1e-4 ... 1 (three per decade) by training loss
 # after 8 epochs of batches of 64, as ``tune_digits_learning_rate`` finds them; not the 2-D
@@ -37,7 +39,7 @@ def digits_data(seed: int = 0):
     from ..data import load_digits, train_test_split
 
     X, y = load_digits()
-    return train_test_split(X, y, test_size=0.25, seed=seed)
+    return train_test_split(X, y, test_size=0.25, rng=seed)
 
 
 class DigitsRun(NamedTuple):
@@ -90,17 +92,13 @@ def train_digits(racer: str, epochs: int = 8, batch_size: int = 64, hyper: dict 
     if r.second_order:
         losses = _second_order(model, r, h, epochs, Xtr, ytr)
     else:
-        opt = r.make(**h)(model.parameters())
-        rng, losses = np.random.default_rng(seed), [full_loss()]
-        for _ in range(epochs):
-            order = rng.permutation(len(Xtr))
-            for s in range(0, len(Xtr), batch_size):
-                idx = order[s:s + batch_size]
-                model.zero_grad()
-                _, grad = softmax_cross_entropy(model.forward(Xtr[idx]), ytr[idx])
-                model.backward(grad)
-                opt.step(model.gradients())
+        losses = [full_loss()]
+
+        def record(epoch, history):
             losses.append(full_loss() if np.all(np.isfinite(model.parameters()[0])) else np.nan)
+
+        fit(model, Xtr, ytr, optimizer=r.make(**h)(model.parameters()), epochs=epochs, batch_size=batch_size,
+            rng=seed, progress=False, callbacks=[record])
     acc = float(np.mean(np.argmax(model.forward(Xte), axis=1) == yte))
     return DigitsRun(racer, np.array(losses), acc, time.perf_counter() - start)
 
@@ -184,10 +182,13 @@ class CompareData(NamedTuple):
     rho: float
 
 
-def compute_compare(digits: dict, landscape: str = "rosenbrock") -> CompareData:
-    """The 2-D race on ``landscape`` (each racer at its tuned rate) beside the digits runs of the same racers."""
+def compute_compare(digits: dict, landscape: str = "rosenbrock", cache: RaceCache | None = None) -> CompareData:
+    """The 2-D race on ``landscape`` (each racer at its tuned rate) beside the digits runs of the same racers.
+
+    ``cache`` (a :class:`~dlcourse.explore.unit3_race.RaceCache` the caller keeps) returns races seen before.
+    """
     names = tuple(n for n in digits if n in RACERS)
-    race = compute_race(landscape, names, steps=500)
+    race = compute_race(landscape, names, steps=500, cache=cache)
     rank_2d = {r.name: r.rank for r in race.leaderboard}
     final = {n: digits[n].loss[-1] if np.isfinite(digits[n].loss[-1]) else np.inf for n in names}
     order = sorted(names, key=lambda n: final[n])
@@ -242,10 +243,6 @@ class CompareView(View):
             lines.append(f"{name:<9}{d.rank_2d[name]:>5}{d.rank_digits[name]:>8}")
         lines += ["", f"rank correlation {d.rho:+.2f}", "(+1: same order,", " 0: unrelated)"]
         return [*self.curves.values(), self.title, self.board.set_text("\n".join(lines))]
-
-
-def plot_compare(fig, d: CompareData) -> None:
-    CompareView().plot(fig, d)
 
 
 class Cost(NamedTuple):

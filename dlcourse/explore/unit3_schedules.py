@@ -18,7 +18,8 @@ from .._validate import check_number, check_positive_int
 from ..optim.schedules import (cosine_annealing, exponential_decay, inverse_time_decay, linear_warmup,
                                step_decay)
 from ..plotting import CYCLE, View
-from .unit3_common import TextPanel, single_threaded
+from .threads import single_threaded
+from .unit3_common import TextPanel
 
 EPOCHS = 15
 LR0_CHOICES = (0.1, 0.3, 1.0, 3.0)
@@ -162,7 +163,3 @@ class ScheduleView(View):
         text += "\n\nafter epoch 1\n" + "\n".join(f"{d.names[i]:<13}{d.losses[i, 1]:.4f}" for i in order)
         return ([*self.rate_lines.values(), *self.loss_lines.values(), self.title,
                  self.board.set_text(text)])
-
-
-def plot_schedules(fig, d: ScheduleData) -> None:
-    ScheduleView().plot(fig, d)

@@ -14,10 +14,12 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..mlp import make_mlp, softmax_cross_entropy
+from ..losses import cross_entropy
+from ..mlp import make_mlp
 from ..optim import SGD
 from ..optim.tuning import ema, lr_range, suggest_lr
-from .unit3_common import single_threaded
+from ..train import fit, train_step
+from .threads import single_threaded
 from .unit3_real_race import digits_data
 
 SPACE = (("log10 learning rate", -3.0, 0.5), ("log10 weight decay", -6.0, -1.0))
@@ -31,17 +33,9 @@ def objective(log_lr: float, log_wd: float, epochs: int = 3, seed: int = 0) -> f
     Xtr, Xval, ytr, yval = digits_data()
     model = make_mlp(64, [32], 10, activation="relu", rng=seed)
     opt = SGD(model.parameters(), lr=10.0 ** log_lr, momentum=0.9, weight_decay=10.0 ** log_wd)
-    rng = np.random.default_rng(seed)
     with np.errstate(all="ignore"):
-        for _ in range(epochs):
-            order = rng.permutation(len(Xtr))
-            for s in range(0, len(Xtr), 64):
-                idx = order[s:s + 64]
-                model.zero_grad()
-                _, grad = softmax_cross_entropy(model.forward(Xtr[idx]), ytr[idx])
-                model.backward(grad)
-                opt.step(model.gradients())
-        loss = softmax_cross_entropy(model.forward(Xval), yval)[0]
+        fit(model, Xtr, ytr, optimizer=opt, epochs=epochs, batch_size=64, rng=seed, progress=False)
+        loss = cross_entropy(model.forward(Xval), yval)
     return float(min(loss, WORST)) if np.isfinite(loss) else WORST
 
 
@@ -147,14 +141,10 @@ def lr_range_test(lr_min: float = 1e-4, lr_max: float = 10.0, steps: int = 120, 
         for k, lr in enumerate(lrs):
             idx = order[k * batch_size:(k + 1) * batch_size]
             opt.lr = float(lr)
-            model.zero_grad()
-            loss, grad = softmax_cross_entropy(model.forward(Xtr[idx]), ytr[idx])
-            losses.append(loss)
+            losses.append(train_step(model, Xtr[idx], ytr[idx], "cross_entropy", opt).loss)
             smoothed = ema(losses, beta)
-            if not np.isfinite(loss) or smoothed[-1] > 4 * smoothed.min():
+            if not np.isfinite(losses[-1]) or smoothed[-1] > 4 * smoothed.min():
                 break
-            model.backward(grad)
-            opt.step(model.gradients())
     losses = np.array(losses)
     smoothed = ema(np.where(np.isfinite(losses), losses, 1e6), beta)
     steepest, tenth = suggest_lr(lrs[:len(losses)], smoothed)

@@ -17,12 +17,12 @@ from typing import Callable, NamedTuple
 import numpy as np
 
 from ..data import load_digits, train_test_split
-from ..losses import cross_entropy_grad
 from ..mlp import make_mlp
 from ..optim import Adam
 from ..plotting import PALETTE, View
 from ..regularization import augment_batch
-from .unit4_util import single_threaded
+from ..train import fit
+from .threads import single_threaded
 
 SIZES = (25, 50, 100, 200, 400)
 N_COPIES = 4
@@ -33,18 +33,15 @@ N_SHOWN = 8
 def digit_sets(seed: int = 0):
     """``X_train, X_test, X_test_jittered, y_train, y_test`` (75 / 25 split)."""
     X, y = load_digits()
-    Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.25, seed=seed)
+    Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.25, rng=seed)
     return Xtr, Xte, augment_batch(Xte, rng=999, degrees=10, shift=1, clip=(0, 1)), ytr, yte
 
 
 def train_mlp(X, y, steps: int = 150, lr: float = 1e-2, seed: int = 0):
     """A 64-64-10 ReLU network trained by full-batch Adam on softmax cross-entropy."""
     model = make_mlp(64, [64], 10, activation="relu", rng=seed)
-    opt = Adam(model.parameters(), lr=lr)
-    for _ in range(steps):
-        model.zero_grad()
-        model.backward(cross_entropy_grad(model.forward(X), y))
-        opt.step(model.gradients())
+    fit(model, X, y, optimizer=Adam(model.parameters(), lr=lr), epochs=steps, batch_size=len(X), shuffle=False,
+        progress=False)
     return model
 
 
@@ -55,6 +52,8 @@ class AugmentCurves(NamedTuple):
     augmented: np.ndarray      # (len(sizes), 2) with augmentation
 
 
+# Trained in this session by the widget's Run button (seconds each), read by its compute: module-level on purpose,
+# like functools.lru_cache, so that a notebook's training cell and the widget share one run.
 _CURVES: dict = {}
 
 
@@ -164,7 +163,3 @@ class AugmentView(View):
         self.curve_title.set_text(("old curves, press Run — " if d.pending else "")
                                   + describe_settings(d.curves.settings))
         return [*self.images, self.t0, self.curve_title]
-
-
-def plot_augment(fig, d: AugmentData) -> None:
-    AugmentView().plot(fig, d)

@@ -21,9 +21,10 @@ from typing import Callable, NamedTuple
 import numpy as np
 from matplotlib.collections import LineCollection
 
+from ..optim import Adam
 from ..plotting import PALETTE, View
 from ..regularization import sine_problem
-from .unit4_util import single_threaded
+from .threads import single_threaded
 
 DEGREES = tuple(range(0, 13))
 WIDTHS = (1, 2, 3, 4, 8, 16, 32)
@@ -129,14 +130,9 @@ def train_tanh_nets(X, Y, width: int, steps: int = 1000, lr: float = 0.02, seed:
     rng = np.random.default_rng(seed)
     params = [rng.normal(0, 2.0, (R, width)), rng.uniform(-2, 2, (R, width)),
               rng.normal(0, 1 / np.sqrt(width), (R, width)), np.zeros((R, 1))]
-    m = [np.zeros_like(p) for p in params]
-    v = [np.zeros_like(p) for p in params]
-    for t in range(1, steps + 1):
-        _, grads = tanh_nets_loss_and_grads(params, X, Y)
-        for p, gr, mi, vi in zip(params, grads, m, v):
-            mi += 0.1 * (gr - mi)
-            vi += 0.001 * (gr * gr - vi)
-            p -= lr * (mi / (1 - 0.9 ** t)) / (np.sqrt(vi / (1 - 0.999 ** t)) + 1e-8)
+    opt = Adam(params, lr=lr)
+    for _ in range(steps):
+        opt.step(tanh_nets_loss_and_grads(params, X, Y)[1])
 
     def predict(x):
         W1, b1, W2, b2 = params
@@ -149,6 +145,8 @@ def train_tanh_nets(X, Y, width: int, steps: int = 1000, lr: float = 0.02, seed:
     return predict
 
 
+# Trained in this session by the widget's Run button (seconds each), read by its compute: module-level on purpose,
+# like functools.lru_cache, so that a notebook's training cell and the widget share one run.
 _NETWORK_CACHE: dict = {}
 
 
@@ -310,7 +308,3 @@ class CapacityView(View):
         self.status.set_text("older curves shown: press Run to train networks for these settings" if d.pending else " ")
         return [self.points, self.fits, self.mean, self.t1, *self.series, self.noise, self.t2, self.marker,
                 self.path, self.point, self.status, *self.tick_labels, self.xlabel]
-
-
-def plot_capacity(fig, d: CapacityData) -> None:
-    CapacityView().plot(fig, d)

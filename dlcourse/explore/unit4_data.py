@@ -18,7 +18,7 @@ import numpy as np
 from ..data import load_digits, train_test_split
 from ..losses import cross_entropy_grad
 from ..metrics import f1, precision, recall
-from .unit4_util import single_threaded
+from .threads import single_threaded
 
 
 def standardize(X_train, *others):
@@ -56,7 +56,7 @@ class Imbalanced(NamedTuple):
 def imbalanced_digits(keep: float = 0.1, positive: int = 3, seed: int = 0) -> Imbalanced:
     """Digits as "``positive`` or not", keeping only a fraction ``keep`` of the positive training digits."""
     X, y = load_digits()
-    Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.25, seed=seed)
+    Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.25, rng=seed)
     pos = np.flatnonzero(ytr == positive)
     kept = np.random.default_rng(seed).permutation(pos)[: max(1, int(keep * len(pos)))]
     rows = np.sort(np.r_[np.flatnonzero(ytr != positive), kept])
@@ -107,7 +107,7 @@ def leakage_experiment(n: int = 60, d: int = 2000, k: int = 20, folds: int = 5, 
     X, y = rng.normal(size=(n, d)), rng.permutation(np.r_[np.zeros(n // 2, int), np.ones(n - n // 2, int)])
     leaky_cols = _top_features(X, y, k)
     scores = {"features chosen on all data (leaky)": [], "features chosen inside each fold (honest)": []}
-    for fold in stratified_kfold_indices(y, folds, seed=seed):
+    for fold in stratified_kfold_indices(y, folds, rng=seed):
         for name, cols in zip(scores, (leaky_cols, _top_features(X[fold.train], y[fold.train], k))):
             model = LogisticRegression(alpha=1e-2, lr=0.5, max_iter=200).fit(X[fold.train][:, cols], y[fold.train])
             scores[name].append(np.mean(model.predict(X[fold.val][:, cols]) == y[fold.val]))

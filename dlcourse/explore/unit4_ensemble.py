@@ -28,7 +28,7 @@ from ..data import make_moons
 from ..plotting import PALETTE, View
 from ..regularization import (LogisticRegression, adaboost_fit, bagging_fit, majority_vote, stacking_fit,
                               zero_one_bias_variance)
-from .unit4_util import single_threaded
+from .threads import single_threaded
 
 METHODS = ("bagging", "boosting", "stacking")
 N_SETS = 8
@@ -62,8 +62,8 @@ BASE_LEARNERS = {"deep tree": deep_tree, "logistic regression": logistic, "15-ne
 @lru_cache(maxsize=1)
 def moons_sets(n_sets: int = N_SETS, seed: int = 0):
     """``n_sets`` training sets of 200 noisy moons, a test set of 1,000 and the grid for the pictures."""
-    train = [make_moons(200, noise=0.3, seed=seed + i) for i in range(n_sets)]
-    test = make_moons(1000, noise=0.3, seed=seed + 1000)
+    train = [make_moons(200, noise=0.3, rng=seed + i) for i in range(n_sets)]
+    test = make_moons(1000, noise=0.3, rng=seed + 1000)
     g0, g1 = np.linspace(*BOX[0], GRID), np.linspace(*BOX[1], GRID)
     xx, yy = np.meshgrid(g0, g1)
     return train, test, (xx, yy, np.c_[xx.ravel(), yy.ravel()])
@@ -224,7 +224,3 @@ class EnsembleView(View):
             self.marker.set_xdata([i + 1] * 2)
             self.t1.set_text(f"{c.method}, {i + 1} model{'s' * (i > 0)}: test error {c.error[i]:.3f}")
         return self._swap("regions", [fill, line]) + [self.marker, self.t1]
-
-
-def plot_ensemble(fig, d: EnsembleData) -> None:
-    EnsembleView().plot(fig, d)

@@ -24,24 +24,21 @@ from ..data import load_digits, train_test_split
 from ..layers import Linear, ReLU, Sequential
 from ..losses import cross_entropy_grad
 from ..optim import Adam
-from .unit4_util import single_threaded
+from ..train import fit
+from .threads import single_threaded
 
 
 @lru_cache(maxsize=1)
 def digits_split(seed: int = 0):
     X, y = load_digits()
-    return train_test_split(X, y, test_size=0.25, seed=seed)
+    return train_test_split(X, y, test_size=0.25, rng=seed)
 
 
-def train(model, X, y, steps: int, lr: float = 1e-2, params=None) -> None:
-    """Full-batch Adam on softmax cross-entropy; ``params`` (default: all) are the ones updated."""
-    params = model.parameters() if params is None else params
-    ids = {id(p) for p in params}
-    opt = Adam(params, lr=lr)
-    for _ in range(steps):
-        model.zero_grad()
-        model.backward(cross_entropy_grad(model.forward(X), y))
-        opt.step([g for p, g in zip(model.parameters(), model.gradients()) if id(p) in ids])
+def train(model, X, y, steps: int, lr: float = 1e-2, params=None, callbacks=()) -> None:
+    """Full-batch Adam on softmax cross-entropy (:func:`dlcourse.train.fit`); ``params`` (default: all) are updated."""
+    opt = Adam(model.parameters() if params is None else params, lr=lr)
+    fit(model, X, y, optimizer=opt, epochs=steps, batch_size=len(X), shuffle=False, progress=False,
+        callbacks=callbacks)
 
 
 def accuracy(model, X, y) -> float:
@@ -130,14 +127,13 @@ def forgetting_experiment(steps: int = 150, every: int = 10, n_replay: int = 50,
         if replay:
             X, y = np.vstack([X, Xtr[a][:n_replay]]), np.r_[y, ytr[a][:n_replay]]
         curve = [(accuracy(model, Xte[yte < 5], yte[yte < 5]), accuracy(model, Xte[yte >= 5], yte[yte >= 5]))]
-        opt = Adam(model.parameters(), lr=1e-2)
-        for t in range(1, steps + 1):
-            model.zero_grad()
-            model.backward(cross_entropy_grad(model.forward(X), y))
-            opt.step(model.gradients())
-            if t % every == 0:
+
+        def record(epoch, history):
+            if (epoch + 1) % every == 0:
                 curve.append((accuracy(model, Xte[yte < 5], yte[yte < 5]),
                               accuracy(model, Xte[yte >= 5], yte[yte >= 5])))
+
+        train(model, X, y, steps, lr=1e-2, callbacks=[record])
         out[replay] = np.array(curve)
     return ForgettingResult(np.arange(0, steps + 1, every), out[False][:, 0], out[False][:, 1],
                             out[True][:, 0], out[True][:, 1])

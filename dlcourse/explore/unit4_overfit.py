@@ -3,7 +3,7 @@ r"""Overfitting lab: a 64-256-10 ReLU network on 100 digits, with dropout, weigh
 :func:`train_overfit_run` trains the network (full-batch Adam, lr 0.01) for a fixed number of
 epochs and records the training and validation loss and accuracy after every epoch, in
 eval mode. The L2 penalty :math:`\tfrac{\lambda}{2}\lVert W\rVert^2` covers the weights only
-(:func:`dlcourse.regularization.l2_penalty_grad`), dropout sits after the hidden layer
+(a parameter group of the weights with ``weight_decay``, the biases without), dropout sits after the hidden layer
 (:class:`dlcourse.layers.Dropout`). Early stopping is then replayed on the recorded
 validation losses with :class:`dlcourse.regularization.EarlyStopping`: the stopping point for
 any patience is known without training again.
@@ -18,11 +18,12 @@ import numpy as np
 
 from ..data import load_digits
 from ..layers import BatchNorm1d, Dropout, Linear, ReLU, Sequential, Sigmoid
-from ..losses import cross_entropy, cross_entropy_grad
+from ..losses import cross_entropy
 from ..optim import SGD, Adam
 from ..plotting import CYCLE, PALETTE, View
-from ..regularization import EarlyStopping, l2_penalty_grad, named_parameters
-from .unit4_util import single_threaded
+from ..regularization import EarlyStopping, named_parameters
+from ..train import fit
+from .threads import single_threaded
 
 DROPOUT = (0.0, 0.2, 0.5)
 WEIGHT_DECAY = (0.0, 1e-4, 1e-3, 1e-2)
@@ -58,6 +59,8 @@ def _metrics(model, X, y):
     return cross_entropy(out, y), float(np.mean(out.argmax(1) == y))
 
 
+# Trained in this session by the widget's Run button (seconds each), read by its compute: module-level on purpose,
+# like functools.lru_cache, so that a notebook's training cell and the widget share one run.
 _RUNS: dict = {}
 
 
@@ -70,22 +73,19 @@ def train_overfit_run(p: float = 0.0, weight_decay: float = 0.0, epochs: int = E
         return _RUNS[key]
     Xtr, Xva, ytr, yva = digits_subset()
     model = make_network(p, seed=seed)
-    opt = Adam(model.parameters(), lr=1e-2)
-    names = list(named_parameters(model))
+    named = named_parameters(model)
+    opt = Adam([{"params": [v for n, v in named.items() if n.endswith("weight")], "weight_decay": weight_decay},
+                {"params": [v for n, v in named.items() if n.endswith("bias")], "weight_decay": 0.0}], lr=1e-2)
     hist = []
-    for epoch in range(epochs):
-        model.train()
-        model.zero_grad()
-        model.backward(cross_entropy_grad(model.forward(Xtr), ytr))
-        grads = model.gradients()
-        if weight_decay:
-            decay = l2_penalty_grad(model, weight_decay)     # zeros for the biases
-            grads = [g + decay[n] for g, n in zip(grads, names)]
-        opt.step(grads)
+
+    def record(epoch, history):
         model.eval()
         hist.append(_metrics(model, Xtr, ytr) + _metrics(model, Xva, yva))
         if progress is not None and (epoch + 1) % 20 == 0:
             progress(epoch + 1, epochs)
+
+    fit(model, Xtr, ytr, optimizer=opt, epochs=epochs, batch_size=len(Xtr), shuffle=False, progress=False,
+        callbacks=[record])
     h = np.array(hist)
     _RUNS[key] = OverfitRun(float(p), float(weight_decay), h[:, 0], h[:, 2], h[:, 1], h[:, 3], model)
     return _RUNS[key]
@@ -194,10 +194,6 @@ class OverfitView(View):
         return [*self.shade, *self.best, *self.stop, self.title]
 
 
-def plot_overfit(fig, d: OverfitData) -> None:
-    OverfitView().plot(fig, d)
-
-
 # --------------------------------------------------------------------- batch norm and noise injection
 def deep_sigmoid_net(batchnorm: bool, depth: int = 4, width: int = 64, seed: int = 0) -> Sequential:
     """``depth`` blocks Linear → (BatchNorm1d) → Sigmoid, then Linear(width, 10)."""
@@ -216,15 +212,9 @@ def batchnorm_experiment(steps: int = 100, n: int = 200, lr: float = 0.5, seed: 
     out = {}
     for bn in (False, True):
         model = deep_sigmoid_net(bn, seed=seed)
-        opt, losses = SGD(model.parameters(), lr=lr), []
-        for _ in range(steps):
-            model.zero_grad()
-            logits = model.forward(X)
-            losses.append(cross_entropy(logits, y))
-            model.backward(cross_entropy_grad(logits, y))
-            opt.step(model.gradients())
-        model.eval()
-        out[bn] = (np.array(losses), float(np.mean(model.forward(X).argmax(1) == y)))
+        history = fit(model, X, y, optimizer=SGD(model.parameters(), lr=lr), epochs=steps, batch_size=len(X),
+                      shuffle=False, progress=False)
+        out[bn] = (np.array(history["loss"]), float(np.mean(model.forward(X).argmax(1) == y)))
     return out
 
 

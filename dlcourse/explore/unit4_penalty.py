@@ -21,7 +21,7 @@ import numpy as np
 
 from ..plotting import CYCLE, PALETTE, View
 from ..regularization import elastic_net_path, ridge_fit
-from .unit4_util import single_threaded
+from .threads import single_threaded
 
 PENALTIES = {"L1 (lasso)": 1.0, "L2 (ridge)": 0.0, "elastic net": None}
 L1_RATIOS = (0.2, 0.5, 0.8)
@@ -183,10 +183,6 @@ class PenaltyView(View):
         self.t3.set_text(f"weights: {d.n_zero} of {len(d.coef)} exactly zero")
         return (self._swap("region", [region, edge, touch])
                 + [self.sol, self.t1, *self.paths, self.t2, self.vline, *self.bars, self.t3])
-
-
-def plot_penalty(fig, d: PenaltyData) -> None:
-    PenaltyView().plot(fig, d)
 
 
 # ------------------------------------------------------------------- the L1 vs L2 table, measured

@@ -19,7 +19,7 @@ from ..data import load_digits, train_test_split
 from ..layers import Linear
 from ..plotting import PALETTE, View
 from ..regularization import build_classifier, fine_tune, greedy_pretrain, predict_classes
-from .unit4_util import single_threaded
+from .threads import single_threaded
 
 SIZES = (20, 50, 100, 200, 500)
 ARCHITECTURES = {"64-32 (2 hidden layers)": (64, 32), "64-32-16 (3 hidden layers)": (64, 32, 16)}
@@ -30,7 +30,7 @@ N_FILTERS = 16
 def digits_for_pretraining(seed: int = 0):
     """``X_train, X_test, y_train, y_test`` with the training digits in a fixed random order."""
     X, y = load_digits()
-    Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.25, seed=seed)
+    Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.25, rng=seed)
     order = np.random.default_rng(seed + 1).permutation(len(Xtr))
     return Xtr[order], Xte, ytr[order], yte
 
@@ -58,6 +58,8 @@ def _finetuned_accuracy(encoders, n, seed) -> float:
     return float(np.mean(predict_classes(model, Xte) == yte))
 
 
+# Trained in this session by the widget's Run button (seconds each), read by its compute: module-level on purpose,
+# like functools.lru_cache, so that a notebook's training cell and the widget share one run.
 _CURVES: dict = {}
 
 
@@ -155,7 +157,3 @@ class PretrainView(View):
         self.title.set_text(f"{c.sizes[i]} labels: {c.pretrained[i]:.1%} pretrained vs {c.random[i]:.1%} random"
                             + ("  —  press Run for the other network" if d.pending else ""))
         return [self.marker, self.title]
-
-
-def plot_pretrain(fig, d: PretrainData) -> None:
-    PretrainView().plot(fig, d)

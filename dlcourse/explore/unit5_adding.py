@@ -69,7 +69,7 @@ def train_adding(kind: str = "LSTM", seq_len: int = 50, hidden: int = 16, steps:
     import torch
     from .._progress import progress_bar
 
-    test = make_adding_problem(1000, seq_len, seed=TEST_SEED)
+    test = make_adding_problem(1000, seq_len, rng=TEST_SEED)
     Xte, yte = torch.tensor(test.X, dtype=torch.float32), torch.tensor(test.y, dtype=torch.float32)
     rng = np.random.default_rng(seed + 1)
     record_steps, record_mse = [], []
@@ -80,7 +80,7 @@ def train_adding(kind: str = "LSTM", seq_len: int = 50, hidden: int = 16, steps:
         start = time.perf_counter()
         for step in (bar := progress_bar(range(1, steps + 1), f"{kind}, T = {seq_len}", enabled=progress,
                                          mininterval=0.5)):
-            batch = make_adding_problem(batch_size, seq_len, seed=rng)
+            batch = make_adding_problem(batch_size, seq_len, rng=rng)
             xb, yb = torch.tensor(batch.X, dtype=torch.float32), torch.tensor(batch.y, dtype=torch.float32)
             loss = torch.mean((model(xb) - yb) ** 2)
             opt.zero_grad()
@@ -199,10 +199,9 @@ def lstm_gates(layer: LSTM, x: np.ndarray) -> dict:
     p = layer.params
     for x_t in x:
         h, c, cache = lstm_cell_forward(x_t[None], h, c, p["weight_ih"], p["weight_hh"], p["bias_ih"], p["bias_hh"])
-        g = cache.step.gates[0]
-        rows["input i"].append(g[:H])
-        rows["forget f"].append(g[H:2 * H])
-        rows["output o"].append(g[3 * H:])
+        rows["input i"].append(cache.i[0])
+        rows["forget f"].append(cache.f[0])
+        rows["output o"].append(cache.o[0])
         rows["cell c"].append(c[0])
     return {k: np.array(v).T for k, v in rows.items()}
 
@@ -217,7 +216,7 @@ def _make_inspected(seq_len):
     layer.load_torch(run.model.rnn)
     w = run.model.head.weight.detach().double().numpy()[0]
     b = float(run.model.head.bias.detach().double()[0])
-    return layer, w, b, make_adding_problem(200, seq_len, seed=TEST_SEED + 1)
+    return layer, w, b, make_adding_problem(200, seq_len, rng=TEST_SEED + 1)
 
 
 def compute_gates(index: int = 0, seq_len: int = 50) -> GateData:

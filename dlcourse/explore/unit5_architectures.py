@@ -445,10 +445,6 @@ class ArchitectureView(View):
         return [self.p_bars, self.m_bars, self.title, self.plain, self.resid, self.g_title]
 
 
-def plot_architecture(fig, d: ArchitectureData) -> None:
-    ArchitectureView().plot(fig, d)
-
-
 def describe_architecture(d: ArchitectureData) -> str:
     fc = sum(r.params for r in d.rows if r.name.startswith("fc"))
     conv_macs = sum(r.macs for r in d.rows if not r.name.startswith("fc"))

@@ -35,7 +35,7 @@ _LAYER_INDEX = {"conv1": 1, "pool1": 2, "conv2": 4, "pool2": 5}   # position in 
 def digit_images(seed: int = 0):
     """The digits as ``(N, 1, 8, 8)`` images split 75 / 25: ``X_train, X_test, y_train, y_test``."""
     X, y = load_digits()
-    Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.25, seed=seed)
+    Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.25, rng=seed)
     return Xtr.reshape(-1, 1, 8, 8), Xte.reshape(-1, 1, 8, 8), ytr, yte
 
 
@@ -117,7 +117,7 @@ def train_numpy_cnn(epochs: int = 6, lr: float = 3e-3, decay_epochs: int = 2, ba
     start = time.perf_counter()
     with threadpool_limits(1):
         schedule = lambda epoch: lr if epoch < epochs else lr / 8  # noqa: E731
-        hist = fit(model, Xtr, ytr, epochs=epochs + decay_epochs, batch_size=batch_size, lr=lr, seed=seed,
+        hist = fit(model, Xtr, ytr, epochs=epochs + decay_epochs, batch_size=batch_size, lr=lr, rng=seed,
                    X_val=Xte, y_val=yte, progress=progress, lr_schedule=schedule)
         acc = accuracy(model, Xte, yte)
     return TrainedCNN(model, {"loss": hist["loss"], "test_acc": hist["val_acc"]}, acc, time.perf_counter() - start)
@@ -242,10 +242,6 @@ class FeatureMapView(View):
         self.head_m.set_text(f"{d.layer}: maps {d.channels[0]}–{d.channels[-1]} of {d.shape[0]}, "
                              f"{d.shape[1]}×{d.shape[2]}")
         return [self.img, self.t_img, *self.bars, self.filters, self.maps, self.head_m]
-
-
-def plot_feature_maps(fig, d: FeatureMapData) -> None:
-    FeatureMapView().plot(fig, d)
 
 
 # --------------------------------------------------------------------------- convolutional autoencoder

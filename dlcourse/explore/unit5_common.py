@@ -5,6 +5,9 @@ from __future__ import annotations
 import contextlib
 from typing import Callable
 
+# The models trained in this kernel session, by key. Module-level on purpose: a notebook's training cell
+# (with its progress bar) and the widgets that show the model are separate calls that must share one
+# training; once() and forget() are the only ways in.
 _SESSION: dict = {}
 
 

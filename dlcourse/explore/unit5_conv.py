@@ -166,7 +166,3 @@ def _rect(x, y, w, h, colour, lw=1.5, ls="-"):
     from matplotlib.patches import Rectangle
 
     return Rectangle((x, y), w, h, fill=False, edgecolor=colour, lw=lw, ls=ls)
-
-
-def plot_convolution(fig, d: ConvData) -> None:
-    ConvView().plot(fig, d)

@@ -37,9 +37,9 @@ SERIES = ("two sines", "Mackey-Glass")
 def forecast_series(series: str = "two sines") -> np.ndarray:
     """:data:`N_STEPS` values of ``series``; the first :data:`N_TRAIN` are for training."""
     if series == "two sines":
-        return multi_sine(N_STEPS, periods=(25.0, 9.0), noise=0.03, seed=0)
+        return multi_sine(N_STEPS, periods=(25.0, 9.0), noise=0.03, rng=0)
     if series == "Mackey-Glass":
-        return mackey_glass(N_STEPS, seed=0)
+        return mackey_glass(N_STEPS, rng=0)
     raise ValueError(f"series must be one of {SERIES}, got {series!r}")
 
 

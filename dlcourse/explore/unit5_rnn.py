@@ -149,10 +149,6 @@ class UnrollerView(View):
         return [self.img, self.t_h, *self.lines.values(), self.bound, self.t_g]
 
 
-def plot_unroller(fig, d: UnrollData) -> None:
-    UnrollerView().plot(fig, d)
-
-
 # --------------------------------------------------------------------------- diagrams
 def _box(ax, x, y, text, colour, w=0.7, h=0.5, fontsize=8):
     from matplotlib.patches import FancyBboxPatch

@@ -39,7 +39,7 @@ PROMPTS = ("the ", "a robot ", "my friend saw ", "the little girl ")
 @lru_cache(maxsize=1)
 def text_corpus():
     """``(text, vocab, words)``: the corpus (2,000 sentences), its :class:`CharVocab`, its set of words."""
-    text = make_corpus(2000, seed=0)
+    text = make_corpus(2000, rng=0)
     return text, CharVocab(text), frozenset(re.findall(r"[a-z]+", text))
 
 
@@ -246,7 +246,7 @@ class SentimentRNN(Sequential):
 @lru_cache(maxsize=2)
 def sentiment_split(n_samples: int = 2000, seed: int = 0):
     """:func:`dlcourse.sequences.make_sentiment` split 75 / 25: ``data, train_idx, test_idx``."""
-    data = make_sentiment(n_samples, seed=seed)
+    data = make_sentiment(n_samples, rng=seed)
     order = np.random.default_rng(seed).permutation(n_samples)
     n_test = n_samples // 4
     return data, order[n_test:], order[:n_test]
@@ -262,7 +262,7 @@ def train_sentiment_rnn(epochs: int = 12, hidden: int = 24, lr: float = 0.01, se
     data, tr, te = sentiment_split()
     model = SentimentRNN(len(data.vocab), hidden, rng=seed)
     with threadpool_limits(1):
-        history = fit(model, data.tokens[tr], data.labels[tr], epochs=epochs, batch_size=32, lr=lr, seed=seed,
+        history = fit(model, data.tokens[tr], data.labels[tr], epochs=epochs, batch_size=32, lr=lr, rng=seed,
                       X_val=data.tokens[te], y_val=data.labels[te], progress=progress, clip_grad_norm=1.0)
     return model, history
 

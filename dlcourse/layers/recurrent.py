@@ -17,10 +17,9 @@ two biases ``bias_ih`` and ``bias_hh``, gates stacked in ``weight_ih`` ``(G*H, D
 A layer's ``params`` are named ``weight_ih`` ...; torch calls them ``weight_ih_l0`` ...,
 which :meth:`~dlcourse.layers.module.Module.load_torch` takes care of.
 
-Internally each cell is split into a *step* that receives the input projection
-:math:`x W_{ih}^\top + b_{ih}` (computed for all time steps in one matrix product by the
-layers) and returns the gradients of the pre-activations, from which the layers compute
-the weight gradients of all steps in one matrix product as well.
+The sequence layers run the same cell functions step by step: :class:`RNN`,
+:class:`LSTM` and :class:`GRU` differ only in which cell they call and how many states
+(``h``, or ``h`` and ``c``) it carries.
 """
 
 from __future__ import annotations
@@ -32,9 +31,11 @@ import numpy as np
 from .._validate import as_float_array, as_rng, check_float_dtype, check_positive_int, check_shape
 from .module import Module
 
-__all__ = ["RNN", "LSTM", "GRU", "CellCache", "CellGrads",
+__all__ = ["RNN", "LSTM", "GRU", "RNNCache", "LSTMCache", "GRUCache", "CellGrads",
            "rnn_cell_forward", "rnn_cell_backward", "lstm_cell_forward", "lstm_cell_backward",
            "gru_cell_forward", "gru_cell_backward"]
+
+PARAMS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
 
 
 def _sigmoid(a):
@@ -43,99 +44,6 @@ def _sigmoid(a):
         out = np.exp(-a)
     out += 1.0
     return np.reciprocal(out, out=out)
-
-
-# --------------------------------------------------------------------------- steps
-class RNNStepCache(NamedTuple):
-    h_prev: np.ndarray
-    h: np.ndarray
-
-
-def _rnn_step(xi, state, weight_hh, bias_hh):
-    (h_prev,) = state
-    h = np.tanh(xi + h_prev @ weight_hh.T + bias_hh)
-    return (h,), RNNStepCache(h_prev, h)
-
-
-def _rnn_step_backward(dstate, cache, weight_hh):
-    (dh,) = dstate
-    da = dh * (1.0 - cache.h * cache.h)
-    return da, da, (da @ weight_hh,)
-
-
-class LSTMStepCache(NamedTuple):
-    h_prev: np.ndarray
-    c_prev: np.ndarray
-    gates: np.ndarray   # (N, 4H): i, f, g, o after their nonlinearities
-    tanh_c: np.ndarray
-
-
-def _lstm_step(xi, state, weight_hh, bias_hh):
-    h_prev, c_prev = state
-    H = h_prev.shape[1]
-    gates = xi + h_prev @ weight_hh.T + bias_hh
-    gates[:, :2 * H] = _sigmoid(gates[:, :2 * H])
-    gates[:, 2 * H:3 * H] = np.tanh(gates[:, 2 * H:3 * H])
-    gates[:, 3 * H:] = _sigmoid(gates[:, 3 * H:])
-    i, f, g, o = gates[:, :H], gates[:, H:2 * H], gates[:, 2 * H:3 * H], gates[:, 3 * H:]
-    c = f * c_prev + i * g
-    tanh_c = np.tanh(c)
-    return (o * tanh_c, c), LSTMStepCache(h_prev, c_prev, gates, tanh_c)
-
-
-def _lstm_step_backward(dstate, cache, weight_hh):
-    dh, dc = dstate
-    H = dh.shape[1]
-    gates = cache.gates
-    i, f, g, o = gates[:, :H], gates[:, H:2 * H], gates[:, 2 * H:3 * H], gates[:, 3 * H:]
-    dc = dc + dh * o * (1.0 - cache.tanh_c * cache.tanh_c)
-    da = np.empty_like(gates)
-    da[:, :H] = dc * g * i * (1.0 - i)
-    da[:, H:2 * H] = dc * cache.c_prev * f * (1.0 - f)
-    da[:, 2 * H:3 * H] = dc * i * (1.0 - g * g)
-    da[:, 3 * H:] = dh * cache.tanh_c * o * (1.0 - o)
-    return da, da, (da @ weight_hh, dc * f)
-
-
-class GRUStepCache(NamedTuple):
-    h_prev: np.ndarray
-    rz: np.ndarray      # (N, 2H): r, z after the sigmoid
-    n: np.ndarray
-    hh_n: np.ndarray    # W_hn h_prev + b_hn, the part that r multiplies
-
-
-def _gru_step(xi, state, weight_hh, bias_hh):
-    (h_prev,) = state
-    H = h_prev.shape[1]
-    hh = h_prev @ weight_hh.T + bias_hh
-    rz = _sigmoid(xi[:, :2 * H] + hh[:, :2 * H])
-    r, z = rz[:, :H], rz[:, H:]
-    hh_n = hh[:, 2 * H:]
-    n = np.tanh(xi[:, 2 * H:] + r * hh_n)
-    return (n + z * (h_prev - n),), GRUStepCache(h_prev, rz, n, hh_n)
-
-
-def _gru_step_backward(dstate, cache, weight_hh):
-    (dh,) = dstate
-    H = dh.shape[1]
-    r, z, n = cache.rz[:, :H], cache.rz[:, H:], cache.n
-    dan = dh * (1.0 - z) * (1.0 - n * n)
-    dgi = np.empty((dh.shape[0], 3 * H))
-    dgi[:, :H] = dan * cache.hh_n * r * (1.0 - r)
-    dgi[:, H:2 * H] = dh * (cache.h_prev - n) * z * (1.0 - z)
-    dgi[:, 2 * H:] = dan
-    dgh = dgi.copy()
-    dgh[:, 2 * H:] *= r
-    return dgi, dgh, (dgh @ weight_hh + dh * z,)
-
-
-# --------------------------------------------------------------------------- cells
-class CellCache(NamedTuple):
-    """What a cell's backward needs: its input, its weights and the step's saved values."""
-    x: np.ndarray
-    weight_ih: np.ndarray
-    weight_hh: np.ndarray
-    step: NamedTuple
 
 
 class CellGrads(NamedTuple):
@@ -149,7 +57,100 @@ class CellGrads(NamedTuple):
     c_prev: np.ndarray | None = None
 
 
+# --------------------------------------------------------------------------- the RNN cell
+class RNNCache(NamedTuple):
+    x: np.ndarray
+    h_prev: np.ndarray
+    h: np.ndarray
+    weight_ih: np.ndarray
+    weight_hh: np.ndarray
+
+
+def _rnn_cell(x, h_prev, weight_ih, weight_hh, bias_ih, bias_hh):
+    h = np.tanh(x @ weight_ih.T + bias_ih + h_prev @ weight_hh.T + bias_hh)
+    return h, RNNCache(x, h_prev, h, weight_ih, weight_hh)
+
+
+def _rnn_cell_backward(grad_h, cache: RNNCache) -> CellGrads:
+    x, h_prev, h, weight_ih, weight_hh = cache
+    da = grad_h * (1.0 - h * h)                      # through the tanh
+    db = da.sum(axis=0)
+    return CellGrads(x=da @ weight_ih, h_prev=da @ weight_hh, weight_ih=da.T @ x, weight_hh=da.T @ h_prev,
+                     bias_ih=db, bias_hh=db.copy())
+
+
+# --------------------------------------------------------------------------- the LSTM cell
+class LSTMCache(NamedTuple):
+    x: np.ndarray
+    h_prev: np.ndarray
+    c_prev: np.ndarray
+    i: np.ndarray          # input gate
+    f: np.ndarray          # forget gate
+    g: np.ndarray          # candidate
+    o: np.ndarray          # output gate
+    tanh_c: np.ndarray
+    weight_ih: np.ndarray
+    weight_hh: np.ndarray
+
+
+def _lstm_cell(x, h_prev, c_prev, weight_ih, weight_hh, bias_ih, bias_hh):
+    a = x @ weight_ih.T + bias_ih + h_prev @ weight_hh.T + bias_hh
+    a_i, a_f, a_g, a_o = np.split(a, 4, axis=1)      # torch's gate order: i, f, g, o
+    i, f, g, o = _sigmoid(a_i), _sigmoid(a_f), np.tanh(a_g), _sigmoid(a_o)
+    c = f * c_prev + i * g
+    tanh_c = np.tanh(c)
+    h = o * tanh_c
+    return h, c, LSTMCache(x, h_prev, c_prev, i, f, g, o, tanh_c, weight_ih, weight_hh)
+
+
+def _lstm_cell_backward(grad_h, grad_c, cache: LSTMCache) -> CellGrads:
+    x, h_prev, c_prev, i, f, g, o, tanh_c, weight_ih, weight_hh = cache
+    dc = grad_c + grad_h * o * (1.0 - tanh_c * tanh_c)          # all that reaches c
+    da = np.concatenate([dc * g * i * (1.0 - i),                  # input gate
+                         dc * c_prev * f * (1.0 - f),             # forget gate
+                         dc * i * (1.0 - g * g),                  # candidate
+                         grad_h * tanh_c * o * (1.0 - o)], axis=1)  # output gate
+    db = da.sum(axis=0)
+    return CellGrads(x=da @ weight_ih, h_prev=da @ weight_hh, weight_ih=da.T @ x, weight_hh=da.T @ h_prev,
+                     bias_ih=db, bias_hh=db.copy(), c_prev=dc * f)
+
+
+# --------------------------------------------------------------------------- the GRU cell
+class GRUCache(NamedTuple):
+    x: np.ndarray
+    h_prev: np.ndarray
+    r: np.ndarray          # reset gate
+    z: np.ndarray          # update gate
+    n: np.ndarray          # candidate
+    hh_n: np.ndarray       # W_hn h_prev + b_hn, the part that r multiplies
+    weight_ih: np.ndarray
+    weight_hh: np.ndarray
+
+
+def _gru_cell(x, h_prev, weight_ih, weight_hh, bias_ih, bias_hh):
+    xi_r, xi_z, xi_n = np.split(x @ weight_ih.T + bias_ih, 3, axis=1)   # torch's gate order: r, z, n
+    hh_r, hh_z, hh_n = np.split(h_prev @ weight_hh.T + bias_hh, 3, axis=1)
+    r, z = _sigmoid(xi_r + hh_r), _sigmoid(xi_z + hh_z)
+    n = np.tanh(xi_n + r * hh_n)
+    h = n + z * (h_prev - n)                          # (1 - z) n + z h_prev
+    return h, GRUCache(x, h_prev, r, z, n, hh_n, weight_ih, weight_hh)
+
+
+def _gru_cell_backward(grad_h, cache: GRUCache) -> CellGrads:
+    x, h_prev, r, z, n, hh_n, weight_ih, weight_hh = cache
+    d_n = grad_h * (1.0 - z) * (1.0 - n * n)
+    d_r = d_n * hh_n * r * (1.0 - r)
+    d_z = grad_h * (h_prev - n) * z * (1.0 - z)
+    d_in = np.concatenate([d_r, d_z, d_n], axis=1)          # the input side sees d_n ...
+    d_hh = np.concatenate([d_r, d_z, r * d_n], axis=1)      # ... the hidden side r ⊙ d_n
+    return CellGrads(x=d_in @ weight_ih, h_prev=d_hh @ weight_hh + grad_h * z,
+                     weight_ih=d_in.T @ x, weight_hh=d_hh.T @ h_prev,
+                     bias_ih=d_in.sum(axis=0), bias_hh=d_hh.sum(axis=0))
+
+
+# --------------------------------------------------------------------------- validation of the public cells
 def _check_cell(name, gates, x, states, weight_ih, weight_hh, bias_ih, bias_hh):
+    """The cell's arguments as float arrays of consistent shapes: ``(x, *states, W_ih, W_hh, b_ih, b_hh)``."""
     x = as_float_array(x, "x", ndim=2)
     weight_hh = as_float_array(weight_hh, "weight_hh", ndim=2)
     GH, H = weight_hh.shape
@@ -164,30 +165,20 @@ def _check_cell(name, gates, x, states, weight_ih, weight_hh, bias_ih, bias_hh):
     biases = [as_float_array(b, bname) for bname, b in (("bias_ih", bias_ih), ("bias_hh", bias_hh))]
     for bname, b in zip(("bias_ih", "bias_hh"), biases):
         check_shape(b, (GH,), bname)
-    return x, arrays, weight_ih, weight_hh, biases
+    return (x, *arrays, weight_ih, weight_hh, *biases)
 
 
-def _cell_forward(name, gates, step, x, states, weight_ih, weight_hh, bias_ih, bias_hh):
-    x, states, weight_ih, weight_hh, (bias_ih, bias_hh) = _check_cell(
-        name, gates, x, states, weight_ih, weight_hh, bias_ih, bias_hh)
-    new_state, step_cache = step(x @ weight_ih.T + bias_ih, tuple(states), weight_hh, bias_hh)
-    return new_state, CellCache(x, weight_ih, weight_hh, step_cache)
+def _check_backward(cache, cache_type, forward_name, **grads):
+    if not isinstance(cache, cache_type):
+        raise TypeError(f"cache must be the {cache_type.__name__} returned by {forward_name}, "
+                        f"got {type(cache).__name__}")
+    out = [as_float_array(g, name) for name, g in grads.items()]
+    for (name, _), g in zip(grads.items(), out):
+        check_shape(g, cache.h_prev.shape, name)
+    return out
 
 
-def _cell_backward(step_backward, dstate, cache):
-    if not isinstance(cache, CellCache):
-        raise TypeError(f"cache must be the CellCache returned by the cell's forward, got {type(cache).__name__}")
-    names = ("grad_h", "grad_c")
-    dstate = tuple(as_float_array(d, name) for d, name in zip(dstate, names))
-    for d, name in zip(dstate, names):
-        check_shape(d, cache.step.h_prev.shape, name)
-    dgi, dgh, dprev = step_backward(dstate, cache.step, cache.weight_hh)
-    return CellGrads(x=dgi @ cache.weight_ih, h_prev=dprev[0],
-                     weight_ih=dgi.T @ cache.x, weight_hh=dgh.T @ cache.step.h_prev,
-                     bias_ih=dgi.sum(axis=0), bias_hh=dgh.sum(axis=0),
-                     c_prev=dprev[1] if len(dprev) > 1 else None)
-
-
+# --------------------------------------------------------------------------- the public cells
 def rnn_cell_forward(x, h_prev, weight_ih, weight_hh, bias_ih, bias_hh):
     r"""One step of the Elman RNN with tanh, as ``torch.nn.RNNCell``.
 
@@ -204,14 +195,12 @@ def rnn_cell_forward(x, h_prev, weight_ih, weight_hh, bias_ih, bias_hh):
     Returns
     -------
     h : ndarray, shape (N, H)
-    cache : CellCache
+    cache : RNNCache
         For :func:`rnn_cell_backward`.
 
     Unit 5, "Recurrent networks".
     """
-    (h,), cache = _cell_forward("the RNN cell", 1, _rnn_step, x, [("h_prev", h_prev)],
-                                weight_ih, weight_hh, bias_ih, bias_hh)
-    return h, cache
+    return _rnn_cell(*_check_cell("the RNN cell", 1, x, [("h_prev", h_prev)], weight_ih, weight_hh, bias_ih, bias_hh))
 
 
 def rnn_cell_backward(grad_h, cache) -> CellGrads:
@@ -229,14 +218,15 @@ def rnn_cell_backward(grad_h, cache) -> CellGrads:
     Parameters
     ----------
     grad_h : ndarray, shape (N, H)
-    cache : CellCache
+    cache : RNNCache
 
     Returns
     -------
     CellGrads
         Fields ``x, h_prev, weight_ih, weight_hh, bias_ih, bias_hh``.
     """
-    return _cell_backward(_rnn_step_backward, (grad_h,), cache)
+    (grad_h,) = _check_backward(cache, RNNCache, "rnn_cell_forward", grad_h=grad_h)
+    return _rnn_cell_backward(grad_h, cache)
 
 
 def lstm_cell_forward(x, h_prev, c_prev, weight_ih, weight_hh, bias_ih, bias_hh):
@@ -263,7 +253,7 @@ def lstm_cell_forward(x, h_prev, c_prev, weight_ih, weight_hh, bias_ih, bias_hh)
     Returns
     -------
     h, c : ndarray, shape (N, H)
-    cache : CellCache
+    cache : LSTMCache
         For :func:`lstm_cell_backward`.
 
     Notes
@@ -272,9 +262,8 @@ def lstm_cell_forward(x, h_prev, c_prev, weight_ih, weight_hh, bias_ih, bias_hh)
     back through time multiplied by :math:`f` only, which is why the LSTM suffers less
     from vanishing gradients than the plain RNN (Unit 5, "LSTM").
     """
-    (h, c), cache = _cell_forward("the LSTM cell", 4, _lstm_step, x, [("h_prev", h_prev), ("c_prev", c_prev)],
-                                  weight_ih, weight_hh, bias_ih, bias_hh)
-    return h, c, cache
+    return _lstm_cell(*_check_cell("the LSTM cell", 4, x, [("h_prev", h_prev), ("c_prev", c_prev)],
+                                   weight_ih, weight_hh, bias_ih, bias_hh))
 
 
 def lstm_cell_backward(grad_h, grad_c, cache) -> CellGrads:
@@ -296,14 +285,15 @@ def lstm_cell_backward(grad_h, grad_c, cache) -> CellGrads:
     ----------
     grad_h, grad_c : ndarray, shape (N, H)
         Gradients of the loss with respect to ``h`` and ``c``.
-    cache : CellCache
+    cache : LSTMCache
 
     Returns
     -------
     CellGrads
         Fields ``x, h_prev, weight_ih, weight_hh, bias_ih, bias_hh, c_prev``.
     """
-    return _cell_backward(_lstm_step_backward, (grad_h, grad_c), cache)
+    grad_h, grad_c = _check_backward(cache, LSTMCache, "lstm_cell_forward", grad_h=grad_h, grad_c=grad_c)
+    return _lstm_cell_backward(grad_h, grad_c, cache)
 
 
 def gru_cell_forward(x, h_prev, weight_ih, weight_hh, bias_ih, bias_hh):
@@ -329,7 +319,7 @@ def gru_cell_forward(x, h_prev, weight_ih, weight_hh, bias_ih, bias_hh):
     Returns
     -------
     h : ndarray, shape (N, H)
-    cache : CellCache
+    cache : GRUCache
         For :func:`gru_cell_backward`.
 
     Notes
@@ -344,9 +334,7 @@ def gru_cell_forward(x, h_prev, weight_ih, weight_hh, bias_ih, bias_hh):
     Cho et al., "Learning Phrase Representations using RNN Encoder-Decoder for
     Statistical Machine Translation", 2014.
     """
-    (h,), cache = _cell_forward("the GRU cell", 3, _gru_step, x, [("h_prev", h_prev)],
-                                weight_ih, weight_hh, bias_ih, bias_hh)
-    return h, cache
+    return _gru_cell(*_check_cell("the GRU cell", 3, x, [("h_prev", h_prev)], weight_ih, weight_hh, bias_ih, bias_hh))
 
 
 def gru_cell_backward(grad_h, cache) -> CellGrads:
@@ -369,26 +357,22 @@ def gru_cell_backward(grad_h, cache) -> CellGrads:
     CellGrads
         Fields ``x, h_prev, weight_ih, weight_hh, bias_ih, bias_hh``.
     """
-    return _cell_backward(_gru_step_backward, (grad_h,), cache)
+    (grad_h,) = _check_backward(cache, GRUCache, "gru_cell_forward", grad_h=grad_h)
+    return _gru_cell_backward(grad_h, cache)
 
 
-# --------------------------------------------------------------------------- layers
-class RecurrentCache(NamedTuple):
-    x: np.ndarray
-    state0: tuple          # initial states, each (N, H)
-    output: np.ndarray     # (T, N, H): h_1 ... h_T
-    steps: list            # one step cache per time step
-
-
+# --------------------------------------------------------------------------- the sequence layers
 class _Recurrent(Module):
-    """Shared parameters, validation and the loops over time of RNN, LSTM and GRU."""
+    r"""What RNN, LSTM and GRU share: parameters, validation, and the loops over time.
+
+    A subclass names its cell (``cell``, ``cell_backward``: the functions above, without
+    validation), its number of gates and its states (``h``, or ``h`` and ``c``).
+    """
 
     GATES = 1
-    # RNN and LSTM: the input and the hidden side see the same pre-activation gradient
-    # (GRU's n gate differs, as r multiplies only the hidden side).
-    _SAME_PREACT_GRAD = True
-    _step = staticmethod(_rnn_step)
-    _step_backward = staticmethod(_rnn_step_backward)
+    STATES = ("h",)
+    cell = staticmethod(_rnn_cell)
+    cell_backward = staticmethod(_rnn_cell_backward)
 
     def __init__(self, input_size: int, hidden_size: int, rng=None, dtype=np.float64):
         super().__init__()
@@ -398,12 +382,84 @@ class _Recurrent(Module):
         rng = as_rng(rng)
         D, H, G = self.input_size, self.hidden_size, self.GATES
         bound = 1.0 / np.sqrt(H)
-        for name, shape in (("weight_ih", (G * H, D)), ("weight_hh", (G * H, H)),
-                            ("bias_ih", (G * H,)), ("bias_hh", (G * H,))):
+        for name, shape in zip(PARAMS, ((G * H, D), (G * H, H), (G * H,), (G * H,))):
             self._add_param(name, rng.uniform(-bound, bound, shape), self.dtype)
         self.last_grad_norms: np.ndarray | None = None
         self.grad_h0: np.ndarray | None = None
 
+    def forward(self, x, hx=None):
+        """Run the cell over ``x`` (T, N, D); return ``(output, h_n)`` (LSTM: ``(output, (h_n, c_n))``)."""
+        x = self._check_x(x)
+        state = self._initial_state(hx, x.shape[1])
+        weights = [self.params[k] for k in PARAMS]
+        output = np.empty(x.shape[:2] + (self.hidden_size,), self.dtype)
+        caches = []
+        for t in range(x.shape[0]):
+            *state, cache = self.cell(x[t], *state, *weights)
+            output[t] = state[0]
+            caches.append(cache)
+        self._cache = caches
+        final = tuple(s[None] for s in state)
+        return output, final if len(final) > 1 else final[0]
+
+    def backward(self, grad_output, grad_h_n=None, grad_c_n=None):
+        """Backpropagation through time; accumulates ``grads``, sets ``grad_h0`` (``grad_c0``), returns dL/dx."""
+        caches = self._require_cache()
+        T, (N, H) = len(caches), caches[0].h_prev.shape
+        g = as_float_array(grad_output, "grad_output", dtype=self.dtype)
+        check_shape(g, (T, N, H), "grad_output")
+        dstate = self._final_state_grads(grad_h_n, grad_c_n, N)
+        dx = np.empty((T, N, self.input_size), self.dtype)
+        norms = np.empty(T)
+        for t in reversed(range(T)):
+            dstate[0] = dstate[0] + g[t]                 # from the output at t and from step t + 1
+            norms[t] = np.linalg.norm(dstate[0])
+            grads = self.cell_backward(*dstate, caches[t])
+            for name in PARAMS:                           # shared weights: the steps' gradients add up
+                self.grads[name] += getattr(grads, name)
+            dx[t] = grads.x
+            dstate = [grads.h_prev] + ([grads.c_prev] if len(self.STATES) > 1 else [])
+        self.last_grad_norms = norms
+        self.grad_h0 = dstate[0][None]
+        if len(self.STATES) > 1:
+            self.grad_c0 = dstate[1][None]
+        return dx
+
+    def __call__(self, x, hx=None):
+        return self.forward(x, hx)
+
+    # ----------------------------------------------------------------- validation
+    def _check_x(self, x):
+        x = as_float_array(x, "x", dtype=self.dtype)
+        if x.ndim != 3 or x.shape[2] != self.input_size:
+            raise ValueError(f"x must have shape (T, N, {self.input_size}) (time first, as torch's default) for "
+                             f"{type(self).__name__}({self.input_size}, {self.hidden_size}), got {x.shape}")
+        return x
+
+    def _check_state(self, value, name, N):
+        if value is None:
+            return np.zeros((N, self.hidden_size), self.dtype)
+        value = as_float_array(value, name, dtype=self.dtype)
+        check_shape(value, (1, N, self.hidden_size), name)
+        return value[0]
+
+    def _initial_state(self, hx, N) -> list:
+        if len(self.STATES) == 1:
+            return [self._check_state(hx, "h0", N)]
+        if hx is None:
+            hx = (None, None)
+        elif not isinstance(hx, (tuple, list)) or len(hx) != 2:
+            raise TypeError(f"hx must be None or a pair (h0, c0) of arrays of shape (1, N, H), "
+                            f"got {type(hx).__name__}")
+        return [self._check_state(s, f"{name}0", N) for s, name in zip(hx, self.STATES)]
+
+    def _final_state_grads(self, grad_h_n, grad_c_n, N) -> list:
+        if grad_c_n is not None and len(self.STATES) == 1:
+            raise TypeError(f"grad_c_n is for the LSTM's cell state; {type(self).__name__} has none")
+        grads = (grad_h_n, grad_c_n)[:len(self.STATES)]
+        return [self._check_state(d, f"grad_{name}_n", N) for d, name in zip(grads, self.STATES)]
+
+    # ----------------------------------------------------------------- torch
     def torch_name(self, name: str) -> str:
         """``weight_ih`` → ``weight_ih_l0`` (torch numbers the layers of a stacked RNN)."""
         return f"{name}_l0"
@@ -419,74 +475,18 @@ class _Recurrent(Module):
                                  f"got {attr}={theirs!r}")
         super().load_torch(module)
 
-    def __call__(self, x, hx=None):
-        return self.forward(x, hx)
-
-    def _check_x(self, x):
-        x = as_float_array(x, "x", dtype=self.dtype)
-        if x.ndim != 3 or x.shape[2] != self.input_size:
-            raise ValueError(f"x must have shape (T, N, {self.input_size}) (time first, as torch's default) for "
-                             f"{type(self).__name__}({self.input_size}, {self.hidden_size}), got {x.shape}")
-        return x
-
-    def _check_state(self, value, name, N):
-        if value is None:
-            return np.zeros((N, self.hidden_size), self.dtype)
-        value = as_float_array(value, name, dtype=self.dtype)
-        check_shape(value, (1, N, self.hidden_size), name)
-        return value[0]
-
-    def _run(self, x, state0):
-        W_ih, W_hh, b_ih, b_hh = (self.params[k] for k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
-        T, N, D = x.shape
-        # one 2-D product for all steps (a 3-D @ 2-D matmul would loop over the time axis, several times slower)
-        xi = (x.reshape(T * N, D) @ W_ih.T).reshape(T, N, -1) + b_ih
-        output = np.empty(x.shape[:2] + (self.hidden_size,), self.dtype)
-        state, steps = state0, []
-        for t in range(x.shape[0]):
-            state, cache = self._step(xi[t], state, W_hh, b_hh)
-            output[t] = state[0]
-            steps.append(cache)
-        self._cache = RecurrentCache(x, state0, output, steps)
-        return output, tuple(s[None] for s in state)
-
-    def _backprop(self, grad_output, grad_state_n):
-        x, state0, output, steps = self._require_cache()
-        g = as_float_array(grad_output, "grad_output", dtype=self.dtype)
-        check_shape(g, output.shape, "grad_output")
-        T, N, H = output.shape
-        dstate = tuple(np.zeros((N, H), self.dtype) if d is None else self._check_state(d, name, N)
-                       for d, name in zip(grad_state_n, ("grad_h_n", "grad_c_n")))
-        W_hh = self.params["weight_hh"]
-        dgi = np.empty((T, N, self.GATES * H), self.dtype)
-        dgh = dgi if self._SAME_PREACT_GRAD else np.empty_like(dgi)
-        norms = np.empty(T)
-        for t in reversed(range(T)):
-            dstate = (dstate[0] + g[t],) + dstate[1:]
-            norms[t] = np.linalg.norm(dstate[0])
-            dgi[t], dgh_t, dstate = self._step_backward(dstate, steps[t], W_hh)
-            if dgh is not dgi:
-                dgh[t] = dgh_t
-        self._accumulate(x, state0[0], output, dgi, dgh)
-        self.last_grad_norms = norms
-        dx = (dgi.reshape(T * N, -1) @ self.params["weight_ih"]).reshape(T, N, self.input_size)
-        return dx, tuple(d[None] for d in dstate)
-
-    def _accumulate(self, x, h0, output, dgi, dgh):
-        h_prev = np.concatenate([h0[None], output[:-1]])
-        GH = dgi.shape[-1]
-        dgi2, dgh2 = dgi.reshape(-1, GH), dgh.reshape(-1, GH)
-        self.grads["weight_ih"] += dgi2.T @ x.reshape(-1, self.input_size)
-        self.grads["weight_hh"] += dgh2.T @ h_prev.reshape(-1, self.hidden_size)
-        self.grads["bias_ih"] += dgi2.sum(axis=0)
-        self.grads["bias_hh"] += dgh2.sum(axis=0)
-
     def __repr__(self) -> str:
         dtype = "" if self.dtype is np.float64 else f", dtype={self.dtype.__name__}"
         return f"{type(self).__name__}({self.input_size}, {self.hidden_size}{dtype})"
 
 
-_LAYER_DOC = r"""
+class RNN(_Recurrent):
+    r"""Elman RNN with tanh, one layer, as ``torch.nn.RNN(input_size, hidden_size)``.
+
+    .. math:: h_t = \tanh(x_t W_{ih}^\top + b_{ih} + h_{t-1} W_{hh}^\top + b_{hh})
+
+    The cell of :func:`rnn_cell_forward` at every step. Unit 5, "Recurrent networks" and
+    "Vanishing and exploding gradients".
 
     Parameters
     ----------
@@ -498,108 +498,46 @@ _LAYER_DOC = r"""
     dtype : numpy.float64 (default) or numpy.float32
         The dtype of the weights, the gradients and the computation, as torch's ``dtype``
         argument (``torch.float32`` is accepted too). Inputs are converted to it.
-        float32 halves the memory and roughly halves the time; float64 is what the
-        finite-difference checks need.
 
-    Shapes: ``weight_ih`` ``(<G>H, D)``, ``weight_hh`` ``(<G>H, H)``, ``bias_ih`` and
-    ``bias_hh`` ``(<G>H,)``; input ``x`` ``(T, N, D)``; output ``(T, N, H)`` (every
-    :math:`h_t`); final state<s> ``(1, N, H)``.
-
-    ``backward(grad_output, <grad_args>)`` takes the gradient of ``output`` (and optionally
-    of the final state<s>), runs backpropagation through time, accumulates the parameter
-    gradients into ``grads``, stores the gradient<s> of the initial state<s> in
-    <grad_attrs>, and returns the gradient of ``x``, shape ``(T, N, D)``. It also stores
-    ``last_grad_norms``, shape ``(T,)``: entry ``t`` is the Frobenius norm of the total
-    gradient :math:`\partial L / \partial h_{t+1}` (an ``(N, H)`` array) reaching the hidden
-    state of step ``t`` — the quantity that vanishes or explodes over time.
+    Notes
+    -----
+    Shapes: ``weight_ih`` ``(H, D)``, ``weight_hh`` ``(H, H)``, biases ``(H,)``; input ``x``
+    ``(T, N, D)``. ``forward(x, hx=None)`` returns ``(output, h_n)``: every :math:`h_t`,
+    ``(T, N, H)``, and the last, ``(1, N, H)``; ``hx`` (``h0``, shape ``(1, N, H)``) defaults
+    to zeros. ``backward(grad_output, grad_h_n=None)`` runs backpropagation through time,
+    accumulates the parameter gradients into ``grads``, stores ``grad_h0`` and
+    ``last_grad_norms`` (entry ``t``: the norm of :math:`\partial L / \partial h_{t+1}`, the
+    quantity that vanishes or explodes over time) and returns the gradient of ``x``.
     """
-
-
-class RNN(_Recurrent):
-    r"""Elman RNN with tanh, one layer, as ``torch.nn.RNN(input_size, hidden_size)``.
-
-    .. math:: h_t = \tanh(x_t W_{ih}^\top + b_{ih} + h_{t-1} W_{hh}^\top + b_{hh})
-
-    ``forward(x, h0=None)`` returns ``(output, h_n)``; ``h0`` defaults to zeros.
-    See :func:`rnn_cell_forward` for one step. Unit 5, "Recurrent networks" and
-    "Vanishing and exploding gradients".
-    """
-
-    def forward(self, x, h0=None):
-        x = self._check_x(x)
-        output, (h_n,) = self._run(x, (self._check_state(h0, "h0", x.shape[1]),))
-        return output, h_n
-
-    def backward(self, grad_output, grad_h_n=None):
-        dx, (self.grad_h0,) = self._backprop(grad_output, (grad_h_n,))
-        return dx
 
 
 class LSTM(_Recurrent):
     r"""Long short-term memory, one layer, as ``torch.nn.LSTM(input_size, hidden_size)``.
 
-    The cell of :func:`lstm_cell_forward` applied at every step, gates ``i, f, g, o``.
+    The cell of :func:`lstm_cell_forward` at every step, gates ``i, f, g, o``. Unit 5, "LSTM".
 
-    ``forward(x, hx=None)`` with ``hx = (h0, c0)`` returns ``(output, (h_n, c_n))``;
-    ``hx`` defaults to zeros. Unit 5, "LSTM".
+    Parameters are those of :class:`RNN`; ``weight_ih`` is ``(4H, D)``, ``weight_hh``
+    ``(4H, H)``, the biases ``(4H,)``. ``forward(x, hx=None)`` with ``hx = (h0, c0)``
+    returns ``(output, (h_n, c_n))``; ``backward(grad_output, grad_h_n=None, grad_c_n=None)``
+    stores ``grad_h0`` and ``grad_c0``; otherwise as :class:`RNN`.
     """
 
     GATES = 4
-    _step = staticmethod(_lstm_step)
-    _step_backward = staticmethod(_lstm_step_backward)
-
-    def forward(self, x, hx=None):
-        x = self._check_x(x)
-        if hx is None:
-            hx = (None, None)
-        elif not isinstance(hx, (tuple, list)) or len(hx) != 2:
-            raise TypeError(f"hx must be None or a pair (h0, c0) of arrays of shape (1, N, H), "
-                            f"got {type(hx).__name__}")
-        N = x.shape[1]
-        state0 = (self._check_state(hx[0], "h0", N), self._check_state(hx[1], "c0", N))
-        output, state_n = self._run(x, state0)
-        return output, state_n
-
-    def backward(self, grad_output, grad_h_n=None, grad_c_n=None):
-        dx, (self.grad_h0, self.grad_c0) = self._backprop(grad_output, (grad_h_n, grad_c_n))
-        return dx
+    STATES = ("h", "c")
+    cell = staticmethod(_lstm_cell)
+    cell_backward = staticmethod(_lstm_cell_backward)
 
 
 class GRU(_Recurrent):
     r"""Gated recurrent unit, one layer, as ``torch.nn.GRU(input_size, hidden_size)``.
 
-    The cell of :func:`gru_cell_forward` applied at every step, gates ``r, z, n``, with
-    torch's :math:`n = \tanh(W_{in} x + b_{in} + r \odot (W_{hn} h + b_{hn}))`.
+    The cell of :func:`gru_cell_forward` at every step, gates ``r, z, n``, with torch's
+    :math:`n = \tanh(W_{in} x + b_{in} + r \odot (W_{hn} h + b_{hn}))`. Unit 5, "GRU".
 
-    ``forward(x, h0=None)`` returns ``(output, h_n)``. Unit 5, "GRU".
+    Parameters are those of :class:`RNN`; ``weight_ih`` is ``(3H, D)``, ``weight_hh``
+    ``(3H, H)``, the biases ``(3H,)``; ``forward`` and ``backward`` as :class:`RNN`.
     """
 
     GATES = 3
-    _SAME_PREACT_GRAD = False
-    _step = staticmethod(_gru_step)
-    _step_backward = staticmethod(_gru_step_backward)
-
-    def forward(self, x, h0=None):
-        x = self._check_x(x)
-        output, (h_n,) = self._run(x, (self._check_state(h0, "h0", x.shape[1]),))
-        return output, h_n
-
-    def backward(self, grad_output, grad_h_n=None):
-        dx, (self.grad_h0,) = self._backprop(grad_output, (grad_h_n,))
-        return dx
-
-
-
-
-def _layer_doc(**subs) -> str:
-    """:data:`_LAYER_DOC` with each ``<key>`` replaced (str.format would trip on the LaTeX braces)."""
-    doc = _LAYER_DOC
-    for key, value in subs.items():
-        doc = doc.replace(f"<{key}>", value)
-    return doc
-
-
-RNN.__doc__ += _layer_doc(G="", s="", grad_args="grad_h_n=None", grad_attrs="``grad_h0``")
-GRU.__doc__ += _layer_doc(G="3", s="", grad_args="grad_h_n=None", grad_attrs="``grad_h0``")
-LSTM.__doc__ += _layer_doc(G="4", s="s", grad_args="grad_h_n=None, grad_c_n=None",
-                           grad_attrs="``grad_h0`` and ``grad_c0``")
+    cell = staticmethod(_gru_cell)
+    cell_backward = staticmethod(_gru_cell_backward)

@@ -5,11 +5,12 @@ Everything mirrors ``torch.optim`` (names, defaults, update rules, state keys), 
 - first-order optimizers :class:`SGD`, :class:`Adagrad`, :class:`RMSprop`,
   :class:`Adadelta`, :class:`Adam`, :class:`AdamW`, built on :class:`Optimizer`;
   ``opt = Adam([w, b], lr=0.01); opt.step([dw, db])`` updates ``w`` and ``b`` in place;
+  parameter groups (``Adam([{"params": [w]}, {"params": [b], "weight_decay": 0}])``),
+  ``add_param_group`` and ``state_dict`` / ``load_state_dict`` as in torch;
 - second-order and quasi-Newton methods :func:`newton`, :func:`conjugate_gradient`,
   :func:`bfgs`, :func:`lbfgs`, each returning the array of iterates;
 - learning-rate schedules in :mod:`dlcourse.optim.schedules`;
 - :func:`clip_grad_value` and :func:`clip_grad_norm` (as ``torch.nn.utils``);
-- :func:`race`, which runs several optimizers on a landscape of :mod:`dlcourse.landscapes`;
 - helpers for hyperparameter search in :mod:`dlcourse.optim.tuning`.
 """
 
@@ -19,7 +20,6 @@ from .adagrad import Adagrad
 from .adam import Adam, AdamW
 from .clip import clip_grad_norm, clip_grad_value
 from .optimizer import Optimizer
-from .race import LeaderboardRow, RaceResult, race
 from .rmsprop import RMSprop
 from .second_order import bfgs, conjugate_gradient, lbfgs, newton
 from .sgd import SGD
@@ -29,4 +29,13 @@ OPTIMIZERS = {"SGD": SGD, "Adagrad": Adagrad, "RMSprop": RMSprop, "Adadelta": Ad
 
 __all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW", "OPTIMIZERS",
            "newton", "conjugate_gradient", "bfgs", "lbfgs", "schedules", "tuning",
-           "clip_grad_value", "clip_grad_norm", "race", "RaceResult", "LeaderboardRow"]
+           "clip_grad_value", "clip_grad_norm"]
+
+
+def __getattr__(name: str):
+    """The race (an application of the optimizers) lives in :mod:`dlcourse.explore.race`; these names still work."""
+    if name in ("race", "RaceResult", "LeaderboardRow"):
+        from ..explore import race
+
+        return getattr(race, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -69,7 +69,7 @@ class Adadelta(Optimizer):
             raise ValueError(f"Invalid weight_decay value: {weight_decay}")
         super().__init__(params, {"lr": lr, "rho": rho, "eps": eps, "weight_decay": weight_decay})
 
-    def update(self, i, param, grad, state):
+    def update(self, param, grad, state):
         if not state:
             state.update(step=0, square_avg=np.zeros(param.shape), acc_delta=np.zeros(param.shape))
         state["step"] += 1

@@ -53,7 +53,9 @@ class Adagrad(Optimizer):
     The accumulator only grows, so the effective learning rate
     :math:`\gamma/\sqrt{s}` only shrinks: good for sparse features, too cautious late in a
     long run (the motivation for RMSprop and Adadelta). Torch adds :math:`\epsilon`
-    outside the root; some texts write :math:`\sqrt{s + \epsilon}`.
+    outside the root; some texts write :math:`\sqrt{s + \epsilon}`. As in torch, the
+    accumulator starts at the constructor's ``initial_accumulator_value`` for every parameter
+    group, even one that sets its own.
 
     References
     ----------
@@ -79,11 +81,11 @@ class Adagrad(Optimizer):
         super().__init__(params, {"lr": lr, "lr_decay": lr_decay, "weight_decay": weight_decay,
                                   "initial_accumulator_value": initial_accumulator_value, "eps": eps})
 
-    def reset_state(self) -> None:
-        self.state = [{"step": 0, "sum": np.full(p.shape, float(self.initial_accumulator_value))}
-                      for p in self.params]
+    def _initial_state(self, param, group):
+        # torch fills the accumulator with the constructor's value, even for a group that sets its own
+        return {"step": 0, "sum": np.full(param.shape, float(self.defaults["initial_accumulator_value"]))}
 
-    def update(self, i, param, grad, state):
+    def update(self, param, grad, state):
         state["step"] += 1
         if self.weight_decay != 0:
             grad = grad + self.weight_decay * param

@@ -101,7 +101,7 @@ class Adam(Optimizer):
         if self.amsgrad:
             state["max_exp_avg_sq"] = np.zeros(param.shape)
 
-    def update(self, i, param, grad, state):
+    def update(self, param, grad, state):
         if not state:
             self._init_state(state, param)
         beta1, beta2 = self.betas

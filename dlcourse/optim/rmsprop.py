@@ -91,7 +91,7 @@ class RMSprop(Optimizer):
         if self.centered:
             state["grad_avg"] = np.zeros(param.shape)
 
-    def update(self, i, param, grad, state):
+    def update(self, param, grad, state):
         if not state:
             self._init_state(state, param)
         state["step"] += 1

@@ -92,7 +92,7 @@ class SGD(Optimizer):
         super().__init__(params, {"lr": lr, "momentum": momentum, "dampening": dampening,
                                   "weight_decay": weight_decay, "nesterov": bool(nesterov)})
 
-    def update(self, i, param, grad, state):
+    def update(self, param, grad, state):
         if self.weight_decay != 0:
             grad = grad + self.weight_decay * param
         if self.momentum != 0:

@@ -244,7 +244,7 @@ def stacking_fit(X, y, base_fits: Sequence[Callable], meta_fit: Callable | None 
     classes = np.unique(y)
     meta_fit = meta_fit or (lambda Z, y_: LogisticRegression().fit(Z, y_))
     Z = np.zeros((len(y), len(base_fits) * len(classes)))
-    for fold in stratified_kfold_indices(y, k, seed=seed):
+    for fold in stratified_kfold_indices(y, k, rng=seed):
         fold_models = [fit(X[fold.train], y[fold.train]) for fit in base_fits]
         Z[fold.val] = _meta_features(fold_models, X[fold.val], classes, features)
     base_models = [fit(X, y) for fit in base_fits]

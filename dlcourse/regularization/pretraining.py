@@ -10,8 +10,8 @@ The recipe of Bengio et al. (2007) and Hinton and Salakhutdinov (2006):
    end to end on the labels (cross-entropy).
 
 Everything is built from :class:`~dlcourse.layers.linear.Linear` and
-:class:`~dlcourse.layers.activation.Activation`; the loss and the Adam optimizer are
-small local helpers so that this module stands on its own.
+:class:`~dlcourse.layers.activation.Activation`, and trained by :func:`dlcourse.train.fit`
+(Adam, mean squared error for the autoencoders, cross-entropy for the fine-tuning).
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ from .._validate import as_float_array, as_rng, check_number, check_positive_int
 from ..layers.activation import Activation
 from ..layers.linear import Linear
 from ..layers.module import Sequential
+from ..optim import Adam
+from ..train import fit
 from .learners import check_X_y
 
 __all__ = ["Pretrained", "train_autoencoder_layer", "greedy_pretrain", "build_classifier", "fine_tune",
@@ -41,54 +43,12 @@ class Pretrained(NamedTuple):
         return self.classes[predict_classes(self.model, X)]
 
 
-# ----------------------------------------------------------------------------- local helpers
-def _mse(pred: np.ndarray, target: np.ndarray) -> tuple[float, np.ndarray]:
-    """Mean squared error over all elements, and its gradient w.r.t. ``pred``."""
-    diff = pred - target
-    return float(np.mean(diff**2)), 2.0 * diff / diff.size
-
-
-def _softmax_cross_entropy(logits: np.ndarray, labels: np.ndarray) -> tuple[float, np.ndarray]:
-    """Mean cross-entropy of integer ``labels`` under softmax(``logits``), and its gradient."""
-    z = logits - logits.max(axis=1, keepdims=True)
-    log_p = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
-    n = len(labels)
-    grad = np.exp(log_p)
-    grad[np.arange(n), labels] -= 1.0
-    return float(-log_p[np.arange(n), labels].mean()), grad / n
-
-
-class _Adam:
-    """Adam (torch's defaults) updating a list of arrays in place."""
-
-    def __init__(self, params: list[np.ndarray], lr: float, betas=(0.9, 0.999), eps: float = 1e-8):
-        self.params, self.lr, self.betas, self.eps, self.t = params, lr, betas, eps, 0
-        self.m = [np.zeros_like(p) for p in params]
-        self.v = [np.zeros_like(p) for p in params]
-
-    def step(self, grads: list[np.ndarray]) -> None:
-        self.t += 1
-        b1, b2 = self.betas
-        for p, g, m, v in zip(self.params, grads, self.m, self.v):
-            m[...] = b1 * m + (1 - b1) * g
-            v[...] = b2 * v + (1 - b2) * g * g
-            p -= self.lr * (m / (1 - b1**self.t)) / (np.sqrt(v / (1 - b2**self.t)) + self.eps)
-
-
-def _train(model: Sequential, X, target, loss_fn, epochs: int, lr: float, batch_size: int, rng) -> list[float]:
-    """Mini-batch Adam on ``loss_fn(model(x), target)``; return the mean loss of each epoch."""
-    opt, history = _Adam(model.parameters(), lr), []
-    for _ in range(epochs):
-        order, total = rng.permutation(len(X)), 0.0
-        for start in range(0, len(X), batch_size):
-            idx = order[start:start + batch_size]
-            loss, grad = loss_fn(model.forward(X[idx]), target[idx])
-            model.zero_grad()
-            model.backward(grad)
-            opt.step(model.gradients())
-            total += loss * len(idx)
-        history.append(total / len(X))
-    return history
+def _train(model: Sequential, X, target, loss: str, epochs: int, lr: float, batch_size: int, rng) -> list[float]:
+    """Mini-batch Adam on ``loss`` with :func:`dlcourse.train.fit`; return the mean loss of each epoch."""
+    if epochs == 0:
+        return []
+    return fit(model, X, target, loss=loss, optimizer=Adam(model.parameters(), lr=lr), epochs=epochs,
+               batch_size=batch_size, rng=rng, progress=False)["loss"]
 
 
 # ------------------------------------------------------------------------------------ recipe
@@ -103,7 +63,7 @@ def train_autoencoder_layer(X, hidden_size: int, activation: str = "sigmoid", ep
     rng = as_rng(rng)
     encoder = Linear(X.shape[1], hidden_size, rng=rng)
     autoencoder = Sequential(encoder, Activation(activation), Linear(hidden_size, X.shape[1], rng=rng))
-    losses = _train(autoencoder, X, X, _mse, epochs, lr, batch_size, rng)
+    losses = _train(autoencoder, X, X, "mse", epochs, lr, batch_size, rng)
     return encoder, losses
 
 
@@ -137,7 +97,7 @@ def fine_tune(model: Sequential, X, labels, epochs: int = 20, lr: float = 1e-2, 
     """Train every layer of ``model`` on softmax cross-entropy with integer ``labels`` (0..C-1)."""
     X = as_float_array(X, "X", ndim=2)
     labels = np.asarray(labels, dtype=int)
-    return _train(model, X, labels, _softmax_cross_entropy, epochs, lr, batch_size, as_rng(rng))
+    return _train(model, X, labels, "cross_entropy", epochs, lr, batch_size, as_rng(rng))
 
 
 def predict_classes(model: Sequential, X) -> np.ndarray:

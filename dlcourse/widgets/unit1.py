@@ -12,13 +12,15 @@ from ..explore import backprop_example as bp
 from ..explore import graph_explorer as ge
 from ..explore import playground as pg
 from ..explore import saliency as sal
-from .base import Demo, dropdown, slider
+from .base import Demo, dropdown, set_range, slider
 
 MAX_INPUTS = 5
 
 
 class GraphExplorer(Demo):
     """Preset expression + input sliders + a backward-step slider (with a play button)."""
+
+    reconfigure_on = ("preset",)   # a new preset first sets the sliders' names, ranges and values
 
     def __init__(self, preset: str = "q = x + y, f = q·z"):
         self.inputs = [slider(0.0, -5, 5, 0.1, f"input {i}") for i in range(MAX_INPUTS)]
@@ -33,7 +35,6 @@ class GraphExplorer(Demo):
                          hint="move the inputs, then step backward and watch each local gradient "
                               "multiply the upstream one.",
                          extra=[self.play], text=ge.explain_step)
-        controls["preset"].observe(self._on_preset, names="value")
 
     @staticmethod
     def _configure(preset, controls):
@@ -42,26 +43,15 @@ class GraphExplorer(Demo):
             s = controls[f"v{i}"]
             if i < len(specs):
                 name, default, low, high = specs[i]
-                s.min, s.max = -1e9, 1e9
-                s.min, s.max, s.value, s.description = low, high, default, name
+                set_range(s, low, high, default)
+                s.description = name
                 s.layout.display = None
             else:
                 s.layout.display = "none"
         controls["step"].value = 0
 
-    def _on_change(self, change) -> None:
-        # a new preset first needs its sliders reconfigured: _on_preset redraws
-        if change["owner"] is not self.controls["preset"]:
-            super()._on_change(change)
-
-    def _on_preset(self, change):
-        held, self._hold = self._hold, True  # inside Demo.set, keep holding: set redraws once
-        try:
-            self._configure(change["new"], self.controls)
-        finally:
-            self._hold = held
-        if not held:
-            self.update()
+    def reconfigure(self, name, value) -> None:
+        self._configure(value, self.controls)
 
     def _compute(self, preset, step, **inputs):
         _, specs = ge.PRESETS[preset]

@@ -12,7 +12,7 @@ from ..explore import unit2_metric_learning as ml
 from ..explore import unit2_outliers as out
 from ..explore import unit2_softmax_kl as skl
 from ..plotting import FastRenderer
-from .base import Demo, dropdown, slider
+from .base import Demo, dropdown, set_range, slider
 
 # where the "read off at" slider starts in each view, and its range and step
 AT = {"regression: residual": (2.0, -4.0, 4.0, 0.05), "classification: margin": (0.5, -3.0, 3.0, 0.05),
@@ -25,6 +25,8 @@ class LossExplorer(Demo):
     Each view has its own figure, drawn once when the explorer is built, so that switching
     views is as fast as moving a slider (only the curves are redrawn over a cached background).
     """
+
+    reconfigure_on = ("mode",)   # a new view first sets its losses, its "read off at" range and its sliders
 
     def __init__(self, mode: str = "regression: residual", losses=None):
         controls = {
@@ -44,12 +46,11 @@ class LossExplorer(Demo):
                          hint="pick losses to overlay; slide δ or m and watch where the gradient stops growing.",
                          text=lx.describe_loss_curves)
         self.renderers[mode] = self.renderer
-        for other in lx.MODES:
+        for other in () if self.headless else lx.MODES:
             if other not in self.renderers:
                 fig = Figure(figsize=self.fig.get_size_inches(), dpi=self.dpi)
                 self.renderers[other] = FastRenderer(fig, lx.LossView(), self.margins)
                 self.renderers[other].render(lx.compute_loss_curves(other))
-        controls["mode"].observe(self._on_mode, names="value")
 
     @staticmethod
     def _configure(mode, controls, losses=None):
@@ -57,30 +58,15 @@ class LossExplorer(Demo):
         controls["losses"].options = list(spec.losses)
         controls["losses"].value = tuple(spec.default if losses is None else losses)
         value, low, high, step = AT[mode]
-        at = controls["at"]
-        at.min, at.max = -1e9, 1e9
-        at.min, at.max, at.step, at.value = low, high, step, value
+        set_range(controls["at"], low, high, value, step)
         for name in lx.PARAMS:
             controls[name].layout.display = None if name in spec.params else "none"
 
-    def redraw(self) -> None:
-        if self.renderers:
-            self.renderer = self.renderers[self.data.mode]
-            self.fig = self.renderer.fig
-        super().redraw()
+    def renderer_for(self, data):
+        return self.renderers.get(data.mode, self.renderer)
 
-    def _on_change(self, change) -> None:
-        if change["owner"] is not self.controls["mode"]:   # a new mode first reconfigures: _on_mode redraws
-            super()._on_change(change)
-
-    def _on_mode(self, change):
-        held, self._hold = self._hold, True
-        try:
-            self._configure(change["new"], self.controls)
-        finally:
-            self._hold = held
-        if not held:
-            self.update()
+    def reconfigure(self, name, value) -> None:
+        self._configure(value, self.controls)
 
 
 def make_loss_explorer(mode: str = "regression: residual", losses=None) -> LossExplorer:

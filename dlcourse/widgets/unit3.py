@@ -12,7 +12,7 @@ from ..explore import unit3_real_race as rr
 from ..explore import unit3_schedules as us
 from ..explore.unit3_common import LayeredRenderer
 from ..landscapes import LANDSCAPES
-from .base import Demo, dropdown, slider
+from .base import Demo, dropdown, set_range, slider
 
 
 def log_slider(value, low_exp, high_exp, description, step=0.05):
@@ -29,9 +29,12 @@ class RaceDemo(Demo):
     landscape changes. Runs are cached, so scrubbing and playing recompute nothing.
     """
 
+    reconfigure_on = ("landscape", "tune", "steps")   # each first sets other controls (ranges, values)
+
     def __init__(self, landscape: str = "rosenbrock", racers=ur.DEFAULT_RACERS, extra: dict | None = None,
                  steps: int = 500):
         self.table = ur.all_racers(extra)
+        self.cache = ur.RaceCache()   # this demo's runs: scrubbing and playing recompute nothing
         names = list(self.table)
         racers = tuple(racers) + tuple(n for n in (extra or {}) if n not in racers)
         unknown = [n for n in racers if n not in self.table]
@@ -63,23 +66,14 @@ class RaceDemo(Demo):
     def _defaults(self, landscape: str) -> dict:
         return {name: ur.default_hyper(r, landscape) for name, r in self.table.items()}
 
-    def redraw(self) -> None:
+    def make_renderer(self):
         # one cached static layer per landscape: switching back to a landscape redraws nothing
-        if not isinstance(self.renderer, LayeredRenderer):
-            self.renderer = LayeredRenderer(self.fig, self.plot, self.margins)
-        super().redraw()
-
-    @staticmethod
-    def _set_range(s, low, high, value, step=None):
-        s.min, s.max = -1e9, 1e9
-        s.min, s.max, s.value = low, high, value
-        if step is not None:
-            s.step = step
+        return LayeredRenderer(self.fig, self.plot, self.margins)
 
     def _configure_landscape(self, landscape: str, controls: dict) -> None:
         land = LANDSCAPES[landscape]
         for key, lim, v in (("x0", land.xlim, land.start[0]), ("y0", land.ylim, land.start[1])):
-            self._set_range(controls[key], lim[0], lim[1], float(v), (lim[1] - lim[0]) / 200)
+            set_range(controls[key], lim[0], lim[1], float(v), (lim[1] - lim[0]) / 200)
 
     def _configure_tune(self, name: str, controls: dict) -> None:
         racer, h = self.table[name], self.hyper[name]
@@ -92,20 +86,17 @@ class RaceDemo(Demo):
         if extra:
             p = extra[0]
             other.description = p.label
-            self._set_range(other, p.low, p.high, h[p.name], 1 if p.integer else 0.01)
+            set_range(other, p.low, p.high, h[p.name], 1 if p.integer else 0.01)
         else:
             other.description = "—"
 
-    def _on_change(self, change) -> None:
-        owner = change["owner"]
-        if owner is self.controls["landscape"]:
-            self._reconfigure(lambda: self._new_landscape(change["new"]))
-        elif owner is self.controls["tune"]:
-            self._reconfigure(lambda: self._configure_tune(change["new"], self.controls))
-        elif owner is self.controls["steps"]:
-            self._reconfigure(lambda: self._set_steps(change["new"]))
+    def reconfigure(self, name, value) -> None:
+        if name == "landscape":
+            self._new_landscape(value)
+        elif name == "tune":
+            self._configure_tune(value, self.controls)
         else:
-            super()._on_change(change)
+            self._set_steps(value)
 
     def _new_landscape(self, landscape: str) -> None:
         self.hyper = self._defaults(landscape)
@@ -115,15 +106,6 @@ class RaceDemo(Demo):
     def _set_steps(self, steps: int) -> None:
         self.controls["step"].max = self.play.max = steps
 
-    def _reconfigure(self, action) -> None:
-        held, self._hold = self._hold, True  # inside Demo.set, keep holding: set redraws once
-        try:
-            action()
-        finally:
-            self._hold = held
-        if not held:
-            self.update()
-
     def _compute(self, landscape, noise, racers, tune, lr, hyper, x0, y0, steps, step):
         h = self.hyper[tune]
         if "lr" in h:
@@ -132,7 +114,7 @@ class RaceDemo(Demo):
             if p.name != "lr":
                 h[p.name] = int(round(hyper)) if p.integer else float(hyper)
         return ur.compute_race(landscape, racers or (tune,), self.hyper, (x0, y0), steps, step, noise,
-                               extra={n: r for n, r in self.table.items() if n not in ur.RACERS})
+                               extra={n: r for n, r in self.table.items() if n not in ur.RACERS}, cache=self.cache)
 
 
 def make_race(landscape: str = "rosenbrock", racers=ur.DEFAULT_RACERS, extra: dict | None = None,
@@ -220,8 +202,10 @@ def make_compare_demo(digits: dict | None = None, landscape: str = "rosenbrock")
     ``digits`` is what :func:`dlcourse.explore.unit3_real_race.run_real_race` returns (run it
     once, with its progress bar); without it the default run is computed (a few seconds).
     """
+    cache = ur.RaceCache()   # this demo's races: switching back to a landscape recomputes nothing
+
     def compute(landscape):
-        return rr.compute_compare(rr.default_real_race() if digits is None else digits, landscape)
+        return rr.compute_compare(rr.default_real_race() if digits is None else digits, landscape, cache)
 
     controls = {"landscape": dropdown(list(ur.RACE_LANDSCAPES), landscape, "2-D landscape")}
     return Demo(controls, compute, rr.CompareView(),

@@ -23,6 +23,8 @@ CUSTOM = "custom"
 class ConvExplorer(Demo):
     """A digit, a preset or hand-edited 3×3 kernel, stride, padding, and the window stepping over the input."""
 
+    reconfigure_on = ("preset",)
+
     def __init__(self, kernel: str = "Sobel x (vertical edges)", index: int = 0, stride: int = 1, padding: int = 1):
         controls = {
             "preset": dropdown(list(conv.KERNELS) + [CUSTOM], kernel, "kernel"),
@@ -48,42 +50,26 @@ class ConvExplorer(Demo):
                                 W.HBox([c["stride"], c["padding"], c["step"], self.play]),
                                 W.HBox([W.HTML("3×3 kernel (editable):&nbsp;"), grid]),
                                 self.image, self.caption)
-        c["preset"].observe(self._on_preset, names="value")
 
     def kernel(self) -> np.ndarray:
         return np.array([[self.cells[f"k{u}{v}"].value for v in range(3)] for u in range(3)])
 
     def _on_change(self, change) -> None:
         owner = change["owner"]
-        if owner is self.controls["preset"]:
-            return  # _on_preset fills the cells and redraws once
         if owner in self.cells.values() and not self._hold:
-            held, self._hold = self._hold, True
-            try:
+            with self.holding():
                 self.controls["preset"].value = CUSTOM
-            finally:
-                self._hold = held
         super()._on_change(change)
 
-    def _on_preset(self, change) -> None:
-        if change["new"] == CUSTOM:
-            return
-        held, self._hold = self._hold, True
-        try:
-            for (name, cell), value in zip(self.cells.items(), conv.KERNELS[change["new"]].ravel()):
-                cell.value = float(value)
-        finally:
-            self._hold = held
-        if not held:
-            self.update()
+    def reconfigure(self, name, value) -> None:
+        if value != CUSTOM:   # a preset fills the cells; the demo then redraws once
+            for cell, v in zip(self.cells.values(), conv.KERNELS[value].ravel()):
+                cell.value = float(v)
 
     def _compute(self, preset, index, stride, padding, step, **cells):
         data = conv.compute_convolution(index, self.kernel(), stride, padding, step)
-        held, self._hold = self._hold, True   # a shorter output clamps the slider: no second redraw
-        try:
+        with self.holding():   # a shorter output clamps the slider: no second redraw
             self.controls["step"].max = self.play.max = data.n_steps - 1
-        finally:
-            self._hold = held
         return data
 
 
@@ -109,6 +95,8 @@ def make_feature_map_demo(index: int = 0, layer: str = "conv1") -> Demo:
 class ArchitectureBuilder(Demo):
     """Choosing an architecture also sets the input size to the one it was designed for."""
 
+    reconfigure_on = ("name",)
+
     def __init__(self, name: str = "VGG-16"):
         for depth in arch.DEPTHS:        # each depth's gradient flow is computed once, here
             arch.residual_gradient_flow(depth, False)
@@ -126,14 +114,8 @@ class ArchitectureBuilder(Demo):
                               "multiply-adds; change the input size and watch the first fully connected layer; "
                               "then deepen the gradient-flow stack.", text=arch.describe_architecture)
 
-    def _on_change(self, change) -> None:
-        if change["owner"] is self.controls["name"]:
-            held, self._hold = self._hold, True
-            try:
-                self.controls["size"].value = arch.SPECS[change["new"]]["input"][1]
-            finally:
-                self._hold = held
-        super()._on_change(change)
+    def reconfigure(self, name, value) -> None:
+        self.controls["size"].value = arch.SPECS[value]["input"][1]
 
 
 def make_architecture_builder(name: str = "VGG-16") -> ArchitectureBuilder:

@@ -2,7 +2,8 @@ r"""The optimizer race: several optimizers, one landscape, one start (Unit 3, "O
 
 ::
 
-    from dlcourse.optim import SGD, Adam, race
+    from dlcourse.optim import SGD, Adam
+    from dlcourse.explore.race import race
     result = race("rosenbrock", {"SGD": lambda p: SGD(p, lr=1e-3, momentum=0.9),
                                  "Adam": lambda p: Adam(p, lr=0.05)}, steps=500)
     result.trajectories["Adam"]     # (501, 2), to draw on the contour plot
@@ -29,8 +30,8 @@ from typing import NamedTuple
 import numpy as np
 
 from .._validate import as_float_array, check_finite, check_number, check_positive_int
-from .optimizer import Optimizer
-from .second_order import bfgs, conjugate_gradient, lbfgs, newton
+from ..optim.optimizer import Optimizer
+from ..optim.second_order import bfgs, conjugate_gradient, lbfgs, newton
 
 SECOND_ORDER = (newton, conjugate_gradient, bfgs, lbfgs)
 
@@ -120,10 +121,7 @@ def _run(landscape, opt: Optimizer, param: np.ndarray, steps: int, bound: float)
     path[0] = param
     grad = landscape._grad_point  # x0 was checked once; skip the per-call validation
     if type(opt).step is Optimizer.step:  # the gradients are well-formed: skip step's checks too
-        update, state = opt.update, opt.state[0]
-
-        def step(grads):
-            update(0, param, grads[0], state)
+        step = opt._step
     else:
         step = opt.step
     for t in range(1, steps + 1):
