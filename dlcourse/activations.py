@@ -13,7 +13,7 @@ import numpy as np
 
 from ._validate import as_float_array, check_number
 
-__all__ = ["linear", "sigmoid", "tanh", "relu", "leaky_relu", "prelu", "elu", "softplus", "softmax",
+__all__ = ["linear", "sigmoid", "tanh", "relu", "leaky_relu", "prelu", "elu", "softplus", "softmax", "log_softmax",
            "linear_derivative", "sigmoid_derivative", "tanh_derivative", "relu_derivative",
            "leaky_relu_derivative", "elu_derivative", "softplus_derivative", "softmax_backward",
            "ACTIVATIONS", "DERIVATIVES", "get_activation"]
@@ -125,6 +125,20 @@ def softmax(x, axis: int = -1):
     z = x - np.max(x, axis=axis, keepdims=True)
     e = np.exp(z)
     return e / np.sum(e, axis=axis, keepdims=True)
+
+
+def log_softmax(x, axis: int = -1):
+    r"""$\log \mathrm{softmax}(z)_i = (z_i - \max z) - \log \sum_j e^{z_j - \max z}$ along ``axis``
+    (``torch.log_softmax``).
+
+    The log-sum-exp trick: computed this way, a very negative log-probability stays finite where
+    ``np.log(softmax(z))`` would give ``-inf``.
+    """
+    x = as_float_array(x, "x")
+    if x.ndim == 0:
+        raise ValueError("x must have at least one dimension for log_softmax, got a scalar")
+    z = x - np.max(x, axis=axis, keepdims=True)
+    return z - np.log(np.sum(np.exp(z), axis=axis, keepdims=True))
 
 
 def softmax_backward(grad_out, s, axis: int = -1):

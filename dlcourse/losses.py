@@ -37,7 +37,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ._validate import as_float_array, check_finite, check_number
-from .activations import sigmoid
+from .activations import log_softmax, sigmoid
 
 __all__ = [
     "mse", "mae", "huber", "binary_cross_entropy", "binary_cross_entropy_with_logits",
@@ -329,12 +329,6 @@ class _CrossEntropyTerms(NamedTuple):
     shape: tuple              # the logits' shape, to fold the gradient back
 
 
-def _log_softmax(z: np.ndarray) -> np.ndarray:
-    """Log-softmax along the last axis by the log-sum-exp trick."""
-    shifted = z - np.max(z, axis=-1, keepdims=True)
-    return shifted - np.log(np.sum(np.exp(shifted), axis=-1, keepdims=True))
-
-
 def _cross_entropy_terms(logits, target, weight, label_smoothing) -> _CrossEntropyTerms:
     z = _array(logits, "logits")
     if z.ndim < 2:
@@ -356,7 +350,7 @@ def _cross_entropy_terms(logits, target, weight, label_smoothing) -> _CrossEntro
     if total == 0.0:
         raise ValueError("weight of every class present in target is 0, so the weighted mean is undefined; "
                          "give the classes in target a positive weight")
-    return _CrossEntropyTerms(_log_softmax(flat_z), coef, total, z.shape)
+    return _CrossEntropyTerms(log_softmax(flat_z), coef, total, z.shape)
 
 
 def cross_entropy(logits, target, weight=None, label_smoothing: float = 0.0) -> float:

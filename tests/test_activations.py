@@ -119,6 +119,16 @@ def test_softmax_backward_matches_finite_differences(rng, axis):
                                rtol=1e-6, atol=1e-9)
 
 
+@pytest.mark.parametrize("axis", [-1, 0, 1])
+def test_log_softmax_matches_torch_and_stays_finite(torch, rng, axis):
+    x = rng.normal(0.0, 4.0, (3, 4, 5))
+    np.testing.assert_allclose(A.log_softmax(x, axis=axis), torch.log_softmax(torch.tensor(x), dim=axis).numpy(), **TOL)
+    far = A.log_softmax(np.array([0.0, -2000.0]))          # np.log(softmax) would give -inf here
+    np.testing.assert_allclose(far, [0.0, -2000.0], rtol=1e-12)
+    with pytest.raises(ValueError, match="at least one dimension"):
+        A.log_softmax(1.0)
+
+
 def test_softmax_hand_computed():
     np.testing.assert_allclose(A.softmax([0.0, np.log(3.0)]), [0.25, 0.75], rtol=1e-15)
     np.testing.assert_allclose(A.softmax([1e4, -1e4, 1e4]), [0.5, 0.0, 0.5], rtol=0, atol=0)

@@ -271,10 +271,10 @@ def test_same_unit_in_two_folders_merges_disjoint_students(tmp_path):
 
 
 def doc_samples() -> dict:
-    """The Gradebook section's sample files: ```csv blocks, each preceded by a line naming the file in backticks."""
+    """The Gradebook section's sample files: ```text blocks, each preceded by a line naming the file in backticks."""
     text = (ROOT / "course" / "instructors.md").read_text(encoding="utf-8")
     section = text.split("\n## Gradebook", 1)[1].split("\n## ", 1)[0]
-    return {m[1]: m[2] for m in re.finditer(r"`([\w./-]+\.csv)`[^\n]*:\n+```csv\n(.*?)```", section, re.S)}
+    return {m[1]: m[2] for m in re.finditer(r"`([\w./-]+\.csv)`[^\n]*:\n+```(?:csv|text)\n(.*?)```", section, re.S)}
 
 
 def test_the_guides_sample_is_what_the_gradebook_writes(tmp_path):

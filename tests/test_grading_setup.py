@@ -85,12 +85,12 @@ def test_grading_works_from_a_checkout_under_tmp_and_from_any_directory(honest, 
     shutil.copytree(ROOT / "dlcourse", clone / "dlcourse", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(ROOT / "units" / "01-backprop", clone / "units" / "01-backprop")
     hint = clone / "dlcourse" / "checks" / "unit1.py"
-    hint.write_text(hint.read_text().replace("reuse your sigmoid.", "reuse your sigmoid (from the clone)."))
+    hint.write_text(hint.read_text().replace("does the hard part.", "does the hard part (from the clone)."))
     assert str(clone).startswith(tempfile_root())
     sol = solution_cells(1)
     write_nb(honest.parent / "wrong.ipynb", [PRELUDE, sol["1.2"], "def sigmoid_prime(x):\n    return x"])
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    for cwd, expect_hint in ((clone, "(from the clone)"), (Path("/"), "reuse your sigmoid.")):
+    for cwd, expect_hint in ((clone, "(from the clone)"), (Path("/"), "does the hard part.")):
         out = tmp_path / f"out-{cwd.name or 'root'}"
         proc = _grade_cli(sys.executable, cwd, sorted(honest.parent.glob("*.ipynb")), out, env)
         assert proc.returncode == 0, proc.stderr[-2000:]

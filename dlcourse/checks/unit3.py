@@ -290,7 +290,7 @@ _HINTS = {
             t = ____
             state["exp_avg"] = ____
             state["exp_avg_sq"] = ____
-            m_hat = ____ / (1 - beta1 ** t)
+            m_hat = ____
             v_hat = ____
             param -= ____
         """),

@@ -21,6 +21,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .._validate import as_float_array, check_positive_int
+from ..activations import log_softmax
 from .unit5_attention import seeded
 from .unit5_common import once, torch_threads
 
@@ -139,9 +140,7 @@ def frame_log_probs(spec, sharpness: float = 2.0) -> np.ndarray:
     for f in TONES.values():
         band = np.abs(freqs - f) < 60
         scores.append(np.log(spec[:, band].sum(axis=1) + 1e-6))
-    z = sharpness * np.stack(scores, axis=1)
-    z -= z.max(axis=1, keepdims=True)
-    return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+    return log_softmax(sharpness * np.stack(scores, axis=1), axis=1)
 
 
 def collapse(path, blank: int = 0) -> list:

@@ -35,6 +35,7 @@ import sys
 import time
 
 MAX_LINE = 16 << 20
+MAX_VALUES = MAX_LINE // 20   # a number takes about 20 bytes of JSON: more values than this cannot fit in a line
 ABSENT_MODULES = ("torch", "torchgen", "functorch", "scipy", "sklearn", "jax", "tensorflow", "keras")
 REFUSED_EVENTS = ("subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.startfile",
                   "ctypes.dlopen", "ctypes.dlsym", "ctypes.call_function", "ctypes.addressof", "ctypes.cdata",
@@ -144,7 +145,12 @@ def _call_cases(w: int, ex_id: str, fn, spec: dict, trusted: dict) -> None:
         trusted["setitimer"](signal.ITIMER_REAL, spec["call_seconds"])
         try:
             outputs = trusted["as_outputs"](spec["run"](fn, case), spec["outputs"])
-            line = {"status": "ok", "outputs": trusted["encode"](outputs)}
+            values = sum(int(getattr(v, "size", 1)) for v in outputs.values())
+            if values > MAX_VALUES:   # refused before the (slow) encoding: the line could not carry it anyway
+                line = {"status": "error", "error": f"returned more than {MAX_LINE >> 20} MB of output "
+                                                    f"({values:,} numbers)"}
+            else:
+                line = {"status": "ok", "outputs": trusted["encode"](outputs)}
         except CellTimeout:
             line = {"status": "timeout"}
         except NotImplementedError:
