@@ -161,7 +161,7 @@ class NoiseView(View):
         self.flips = ax1.scatter([], [], s=40, marker="x", color=PALETTE["black"], linewidths=1, label="flipped")
         ax1.set_xlim(*BOX[:2])
         ax1.set_ylim(*BOX[2:])
-        ax1.legend(fontsize=7, loc="lower left")
+        ax1.legend(fontsize=9, loc="lower left")
         self.title1 = ax1.set_title(" ", fontsize=9)
         levels = np.array(NOISE_LEVELS)
         for k, name in enumerate(LOSS_NAMES):
@@ -169,7 +169,7 @@ class NoiseView(View):
         ax2.set_xlabel("share of training labels flipped")
         ax2.set_ylabel("accuracy on clean test data")
         ax2.set_ylim(0.5, 1.0)
-        ax2.legend(fontsize=7, loc="lower left")
+        ax2.legend(fontsize=9, loc="lower left")
         ax2.set_title("which loss resists the noise?", fontsize=9)
         self.marker = ax2.axvline(d.noise, color=PALETTE["black"], ls=":", lw=1)
         self.dot, = ax2.plot([], [], "o", ms=9, mfc="none", mec=PALETTE["black"])

@@ -179,9 +179,9 @@ class ClipView(View):
             self.paths[m], = ax1.plot([], [], "o-", ms=2.5, lw=1, color=st["color"], label=st["label"])
             self.losses[m], = ax2.plot([], [], color=st["color"])
             self.norms[m], = ax3.plot([], [], color=st["color"])
-        ax1.legend(fontsize=7, loc="lower left")
+        ax1.legend(fontsize=9, loc="lower left")
         self.threshold = ax3.axhline(1.0, color="k", lw=0.8, ls="--")
-        self.threshold_text = ax3.text(148, 1.0, "threshold", fontsize=7, ha="right", va="bottom")
+        self.threshold_text = ax3.text(148, 1.0, "threshold", fontsize=9, ha="right", va="bottom")
 
     def update(self, d: ClipData) -> list:
         W, U, L = d.grid

@@ -7,7 +7,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from ..plotting import canvas_png
+from ..plotting import FastRenderer, canvas_png, styled
 
 
 def single_threaded(fn):
@@ -62,7 +62,7 @@ class TextPanel:
 
 
 
-class LayeredRenderer:
+class LayeredRenderer(FastRenderer):
     """A :class:`dlcourse.plotting.FastRenderer` that keeps one static layer per key.
 
     ``FastRenderer`` redraws the whole figure whenever ``view.key(data)`` changes. Here every
@@ -83,11 +83,12 @@ class LayeredRenderer:
         self._key = object()
         self.full_redraws = 0
 
+    @styled
     def render(self, data) -> bytes:
         key = self.view.key(data)
         if key != self._key:
             self._show(key, data)
-        artists = self.view.update(data)
+        artists = self._artists = self.view.update(data)
         for a in artists:
             a.set_animated(True)
         self.canvas.restore_region(self.layers[key]["background"])

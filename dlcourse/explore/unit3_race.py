@@ -332,7 +332,7 @@ class RaceView(View):
             self.curves[name], = self.ax_loss.plot(np.arange(d.steps + 1), np.full(d.steps + 1, np.nan),
                                                    lw=1.2, color=st["color"], ls=st["ls"])
         self.start_dot, = self.ax.plot([], [], "s", color="k", ms=5)
-        self.ax.legend(fontsize=6.5, loc="upper left", ncol=2, framealpha=0.8)
+        self.ax.legend(fontsize=9, loc="upper left", ncol=2, framealpha=0.8)
         self._setup_loss(d, loss_top(land))
         self.board = TextPanel(fig, self.ax_board, size=9)
 
@@ -402,4 +402,4 @@ def draw_paths(ax, landscape, trajectories: dict, title: str = "") -> None:
     ax.set_xlim(*land.xlim)
     ax.set_ylim(*land.ylim)
     ax.set_title(title or land.name.replace("_", " "), fontsize=9)
-    ax.legend(fontsize=7, loc="upper left")
+    ax.legend(fontsize=9, loc="upper left")

@@ -224,7 +224,7 @@ class CompareView(View):
         ax1.set_xlim(0, 500)
         ax1.set_xlabel("step")
         self.title = ax1.set_title(" ", fontsize=9)
-        ax1.legend(fontsize=6, ncol=2, loc="lower left")
+        ax1.legend(fontsize=9, ncol=2, loc="lower left")
         ax2.set_yscale("log")
         ax2.set_xlabel("passes over the training digits (epochs)")
         ax2.set_ylabel("training cross-entropy")

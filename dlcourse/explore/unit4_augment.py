@@ -140,7 +140,7 @@ class AugmentView(View):
             ax.set_yticks([])
             self.images.append(im)
             if k == 0:
-                self.t0 = ax.set_title(" ", fontsize=8)
+                self.t0 = ax.set_title(" ", fontsize=9)
         ax = fig.add_subplot(gs[:, 4:])
         c = d.curves
         for j, (ls, test) in enumerate((("-", "centred test digits"), ("--", "jittered test digits"))):
@@ -153,8 +153,8 @@ class AugmentView(View):
         ax.set_ylim(0, 1)
         ax.set_xlabel("training digits (before augmentation)")
         ax.set_ylabel("test accuracy")
-        ax.legend(fontsize=6.5, loc="lower right")
-        self.curve_title = ax.set_title(" ", fontsize=8)
+        ax.legend(fontsize=9, loc="lower right")
+        self.curve_title = ax.set_title(" ", fontsize=9)
 
     def update(self, d: AugmentData) -> list:
         self.images[0].set_data(d.original)

@@ -198,7 +198,7 @@ class EnsembleView(View):
                                                           (c.bias, PALETTE["green"], "bias"),
                                                           (c.variance, PALETTE["purple"], "variance"))):
                 ax2.bar(x + (k - 1) * w, values, w, color=colour, label=label)
-            ax2.set_xticks(x, [SHORT.get(s, s) for s in c.labels], fontsize=7)
+            ax2.set_xticks(x, [SHORT.get(s, s) for s in c.labels], fontsize=9)
             self.marker = ax2.axvspan(-0.5, 0.5, color="#ddd", alpha=0.6, lw=0, zorder=0)
         else:
             for values, colour, label in ((c.error, PALETTE["vermillion"], "test error"),
@@ -209,7 +209,7 @@ class EnsembleView(View):
             ax2.set_xlabel("trees" if c.method == "bagging" else "boosting rounds (stumps)")
             self.marker = ax2.axvline(1, color="k", lw=1)
         ax2.set_ylim(0, max(0.45, 1.1 * float(np.max(c.error))))
-        ax2.legend(fontsize=7, loc="upper right")
+        ax2.legend(fontsize=9, loc="upper right")
         ax2.set_title(f"{c.method}: 0-1 error split over {N_SETS} training sets", fontsize=9)
 
     def update(self, d: EnsembleData) -> list:

@@ -168,7 +168,7 @@ class OverfitView(View):
         self.best = [ax.axvline(1, color=PALETTE["green"], lw=1.2, label="best (restored)") for ax in (ax1, ax2)]
         self.stop = [ax.axvline(1, color="k", ls="--", lw=1, label="stop") for ax in (ax1, ax2)]
         self.shade = [ax.axvspan(1, e[-1], color="#ddd", alpha=0.5, lw=0) for ax in (ax1, ax2)]
-        ax1.legend(fontsize=7, loc="lower left")
+        ax1.legend(fontsize=9, loc="lower left")
         for i, other in enumerate(d.others[-5:]):
             ax3.plot(e, other.val_loss, color=CYCLE[(i + 1) % 8], lw=1, alpha=0.8, label=run_label(other))
         ax3.plot(e, r.val_loss, color="k", lw=2, label=run_label(r))
@@ -176,7 +176,7 @@ class OverfitView(View):
         ax3.set_yscale("log")
         ax3.set_xlabel("epoch")
         ax3.set_title("validation loss of each run", fontsize=9)
-        ax3.legend(fontsize=6, loc="upper right")
+        ax3.legend(fontsize=9, loc="upper right")
         self.title = fig.suptitle(" ", fontsize=9, y=0.995)
 
     def update(self, d: OverfitData) -> list:

@@ -138,7 +138,7 @@ class PretrainView(View):
         ax1.set_ylim(0, 1)
         ax1.set_xlabel("labelled training digits")
         ax1.set_ylabel("test accuracy")
-        ax1.legend(fontsize=7, loc="lower right")
+        ax1.legend(fontsize=9, loc="lower right")
         ax1.set_title(f"{'-'.join(map(str, c.hidden))} sigmoid network", fontsize=9)
         self.marker = ax1.axvline(c.sizes[0], color="k", lw=1)
         for ax, filters, title in ((ax2, c.filters_pretrained, "first-layer weights\nafter pretraining"),
@@ -146,7 +146,7 @@ class PretrainView(View):
             ax.imshow(mosaic(filters), cmap="PuOr", vmin=-1, vmax=1)
             ax.set_xticks([])
             ax.set_yticks([])
-            ax.set_title(title, fontsize=8)
+            ax.set_title(title, fontsize=9)
         self.title = fig.suptitle(" ", fontsize=9, y=0.99)
 
     def update(self, d: PretrainData) -> list:

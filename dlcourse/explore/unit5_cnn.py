@@ -209,12 +209,12 @@ class FeatureMapView(View):
         gs = fig.add_gridspec(2, 3, width_ratios=[1, 1.6, 1.9], height_ratios=[1, 1])
         self.ax_img = fig.add_subplot(gs[0, 0])
         self.img = self.ax_img.imshow(d.image, cmap="gray_r", vmin=0, vmax=1)
-        self.t_img = self.ax_img.set_title(" ", fontsize=8)
+        self.t_img = self.ax_img.set_title(" ", fontsize=9)
         self.ax_p = fig.add_subplot(gs[1, 0])
         self.bars = self.ax_p.bar(range(10), np.zeros(10), color="#bbbbbb")
         self.ax_p.set_ylim(0, 1)
         self.ax_p.set_xticks(range(10))
-        self.ax_p.tick_params(labelsize=7)
+        self.ax_p.tick_params(labelsize=9)
         ax_f, ax_m = fig.add_subplot(gs[:, 1]), fig.add_subplot(gs[:, 2])
         cmap_f, cmap_m = (matplotlib.colormaps[c].with_extremes(bad="white") for c in ("PuOr", "magma"))
         self.filters = ax_f.imshow(mosaic(np.zeros((16, 3, 3))), cmap=cmap_f, vmin=-1, vmax=1)
@@ -224,8 +224,8 @@ class FeatureMapView(View):
             ax.set_yticks([])
             for spine in ax.spines.values():
                 spine.set_visible(ax is self.ax_img)
-        ax_f.set_title("16 filters (conv1: the 3×3 kernel;\nconv2: its slice on the strongest input map)", fontsize=8)
-        self.head_m = ax_m.set_title(" ", fontsize=8)
+        ax_f.set_title("16 filters (conv1: the 3×3 kernel;\nconv2: its slice on the strongest input map)", fontsize=9)
+        self.head_m = ax_m.set_title(" ", fontsize=9)
 
     def update(self, d: FeatureMapData) -> list:
         self.img.set_data(d.image)

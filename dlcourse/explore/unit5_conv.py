@@ -124,7 +124,7 @@ class ConvView(View):
         self.window = self.ax_in.add_patch(_rect(-0.5, -0.5, 3, 3, PALETTE["vermillion"], lw=2.5))
         self.ax_in.set_title("input (dotted: the image, outside: padding)", fontsize=9)
         self.kimg = self.ax_k.imshow(np.zeros((3, 3)), cmap="PuOr", vmin=-1, vmax=1)
-        self.ktext = [[self.ax_k.text(v, u, "", ha="center", va="center", fontsize=8) for v in range(3)]
+        self.ktext = [[self.ax_k.text(v, u, "", ha="center", va="center", fontsize=9) for v in range(3)]
                       for u in range(3)]
         self.ax_k.set_title("kernel (colours) ⊙ window (numbers)", fontsize=9)
         self.oimg = self.ax_out.imshow(np.zeros((2, 2)), cmap="PuOr")

@@ -265,7 +265,7 @@ class ForecastView(View):
         self.ax.set_xlim(-60, MAX_HORIZON)
         self.ax.axvline(0, color="#999999", lw=0.8)
         self.ax.set_xlabel("steps from the forecast origin")
-        self.ax.legend(fontsize=7, loc="upper left", ncol=3)
+        self.ax.legend(fontsize=9, loc="upper left", ncol=3)
         self.title = self.ax.set_title(" ", fontsize=9)
         self.errors = {n: self.ax_e.semilogy([], [], color=c, label=n)[0] for n, c in FORECAST_COLOURS.items()}
         self.ax_e.set_xlim(1, MAX_HORIZON)

@@ -131,7 +131,7 @@ class UnrollerView(View):
         self.ax_g.set_xlim(1, MAX_T)
         self.ax_g.set_xlabel("time step t  (the loss is at t = T; backpropagation runs ←)")
         self.ax_g.set_ylabel("‖∂L/∂h_t‖")
-        self.ax_g.legend(fontsize=7, loc="lower right")
+        self.ax_g.legend(fontsize=9, loc="lower right")
         self.t_g = self.ax_g.set_title(" ", fontsize=9)
 
     def update(self, d: UnrollData) -> list:
@@ -154,14 +154,14 @@ def plot_unroller(fig, d: UnrollData) -> None:
 
 
 # --------------------------------------------------------------------------- diagrams
-def _box(ax, x, y, text, colour, w=0.7, h=0.5, fontsize=8):
+def _box(ax, x, y, text, colour, w=0.7, h=0.5, fontsize=9):
     from matplotlib.patches import FancyBboxPatch
 
     ax.add_patch(FancyBboxPatch((x - w / 2, y - h / 2), w, h, boxstyle="round,pad=0.03", fc=colour, ec="k", lw=0.8))
     ax.text(x, y, text, ha="center", va="center", fontsize=fontsize)
 
 
-def _arrow(ax, start, end, text="", colour="k", fontsize=7, offset=(0.0, 0.0)):
+def _arrow(ax, start, end, text="", colour="k", fontsize=9, offset=(0.0, 0.0)):
     ax.annotate("", xy=end, xytext=start, arrowprops=dict(arrowstyle="->", color=colour, lw=1))
     if text:
         ax.text((start[0] + end[0]) / 2 + offset[0], (start[1] + end[1]) / 2 + offset[1], text, fontsize=fontsize,
@@ -186,7 +186,7 @@ def _chain(ax, inputs, outputs, title, subtitle):
             _arrow(ax, (t, 0.25), (t, 0.75))
     ax.set_xlim(-0.6, max(n, 3) - 0.4)
     ax.set_ylim(-1.5, 1.9)
-    ax.set_title(f"{title}\n{subtitle}", fontsize=8)
+    ax.set_title(f"{title}\n{subtitle}", fontsize=9)
     ax.axis("off")
 
 
@@ -218,7 +218,7 @@ def plot_unrolled(fig, T: int = 4) -> None:
     _arrow(ax1, (0, 0.25), (0, 0.75), "W_hy", offset=(0.4, 0))
     ax1.annotate("", xy=(0.36, -0.12), xytext=(0.36, 0.12),
                  arrowprops=dict(arrowstyle="->", connectionstyle="arc3,rad=-1.8", lw=1))
-    ax1.text(0.85, 0, "W_hh", fontsize=7, va="center")
+    ax1.text(0.85, 0, "W_hh", fontsize=9, va="center")
     ax1.set_xlim(-0.6, 1.3)
     ax1.set_ylim(-1.5, 1.5)
     ax1.set_title("folded", fontsize=9)

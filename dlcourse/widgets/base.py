@@ -20,7 +20,7 @@ from typing import Callable
 import ipywidgets as W
 from matplotlib.figure import Figure
 
-from ..plotting import MARGINS, FastRenderer, View, figure_png
+from ..plotting import MARGINS, SCREEN_DPI, FastRenderer, View, figure_png, static_image
 
 
 # The grader's runner sets this: widgets are then built without computing or drawing anything.
@@ -32,7 +32,7 @@ class Demo:
 
     def __init__(self, controls: dict, compute: Callable[..., object], plot: View | Callable[[Figure, object], None],
                  figsize=(8, 3.2), title: str = "", hint: str = "", extra: list | None = None,
-                 text: Callable[[object], str] | None = None, dpi: int = 72):
+                 text: Callable[[object], str] | None = None, dpi: int = SCREEN_DPI):
         self.controls = dict(controls)
         self.compute, self.plot, self.text = compute, plot, text
         # A fixed layout: constrained layout would triple the time of every redraw.
@@ -94,10 +94,10 @@ class Demo:
         bundle = self.widget._repr_mimebundle_(include=include, exclude=exclude)
         data = bundle[0] if isinstance(bundle, tuple) else bundle
         data = dict(data)
-        png = self.renderer.png() if self.renderer is not None else self.png
+        png, size = static_image(self.fig, self.renderer)   # HiDPI: twice the pixels, shown at `size`
         data["image/png"] = base64.b64encode(png).decode("ascii")
         data["text/plain"] = f"{type(self).__name__}: an interactive figure (run the notebook to use the controls)"
-        return data
+        return data, {"image/png": size}
 
 
 def slider(value, low, high, step, description, integer=False, **kw):
