@@ -84,7 +84,7 @@ def colour_name(rgba) -> str:
 
 
 def picture(image):
-    """Mark an image as a picture of the data itself (a digit, a filter), which needs no colour bar.
+    """Mark an image as a picture of the data itself (a digit), or a one-colour region, which needs no colour bar.
 
     Every other image or mesh is a heatmap of values, and gets a colour bar (``tests/test_figures.py``).
     """
@@ -107,13 +107,21 @@ def colorbar(ax, mappable=None, *, cmap=None, vmin=None, vmax=None, label: str =
 
     if mappable is None:
         mappable = ScalarMappable(Normalize(vmin, vmax), cmap)
-    cb = ax.figure.colorbar(mappable, ax=ax, label=label, **kw)
-    ax._dlcourse_colorbar = cb
+    axes = list(ax) if isinstance(ax, (list, tuple)) else [ax]
+    cb = axes[0].figure.colorbar(mappable, ax=ax, label=label, **kw)
+    for a in axes:   # one bar may serve several axes drawn with the same colours
+        a._dlcourse_colorbar = cb
     return cb
 
 
 def has_colorbar(ax) -> bool:
     return getattr(ax, "_dlcourse_colorbar", None) is not None
+
+
+def number(x: float, digits: int = 2) -> str:
+    """``x`` rounded for a label, never as ``-0.00`` (a product with a zero pixel is just 0)."""
+    text = f"{x:.{digits}f}"
+    return text[1:] if text.startswith("-") and not text.strip("-0.") else text
 
 
 def _renderer(fig):

@@ -32,7 +32,7 @@ from typing import Callable, NamedTuple
 import numpy as np
 
 from ..data import make_moons
-from ..plotting import PALETTE, View
+from ..plotting import DIVERGING, PALETTE, View, colorbar, legend_outside
 from . import unit2_batched as bt
 
 NOISE_LEVELS = tuple(round(0.05 * k, 2) for k in range(9))     # 0, 0.05, ..., 0.4
@@ -154,14 +154,15 @@ class NoiseView(View):
     def setup(self, fig, d: NoiseData) -> None:
         self.ax1, self.ax2 = fig.subplots(1, 2, width_ratios=[1.15, 1])
         ax1, ax2 = self.ax1, self.ax2
-        self.image = ax1.imshow(d.prob, origin="lower", extent=BOX, cmap="PuOr", vmin=0, vmax=1, alpha=0.7,
+        self.image = ax1.imshow(d.prob, origin="lower", extent=BOX, cmap=DIVERGING, vmin=0, vmax=1, alpha=0.7,
                                 aspect="auto")
         self.points = [ax1.scatter([], [], s=12, c=c, marker=m, edgecolors="k", linewidths=0.3, label=f"label {k}")
                        for k, (c, m) in enumerate(((PALETTE["orange"], "o"), (PALETTE["purple"], "s")))]
         self.flips = ax1.scatter([], [], s=40, marker="x", color=PALETTE["black"], linewidths=1, label="flipped")
         ax1.set_xlim(*BOX[:2])
         ax1.set_ylim(*BOX[2:])
-        ax1.legend(fontsize=9, loc="lower left")
+        colorbar(ax1, self.image, label="P(label 1)")
+        legend_outside(ax1, "below", ncol=3)
         self.title1 = ax1.set_title(" ", fontsize=9)
         levels = np.array(NOISE_LEVELS)
         for k, name in enumerate(LOSS_NAMES):

@@ -19,7 +19,7 @@ import numpy as np
 
 from .._validate import check_number, check_positive_int
 from ..optim import SGD, clip_grad_norm, clip_grad_value
-from ..plotting import PALETTE, View
+from ..plotting import PALETTE, View, colorbar, legend_outside
 
 TEACHER = (0.9, 1.0)
 N_SEQUENCES = 64
@@ -179,7 +179,8 @@ class ClipView(View):
             self.paths[m], = ax1.plot([], [], "o-", ms=2.5, lw=1, color=st["color"], label=st["label"])
             self.losses[m], = ax2.plot([], [], color=st["color"])
             self.norms[m], = ax3.plot([], [], color=st["color"])
-        ax1.legend(fontsize=9, loc="lower left")
+        colorbar(ax1, cmap="Blues", vmin=-4, vmax=12, label="log₁₀ loss", alpha=0.5)
+        legend_outside(ax1, "below", ncol=3)
         self.threshold = ax3.axhline(1.0, color="k", lw=0.8, ls="--")
         self.threshold_text = ax3.text(148, 1.0, "threshold", fontsize=9, ha="right", va="bottom")
 
@@ -188,7 +189,7 @@ class ClipView(View):
         with np.errstate(divide="ignore"):
             levels = np.log10(np.clip(L, 1e-4, 1e12))
         fill = self.ax1.contourf(W, U, levels, levels=np.linspace(-4, 12, 17), cmap="Blues", alpha=0.5)
-        self.title.set_text(f"h_t = w·h_(t−1) + u·x_t, T = {d.T}: log₁₀ loss")
+        self.title.set_text(f"$h_t = w\\,h_{{t-1}} + u\\,x_t$, T = {d.T}: log₁₀ loss")
         for m in MODES:
             run = d.runs[m]
             self.paths[m].set_data(run.path[:, 0], run.path[:, 1])

@@ -19,7 +19,7 @@ import numpy as np
 from ..landscapes import LANDSCAPES, Landscape, noisy
 from ..optim import SGD, Adadelta, Adagrad, Adam, AdamW, RMSprop, bfgs, conjugate_gradient, lbfgs, newton, race
 from ..optim.race import Leaderboard, LeaderboardRow
-from ..plotting import CYCLE, PALETTE, View
+from ..plotting import CYCLE, PALETTE, View, colorbar
 from .unit3_common import TextPanel
 
 
@@ -317,7 +317,8 @@ class RaceView(View):
         land = make_landscape(d.landscape)
         X, Y, Z = land.grid(150)
         levels, ZZ = _levels(land, Z)
-        self.ax.contourf(X, Y, ZZ, levels=levels, cmap="Blues_r", alpha=0.35)
+        colorbar(self.ax, self.ax.contourf(X, Y, ZZ, levels=levels, cmap="Blues_r", alpha=0.35), label="loss level",
+                 ticks=[])
         self.ax.contour(X, Y, ZZ, levels=levels[::2], colors="#8899aa", linewidths=0.4)
         if len(land.minima):
             self.ax.plot(*land.minima.T, "*", color=PALETTE["yellow"], ms=12, mec="k", zorder=4)

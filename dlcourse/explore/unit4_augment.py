@@ -20,7 +20,7 @@ from ..data import load_digits, train_test_split
 from ..losses import cross_entropy_grad
 from ..mlp import make_mlp
 from ..optim import Adam
-from ..plotting import PALETTE, View
+from ..plotting import PALETTE, View, picture
 from ..regularization import augment_batch
 from .unit4_util import single_threaded
 
@@ -135,7 +135,7 @@ class AugmentView(View):
         self.images = []
         for k in range(N_SHOWN + 1):
             ax = fig.add_subplot(gs[k // 3, k % 3])
-            im = ax.imshow(np.zeros((8, 8)), cmap="gray_r", vmin=0, vmax=1)
+            im = picture(ax.imshow(np.zeros((8, 8)), cmap="gray_r", vmin=0, vmax=1))
             ax.set_xticks([])
             ax.set_yticks([])
             self.images.append(im)

@@ -19,7 +19,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..plotting import CYCLE, PALETTE, View
+from ..plotting import CYCLE, PALETTE, View, picture
 from ..regularization import elastic_net_path, ridge_fit
 from .unit4_util import single_threaded
 
@@ -166,6 +166,7 @@ class PenaltyView(View):
         level = max(float(enet_value(w, d.rho)), 1e-9)
         shape_values = enet_value(np.stack([_GX, _GY], -1), d.rho)
         region = self.ax1.contourf(_GX, _GY, shape_values, levels=[0, level], colors=[PALETTE["sky"]], alpha=0.45)
+        picture(region)   # a region in one colour, not a heatmap
         edge = self.ax1.contour(_GX, _GY, shape_values, levels=[level], colors=[PALETTE["blue"]], linewidths=1.2)
         diff = w - W_STAR
         touch = self.ax1.contour(_GX, _GY, _LOSS, levels=[max(0.5 * diff @ A_2D @ diff, 1e-9)],

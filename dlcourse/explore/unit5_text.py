@@ -345,7 +345,7 @@ class SentimentView(View):
         self.ax.set_xlim(-0.6, MAX_WORDS - 0.4)
         self.ax.set_ylim(-8, 8)
         self.ax.set_xticks([])
-        self.ax.set_ylabel("gradient × input of z_pos − z_neg")
+        self.ax.set_ylabel("gradient × input of $z_{pos} - z_{neg}$")
         self.title = self.ax.set_title(" ", fontsize=9)
 
     def update(self, d: SentimentData) -> list:

@@ -23,13 +23,17 @@ CUSTOM = "custom"
 class ConvExplorer(Demo):
     """A digit, a preset or hand-edited 3×3 kernel, stride, padding, and the window stepping over the input."""
 
-    def __init__(self, kernel: str = "Sobel x (vertical edges)", index: int = 0, stride: int = 1, padding: int = 1):
+    def __init__(self, kernel: str = "Sobel x (vertical edges)", index: int = 0, stride: int = 1, padding: int = 1,
+                 step: int | None = None):
+        if step is None:   # start with the window in the middle of the digit and half the output filled in
+            side = (conv.SIDE + 2 * padding - 3) // stride + 1
+            step = (side // 2) * side + side // 2
         controls = {
             "preset": dropdown(list(conv.KERNELS) + [CUSTOM], kernel, "kernel"),
             "index": slider(index, 0, 1796, 1, "digit", integer=True),
             "stride": slider(stride, 1, 3, 1, "stride s", integer=True),
             "padding": slider(padding, 0, 2, 1, "padding p", integer=True),
-            "step": slider(0, 0, 255, 1, "window position", integer=True),
+            "step": slider(step, 0, 255, 1, "window position", integer=True),
         }
         self.cells = {f"k{u}{v}": W.FloatText(value=float(conv.KERNELS[kernel][u, v]), step=0.5,
                                                layout=W.Layout(width="70px"))
