@@ -233,6 +233,7 @@ class FastRenderer:
 
     @styled
     def render(self, data) -> bytes:
+        self._data = data
         key = self.view.key(data)
         if self._background is None or key != self._key:
             self.fig.clear()
@@ -250,7 +251,6 @@ class FastRenderer:
             artists = self.view.update(data)
             for a in artists:
                 a.set_animated(True)
-        self._artists = artists
         self.canvas.restore_region(self._background)
         for a in artists:
             if a.get_visible():
@@ -266,16 +266,26 @@ class FastRenderer:
         width, height = self.canvas.get_width_height()
         return {"width": width, "height": height}
 
+    def reset(self) -> None:
+        """Forget the cached static layer: the next :meth:`render` draws everything."""
+        self._background = None
+
     @styled
     def static_png(self, scale: float = STATIC_SCALE) -> bytes:
-        """The last rendered state drawn in full at ``scale`` × the figure's dpi (the static picture)."""
-        artists = getattr(self, "_artists", [])
-        for a in artists:
-            a.set_animated(False)
+        """The last rendered state drawn in full at ``scale`` × the figure's dpi (the static picture).
+
+        The view draws itself again at the higher resolution (pixel-sized parts such as text panels drawn
+        as images scale too), then once more at screen resolution, so the live widget goes on as before.
+        """
+        data, dpi = getattr(self, "_data", None), self.fig.dpi
+        if data is None:
+            return figure_png(self.fig, dpi=scale * dpi)
         try:
-            buf = io.BytesIO()
-            self.fig.savefig(buf, format="png", dpi=scale * self.fig.dpi)
-            return buf.getvalue()
+            self.fig.set_dpi(scale * dpi)
+            self.reset()
+            self.render(data)
+            return self.png()
         finally:
-            for a in artists:
-                a.set_animated(True)
+            self.fig.set_dpi(dpi)
+            self.reset()
+            self.render(data)

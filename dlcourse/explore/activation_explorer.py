@@ -8,7 +8,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..activations import ACTIVATIONS, DERIVATIVES
-from ..plotting import CYCLE, PALETTE, View
+from ..plotting import CYCLE, PALETTE, View, legend_outside
 
 SATURATION = 0.05  # f′ below this counts as saturated
 MAX_LAYERS = 30
@@ -91,7 +91,7 @@ class ActivationView(View):
         ax2.set_ylim(1e-14, 1e4)
         ax2.set_xlabel("layers the gradient passes back through")
         ax2.set_ylabel("‖gradient‖ / ‖gradient at the top‖")
-        ax2.legend(fontsize=9, ncol=4, loc="upper center")
+        legend_outside(ax2, "right")
         self.title2 = ax2.set_title(" ", fontsize=9)
 
     def update(self, d: ActivationData) -> list:

@@ -68,7 +68,7 @@ class SaliencyView(View):
         self.img = picture(ax1.imshow(d.image, cmap="gray_r", vmin=0, vmax=1))
         # shown relative to its largest magnitude (given in the title), so the colour bar stays put
         self.sal = ax2.imshow(d.saliency, cmap=DIVERGING, vmin=-1, vmax=1)
-        colorbar(ax2, self.sal, label="÷ largest |value|", ticks=[-1, 0, 1])
+        colorbar(ax2, self.sal).set_ticks([-1, 0, 1], labels=["−max", "0", "+max"])
         self.raises = colour_name(self.sal.cmap(0.9))
         for ax in (ax1, ax2):
             ax.set_xticks([])
@@ -85,7 +85,7 @@ class SaliencyView(View):
         lim = float(np.abs(d.saliency).max()) or 1.0
         self.sal.set_data(d.saliency / lim)
         self.t1.set_text(f"digit (true label {d.label})")
-        self.t2.set_text(f"$\\partial o_{{{d.output}}}/\\partial x$: {self.raises} raises it (±{lim:.2f})")
+        self.t2.set_text(f"$\\partial o_{{{d.output}}}/\\partial x$, max {lim:.2f}\n{self.raises} raises $o_{{{d.output}}}$")
         for i, bar in enumerate(self.bars):
             bar.set_height(d.probs[i])
             bar.set_color("#0072B2" if i == d.output else "#bbbbbb")

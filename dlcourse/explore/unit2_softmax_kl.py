@@ -20,7 +20,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .. import losses as L
-from ..plotting import PALETTE, View
+from ..plotting import PALETTE, View, legend_outside
 
 NOTES_LOGITS = (1.0, 3.0, 4.0, 7.0)
 TEMPERATURES = np.logspace(-1, 1, 121)
@@ -78,7 +78,7 @@ class SoftmaxView(View):
         self.ax2.set_ylim(0, 1.02)
         self.ax2.set_xlabel("temperature T")
         self.ax2.set_ylabel("probability")
-        self.ax2.legend(fontsize=9, loc="center right")
+        legend_outside(self.ax2, "right")
         self.ax2.set_title("low T: arg-max; high T: uniform", fontsize=9)
         self.marker = self.ax2.axvline(d.temperature, color=PALETTE["black"], ls=":", lw=1)
 

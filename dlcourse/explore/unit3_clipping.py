@@ -155,6 +155,7 @@ class ClipView(View):
     """Paths on the (w, u) landscape, the loss, and the gradient norm before clipping."""
 
     def setup(self, fig, d: ClipData) -> None:
+        fig.subplots_adjust(wspace=0.45)   # room for the colour bar's label
         self.ax1, ax2, ax3 = fig.subplots(1, 3, width_ratios=[1.2, 1, 1])
         ax1 = self.ax1
         ax1.plot(*TEACHER, "*", color=PALETTE["yellow"], ms=12, mec="k", zorder=5)
@@ -180,7 +181,7 @@ class ClipView(View):
             self.losses[m], = ax2.plot([], [], color=st["color"])
             self.norms[m], = ax3.plot([], [], color=st["color"])
         colorbar(ax1, cmap="Blues", vmin=-4, vmax=12, label="log₁₀ loss", alpha=0.5)
-        legend_outside(ax1, "below", ncol=3)
+        legend_outside(ax1, "below", ncol=2)
         self.threshold = ax3.axhline(1.0, color="k", lw=0.8, ls="--")
         self.threshold_text = ax3.text(148, 1.0, "threshold", fontsize=9, ha="right", va="bottom")
 

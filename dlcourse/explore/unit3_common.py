@@ -44,13 +44,17 @@ def text_array(text: str, size: int = 10) -> np.ndarray:
 
 
 class TextPanel:
-    """A block of text pinned to the top left of ``ax``, drawn as an image (see :func:`text_array`)."""
+    """A block of text pinned to the top left of ``ax``, drawn as an image (see :func:`text_array`).
 
-    def __init__(self, fig, ax, size: int = 10):
+    ``size`` is in points, like every other text of the figure (converted to pixels at the figure's dpi).
+    """
+
+    def __init__(self, fig, ax, size: float = 10):
         ax.axis("off")
         box = ax.get_position()
         width, height = fig.bbox.width, fig.bbox.height
-        self.top, self.left, self.size = box.y1 * height, box.x0 * width - 20, size
+        self.top, self.left = box.y1 * height, box.x0 * width - 20 * fig.dpi / 96
+        self.size = max(1, round(size * fig.dpi / 72))
         self.image = fig.figimage(np.zeros((1, 1, 4)), xo=int(self.left), yo=int(self.top), origin="upper")
 
     def set_text(self, text: str):
@@ -85,10 +89,11 @@ class LayeredRenderer(FastRenderer):
 
     @styled
     def render(self, data) -> bytes:
+        self._data = data
         key = self.view.key(data)
         if key != self._key:
             self._show(key, data)
-        artists = self._artists = self.view.update(data)
+        artists = self.view.update(data)
         for a in artists:
             a.set_animated(True)
         self.canvas.restore_region(self.layers[key]["background"])
@@ -136,3 +141,11 @@ class LayeredRenderer(FastRenderer):
 
     def png(self, compress_level: int = 6) -> bytes:
         return canvas_png(self.canvas, compress_level)
+
+    def reset(self) -> None:
+        """Drop every layer (after a change of resolution): the next :meth:`render` draws from scratch."""
+        for layer in self.layers.values():
+            for artist in layer["axes"] + layer["images"]:
+                artist.remove()
+        self.layers.clear()
+        self._key = object()

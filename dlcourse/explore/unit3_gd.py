@@ -18,7 +18,7 @@ import matplotlib.ticker
 import numpy as np
 
 from .._validate import check_number, check_positive_int
-from ..plotting import PALETTE, View
+from ..plotting import PALETTE, View, legend_outside
 from .unit3_common import single_threaded
 
 # ------------------------------------------------------------------------- the learning-rate explorer
@@ -108,7 +108,7 @@ class LRView(View):
         ax3.set_ylim(0, 2)
         ax3.set_xlabel("learning rate η")
         ax3.set_ylabel("shrink factor per step")
-        ax3.legend(fontsize=9, loc="lower left")
+        legend_outside(ax3, "below")
         ax3.set_title("stable where both factors < 1", fontsize=9)
         self.now = ax3.axvline(d.lr, color=PALETTE["vermillion"], lw=2)
 
