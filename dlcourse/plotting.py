@@ -133,11 +133,12 @@ def _renderer(fig):
     return canvas.get_renderer()
 
 
-def legend_outside(ax, where: str = "right", pad: float = 0.01, **kw):
+def legend_outside(ax, where: str = "right", pad: float = 0.01, gap: float = 0.0, **kw):
     """Draw ``ax``'s legend outside its data: at the ``"right"`` of the axes or ``"below"`` its x-axis label.
 
     The axes shrink to make room (the figure keeps its size and the other axes their place), so a legend
-    never covers a curve or a point. ``kw`` goes to :meth:`matplotlib.axes.Axes.legend` (``ncol``, ``title``).
+    never covers a curve or a point. Call it after the axis labels are set; ``gap`` (points) keeps room below
+    for texts placed by hand under the axis. ``kw`` goes to :meth:`matplotlib.axes.Axes.legend`.
     """
     if where not in ("right", "below"):
         raise ValueError(f"where must be 'right' or 'below', got {where!r}")
@@ -149,9 +150,11 @@ def legend_outside(ax, where: str = "right", pad: float = 0.01, **kw):
         ax.set_position([pos.x0, pos.y0, pos.width - box.width - 2 * pad, pos.height])
         legend.set_bbox_to_anchor((1 + pad / max(pos.width - box.width - 2 * pad, 1e-3), 1), transform=ax.transAxes)
     else:
-        ax.set_position([pos.x0, pos.y0 + box.height + pad, pos.width, pos.height - box.height - pad])
+        room = box.height + pad + gap / 72 / fig.get_figheight()
+        ax.set_position([pos.x0, pos.y0 + room, pos.width, pos.height - room])
         tight = ax.get_tightbbox(renderer, bbox_extra_artists=[]).transformed(fig.transFigure.inverted())
-        legend.set_bbox_to_anchor((pos.x0 + pos.width / 2, tight.y0 - pad / 2), transform=fig.transFigure)
+        top = min(tight.y0, pos.y0 + room) - pad / 2 - gap / 72 / fig.get_figheight()
+        legend.set_bbox_to_anchor((pos.x0 + pos.width / 2, top), transform=fig.transFigure)
     return legend
 
 

@@ -20,7 +20,7 @@ from ..data import load_digits, train_test_split
 from ..losses import cross_entropy_grad
 from ..mlp import make_mlp
 from ..optim import Adam
-from ..plotting import PALETTE, View, picture
+from ..plotting import PALETTE, View, legend_outside, picture
 from ..regularization import augment_batch
 from .unit4_util import single_threaded
 
@@ -144,16 +144,16 @@ class AugmentView(View):
         ax = fig.add_subplot(gs[:, 4:])
         c = d.curves
         for j, (ls, test) in enumerate((("-", "centred test digits"), ("--", "jittered test digits"))):
-            ax.plot(c.sizes, c.plain[:, j], ls=ls, marker="o", color=PALETTE["blue"], label=f"no augmentation, {test}")
+            ax.plot(c.sizes, c.plain[:, j], ls=ls, marker="o", color=PALETTE["blue"], label=f"no augmentation,\n{test}")
             ax.plot(c.sizes, c.augmented[:, j], ls=ls, marker="s", color=PALETTE["orange"],
-                    label=f"augmented, {test}")
+                    label=f"augmented,\n{test}")
         ax.set_xscale("log")
         ax.set_xticks(c.sizes, [str(s) for s in c.sizes])
         ax.set_xticks([], minor=True)
         ax.set_ylim(0, 1)
         ax.set_xlabel("training digits (before augmentation)")
         ax.set_ylabel("test accuracy")
-        ax.legend(fontsize=9, loc="lower right")
+        legend_outside(ax, "right")
         self.curve_title = ax.set_title(" ", fontsize=9)
 
     def update(self, d: AugmentData) -> list:

@@ -21,7 +21,7 @@ from typing import Callable, NamedTuple
 import numpy as np
 from matplotlib.collections import LineCollection
 
-from ..plotting import PALETTE, View
+from ..plotting import PALETTE, View, legend_outside
 from ..regularization import sine_problem
 from .unit4_util import single_threaded
 
@@ -258,7 +258,7 @@ class CapacityView(View):
         ax1.set_xlim(0, 1)
         ax1.set_ylim(-2, 2)
         ax1.set_xlabel("x")
-        ax1.legend(fontsize=9, loc="upper right")
+        legend_outside(ax1, "below", ncol=2)
         self.t1 = ax1.set_title(" ", fontsize=9)
         positions = np.arange(max(len(DEGREES), len(WIDTHS)))
         self.series = [ax2.plot([], [], color=PALETTE[colour], ls=ls, marker="o", ms=2.5, label=label)[0]
@@ -271,7 +271,7 @@ class CapacityView(View):
         self.tick_labels = [ax2.text(x, -0.03, "", transform=ax2.get_xaxis_transform(), ha="center", va="top",
                                      fontsize=9) for x in positions]
         self.xlabel = ax2.text(0.5, -0.14, "", transform=ax2.transAxes, ha="center", va="top", fontsize=9)
-        ax2.legend(fontsize=9, loc="upper left", ncol=2)
+        legend_outside(ax2, "below", gap=20, ncol=3)
         self.t2 = ax2.set_title(" ", fontsize=9)
         self.marker = ax2.axvline(0, color="k", lw=1)
         self.path, = ax3.plot([], [], color="#999", lw=1, marker="o", ms=2.5)

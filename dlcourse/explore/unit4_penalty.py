@@ -19,7 +19,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..plotting import CYCLE, PALETTE, View, picture
+from ..plotting import CYCLE, PALETTE, View, legend_outside, picture
 from ..regularization import elastic_net_path, ridge_fit
 from .unit4_util import single_threaded
 
@@ -150,7 +150,7 @@ class PenaltyView(View):
         ax2.set_ylim(-lim, lim)
         ax2.set_xlabel("log₁₀ α  (weaker penalty →)")
         ax2.set_ylabel("weight", labelpad=0)
-        ax2.legend(fontsize=9, ncol=2, loc="upper left")
+        legend_outside(ax2, "right")
         self.t2 = ax2.set_title(" ", fontsize=9)
         self.vline = ax2.axvline(LOG_ALPHAS[0], color="k", lw=1)
         self.bars = ax3.bar(range(len(d.features)), np.zeros(len(d.features)),
