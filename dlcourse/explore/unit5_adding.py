@@ -18,7 +18,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..layers.recurrent import LSTM, lstm_cell_forward
-from ..plotting import DIVERGING, PALETTE, View, colorbar
+from ..plotting import DIVERGING, PALETTE, View, colorbar, legend_outside
 from ..sequences import ADDING_BASELINE_MSE, make_adding_problem
 from .unit5_common import once, torch_threads
 from .unit5_rnn import COLOURS
@@ -166,7 +166,7 @@ class AddingView(View):
         self.ax.set_ylim(1e-4, 1)
         self.ax.set_xlabel("training step (batches of 64)")
         self.ax.set_ylabel("test MSE")
-        self.ax.legend(fontsize=9, loc="lower left")
+        legend_outside(self.ax, "right")
         self.title = self.ax.set_title(" ", fontsize=9)
 
     def update(self, d: AddingData) -> list:

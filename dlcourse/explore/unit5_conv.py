@@ -128,7 +128,7 @@ class ConvView(View):
         colorbar(self.ax_k, self.kimg, label="weight ÷ largest", ticks=[-1, 0, 1], shrink=0.7)
         self.ktext = [[self.ax_k.text(v, u, "", ha="center", va="center", fontsize=9) for v in range(3)]
                       for u in range(3)]
-        self.ax_k.set_title("kernel (colours) ⊙ window (numbers)", fontsize=9)
+        self.ax_k.set_title("kernel ⊙ window\n(colours: kernel,\nnumbers: products)", fontsize=9)
         self.oimg = self.ax_out.imshow(np.zeros((2, 2)), cmap=DIVERGING, vmin=-1, vmax=1)
         colorbar(self.ax_out, self.oimg, label="value ÷ largest", ticks=[-1, 0, 1], shrink=0.7)
         self.cursor = self.ax_out.add_patch(_rect(-0.5, -0.5, 1, 1, PALETTE["vermillion"], lw=2))
@@ -152,6 +152,7 @@ class ConvView(View):
         for u in range(3):
             for v in range(3):
                 self.ktext[u][v].set_text(number(d.products[u, v]))
+                self.ktext[u][v].set_color("white" if abs(d.kernel[u, v]) > 0.6 * lim else "black")
         shown = np.full(d.output.shape, np.nan)
         shown.flat[:d.step + 1] = d.output.flat[:d.step + 1]
         olim = float(np.abs(d.output).max()) or 1.0

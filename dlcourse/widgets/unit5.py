@@ -25,9 +25,11 @@ class ConvExplorer(Demo):
 
     def __init__(self, kernel: str = "Sobel x (vertical edges)", index: int = 0, stride: int = 1, padding: int = 1,
                  step: int | None = None):
-        if step is None:   # start with the window in the middle of the digit and half the output filled in
-            side = (conv.SIDE + 2 * padding - 3) // stride + 1
-            step = (side // 2) * side + side // 2
+        if step is None:   # start where the kernel responds strongly, with most of the output filled in
+            first = conv.compute_convolution(index, conv.KERNELS.get(kernel), stride, padding, 0)
+            strength = np.abs(first.output)
+            half = strength.shape[0] // 2   # in the lower half: most of the output is already computed
+            step = half * strength.shape[1] + int(np.argmax(strength[half:]))
         controls = {
             "preset": dropdown(list(conv.KERNELS) + [CUSTOM], kernel, "kernel"),
             "index": slider(index, 0, 1796, 1, "digit", integer=True),
