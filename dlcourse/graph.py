@@ -264,6 +264,15 @@ class Drawing:
 
         return figure_png(self.figure, dpi=80)
 
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        """Jupyter's picture: twice the pixels of the size it is shown at (sharp on HiDPI screens)."""
+        import base64
+
+        from .plotting import static_image
+
+        png, size = static_image(self.figure)
+        return {"image/png": base64.b64encode(png).decode("ascii")}, {"image/png": size}
+
     def savefig(self, *args, **kwargs) -> None:
         self.figure.savefig(*args, **kwargs)
 

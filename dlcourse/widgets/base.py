@@ -18,6 +18,7 @@ import time
 from typing import Callable
 
 import ipywidgets as W
+import traitlets
 from matplotlib.figure import Figure
 
 from ..plotting import MARGINS, SCREEN_DPI, FastRenderer, View, figure_png, static_image
@@ -25,6 +26,16 @@ from ..plotting import MARGINS, SCREEN_DPI, FastRenderer, View, figure_png, stat
 
 # The grader's runner sets this: widgets are then built without computing or drawing anything.
 HEADLESS = False
+
+
+class FigureImage(W.Image):
+    """An ``ipywidgets.Image`` with a text alternative: its ``tooltip`` becomes the image's ``title``.
+
+    (ipywidgets' front end reads a ``description`` before it writes the title, which an Image lacks: this
+    empty one lets it do so; without it, a tooltip breaks the view.)
+    """
+
+    description = traitlets.Unicode("").tag(sync=True)
 
 
 class Demo:
@@ -41,7 +52,8 @@ class Demo:
         # A View redraws only its changing artists over a cached background (see dlcourse.plotting.View).
         self.renderer = FastRenderer(self.fig, plot, self.margins) if isinstance(plot, View) else None
         self.dpi = dpi
-        self.image = W.Image(format="png", layout=W.Layout(max_width="100%"))
+        self.image = FigureImage(format="png", layout=W.Layout(max_width="100%"),
+                                 tooltip=f"{title or 'Interactive figure'}: the picture the controls above draw")
         self.caption = W.HTML()
         self.data = None
         self.last_update_ms = 0.0
