@@ -121,9 +121,13 @@ class LayeredRenderer(FastRenderer):
 
     def _add(self, key, data) -> None:
         axes_before, images_before = set(self.fig.axes), set(self.fig.images)
+        # subplots_adjust lays out every axes again: keep the hidden layers' axes where they were drawn
+        kept = {ax: ax.get_position(original=True) for ax in axes_before}
         self.view.__dict__.pop("_transient", None)
         self.fig.subplots_adjust(**self.margins)
         self.view.setup(self.fig, data)
+        for ax, position in kept.items():
+            ax.set_position(position)
         for a in self.view.update(data):
             a.set_animated(True)
         self.canvas.draw()
