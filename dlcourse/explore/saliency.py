@@ -64,6 +64,7 @@ class SaliencyView(View):
     """The digit, its saliency map, and the predicted probabilities."""
 
     def setup(self, fig, d: SaliencyData) -> None:
+        fig.subplots_adjust(wspace=0.5)   # room for the colour bar's labels
         ax1, ax2, ax3 = fig.subplots(1, 3, width_ratios=[1, 1, 1.3])
         self.img = picture(ax1.imshow(d.image, cmap="gray_r", vmin=0, vmax=1))
         # shown relative to its largest magnitude (given in the title), so the colour bar stays put
