@@ -154,7 +154,9 @@ def legend_outside(ax, where: str = "right", pad: float = 0.01, gap: float = 0.0
         ax.set_position([pos.x0, pos.y0 + room, pos.width, pos.height - room])
         tight = ax.get_tightbbox(renderer, bbox_extra_artists=[]).transformed(fig.transFigure.inverted())
         top = min(tight.y0, pos.y0 + room) - pad / 2 - gap / 72 / fig.get_figheight()
-        legend.set_bbox_to_anchor((pos.x0 + pos.width / 2, top), transform=fig.transFigure)
+        short = max(0.0, pad / 2 - (top - box.height))   # the labels below already used the bottom margin
+        ax.set_position([pos.x0, pos.y0 + room + short, pos.width, pos.height - room - short])
+        legend.set_bbox_to_anchor((pos.x0 + pos.width / 2, top + short), transform=fig.transFigure)
     return legend
 
 

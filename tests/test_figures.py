@@ -285,3 +285,30 @@ def test_package_asks_for_no_small_text():
     bad = [f"{p.relative_to(ROOT)}: {m.group(0)}" for p in (ROOT / "dlcourse").rglob("*.py")
            for m in SMALL_FONT.finditer(p.read_text())]
     assert not bad, bad
+
+
+def test_legend_outside_moves_the_legend_off_the_data():
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    for where in ("right", "below"):
+        fig = matplotlib.figure.Figure(figsize=(4, 3), dpi=96)
+        FigureCanvasAgg(fig)
+        ax = fig.subplots()
+        x = np.linspace(0, 1, 50)
+        for k in range(4):
+            ax.plot(x, x * k, label=f"line {k}")
+        ax.set_xlabel("x")
+        legend = plotting.legend_outside(ax, where, ncol=2 if where == "below" else 1)
+        fig.canvas.draw()
+        box, axes_box = legend.get_window_extent(), ax.get_window_extent()
+        assert box.x0 >= axes_box.x1 - 1 if where == "right" else box.y1 <= axes_box.y0
+        assert not covered_points(fig)
+        assert 0 <= box.x0 and box.x1 <= fig.bbox.width and 0 <= box.y0   # inside the figure
+    with pytest.raises(ValueError, match="where must be 'right' or 'below', got 'left'"):
+        plotting.legend_outside(ax, "left")
+
+
+def test_number_never_shows_negative_zero():
+    assert [plotting.number(x) for x in (-0.0, -0.001, 0.004, -0.5, 1.234)] == ["0.00", "0.00", "0.00", "-0.50",
+                                                                                "1.23"]
+    assert plotting.number(-0.0004, digits=3) == "0.000" and plotting.number(-0.0006, digits=3) == "-0.001"
