@@ -212,7 +212,7 @@ def plot_unrolled(fig, T: int = 4) -> None:
     """An RNN drawn folded (one cell with a loop) and unrolled over ``T`` steps with its shared weights."""
     fig.subplots_adjust(top=0.85, bottom=0.02, left=0.02, right=0.98)
     ax1, ax2 = fig.subplots(1, 2, width_ratios=[1.2, 1.5 * T + 1])
-    _box(ax1, 0, 0, "h", IO_COLOURS["h"])
+    _box(ax1, 0, 0, "$h_t$", IO_COLOURS["h"])
     _box(ax1, 0, -1, "$x_t$", IO_COLOURS["x"])
     _box(ax1, 0, 1, "$y_t$", IO_COLOURS["y"])
     _arrow(ax1, (0, -0.75), (0, -0.25), "$W_{ih}$", offset=(0.4, 0))
