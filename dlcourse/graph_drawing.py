@@ -65,7 +65,7 @@ def draw_on(ax, root: Value, highlight=None, show_grad=True) -> list:
         is_hl = highlight is not None and node is highlight
         patch = ax.add_patch(FancyBboxPatch((x - 0.36, y - 0.42), 0.72, 0.84, boxstyle="round,pad=0.02",
                                             fc=node_face(node, is_hl), ec="#333333", lw=1.6 if is_hl else 0.8))
-        text = ax.text(x, y, node_text(node, known), ha="center", va="center", fontsize=8, family="monospace")
+        text = ax.text(x, y, node_text(node, known), ha="center", va="center", fontsize=9, family="monospace")
         boxes.append((patch, text))
     xs = [p[0] for p in pos.values()]
     ys = [p[1] for p in pos.values()]
@@ -97,6 +97,15 @@ class Drawing:
 
     def _repr_png_(self) -> bytes:
         return figure_png(self.figure, dpi=80)
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        """Jupyter's picture: twice the pixels of the size it is shown at (sharp on HiDPI screens)."""
+        import base64
+
+        from .plotting import static_image
+
+        png, size = static_image(self.figure)
+        return {"image/png": base64.b64encode(png).decode("ascii")}, {"image/png": size}
 
     def savefig(self, *args, **kwargs) -> None:
         self.figure.savefig(*args, **kwargs)

@@ -1,7 +1,9 @@
 """One call at the top of every notebook: ``from dlcourse.notebook import setup; setup()``.
 
 Seeds NumPy's global generator (and torch's, when torch is installed) so that every
-run prints the same numbers, and sets small, readable figure defaults.
+run prints the same numbers, and applies the course's figure style to the session (explicitly: importing
+``dlcourse`` changes no matplotlib setting): Okabe & Ito's colour-blind-safe palette, text of at least 9 pt,
+and HiDPI ("retina") inline figures.
 """
 
 from __future__ import annotations
@@ -11,8 +13,12 @@ import random
 import numpy as np
 
 
-def setup(seed: int = 0) -> None:
-    """Seed every random number generator the course uses and set figure defaults."""
+def setup(seed: int = 0, figures: bool = True) -> None:
+    """Seed every random number generator the course uses and, unless ``figures=False``, apply the figure style.
+
+    The style is :data:`dlcourse.plotting.STYLE` plus a default figure size; inline figures are drawn at twice
+    the resolution they are shown at (IPython's ``'retina'`` format), so text stays sharp on HiDPI screens.
+    """
     random.seed(seed)
     np.random.seed(seed)
     try:
@@ -22,9 +28,23 @@ def setup(seed: int = 0) -> None:
     if torch is not None:
         torch.manual_seed(seed)
         torch.set_default_dtype(torch.float64)
-    import matplotlib.pyplot as plt
-
-    from . import plotting  # noqa: F401  (colour-blind-safe palette)
-
-    plt.rcParams.update({"figure.dpi": 72, "figure.figsize": (6, 3), "axes.grid": False, "font.size": 9})
+    if figures:
+        _figure_style()
     np.set_printoptions(precision=4, suppress=True)
+
+
+def _figure_style() -> None:
+    import matplotlib
+    import matplotlib.pyplot  # noqa: F401  (first: the inline backend sets its own defaults when pyplot loads)
+
+    from .plotting import STYLE
+
+    matplotlib.rcParams.update({**STYLE, "figure.figsize": (6, 3), "axes.grid": False})
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython is part of the course environment
+        return
+    if get_ipython() is not None:
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+
+        set_matplotlib_formats("retina")

@@ -1,7 +1,17 @@
-"""Plot helpers shared by every unit: a colour-blind-safe palette and PNG rendering."""
+"""Plot helpers shared by every unit: the course's figure style, a colour-blind-safe palette and PNG rendering.
+
+Importing this module changes no global state. The course style (Okabe & Ito's palette, text of at least
+:data:`MIN_FONT_PT` points) is applied inside :func:`style` — a ``with`` block, or :func:`styled` as a
+decorator — around everything that draws; :func:`dlcourse.notebook.setup` applies it to the notebook session.
+Figures are laid out at :data:`SCREEN_DPI` (a CSS pixel is 1/96 inch, so 9 pt in a figure is 9 pt on the
+page); the static pictures a notebook keeps are rendered at :data:`STATIC_SCALE` times that resolution, for
+HiDPI screens.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import io
 
 import matplotlib
@@ -13,14 +23,158 @@ PALETTE = {
     "purple": "#CC79A7", "sky": "#56B4E9", "yellow": "#F0E442", "black": "#000000",
 }
 CYCLE = [PALETTE[k] for k in ("blue", "orange", "green", "vermillion", "purple", "sky", "yellow", "black")]
-matplotlib.rcParams["axes.prop_cycle"] = matplotlib.cycler(color=CYCLE)
+# A diverging colour map that stays readable with every common colour-vision deficiency, and a sequential one.
+DIVERGING, SEQUENTIAL = "PuOr", "viridis"
+
+MIN_FONT_PT = 9
+SCREEN_DPI = 96          # figure inches → CSS pixels: what an interactive widget draws
+STATIC_SCALE = 2         # the static picture kept in a notebook: 2 device pixels per CSS pixel
+
+STYLE = {
+    "axes.prop_cycle": matplotlib.cycler(color=CYCLE),
+    "image.cmap": SEQUENTIAL,
+    "font.size": 10,
+    "axes.titlesize": 10, "axes.labelsize": 10, "figure.titlesize": 11,
+    "xtick.labelsize": MIN_FONT_PT, "ytick.labelsize": MIN_FONT_PT,
+    "legend.fontsize": MIN_FONT_PT, "legend.title_fontsize": MIN_FONT_PT,
+    "figure.dpi": SCREEN_DPI,
+}
 
 
-def figure_png(fig, dpi: int = 72) -> bytes:
-    """Render a matplotlib figure to PNG bytes (what widgets show and tests inspect)."""
+def style():
+    """The course's figure style, for a ``with`` block: ``with style(): fig = plt.figure() ...``.
+
+    Text sizes are read when an artist is made and tick labels when a figure is drawn, so both making and
+    drawing a figure belong inside the block (or after :func:`dlcourse.notebook.setup`, which applies the
+    style to the whole notebook session).
+    """
+    return matplotlib.rc_context(STYLE)
+
+
+def styled(fn):
+    """Decorator: run ``fn`` inside :func:`style`."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        with style():
+            return fn(*args, **kwargs)
+    return wrapper
+
+
+def diverging_note(cmap: str = DIVERGING) -> str:
+    """Which colours a diverging map gives to positive and negative values, e.g. ``"purple positive, orange negative"``.
+
+    Computed from the map itself (near its two ends), so a title never contradicts the picture.
+    """
+    cm = matplotlib.colormaps[cmap]
+    return f"{colour_name(cm(0.9))} positive, {colour_name(cm(0.1))} negative"
+
+
+_HUES = [(15, "red"), (45, "orange"), (70, "yellow"), (170, "green"), (200, "teal"), (260, "blue"),
+         (320, "purple"), (345, "pink"), (360, "red")]
+
+
+def colour_name(rgba) -> str:
+    """A plain name for an RGB(A) colour, from its hue (for titles that say what the colours mean)."""
+    import colorsys
+
+    h, s, v = colorsys.rgb_to_hsv(*rgba[:3])
+    if s < 0.15:
+        return "white" if v > 0.85 else "black" if v < 0.15 else "grey"
+    return next(name for limit, name in _HUES if 360 * h < limit)
+
+
+def picture(image):
+    """Mark an image as a picture of the data itself (a digit), or a one-colour region, which needs no colour bar.
+
+    Every other image or mesh is a heatmap of values, and gets a colour bar (``tests/test_figures.py``).
+    """
+    image.set_gid("picture")
+    return image
+
+
+def is_picture(artist) -> bool:
+    return artist.get_gid() == "picture"
+
+
+def colorbar(ax, mappable=None, *, cmap=None, vmin=None, vmax=None, label: str = "", **kw):
+    """A colour bar beside ``ax``: for ``mappable``, or for the colours ``cmap`` gives ``vmin..vmax``.
+
+    The second form serves heatmaps a widget redraws on every update (a ``contourf`` swapped each frame): the
+    bar is drawn once, with the static layer, and ``has_colorbar(ax)`` says the axes' colours are explained.
+    """
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import Normalize
+
+    if mappable is None:
+        mappable = ScalarMappable(Normalize(vmin, vmax), cmap)
+    axes = list(ax) if isinstance(ax, (list, tuple)) else [ax]
+    cb = axes[0].figure.colorbar(mappable, ax=ax, label=label, **kw)
+    for a in axes:   # one bar may serve several axes drawn with the same colours
+        a._dlcourse_colorbar = cb
+    return cb
+
+
+def has_colorbar(ax) -> bool:
+    return getattr(ax, "_dlcourse_colorbar", None) is not None
+
+
+def number(x: float, digits: int = 2) -> str:
+    """``x`` rounded for a label, never as ``-0.00`` (a product with a zero pixel is just 0)."""
+    text = f"{x:.{digits}f}"
+    return text[1:] if text.startswith("-") and not text.strip("-0.") else text
+
+
+def _renderer(fig):
+    canvas = fig.canvas
+    if not hasattr(canvas, "get_renderer"):
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        canvas = FigureCanvasAgg(fig)
+    return canvas.get_renderer()
+
+
+def legend_outside(ax, where: str = "right", pad: float = 0.01, gap: float = 0.0, **kw):
+    """Draw ``ax``'s legend outside its data: at the ``"right"`` of the axes or ``"below"`` its x-axis label.
+
+    The axes shrink to make room (the figure keeps its size and the other axes their place), so a legend
+    never covers a curve or a point. Call it after the axis labels are set; ``gap`` (points) keeps room below
+    for texts placed by hand under the axis. ``kw`` goes to :meth:`matplotlib.axes.Axes.legend`.
+    """
+    if where not in ("right", "below"):
+        raise ValueError(f"where must be 'right' or 'below', got {where!r}")
+    fig, renderer = ax.figure, _renderer(ax.figure)
+    legend = ax.legend(loc="upper left" if where == "right" else "upper center", borderaxespad=0, **kw)
+    box = legend.get_window_extent(renderer).transformed(fig.transFigure.inverted())
+    pos = ax.get_position(original=True)
+    if where == "right":
+        ax.set_position([pos.x0, pos.y0, pos.width - box.width - 2 * pad, pos.height])
+        legend.set_bbox_to_anchor((1 + pad / max(pos.width - box.width - 2 * pad, 1e-3), 1), transform=ax.transAxes)
+    else:
+        room = box.height + pad + gap / 72 / fig.get_figheight()
+        ax.set_position([pos.x0, pos.y0 + room, pos.width, pos.height - room])
+        tight = ax.get_tightbbox(renderer, bbox_extra_artists=[]).transformed(fig.transFigure.inverted())
+        top = min(tight.y0, pos.y0 + room) - pad / 2 - gap / 72 / fig.get_figheight()
+        short = max(0.0, pad / 2 - (top - box.height))   # the labels below already used the bottom margin
+        ax.set_position([pos.x0, pos.y0 + room + short, pos.width, pos.height - room - short])
+        legend.set_bbox_to_anchor((pos.x0 + pos.width / 2, top + short), transform=fig.transFigure)
+    return legend
+
+
+def figure_png(fig, dpi: float | None = None) -> bytes:
+    """Render a matplotlib figure to PNG bytes at ``dpi`` (default: the figure's own), in the course style."""
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi)
+    with style():
+        fig.savefig(buf, format="png", dpi=fig.dpi if dpi is None else dpi)
     return buf.getvalue()
+
+
+def static_image(fig, renderer: "FastRenderer | None" = None) -> tuple[bytes, dict]:
+    """The picture a notebook keeps of a widget: a PNG at ``STATIC_SCALE`` × the figure's dpi, and the
+    ``{"width", "height"}`` (CSS pixels) to show it at, as Jupyter's ``image/png`` metadata."""
+    if renderer is not None:
+        return renderer.static_png(), renderer.display_size()
+    width, height = fig.get_size_inches() * fig.dpi
+    return figure_png(fig, dpi=STATIC_SCALE * fig.dpi), {"width": int(round(width)), "height": int(round(height))}
 
 
 def canvas_png(canvas, compress_level: int = 6) -> bytes:
@@ -82,7 +236,9 @@ class FastRenderer:
         self._background = None
         self.full_redraws = 0
 
+    @styled
     def render(self, data) -> bytes:
+        self._data = data
         key = self.view.key(data)
         if self._background is None or key != self._key:
             self.fig.clear()
@@ -107,4 +263,34 @@ class FastRenderer:
         return self.png(compress_level=1)
 
     def png(self, compress_level: int = 6) -> bytes:
+        """What the canvas shows now (at the figure's dpi), as PNG bytes."""
         return canvas_png(self.canvas, compress_level)
+
+    def display_size(self) -> dict:
+        """The canvas size in CSS pixels, as Jupyter's ``image/png`` metadata."""
+        width, height = self.canvas.get_width_height()
+        return {"width": width, "height": height}
+
+    def reset(self) -> None:
+        """Forget the cached static layer: the next :meth:`render` draws everything."""
+        self._background = None
+
+    @styled
+    def static_png(self, scale: float = STATIC_SCALE) -> bytes:
+        """The last rendered state drawn in full at ``scale`` × the figure's dpi (the static picture).
+
+        The view draws itself again at the higher resolution (pixel-sized parts such as text panels drawn
+        as images scale too), then once more at screen resolution, so the live widget goes on as before.
+        """
+        data, dpi = getattr(self, "_data", None), self.fig.dpi
+        if data is None:
+            return figure_png(self.fig, dpi=scale * dpi)
+        try:
+            self.fig.set_dpi(scale * dpi)
+            self.reset()
+            self.render(data)
+            return self.png()
+        finally:
+            self.fig.set_dpi(dpi)
+            self.reset()
+            self.render(data)

@@ -108,12 +108,19 @@ class TestDemo:
         assert demo.data == {"sum": 2}
 
     def test_mimebundle_has_the_widget_and_a_static_png(self, demo):
-        bundle = demo._repr_mimebundle_()
+        bundle, metadata = demo._repr_mimebundle_()
         assert "application/vnd.jupyter.widget-view+json" in bundle
         assert "image/png" in bundle
         import base64
+        import io
 
-        assert base64.b64decode(bundle["image/png"]) == demo.png
+        from PIL import Image
+
+        # the static picture is the live one at twice the resolution (HiDPI), shown at the live one's size
+        static = Image.open(io.BytesIO(base64.b64decode(bundle["image/png"]))).size
+        live = Image.open(io.BytesIO(demo.png)).size
+        assert static == (2 * live[0], 2 * live[1])
+        assert metadata["image/png"] == {"width": live[0], "height": live[1]}
         assert "interactive figure" in bundle["text/plain"]
 
 
@@ -137,7 +144,7 @@ class TestGraphExplorer:
         assert all(n.grad == 0.0 for n in topological_order(demo.data.root))
         assert "Forward pass done" in demo.caption.value
         assert demo.png.startswith(PNG)
-        bundle = demo._repr_mimebundle_()
+        bundle, _ = demo._repr_mimebundle_()
         assert {"application/vnd.jupyter.widget-view+json", "image/png"} <= set(bundle)
 
     def test_last_step_gives_the_grads_of_backward(self, demo):
@@ -331,7 +338,7 @@ def test_compute_activation_rejects_an_unknown_name():
 
 # -- the playground ---------------------------------------------------------------------------------
 def test_playground_widget_trains_per_frame_and_resets():
-    demo = widgets.make_playground(dataset="xor", hidden=8, depth=1, lr=0.5, steps_per_frame=10)
+    demo = widgets.make_playground(dataset="xor", hidden=8, depth=1, lr=0.5, steps_per_frame=10, warm_steps=0)
     assert demo.data.steps == 0 and len(demo.data.losses) == 0
     png0 = demo.png
     demo.play.value += 1  # one frame: trains and redraws

@@ -386,7 +386,7 @@ def test_loss_explorer_switches_views_without_redrawing_the_axes():
     assert demo.renderer_for(demo.data) is demo.renderers["regression: residual"]
     assert {m: r.full_redraws for m, r in demo.renderers.items()} == redraws
     assert "<table>" in demo.caption.value
-    bundle = demo._repr_mimebundle_()
+    bundle, _ = demo._repr_mimebundle_()
     assert "image/png" in bundle and "application/vnd.jupyter.widget-view+json" in bundle
 
 

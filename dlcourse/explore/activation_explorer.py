@@ -8,7 +8,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..activations import ACTIVATIONS, DERIVATIVES
-from ..plotting import CYCLE, PALETTE, View
+from ..plotting import CYCLE, PALETTE, View, legend_outside
 
 SATURATION = 0.05  # f′ below this counts as saturated
 MAX_LAYERS = 30
@@ -82,7 +82,7 @@ class ActivationView(View):
         self.f_line, = ax1.plot([], [], color=PALETTE["blue"], lw=2, label="f(x)")
         self.df_line, = ax1.plot([], [], color=PALETTE["vermillion"], lw=2, ls="--", label="f′(x)")
         ax1.fill_between([], [], color="#bbbbbb", alpha=0.4, label="saturated (f′ < 0.05)")
-        ax1.legend(fontsize=8, loc="upper left")
+        ax1.legend(fontsize=9, loc="upper left")
         self.title1 = ax1.set_title(" ", fontsize=9)
         self.curves = {}
         for i, name in enumerate(d.median_grad):
@@ -91,7 +91,7 @@ class ActivationView(View):
         ax2.set_ylim(1e-14, 1e4)
         ax2.set_xlabel("layers the gradient passes back through")
         ax2.set_ylabel("‖gradient‖ / ‖gradient at the top‖")
-        ax2.legend(fontsize=7, ncol=4, loc="upper center")
+        legend_outside(ax2, "right")
         self.title2 = ax2.set_title(" ", fontsize=9)
 
     def update(self, d: ActivationData) -> list:

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..autoencoders import make_autoencoder, pca, reconstruction_error, train_autoencoder, train_linear_autoencoder
 from ..data import load_digits, train_test_split
-from ..plotting import CYCLE, PALETTE, View
+from ..plotting import CYCLE, PALETTE, View, legend_outside, picture
 
 
 @lru_cache(maxsize=1)
@@ -79,7 +79,7 @@ class LinearAEView(View):
             ax.set_title(title, fontsize=9)
             ax.set_xticks([])
             ax.set_yticks([])
-        ax3.legend(fontsize=6, ncol=2, markerscale=2, title="digit", title_fontsize=7, loc="best")
+        legend_outside(ax3, "right", ncol=2, markerscale=2, title="digit", handletextpad=0.1, columnspacing=0.6)
 
     def update(self, d: LinearAEData) -> list:
         self.marker.set_xdata([d.epoch, d.epoch])
@@ -111,12 +111,12 @@ class EmbeddingView(View):
         for k in range(10):
             m = d.labels == k
             ax1.scatter(d.code[m, 0], d.code[m, 1], s=6, color=CYCLE[k % 8], marker="os^"[k // 4], label=str(k))
-        ax1.legend(fontsize=6, ncol=2, markerscale=2, title="digit", title_fontsize=7)
+        legend_outside(ax1, "right", ncol=2, markerscale=2, title="digit", handletextpad=0.1, columnspacing=0.6)
         ax1.set_title("deep autoencoder: the 2-D code of each test digit", fontsize=9)
         self.ring = ax1.scatter([0], [0], s=120, facecolors="none", edgecolors="k", lw=2)
-        self.original = ax2.imshow(d.original, cmap="gray_r", vmin=0, vmax=1)
+        self.original = picture(ax2.imshow(d.original, cmap="gray_r", vmin=0, vmax=1))
         ax2.set_title("input", fontsize=9)
-        self.recon = ax3.imshow(d.reconstruction, cmap="gray_r", vmin=0, vmax=1)
+        self.recon = picture(ax3.imshow(d.reconstruction, cmap="gray_r", vmin=0, vmax=1))
         ax3.set_title("reconstruction", fontsize=9)
         for ax in (ax2, ax3):
             ax.set_xticks([])
@@ -169,14 +169,14 @@ class OutlierView(View):
         self.line = ax.axvline(d.threshold, color="k", ls="--", label="threshold")
         ax.set_xscale("log")
         ax.set_xlabel("reconstruction error")
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=9)
         self.title = ax.set_title(" ", fontsize=9)
         for i, img in enumerate(d.top_images):
             a = fig.add_subplot(gs[i // 2, 2 + i % 2])
-            a.imshow(img, cmap="gray_r", vmin=0, vmax=1)
+            picture(a.imshow(img, cmap="gray_r", vmin=0, vmax=1))
             a.set_xticks([])
             a.set_yticks([])
-            a.set_title(f"worst #{i + 1}", fontsize=8)
+            a.set_title(f"worst #{i + 1}", fontsize=9)
 
     def update(self, d: OutlierData) -> list:
         self.line.set_xdata([d.threshold, d.threshold])

@@ -100,13 +100,13 @@ class StepperView(View):
             (x0, y0), (x1, y1) = _POS[a], _POS[b]
             ax.plot([x0, x1], [y0, y1], color="#888888", lw=1, zorder=1)
             t = _EDGE_AT[name]
-            self.edge_text[name] = ax.text(x0 + t * (x1 - x0), y0 + t * (y1 - y0), "", fontsize=7, ha="center",
+            self.edge_text[name] = ax.text(x0 + t * (x1 - x0), y0 + t * (y1 - y0), "", fontsize=9, ha="center",
                                            bbox=dict(fc="white", ec="none", alpha=0.85), zorder=3)
         for name, (x, y) in _POS.items():
             colour = PALETTE["sky"] if name.startswith("x") else PALETTE["orange"]
             ax.add_patch(FancyBboxPatch((x - 0.27, y - 0.17), 0.54, 0.34, boxstyle="round,pad=0.02",
                                         fc=colour, ec="#333333", lw=0.8, zorder=2))
-            self.node_text[name] = ax.text(x, y, "", ha="center", va="center", fontsize=7.5, zorder=4)
+            self.node_text[name] = ax.text(x, y, "", ha="center", va="center", fontsize=9, zorder=4)
         ax.set_xlim(-0.35, 2.35)
         ax.set_ylim(-0.3, 1.3)
         ax.set_axis_off()

@@ -8,7 +8,7 @@ import numpy as np
 
 from ..data import make_toy
 from ..mlp import Trainer, make_mlp
-from ..plotting import PALETTE, View
+from ..plotting import DIVERGING, PALETTE, View, colorbar, legend_outside
 
 GRID = 60
 BOX = (-1.8, 1.8)
@@ -76,7 +76,8 @@ class PlaygroundView(View):
             m = s.y == label
             self.points.append(ax1.scatter(s.X[m, 0], s.X[m, 1], c=colour, marker=marker, s=12, edgecolors="k",
                                            linewidths=0.3, label=f"class {label}", zorder=3))
-        ax1.legend(fontsize=7, loc="upper left", framealpha=0.9)
+        colorbar(ax1, cmap=DIVERGING, vmin=0, vmax=1, label="P(class 1)", shrink=0.8)
+        legend_outside(ax1, where="below", ncol=2)
         self.title = ax1.set_title(" ", fontsize=9)
         key = self.key(s)
         ax2.set_xlim(0, key[1])
@@ -87,7 +88,7 @@ class PlaygroundView(View):
         self.curve, = ax2.plot([], [], color=PALETTE["blue"])
 
     def update(self, s: PlaygroundSnapshot) -> list:
-        fill = self.ax1.contourf(s.xx, s.yy, s.prob, levels=np.linspace(0, 1, 11), cmap="PuOr", alpha=0.75)
+        fill = self.ax1.contourf(s.xx, s.yy, s.prob, levels=np.linspace(0, 1, 11), cmap=DIVERGING, alpha=0.75)
         line = self.ax1.contour(s.xx, s.yy, s.prob, levels=[0.5], colors="k", linewidths=1)
         self.title.set_text(f"decision boundary after {s.steps} steps (accuracy {s.accuracy:.0%})")
         self.curve.set_data(np.arange(1, len(s.losses) + 1), s.losses)

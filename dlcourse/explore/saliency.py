@@ -11,7 +11,7 @@ from ..activations import softmax
 from ..data import load_digits, train_test_split
 from ..layers import Sequential
 from ..mlp import Trainer, make_mlp
-from ..plotting import View
+from ..plotting import DIVERGING, View, colorbar, colour_name, picture
 
 
 @lru_cache(maxsize=1)
@@ -64,9 +64,13 @@ class SaliencyView(View):
     """The digit, its saliency map, and the predicted probabilities."""
 
     def setup(self, fig, d: SaliencyData) -> None:
+        fig.subplots_adjust(wspace=0.5)   # room for the colour bar's labels
         ax1, ax2, ax3 = fig.subplots(1, 3, width_ratios=[1, 1, 1.3])
-        self.img = ax1.imshow(d.image, cmap="gray_r", vmin=0, vmax=1)
-        self.sal = ax2.imshow(d.saliency, cmap="PuOr")
+        self.img = picture(ax1.imshow(d.image, cmap="gray_r", vmin=0, vmax=1))
+        # shown relative to its largest magnitude (given in the title), so the colour bar stays put
+        self.sal = ax2.imshow(d.saliency, cmap=DIVERGING, vmin=-1, vmax=1)
+        colorbar(ax2, self.sal).set_ticks([-1, 0, 1], labels=["−max", "0", "+max"])
+        self.raises = colour_name(self.sal.cmap(0.9))
         for ax in (ax1, ax2):
             ax.set_xticks([])
             ax.set_yticks([])
@@ -80,10 +84,9 @@ class SaliencyView(View):
     def update(self, d: SaliencyData) -> list:
         self.img.set_data(d.image)
         lim = float(np.abs(d.saliency).max()) or 1.0
-        self.sal.set_data(d.saliency)
-        self.sal.set_clim(-lim, lim)
+        self.sal.set_data(d.saliency / lim)
         self.t1.set_text(f"digit (true label {d.label})")
-        self.t2.set_text(f"∂o_{d.output}/∂x: purple raises it (±{lim:.2f})")
+        self.t2.set_text(f"$\\partial o_{{{d.output}}}/\\partial x$, max {lim:.2f}\n{self.raises} raises $o_{{{d.output}}}$")
         for i, bar in enumerate(self.bars):
             bar.set_height(d.probs[i])
             bar.set_color("#0072B2" if i == d.output else "#bbbbbb")

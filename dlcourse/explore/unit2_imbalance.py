@@ -21,7 +21,7 @@ import numpy as np
 
 from .. import metrics as M
 from ..activations import sigmoid
-from ..plotting import PALETTE, View
+from ..plotting import PALETTE, View, colorbar, legend_outside
 
 MAJORITY_MEAN, MINORITY_MEAN = np.array([-0.8, 0.0]), np.array([1.0, 0.8])
 MAJORITY_STD, MINORITY_STD = 1.0, 0.8
@@ -128,19 +128,20 @@ class ImbalanceView(View):
         self.other, = ax1.plot([], [], color=PALETTE["black"], lw=1, ls="--", label="weights switched")
         ax1.set_xlim(*BOX[:2])
         ax1.set_ylim(*BOX[2:])
-        ax1.legend(fontsize=6, loc="lower left")
+        legend_outside(ax1, "below", ncol=2)
         self.title1 = ax1.set_title(" ", fontsize=9)
         self.image = ax2.imshow(np.zeros((2, 2)), cmap="Blues", vmin=0, vmax=1)
+        colorbar(ax2, self.image, label="share of the row", shrink=0.8)
         ax2.set_xticks([0, 1], ["pred 0", "pred 1"])
         ax2.set_yticks([0, 1], ["true 0", "true 1"])
-        self.cells = [[ax2.text(j, i, "", ha="center", va="center", fontsize=8) for j in range(2)] for i in range(2)]
+        self.cells = [[ax2.text(j, i, "", ha="center", va="center", fontsize=9) for j in range(2)] for i in range(2)]
         ax2.set_title("test confusion matrix\n(shade: share of the row)", fontsize=9)
         names = ["accuracy", "precision", "recall", "F1"]
         colours = [PALETTE["blue"], PALETTE["orange"], PALETTE["green"], PALETTE["purple"]]
         self.bars = ax3.bar(np.arange(4), np.zeros(4), color=colours)
-        ax3.set_xticks(np.arange(4), names, fontsize=8)
+        ax3.set_xticks(np.arange(4), names, fontsize=9)
         ax3.set_ylim(0, 1.1)
-        self.values = [ax3.text(i, 0, "", ha="center", va="bottom", fontsize=8) for i in range(4)]
+        self.values = [ax3.text(i, 0, "", ha="center", va="bottom", fontsize=9) for i in range(4)]
         ax3.set_title("test scores (positive = minority)", fontsize=9)
 
     def update(self, d: ImbalanceData) -> list:

@@ -34,7 +34,7 @@ import numpy as np
 from ..activations import softmax
 from ..data import make_moons
 from ..optim import Adam
-from ..plotting import PALETTE, View
+from ..plotting import DIVERGING, PALETTE, View, colorbar, legend_outside
 from . import unit2_batched as bt
 
 NOISE_LEVELS = tuple(round(0.05 * k, 2) for k in range(9))     # 0, 0.05, ..., 0.4
@@ -156,14 +156,15 @@ class NoiseView(View):
     def setup(self, fig, d: NoiseData) -> None:
         self.ax1, self.ax2 = fig.subplots(1, 2, width_ratios=[1.15, 1])
         ax1, ax2 = self.ax1, self.ax2
-        self.image = ax1.imshow(d.prob, origin="lower", extent=BOX, cmap="PuOr", vmin=0, vmax=1, alpha=0.7,
+        self.image = ax1.imshow(d.prob, origin="lower", extent=BOX, cmap=DIVERGING, vmin=0, vmax=1, alpha=0.7,
                                 aspect="auto")
         self.points = [ax1.scatter([], [], s=12, c=c, marker=m, edgecolors="k", linewidths=0.3, label=f"label {k}")
                        for k, (c, m) in enumerate(((PALETTE["orange"], "o"), (PALETTE["purple"], "s")))]
         self.flips = ax1.scatter([], [], s=40, marker="x", color=PALETTE["black"], linewidths=1, label="flipped")
         ax1.set_xlim(*BOX[:2])
         ax1.set_ylim(*BOX[2:])
-        ax1.legend(fontsize=7, loc="lower left")
+        colorbar(ax1, self.image, label="P(label 1)")
+        legend_outside(ax1, "below", ncol=3)
         self.title1 = ax1.set_title(" ", fontsize=9)
         levels = np.array(NOISE_LEVELS)
         for k, name in enumerate(LOSS_NAMES):
@@ -171,7 +172,7 @@ class NoiseView(View):
         ax2.set_xlabel("share of training labels flipped")
         ax2.set_ylabel("accuracy on clean test data")
         ax2.set_ylim(0.5, 1.0)
-        ax2.legend(fontsize=7, loc="lower left")
+        ax2.legend(fontsize=9, loc="lower left")
         ax2.set_title("which loss resists the noise?", fontsize=9)
         self.marker = ax2.axvline(d.noise, color=PALETTE["black"], ls=":", lw=1)
         self.dot, = ax2.plot([], [], "o", ms=9, mfc="none", mec=PALETTE["black"])

@@ -206,7 +206,7 @@ class LossView(View):
         settings = ", ".join(f"{_SYMBOL[k]} = {v:g}" for k, v in d.params.items())
         self.title1.set_text(f"losses{' (' + settings + ')' if settings else ''}")
         handles = [self.lines[n] for n in self.lines if n in d.names]
-        legend = [self.ax1.legend(handles=handles, fontsize=7, loc="upper center")] if handles else []
+        legend = [self.ax1.legend(handles=handles, fontsize=9, loc="upper center")] if handles else []
         return artists + self._swap("legend", legend) + [self.marker1, self.marker2, self.title1]
 
 

@@ -191,11 +191,11 @@ class MetricView(View):
             ax.set_ylim(-wy, wy)
             ax.set_aspect("equal", adjustable="box")
             ax.plot([-0.9 * wx, -0.9 * wx + 1.0], [-0.9 * wy] * 2, color="k", lw=3)
-            ax.text(-0.9 * wx, -0.84 * wy, "one margin", fontsize=8)
+            ax.text(-0.9 * wx, -0.84 * wy, "one margin", fontsize=9)
             ax.set_xlabel("embedding ÷ m (centred)")
             self.titles.append(ax.set_title(" ", fontsize=9))
         keys = [axes[1].scatter([], [], s=12, color=CYCLE[c]) for c in range(CLASSES)]
-        fig.legend(keys, [f"digit {c}" for c in range(CLASSES)], fontsize=7, loc="center", bbox_to_anchor=(0.5, 0.5))
+        fig.legend(keys, [f"digit {c}" for c in range(CLASSES)], fontsize=9, loc="center", bbox_to_anchor=(0.5, 0.5))
 
     def update(self, d: MetricData) -> list:
         for k, name in enumerate(LOSSES):

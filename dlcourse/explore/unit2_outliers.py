@@ -159,7 +159,7 @@ class OutlierView(View):
             ax.scatter(d.x[:n_clean], d.y[:n_clean], s=12, color=PALETTE["black"], zorder=3)
             self.outliers.append(ax.scatter([], [], s=40, marker="X", color=PALETTE["vermillion"], zorder=4))
             self.fits[name], = ax.plot([], [], color=COLOURS[name], lw=2.5, label=f"fit under {name}")
-            ax.legend(fontsize=7, loc="upper left")
+            ax.legend(fontsize=9, loc="upper left")
             ax.set_xlabel("x")
             self.titles[name] = ax.set_title(" ", fontsize=9)
         axes[0].set_ylabel("y")

@@ -20,7 +20,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .. import losses as L
-from ..plotting import PALETTE, View
+from ..plotting import PALETTE, View, legend_outside
 
 NOTES_LOGITS = (1.0, 3.0, 4.0, 7.0)
 TEMPERATURES = np.logspace(-1, 1, 121)
@@ -70,15 +70,15 @@ class SoftmaxView(View):
         self.ax1.set_ylim(0, 1.08)
         self.ax1.set_xticks(np.arange(c), [f"class {i + 1}" for i in range(c)])
         self.ax1.set_ylabel("softmax(z / T)")
-        self.ax1.legend(fontsize=7, loc="upper left")
-        self.labels = [self.ax1.text(i, 0, "", ha="center", va="bottom", fontsize=8) for i in range(c)]
+        self.ax1.legend(fontsize=9, loc="upper left")
+        self.labels = [self.ax1.text(i, 0, "", ha="center", va="bottom", fontsize=9) for i in range(c)]
         self.title1 = self.ax1.set_title(" ", fontsize=9)
         self.curves = [self.ax2.semilogx([], [], color=colours[i], lw=2, label=f"class {i + 1}")[0] for i in range(c)]
         self.ax2.set_xlim(TEMPERATURES[0], TEMPERATURES[-1])
         self.ax2.set_ylim(0, 1.02)
         self.ax2.set_xlabel("temperature T")
         self.ax2.set_ylabel("probability")
-        self.ax2.legend(fontsize=7, loc="center right")
+        legend_outside(self.ax2, "right")
         self.ax2.set_title("low T: arg-max; high T: uniform", fontsize=9)
         self.marker = self.ax2.axvline(d.temperature, color=PALETTE["black"], ls=":", lw=1)
 
@@ -135,7 +135,7 @@ class KLView(View):
         self.qbars = self.ax1.bar(idx + 0.2, np.zeros(3), width=0.4, color=PALETTE["orange"], label="Q (model)")
         self.ax1.set_xticks(idx, ["class 1", "class 2", "class 3"])
         self.ax1.set_ylim(0, 1.05)
-        self.ax1.legend(fontsize=7)
+        self.ax1.legend(fontsize=9)
         self.ax1.set_title("two distributions", fontsize=9)
         names = ["H(P)", "H(P, Q)", "KL(P‖Q)", "KL(Q‖P)"]
         colours = [PALETTE["sky"], PALETTE["purple"], PALETTE["vermillion"], PALETTE["green"]]
@@ -143,7 +143,7 @@ class KLView(View):
         self.ax2.set_xticks(np.arange(4), names)
         self.ax2.set_ylim(0, 5)
         self.ax2.set_ylabel("nats")
-        self.values = [self.ax2.text(i, 0, "", ha="center", va="bottom", fontsize=8) for i in range(4)]
+        self.values = [self.ax2.text(i, 0, "", ha="center", va="bottom", fontsize=9) for i in range(4)]
         self.title2 = self.ax2.set_title(" ", fontsize=9)
 
     def update(self, d: KLData) -> list:

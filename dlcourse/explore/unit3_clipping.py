@@ -19,7 +19,7 @@ import numpy as np
 
 from .._validate import check_number, check_positive_int
 from ..optim import SGD, clip_grad_norm, clip_grad_value
-from ..plotting import PALETTE, View
+from ..plotting import PALETTE, View, colorbar, legend_outside
 
 TEACHER = (0.9, 1.0)
 N_SEQUENCES = 64
@@ -155,6 +155,7 @@ class ClipView(View):
     """Paths on the (w, u) landscape, the loss, and the gradient norm before clipping."""
 
     def setup(self, fig, d: ClipData) -> None:
+        fig.subplots_adjust(wspace=0.45)   # room for the colour bar's label
         self.ax1, ax2, ax3 = fig.subplots(1, 3, width_ratios=[1.2, 1, 1])
         ax1 = self.ax1
         ax1.plot(*TEACHER, "*", color=PALETTE["yellow"], ms=12, mec="k", zorder=5)
@@ -179,16 +180,17 @@ class ClipView(View):
             self.paths[m], = ax1.plot([], [], "o-", ms=2.5, lw=1, color=st["color"], label=st["label"])
             self.losses[m], = ax2.plot([], [], color=st["color"])
             self.norms[m], = ax3.plot([], [], color=st["color"])
-        ax1.legend(fontsize=7, loc="lower left")
+        colorbar(ax1, cmap="Blues", vmin=-4, vmax=12, label="log₁₀ loss", alpha=0.5)
+        legend_outside(ax1, "below", ncol=2)
         self.threshold = ax3.axhline(1.0, color="k", lw=0.8, ls="--")
-        self.threshold_text = ax3.text(148, 1.0, "threshold", fontsize=7, ha="right", va="bottom")
+        self.threshold_text = ax3.text(148, 1.0, "threshold", fontsize=9, ha="right", va="bottom")
 
     def update(self, d: ClipData) -> list:
         W, U, L = d.grid
         with np.errstate(divide="ignore"):
             levels = np.log10(np.clip(L, 1e-4, 1e12))
         fill = self.ax1.contourf(W, U, levels, levels=np.linspace(-4, 12, 17), cmap="Blues", alpha=0.5)
-        self.title.set_text(f"h_t = w·h_(t−1) + u·x_t, T = {d.T}: log₁₀ loss")
+        self.title.set_text(f"$h_t = w\\,h_{{t-1}} + u\\,x_t$, T = {d.T}: log₁₀ loss")
         for m in MODES:
             run = d.runs[m]
             self.paths[m].set_data(run.path[:, 0], run.path[:, 1])

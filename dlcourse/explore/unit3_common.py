@@ -6,7 +6,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from ..plotting import canvas_png
+from ..plotting import FastRenderer, canvas_png, styled
 
 
 @lru_cache(maxsize=256)
@@ -28,13 +28,17 @@ def text_array(text: str, size: int = 10) -> np.ndarray:
 
 
 class TextPanel:
-    """A block of text pinned to the top left of ``ax``, drawn as an image (see :func:`text_array`)."""
+    """A block of text pinned to the top left of ``ax``, drawn as an image (see :func:`text_array`).
 
-    def __init__(self, fig, ax, size: int = 10):
+    ``size`` is in points, like every other text of the figure (converted to pixels at the figure's dpi).
+    """
+
+    def __init__(self, fig, ax, size: float = 10):
         ax.axis("off")
         box = ax.get_position()
         width, height = fig.bbox.width, fig.bbox.height
-        self.top, self.left, self.size = box.y1 * height, box.x0 * width - 20, size
+        self.top, self.left = box.y1 * height, box.x0 * width - 20 * fig.dpi / 96
+        self.size = max(1, round(size * fig.dpi / 72))
         self.image = fig.figimage(np.zeros((1, 1, 4)), xo=int(self.left), yo=int(self.top), origin="upper")
 
     def set_text(self, text: str):
@@ -46,7 +50,7 @@ class TextPanel:
 
 
 
-class LayeredRenderer:
+class LayeredRenderer(FastRenderer):
     """A :class:`dlcourse.plotting.FastRenderer` that keeps one static layer per key.
 
     ``FastRenderer`` redraws the whole figure whenever ``view.key(data)`` changes. Here every
@@ -67,7 +71,9 @@ class LayeredRenderer:
         self._key = object()
         self.full_redraws = 0
 
+    @styled
     def render(self, data) -> bytes:
+        self._data = data
         key = self.view.key(data)
         if key != self._key:
             self._show(key, data)
@@ -99,9 +105,13 @@ class LayeredRenderer:
 
     def _add(self, key, data) -> None:
         axes_before, images_before = set(self.fig.axes), set(self.fig.images)
+        # subplots_adjust lays out every axes again: keep the hidden layers' axes where they were drawn
+        kept = {ax: ax.get_position(original=True) for ax in axes_before}
         self.view.__dict__.pop("_transient", None)
         self.fig.subplots_adjust(**self.margins)
         self.view.setup(self.fig, data)
+        for ax, position in kept.items():
+            ax.set_position(position)
         for a in self.view.update(data):
             a.set_animated(True)
         self.canvas.draw()
@@ -119,3 +129,11 @@ class LayeredRenderer:
 
     def png(self, compress_level: int = 6) -> bytes:
         return canvas_png(self.canvas, compress_level)
+
+    def reset(self) -> None:
+        """Drop every layer (after a change of resolution): the next :meth:`render` draws from scratch."""
+        for layer in self.layers.values():
+            for artist in layer["axes"] + layer["images"]:
+                artist.remove()
+        self.layers.clear()
+        self._key = object()

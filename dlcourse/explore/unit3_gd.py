@@ -18,7 +18,7 @@ import matplotlib.ticker
 import numpy as np
 
 from .._validate import check_number, check_positive_int
-from ..plotting import PALETTE, View
+from ..plotting import PALETTE, View, legend_outside
 from .threads import single_threaded
 
 # ------------------------------------------------------------------------- the learning-rate explorer
@@ -101,14 +101,14 @@ class LRView(View):
         ax3.axvspan(2 / L, 2.5, color=PALETTE["vermillion"], alpha=0.12)
         for eta, text in ((1 / L, "1/L"), (2 / L, "2/L")):
             ax3.axvline(eta, color="#777777", lw=0.8, ls="--")
-            ax3.text(eta, 1.88, text, fontsize=8, ha="center", backgroundcolor="white")
+            ax3.text(eta, 1.88, text, fontsize=9, ha="center", backgroundcolor="white")
         self.best = ax3.axvline(1, color=PALETTE["green"], lw=0.8, ls=":")
-        self.best_text = ax3.text(1, 1.72, "2/(L+μ)", fontsize=7, ha="center", color=PALETTE["green"])
+        self.best_text = ax3.text(1, 1.72, "2/(L+μ)", fontsize=9, ha="center", color=PALETTE["green"])
         ax3.set_xlim(0, 2.5)
         ax3.set_ylim(0, 2)
         ax3.set_xlabel("learning rate η")
         ax3.set_ylabel("shrink factor per step")
-        ax3.legend(fontsize=7, loc="lower left")
+        legend_outside(ax3, "below")
         ax3.set_title("stable where both factors < 1", fontsize=9)
         self.now = ax3.axvline(d.lr, color=PALETTE["vermillion"], lw=2)
 
@@ -281,7 +281,7 @@ class MinibatchView(View):
         ax1.set_ylabel("weight of s5")
         self.full, = ax1.plot([], [], "o-", ms=3, lw=1.5, color=PALETTE["blue"], label="full batch (GD)")
         self.path, = ax1.plot([], [], lw=0.8, color=PALETTE["vermillion"], label="mini-batch")
-        ax1.legend(fontsize=7, loc="lower right")
+        ax1.legend(fontsize=9, loc="lower right")
         ax1.set_xlim(-1.5, 1.5)
         ax1.set_ylim(-1.0, 2.0)
         self.title = ax1.set_title(" ", fontsize=9)
@@ -299,7 +299,7 @@ class MinibatchView(View):
             ax3.loglog(sizes, ms, "o-", color=PALETTE["green"])
             ax3.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
             for b, t in zip(sizes, ms):
-                ax3.annotate(f"{int(np.ceil(1347 / b))} upd.", (b, t), fontsize=6.5, textcoords="offset points",
+                ax3.annotate(f"{int(np.ceil(1347 / b))} upd.", (b, t), fontsize=9, textcoords="offset points",
                              xytext=(3, 4))
             ax3.set_xlabel("batch size")
             ax3.set_ylabel("ms per epoch")

@@ -114,7 +114,7 @@ class InitView(View):
         ax1.set_xlim(0, 1)
         ax1.set_ylim(-0.5, d.depth + 1.5)
         ax1.set_xticks([0, 0.5, 1], ["", "", ""])
-        self.xlabels = [ax1.text(x, -0.06, "", transform=ax1.transAxes, ha="center", va="top", fontsize=8)
+        self.xlabels = [ax1.text(x, -0.06, "", transform=ax1.transAxes, ha="center", va="top", fontsize=9)
                         for x in (0, 0.5, 1)]
         ax1.set_xlabel("activation value (values beyond the range: edge bins)", labelpad=12)
         ax1.set_ylabel("layer")
@@ -132,7 +132,7 @@ class InitView(View):
             self.lines[name] = (ax2.plot(layers, np.ones(d.depth), color=colour, ls=ls, label=name)[0],
                                 ax3.plot(layers, np.ones(d.depth), color=colour, ls=ls)[0])
         ax3.text(0.98, 0.02, "bold: the chosen initializer\nfaint: the others", transform=ax3.transAxes,
-                 ha="right", va="bottom", fontsize=7, color="#555555")
+                 ha="right", va="bottom", fontsize=9, color="#555555")
 
     def update(self, d: InitData) -> list:
         h = d.stats.hist

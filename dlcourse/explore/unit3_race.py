@@ -19,7 +19,7 @@ import numpy as np
 from ..landscapes import LANDSCAPES, Landscape, noisy
 from ..optim import SGD, Adadelta, Adagrad, Adam, AdamW, RMSprop, bfgs, conjugate_gradient, lbfgs, newton
 from .race import Leaderboard, LeaderboardRow, race
-from ..plotting import CYCLE, PALETTE, View
+from ..plotting import CYCLE, PALETTE, View, colorbar, legend_outside
 from .unit3_common import TextPanel
 
 
@@ -316,7 +316,8 @@ class RaceView(View):
         land = make_landscape(d.landscape)
         X, Y, Z = land.grid(150)
         levels, ZZ = _levels(land, Z)
-        self.ax.contourf(X, Y, ZZ, levels=levels, cmap="Blues_r", alpha=0.35)
+        colorbar(self.ax, self.ax.contourf(X, Y, ZZ, levels=levels, cmap="Blues_r", alpha=0.35), label="loss (dark: low)",
+                 ticks=[])
         self.ax.contour(X, Y, ZZ, levels=levels[::2], colors="#8899aa", linewidths=0.4)
         if len(land.minima):
             self.ax.plot(*land.minima.T, "*", color=PALETTE["yellow"], ms=12, mec="k", zorder=4)
@@ -331,7 +332,7 @@ class RaceView(View):
             self.curves[name], = self.ax_loss.plot(np.arange(d.steps + 1), np.full(d.steps + 1, np.nan),
                                                    lw=1.2, color=st["color"], ls=st["ls"])
         self.start_dot, = self.ax.plot([], [], "s", color="k", ms=5)
-        self.ax.legend(fontsize=6.5, loc="upper left", ncol=2, framealpha=0.8)
+        legend_outside(self.ax, "below", ncol=3)
         self._setup_loss(d, loss_top(land))
         self.board = TextPanel(fig, self.ax_board, size=9)
 
@@ -397,4 +398,4 @@ def draw_paths(ax, landscape, trajectories: dict, title: str = "") -> None:
     ax.set_xlim(*land.xlim)
     ax.set_ylim(*land.ylim)
     ax.set_title(title or land.name.replace("_", " "), fontsize=9)
-    ax.legend(fontsize=7, loc="upper left")
+    legend_outside(ax, "right")

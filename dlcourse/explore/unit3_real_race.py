@@ -15,7 +15,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..mlp import make_mlp, softmax_cross_entropy
-from ..plotting import View
+from ..plotting import View, legend_outside
 from ..train import fit
 from .threads import single_threaded
 from .unit3_common import TextPanel
@@ -225,7 +225,7 @@ class CompareView(View):
         ax1.set_xlim(0, 500)
         ax1.set_xlabel("step")
         self.title = ax1.set_title(" ", fontsize=9)
-        ax1.legend(fontsize=6, ncol=2, loc="lower left")
+        legend_outside(ax1, "right")
         ax2.set_yscale("log")
         ax2.set_xlabel("passes over the training digits (epochs)")
         ax2.set_ylabel("training cross-entropy")

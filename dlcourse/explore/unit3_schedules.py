@@ -140,7 +140,7 @@ class ScheduleView(View):
         ax1.set_xlim(0, epochs)
         ax1.set_xlabel("epoch")
         ax1.set_ylabel("learning rate")
-        ax1.legend(fontsize=7, loc="lower left")
+        ax1.legend(fontsize=9, loc="lower left")
         self.title = ax1.set_title(" ", fontsize=9)
         ax2.set_yscale("log")
         ax2.set_ylim(0.01, 3)

@@ -172,7 +172,7 @@ def plot_searches(fig, searches) -> None:
     ax.set_xlabel("trials")
     ax.set_ylabel("best validation loss so far")
     ax.set_ylim(0.2, 1.0)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=9)
 
 
 def plot_range_test(ax, rt: RangeTest) -> None:
@@ -183,8 +183,8 @@ def plot_range_test(ax, rt: RangeTest) -> None:
                                  (rt.min_over_10, "minimum / 10", "#D55E00", "right")):
         ax.axvline(lr, color=colour, ls="--", lw=1)
         pad = " " if ha == "left" else ""
-        ax.text(lr, 2.9, f"{pad}{text} {pad}\n{pad}{lr:.3g} ", color=colour, fontsize=8, va="top", ha=ha)
+        ax.text(lr, 2.9, f"{pad}{text} {pad}\n{pad}{lr:.3g} ", color=colour, fontsize=9, va="top", ha=ha)
     ax.set_ylim(0, 3.2)
     ax.set_xlabel("learning rate (raised every mini-batch)")
     ax.set_ylabel("cross-entropy")
-    ax.legend(fontsize=8, loc="lower left")
+    ax.legend(fontsize=9, loc="lower left")

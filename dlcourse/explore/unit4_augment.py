@@ -19,7 +19,7 @@ import numpy as np
 from ..data import load_digits, train_test_split
 from ..mlp import make_mlp
 from ..optim import Adam
-from ..plotting import PALETTE, View
+from ..plotting import PALETTE, View, legend_outside, picture
 from ..regularization import augment_batch
 from ..train import fit
 from .threads import single_threaded
@@ -134,26 +134,26 @@ class AugmentView(View):
         self.images = []
         for k in range(N_SHOWN + 1):
             ax = fig.add_subplot(gs[k // 3, k % 3])
-            im = ax.imshow(np.zeros((8, 8)), cmap="gray_r", vmin=0, vmax=1)
+            im = picture(ax.imshow(np.zeros((8, 8)), cmap="gray_r", vmin=0, vmax=1))
             ax.set_xticks([])
             ax.set_yticks([])
             self.images.append(im)
             if k == 0:
-                self.t0 = ax.set_title(" ", fontsize=8)
+                self.t0 = ax.set_title(" ", fontsize=9)
         ax = fig.add_subplot(gs[:, 4:])
         c = d.curves
         for j, (ls, test) in enumerate((("-", "centred test digits"), ("--", "jittered test digits"))):
-            ax.plot(c.sizes, c.plain[:, j], ls=ls, marker="o", color=PALETTE["blue"], label=f"no augmentation, {test}")
+            ax.plot(c.sizes, c.plain[:, j], ls=ls, marker="o", color=PALETTE["blue"], label=f"no augmentation,\n{test}")
             ax.plot(c.sizes, c.augmented[:, j], ls=ls, marker="s", color=PALETTE["orange"],
-                    label=f"augmented, {test}")
+                    label=f"augmented,\n{test}")
         ax.set_xscale("log")
         ax.set_xticks(c.sizes, [str(s) for s in c.sizes])
         ax.set_xticks([], minor=True)
         ax.set_ylim(0, 1)
         ax.set_xlabel("training digits (before augmentation)")
         ax.set_ylabel("test accuracy")
-        ax.legend(fontsize=6.5, loc="lower right")
-        self.curve_title = ax.set_title(" ", fontsize=8)
+        legend_outside(ax, "right")
+        self.curve_title = ax.set_title(" ", fontsize=9)
 
     def update(self, d: AugmentData) -> list:
         self.images[0].set_data(d.original)

@@ -22,7 +22,7 @@ import numpy as np
 from matplotlib.collections import LineCollection
 
 from ..optim import Adam
-from ..plotting import PALETTE, View
+from ..plotting import PALETTE, View, legend_outside
 from ..regularization import sine_problem
 from .threads import single_threaded
 
@@ -256,7 +256,7 @@ class CapacityView(View):
         ax1.set_xlim(0, 1)
         ax1.set_ylim(-2, 2)
         ax1.set_xlabel("x")
-        ax1.legend(fontsize=6, loc="upper right")
+        legend_outside(ax1, "below", ncol=2)
         self.t1 = ax1.set_title(" ", fontsize=9)
         positions = np.arange(max(len(DEGREES), len(WIDTHS)))
         self.series = [ax2.plot([], [], color=PALETTE[colour], ls=ls, marker="o", ms=2.5, label=label)[0]
@@ -267,9 +267,9 @@ class CapacityView(View):
         ax2.set_xlim(-0.5, len(positions) - 0.5)
         ax2.set_xticks(positions, [""] * len(positions))     # labels are texts updated with the family
         self.tick_labels = [ax2.text(x, -0.03, "", transform=ax2.get_xaxis_transform(), ha="center", va="top",
-                                     fontsize=7) for x in positions]
+                                     fontsize=9) for x in positions]
         self.xlabel = ax2.text(0.5, -0.14, "", transform=ax2.transAxes, ha="center", va="top", fontsize=9)
-        ax2.legend(fontsize=6, loc="upper left", ncol=2)
+        legend_outside(ax2, "below", gap=20, ncol=3)
         self.t2 = ax2.set_title(" ", fontsize=9)
         self.marker = ax2.axvline(0, color="k", lw=1)
         self.path, = ax3.plot([], [], color="#999", lw=1, marker="o", ms=2.5)
@@ -277,14 +277,14 @@ class CapacityView(View):
         ax3.axhline(THRESHOLD, color="#888", lw=0.8)
         for xx, yy, text in ((2e-4, 3.0, "low bias\nhigh variance"), (0.2, 3.0, "high bias\nhigh variance"),
                              (2e-4, 2e-4, "low bias\nlow variance"), (0.2, 2e-4, "high bias\nlow variance")):
-            ax3.text(xx, yy, text, fontsize=6.5, color="#555", va="center")
+            ax3.text(xx, yy, text, fontsize=9, color="#555", va="center")
         ax3.set_xscale("log")
         ax3.set_yscale("log")
         ax3.set_xlim(*LIMIT)
         ax3.set_ylim(*LIMIT)
         ax3.set_xlabel("bias²")
         ax3.set_ylabel("variance", labelpad=1)
-        ax3.set_title("the four quadrants (grey: every complexity)", fontsize=8)
+        ax3.set_title("the four quadrants (grey: every complexity)", fontsize=9)
         self.point, = ax3.plot([], [], "o", color=PALETTE["vermillion"], ms=8)
         self.status = fig.suptitle(" ", fontsize=9, y=0.99)
 

@@ -25,7 +25,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..data import make_moons
-from ..plotting import PALETTE, View
+from ..plotting import DIVERGING, PALETTE, View, colorbar, legend_outside
 from ..regularization import (LogisticRegression, adaboost_fit, bagging_fit, majority_vote, stacking_fit,
                               zero_one_bias_variance)
 from .threads import single_threaded
@@ -191,6 +191,7 @@ class EnsembleView(View):
         ax1.set_xlim(*BOX[0])
         ax1.set_ylim(*BOX[1])
         self.t1 = ax1.set_title(" ", fontsize=9)
+        colorbar(ax1, cmap=DIVERGING, vmin=0, vmax=1, label="share of votes for the squares", alpha=0.45)
         if c.method == "stacking":
             x = np.arange(len(c.labels))
             w = 0.27
@@ -198,7 +199,7 @@ class EnsembleView(View):
                                                           (c.bias, PALETTE["green"], "bias"),
                                                           (c.variance, PALETTE["purple"], "variance"))):
                 ax2.bar(x + (k - 1) * w, values, w, color=colour, label=label)
-            ax2.set_xticks(x, [SHORT.get(s, s) for s in c.labels], fontsize=7)
+            ax2.set_xticks(x, [SHORT.get(s, s) for s in c.labels], fontsize=9)
             self.marker = ax2.axvspan(-0.5, 0.5, color="#ddd", alpha=0.6, lw=0, zorder=0)
         else:
             for values, colour, label in ((c.error, PALETTE["vermillion"], "test error"),
@@ -209,13 +210,13 @@ class EnsembleView(View):
             ax2.set_xlabel("trees" if c.method == "bagging" else "boosting rounds (stumps)")
             self.marker = ax2.axvline(1, color="k", lw=1)
         ax2.set_ylim(0, max(0.45, 1.1 * float(np.max(c.error))))
-        ax2.legend(fontsize=7, loc="upper right")
+        legend_outside(ax2, "right")
         ax2.set_title(f"{c.method}: 0-1 error split over {N_SETS} training sets", fontsize=9)
 
     def update(self, d: EnsembleData) -> list:
         c, i = d.curves, d.index
         z = c.grid_votes[i].reshape(self.xx.shape)
-        fill = self.ax1.contourf(self.xx, self.yy, z, levels=np.linspace(0, 1, 11), cmap="PuOr", alpha=0.45)
+        fill = self.ax1.contourf(self.xx, self.yy, z, levels=np.linspace(0, 1, 11), cmap=DIVERGING, alpha=0.45)
         line = self.ax1.contour(self.xx, self.yy, z, levels=[0.5], colors="k", linewidths=1)
         if c.method == "stacking":
             self.marker.set_x(i - 0.5)

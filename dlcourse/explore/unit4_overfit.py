@@ -20,7 +20,7 @@ from ..data import load_digits
 from ..layers import BatchNorm1d, Dropout, Linear, ReLU, Sequential, Sigmoid
 from ..losses import cross_entropy
 from ..optim import SGD, Adam
-from ..plotting import CYCLE, PALETTE, View
+from ..plotting import CYCLE, PALETTE, View, legend_outside
 from ..regularization import EarlyStopping, named_parameters
 from ..train import fit
 from .threads import single_threaded
@@ -150,7 +150,7 @@ class OverfitView(View):
         return (d.run.p, d.run.weight_decay, len(d.others))
 
     def setup(self, fig, d: OverfitData) -> None:
-        fig.subplots_adjust(left=0.06, right=0.99, bottom=0.17, top=0.9, wspace=0.3)
+        fig.subplots_adjust(left=0.06, right=0.99, bottom=0.17, top=0.84, wspace=0.3)
         r = d.run
         e = np.arange(1, len(r.train_loss) + 1)
         self.ax1, self.ax2, self.ax3 = ax1, ax2, ax3 = fig.subplots(1, 3)
@@ -168,7 +168,7 @@ class OverfitView(View):
         self.best = [ax.axvline(1, color=PALETTE["green"], lw=1.2, label="best (restored)") for ax in (ax1, ax2)]
         self.stop = [ax.axvline(1, color="k", ls="--", lw=1, label="stop") for ax in (ax1, ax2)]
         self.shade = [ax.axvspan(1, e[-1], color="#ddd", alpha=0.5, lw=0) for ax in (ax1, ax2)]
-        ax1.legend(fontsize=7, loc="lower left")
+        legend_outside(ax1, "below", ncol=2)
         for i, other in enumerate(d.others[-5:]):
             ax3.plot(e, other.val_loss, color=CYCLE[(i + 1) % 8], lw=1, alpha=0.8, label=run_label(other))
         ax3.plot(e, r.val_loss, color="k", lw=2, label=run_label(r))
@@ -176,7 +176,7 @@ class OverfitView(View):
         ax3.set_yscale("log")
         ax3.set_xlabel("epoch")
         ax3.set_title("validation loss of each run", fontsize=9)
-        ax3.legend(fontsize=6, loc="upper right")
+        legend_outside(ax3, "below", ncol=2)
         self.title = fig.suptitle(" ", fontsize=9, y=0.995)
 
     def update(self, d: OverfitData) -> list:

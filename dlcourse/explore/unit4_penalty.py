@@ -19,7 +19,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..plotting import CYCLE, PALETTE, View
+from ..plotting import CYCLE, PALETTE, View, legend_outside, picture
 from ..regularization import elastic_net_path, ridge_fit
 from .threads import single_threaded
 
@@ -132,7 +132,7 @@ class PenaltyView(View):
         self.ax1, self.ax2, self.ax3 = ax1, ax2, ax3 = fig.subplots(1, 3, width_ratios=[1, 1.25, 1.1])
         ax1.contour(_GX, _GY, _LOSS, levels=[0.01, 0.05, 0.15, 0.3, 0.5, 0.8, 1.2], colors="#aaa", linewidths=0.7)
         ax1.plot(*W_STAR, "k+", ms=8)
-        ax1.annotate("no penalty", W_STAR, xytext=(4, 4), textcoords="offset points", fontsize=7)
+        ax1.annotate("no penalty", W_STAR, xytext=(4, 4), textcoords="offset points", fontsize=9)
         ax1.axhline(0, color="#ccc", lw=0.6)
         ax1.axvline(0, color="#ccc", lw=0.6)
         ax1.set_aspect("equal")
@@ -150,12 +150,12 @@ class PenaltyView(View):
         ax2.set_ylim(-lim, lim)
         ax2.set_xlabel("log₁₀ α  (weaker penalty →)")
         ax2.set_ylabel("weight", labelpad=0)
-        ax2.legend(fontsize=6, ncol=2, loc="upper left")
+        legend_outside(ax2, "right")
         self.t2 = ax2.set_title(" ", fontsize=9)
         self.vline = ax2.axvline(LOG_ALPHAS[0], color="k", lw=1)
         self.bars = ax3.bar(range(len(d.features)), np.zeros(len(d.features)),
                             color=[CYCLE[j % 8] for j in range(len(d.features))])
-        ax3.set_xticks(range(len(d.features)), d.features, fontsize=7, rotation=60)
+        ax3.set_xticks(range(len(d.features)), d.features, fontsize=9, rotation=60)
         ax3.set_ylim(-lim, lim)
         ax3.axhline(0, color="#999", lw=0.6)
         self.t3 = ax3.set_title(" ", fontsize=9)
@@ -166,6 +166,7 @@ class PenaltyView(View):
         level = max(float(enet_value(w, d.rho)), 1e-9)
         shape_values = enet_value(np.stack([_GX, _GY], -1), d.rho)
         region = self.ax1.contourf(_GX, _GY, shape_values, levels=[0, level], colors=[PALETTE["sky"]], alpha=0.45)
+        picture(region)   # a region in one colour, not a heatmap
         edge = self.ax1.contour(_GX, _GY, shape_values, levels=[level], colors=[PALETTE["blue"]], linewidths=1.2)
         diff = w - W_STAR
         touch = self.ax1.contour(_GX, _GY, _LOSS, levels=[max(0.5 * diff @ A_2D @ diff, 1e-9)],

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..data import load_digits, train_test_split
 from ..layers import Linear
-from ..plotting import PALETTE, View
+from ..plotting import DIVERGING, PALETTE, View, colorbar, legend_outside
 from ..regularization import build_classifier, fine_tune, greedy_pretrain, predict_classes
 from .threads import single_threaded
 
@@ -140,15 +140,16 @@ class PretrainView(View):
         ax1.set_ylim(0, 1)
         ax1.set_xlabel("labelled training digits")
         ax1.set_ylabel("test accuracy")
-        ax1.legend(fontsize=7, loc="lower right")
+        legend_outside(ax1, "below", ncol=1)
         ax1.set_title(f"{'-'.join(map(str, c.hidden))} sigmoid network", fontsize=9)
         self.marker = ax1.axvline(c.sizes[0], color="k", lw=1)
         for ax, filters, title in ((ax2, c.filters_pretrained, "first-layer weights\nafter pretraining"),
                                    (ax3, c.filters_random, "first-layer weights\nrandom initialization")):
-            ax.imshow(mosaic(filters), cmap="PuOr", vmin=-1, vmax=1)
+            image = ax.imshow(mosaic(filters), cmap=DIVERGING, vmin=-1, vmax=1)
             ax.set_xticks([])
             ax.set_yticks([])
-            ax.set_title(title, fontsize=8)
+            ax.set_title(title, fontsize=9)
+        colorbar([ax2, ax3], image, label="weight ÷ largest |weight|", shrink=0.8)
         self.title = fig.suptitle(" ", fontsize=9, y=0.99)
 
     def update(self, d: PretrainData) -> list:

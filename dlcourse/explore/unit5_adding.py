@@ -18,7 +18,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..layers.recurrent import LSTM, lstm_cell_forward
-from ..plotting import PALETTE, View
+from ..plotting import DIVERGING, PALETTE, View, colorbar, legend_outside
 from ..sequences import ADDING_BASELINE_MSE, make_adding_problem
 from .unit5_common import once, torch_threads
 from .unit5_rnn import COLOURS
@@ -166,7 +166,7 @@ class AddingView(View):
         self.ax.set_ylim(1e-4, 1)
         self.ax.set_xlabel("training step (batches of 64)")
         self.ax.set_ylabel("test MSE")
-        self.ax.legend(fontsize=8, loc="lower left")
+        legend_outside(self.ax, "right")
         self.title = self.ax.set_title(" ", fontsize=9)
 
     def update(self, d: AddingData) -> list:
@@ -240,16 +240,21 @@ class GateView(View):
         self.ax_x, self.axes = axes[0], axes[1:]
         self.values, = self.ax_x.plot(np.arange(T), d.x[:, 0], ".-", color="#777777", lw=0.8, ms=3)
         self.ax_x.set_ylim(-0.1, 1.1)
-        self.ax_x.set_ylabel("x_t", fontsize=8)
+        self.ax_x.set_ylabel("$x_t$", fontsize=9)
         self.title = self.ax_x.set_title(" ", fontsize=9)
         H = len(d.order)
         self.images = []
         for ax, name in zip(self.axes, self.NAMES):
-            cmap, lim = ("PuOr", (-2, 2)) if name == "cell c" else ("viridis", (0, 1))
+            cmap, lim = (DIVERGING, (-2, 2)) if name == "cell c" else ("viridis", (0, 1))
             self.images.append(ax.imshow(np.zeros((H, T)), aspect="auto", cmap=cmap, vmin=lim[0], vmax=lim[1],
                                          extent=(-0.5, T - 0.5, H - 0.5, -0.5), interpolation="nearest"))
-            ax.set_ylabel(name, fontsize=8)
+            ax.set_ylabel(name, fontsize=9)
             ax.set_yticks([])
+        fig.subplots_adjust(right=0.9)   # a colour bar beside each heatmap, the x-axes still aligned
+        for ax, image in zip(self.axes, self.images):
+            pos = ax.get_position()
+            colorbar(ax, image, cax=fig.add_axes([pos.x1 + 0.012, pos.y0, 0.012, pos.height]),
+                     ticks=image.get_clim())
         self.axes[-1].set_xlabel("time step (units sorted by read-out weight, most important on top)")
         from matplotlib.collections import LineCollection
 

@@ -418,9 +418,9 @@ class ArchitectureView(View):
         self.ax.set_yscale("log")
         self.ax.set_ylim(1, 5e10)
         self.ax.set_xlim(-0.7, max(len(names), 8) - 0.3)
-        self.ax.set_xticks(x, names, rotation=90, fontsize=6)
+        self.ax.set_xticks(x, names, rotation=90, fontsize=9)
         self.ax.set_ylabel("count per layer")
-        self.ax.legend(fontsize=7, loc="upper left", ncol=2)
+        self.ax.legend(fontsize=9, loc="upper left", ncol=2)
         self.title = self.ax.set_title(" ", fontsize=9)
         self.plain, = self.ax_g.semilogy([], [], "o-", ms=3, color=PALETTE["vermillion"], label="plain blocks")
         self.resid, = self.ax_g.semilogy([], [], "o-", ms=3, color=PALETTE["green"], label="residual blocks")
@@ -428,8 +428,8 @@ class ArchitectureView(View):
         self.ax_g.set_ylim(1e-30, 1e2)
         self.ax_g.set_xlabel("block (0 = input)")
         self.ax_g.set_ylabel("‖∂L/∂x‖ at the block's input")
-        self.ax_g.legend(fontsize=7, loc="lower right")
-        self.g_title = self.ax_g.set_title(" ", fontsize=8)
+        self.ax_g.legend(fontsize=9, loc="lower right")
+        self.g_title = self.ax_g.set_title(" ", fontsize=9)
 
     def update(self, d: ArchitectureData) -> list:
         rows = [r for r in d.rows if r.params]

@@ -23,7 +23,7 @@ import numpy as np
 from ..activations import softmax
 from ..data import load_digits, train_test_split
 from ..layers import Conv2d, Flatten, Linear, MaxPool2d, ReLU, Sequential
-from ..plotting import PALETTE, View
+from ..plotting import DIVERGING, PALETTE, View, colorbar, picture
 from .unit5_common import once, torch_threads
 
 CHANNELS, HIDDEN = (32, 64), 128
@@ -208,15 +208,15 @@ class FeatureMapView(View):
 
         gs = fig.add_gridspec(2, 3, width_ratios=[1, 1.6, 1.9], height_ratios=[1, 1])
         self.ax_img = fig.add_subplot(gs[0, 0])
-        self.img = self.ax_img.imshow(d.image, cmap="gray_r", vmin=0, vmax=1)
-        self.t_img = self.ax_img.set_title(" ", fontsize=8)
+        self.img = picture(self.ax_img.imshow(d.image, cmap="gray_r", vmin=0, vmax=1))
+        self.t_img = self.ax_img.set_title(" ", fontsize=9)
         self.ax_p = fig.add_subplot(gs[1, 0])
         self.bars = self.ax_p.bar(range(10), np.zeros(10), color="#bbbbbb")
         self.ax_p.set_ylim(0, 1)
         self.ax_p.set_xticks(range(10))
-        self.ax_p.tick_params(labelsize=7)
+        self.ax_p.tick_params(labelsize=9)
         ax_f, ax_m = fig.add_subplot(gs[:, 1]), fig.add_subplot(gs[:, 2])
-        cmap_f, cmap_m = (matplotlib.colormaps[c].with_extremes(bad="white") for c in ("PuOr", "magma"))
+        cmap_f, cmap_m = (matplotlib.colormaps[c].with_extremes(bad="white") for c in (DIVERGING, "magma"))
         self.filters = ax_f.imshow(mosaic(np.zeros((16, 3, 3))), cmap=cmap_f, vmin=-1, vmax=1)
         self.maps = ax_m.imshow(mosaic(np.zeros((16, TILE, TILE))), cmap=cmap_m, vmin=0, vmax=1)
         for ax in (self.ax_img, ax_f, ax_m):
@@ -224,8 +224,10 @@ class FeatureMapView(View):
             ax.set_yticks([])
             for spine in ax.spines.values():
                 spine.set_visible(ax is self.ax_img)
-        ax_f.set_title("16 filters (conv1: the 3×3 kernel;\nconv2: its slice on the strongest input map)", fontsize=8)
-        self.head_m = ax_m.set_title(" ", fontsize=8)
+        ax_f.set_title("16 filters (conv1: the 3×3 kernel;\nconv2: its slice on the strongest input map)", fontsize=9)
+        self.head_m = ax_m.set_title(" ", fontsize=9)
+        colorbar(ax_f, self.filters, label="weight ÷ largest", ticks=[-1, 0, 1], shrink=0.7)
+        colorbar(ax_m, self.maps, label="activation ÷ largest", ticks=[0, 1], shrink=0.7)
 
     def update(self, d: FeatureMapData) -> list:
         self.img.set_data(d.image)
@@ -235,10 +237,8 @@ class FeatureMapView(View):
             bar.set_height(d.probs[k])
             bar.set_color(PALETTE["blue"] if k == pred else "#bbbbbb")
         flim = float(np.abs(d.filters).max()) or 1.0
-        self.filters.set_data(mosaic(d.filters))
-        self.filters.set_clim(-flim, flim)
-        self.maps.set_data(mosaic(d.maps, tile=TILE))
-        self.maps.set_clim(0, float(d.maps.max()) or 1.0)
+        self.filters.set_data(mosaic(d.filters / flim))   # relative: the colour bars stay put
+        self.maps.set_data(mosaic(d.maps / (float(d.maps.max()) or 1.0), tile=TILE))
         self.head_m.set_text(f"{d.layer}: maps {d.channels[0]}–{d.channels[-1]} of {d.shape[0]}, "
                              f"{d.shape[1]}×{d.shape[2]}")
         return [self.img, self.t_img, *self.bars, self.filters, self.maps, self.head_m]

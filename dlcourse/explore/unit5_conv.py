@@ -15,7 +15,7 @@ import numpy as np
 
 from ..data import load_digits
 from ..layers.conv import conv_output_size, im2col
-from ..plotting import PALETTE, View
+from ..plotting import DIVERGING, PALETTE, View, colorbar, number, picture
 
 KERNELS = {
     "identity": [[0, 0, 0], [0, 1, 0], [0, 0, 0]],
@@ -118,16 +118,19 @@ class ConvView(View):
 
     def setup(self, fig, d: ConvData) -> None:
         self.ax_in, self.ax_k, self.ax_out = fig.subplots(1, 3, width_ratios=[1.2, 0.8, 1.2])
-        self.inp = self.ax_in.imshow(np.zeros((2, 2)), cmap="gray_r", vmin=0, vmax=1)
+        self.inp = picture(self.ax_in.imshow(np.zeros((2, 2)), cmap="gray_r", vmin=0, vmax=1))
         edge = MAX_PADDING - 0.5
         self.ax_in.add_patch(_rect(edge, edge, SIDE, SIDE, PALETTE["sky"], ls=":"))
         self.window = self.ax_in.add_patch(_rect(-0.5, -0.5, 3, 3, PALETTE["vermillion"], lw=2.5))
         self.ax_in.set_title("input (dotted: the image, outside: padding)", fontsize=9)
-        self.kimg = self.ax_k.imshow(np.zeros((3, 3)), cmap="PuOr", vmin=-1, vmax=1)
-        self.ktext = [[self.ax_k.text(v, u, "", ha="center", va="center", fontsize=8) for v in range(3)]
+        # kernel and output are shown relative to their largest magnitude: the colour bars stay put
+        self.kimg = self.ax_k.imshow(np.zeros((3, 3)), cmap=DIVERGING, vmin=-1, vmax=1)
+        colorbar(self.ax_k, self.kimg, label="weight ÷ largest", ticks=[-1, 0, 1], shrink=0.7)
+        self.ktext = [[self.ax_k.text(v, u, "", ha="center", va="center", fontsize=9) for v in range(3)]
                       for u in range(3)]
-        self.ax_k.set_title("kernel (colours) ⊙ window (numbers)", fontsize=9)
-        self.oimg = self.ax_out.imshow(np.zeros((2, 2)), cmap="PuOr")
+        self.ax_k.set_title("kernel ⊙ window\n(colours: kernel,\nnumbers: products)", fontsize=9)
+        self.oimg = self.ax_out.imshow(np.zeros((2, 2)), cmap=DIVERGING, vmin=-1, vmax=1)
+        colorbar(self.ax_out, self.oimg, label="value ÷ largest", ticks=[-1, 0, 1], shrink=0.7)
         self.cursor = self.ax_out.add_patch(_rect(-0.5, -0.5, 1, 1, PALETTE["vermillion"], lw=2))
         self.otitle = self.ax_out.set_title(" ", fontsize=9)
         for ax, n in ((self.ax_in, MAX_IN), (self.ax_out, MAX_OUT)):
@@ -145,17 +148,16 @@ class ConvView(View):
         self.inp.set_extent((o - 0.5, o + P - 0.5, o + P - 0.5, o - 0.5))
         self.window.set_xy((o + j * d.stride - 0.5, o + i * d.stride - 0.5))
         lim = float(np.abs(d.kernel).max()) or 1.0
-        self.kimg.set_data(d.kernel)
-        self.kimg.set_clim(-lim, lim)
+        self.kimg.set_data(d.kernel / lim)
         for u in range(3):
             for v in range(3):
-                self.ktext[u][v].set_text(f"{d.products[u, v]:.2f}")
+                self.ktext[u][v].set_text(number(d.products[u, v]))
+                self.ktext[u][v].set_color("white" if abs(d.kernel[u, v]) > 0.6 * lim else "black")
         shown = np.full(d.output.shape, np.nan)
         shown.flat[:d.step + 1] = d.output.flat[:d.step + 1]
         olim = float(np.abs(d.output).max()) or 1.0
-        self.oimg.set_data(shown)
+        self.oimg.set_data(shown / olim)
         self.oimg.set_extent((q - 0.5, q + W_out - 0.5, q + H_out - 0.5, q - 0.5))
-        self.oimg.set_clim(-olim, olim)
         self.cursor.set_xy((q + j - 0.5, q + i - 0.5))
         self.otitle.set_text(f"output {H_out}×{W_out}: {d.formula}")
         return [self.inp, self.window, self.kimg, *sum(self.ktext, []), self.oimg, self.cursor,

@@ -24,7 +24,7 @@ import numpy as np
 
 from .._validate import as_float_array, check_number, check_positive_int
 from ..layers.recurrent import LSTM, lstm_cell_forward
-from ..plotting import PALETTE, View
+from ..plotting import PALETTE, View, legend_outside
 from ..sequences import mackey_glass, multi_sine
 from .unit5_common import once, torch_threads
 
@@ -265,7 +265,7 @@ class ForecastView(View):
         self.ax.set_xlim(-60, MAX_HORIZON)
         self.ax.axvline(0, color="#999999", lw=0.8)
         self.ax.set_xlabel("steps from the forecast origin")
-        self.ax.legend(fontsize=7, loc="upper left", ncol=3)
+        legend_outside(self.ax, "right")
         self.title = self.ax.set_title(" ", fontsize=9)
         self.errors = {n: self.ax_e.semilogy([], [], color=c, label=n)[0] for n, c in FORECAST_COLOURS.items()}
         self.ax_e.set_xlim(1, MAX_HORIZON)

@@ -21,7 +21,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..layers.recurrent import GRU, LSTM, RNN
-from ..plotting import PALETTE, View
+from ..plotting import DIVERGING, PALETTE, View, colorbar, legend_outside
 
 CELLS = {"RNN": RNN, "LSTM": LSTM, "GRU": GRU}
 COLOURS = {"RNN": PALETTE["vermillion"], "LSTM": PALETTE["blue"], "GRU": PALETTE["green"]}
@@ -119,26 +119,27 @@ class UnrollerView(View):
 
     def setup(self, fig, d: UnrollData) -> None:
         self.ax_h, self.ax_g = fig.subplots(1, 2, width_ratios=[1, 1.3])
-        self.img = self.ax_h.imshow(np.zeros((HIDDEN, 2)), cmap="PuOr", vmin=-1, vmax=1, aspect="auto")
+        self.img = self.ax_h.imshow(np.zeros((HIDDEN, 2)), cmap=DIVERGING, vmin=-1, vmax=1, aspect="auto")
+        colorbar(self.ax_h, self.img, label="$h_t$ (unit's value)", ticks=[-1, 0, 1])
         self.ax_h.set_xlim(0.5, MAX_T + 0.5)
         self.ax_h.set_ylim(HIDDEN - 0.5, -0.5)
         self.ax_h.set_xlabel("time step t")
         self.ax_h.set_ylabel("hidden unit")
         self.t_h = self.ax_h.set_title(" ", fontsize=9)
         self.lines = {name: self.ax_g.semilogy([], [], color=c, label=name)[0] for name, c in COLOURS.items()}
-        self.bound, = self.ax_g.semilogy([], [], ":", color=COLOURS["RNN"], lw=1, label="RNN bound ρ^(T−t)")
+        self.bound, = self.ax_g.semilogy([], [], ":", color=COLOURS["RNN"], lw=1, label=r"RNN bound $\rho^{T-t}$")
         self.ax_g.set_ylim(*YLIM)
         self.ax_g.set_xlim(1, MAX_T)
         self.ax_g.set_xlabel("time step t  (the loss is at t = T; backpropagation runs ←)")
-        self.ax_g.set_ylabel("‖∂L/∂h_t‖")
-        self.ax_g.legend(fontsize=7, loc="lower right")
+        self.ax_g.set_ylabel(r"$\|\partial L/\partial h_t\|$")
+        legend_outside(self.ax_g, "right")
         self.t_g = self.ax_g.set_title(" ", fontsize=9)
 
     def update(self, d: UnrollData) -> list:
         self.img.set_data(d.states)
         self.img.set_extent((0.5, d.T + 0.5, HIDDEN - 0.5, -0.5))
         t = np.arange(1, d.T + 1)
-        self.t_h.set_text(f"{d.cell} hidden states h_t")
+        self.t_h.set_text(f"{d.cell} hidden states $h_t$")
         for name, line in self.lines.items():
             line.set_data(t, np.clip(d.grad_norms[name], *YLIM))
             line.set_linewidth(3 if name == d.cell else 1)
@@ -150,14 +151,14 @@ class UnrollerView(View):
 
 
 # --------------------------------------------------------------------------- diagrams
-def _box(ax, x, y, text, colour, w=0.7, h=0.5, fontsize=8):
+def _box(ax, x, y, text, colour, w=0.7, h=0.5, fontsize=9):
     from matplotlib.patches import FancyBboxPatch
 
     ax.add_patch(FancyBboxPatch((x - w / 2, y - h / 2), w, h, boxstyle="round,pad=0.03", fc=colour, ec="k", lw=0.8))
     ax.text(x, y, text, ha="center", va="center", fontsize=fontsize)
 
 
-def _arrow(ax, start, end, text="", colour="k", fontsize=7, offset=(0.0, 0.0)):
+def _arrow(ax, start, end, text="", colour="k", fontsize=9, offset=(0.0, 0.0)):
     ax.annotate("", xy=end, xytext=start, arrowprops=dict(arrowstyle="->", color=colour, lw=1))
     if text:
         ax.text((start[0] + end[0]) / 2 + offset[0], (start[1] + end[1]) / 2 + offset[1], text, fontsize=fontsize,
@@ -182,7 +183,7 @@ def _chain(ax, inputs, outputs, title, subtitle):
             _arrow(ax, (t, 0.25), (t, 0.75))
     ax.set_xlim(-0.6, max(n, 3) - 0.4)
     ax.set_ylim(-1.5, 1.9)
-    ax.set_title(f"{title}\n{subtitle}", fontsize=8)
+    ax.set_title(f"{title}\n{subtitle}", fontsize=9)
     ax.axis("off")
 
 
@@ -207,28 +208,28 @@ def plot_unrolled(fig, T: int = 4) -> None:
     """An RNN drawn folded (one cell with a loop) and unrolled over ``T`` steps with its shared weights."""
     fig.subplots_adjust(top=0.85, bottom=0.02, left=0.02, right=0.98)
     ax1, ax2 = fig.subplots(1, 2, width_ratios=[1.2, 1.5 * T + 1])
-    _box(ax1, 0, 0, "h", IO_COLOURS["h"])
-    _box(ax1, 0, -1, "x_t", IO_COLOURS["x"])
-    _box(ax1, 0, 1, "y_t", IO_COLOURS["y"])
-    _arrow(ax1, (0, -0.75), (0, -0.25), "W_ih", offset=(0.4, 0))
-    _arrow(ax1, (0, 0.25), (0, 0.75), "W_hy", offset=(0.4, 0))
+    _box(ax1, 0, 0, "$h_t$", IO_COLOURS["h"])
+    _box(ax1, 0, -1, "$x_t$", IO_COLOURS["x"])
+    _box(ax1, 0, 1, "$y_t$", IO_COLOURS["y"])
+    _arrow(ax1, (0, -0.75), (0, -0.25), "$W_{ih}$", offset=(0.4, 0))
+    _arrow(ax1, (0, 0.25), (0, 0.75), "$W_{hy}$", offset=(0.4, 0))
     ax1.annotate("", xy=(0.36, -0.12), xytext=(0.36, 0.12),
                  arrowprops=dict(arrowstyle="->", connectionstyle="arc3,rad=-1.8", lw=1))
-    ax1.text(0.85, 0, "W_hh", fontsize=7, va="center")
+    ax1.text(0.85, 0, "$W_{hh}$", fontsize=9, va="center")
     ax1.set_xlim(-0.6, 1.3)
     ax1.set_ylim(-1.5, 1.5)
     ax1.set_title("folded", fontsize=9)
     ax1.axis("off")
     gap = 1.5
-    _box(ax2, -gap, 0, "h_0", "#eeeeee")
+    _box(ax2, -gap, 0, "$h_0$", "#eeeeee")
     for t in range(T):
         x = gap * t
-        _box(ax2, x, 0, f"h_{t + 1}", IO_COLOURS["h"])
-        _box(ax2, x, -1, f"x_{t + 1}", IO_COLOURS["x"])
-        _box(ax2, x, 1, f"y_{t + 1}", IO_COLOURS["y"])
-        _arrow(ax2, (x - gap + 0.37, 0), (x - 0.37, 0), "W_hh", offset=(0, 0.15))
-        _arrow(ax2, (x, -0.75), (x, -0.25), "W_ih", offset=(0.3, 0))
-        _arrow(ax2, (x, 0.25), (x, 0.75), "W_hy", offset=(0.3, 0))
+        _box(ax2, x, 0, f"$h_{{{t + 1}}}$", IO_COLOURS["h"])
+        _box(ax2, x, -1, f"$x_{{{t + 1}}}$", IO_COLOURS["x"])
+        _box(ax2, x, 1, f"$y_{{{t + 1}}}$", IO_COLOURS["y"])
+        _arrow(ax2, (x - gap + 0.37, 0), (x - 0.37, 0), "$W_{hh}$", offset=(0, 0.15))
+        _arrow(ax2, (x, -0.75), (x, -0.25), "$W_{ih}$", offset=(0.3, 0))
+        _arrow(ax2, (x, 0.25), (x, 0.75), "$W_{hy}$", offset=(0.3, 0))
     ax2.set_xlim(-gap - 0.5, gap * (T - 1) + 0.6)
     ax2.set_ylim(-1.5, 1.5)
     ax2.set_title(f"unrolled over {T} steps: the same three matrices at every step", fontsize=9)

@@ -189,10 +189,10 @@ class GenerationView(View):
         x = np.arange(len(d.chars))
         self.ghost = self.ax.bar(x, np.zeros(len(x)), color="#cccccc", width=0.8, label="τ = 1")
         self.bars = self.ax.bar(x, np.zeros(len(x)), color=PALETTE["blue"], width=0.45, label="τ chosen")
-        self.ax.set_xticks(x, [_label(c) for c in d.chars], fontsize=7)
+        self.ax.set_xticks(x, [_label(c) for c in d.chars], fontsize=9)
         self.ax.set_ylim(0, 1)
         self.ax.set_ylabel("probability of the next character")
-        self.ax.legend(fontsize=7)
+        self.ax.legend(fontsize=9)
         self.title = self.ax.set_title(" ", fontsize=9)
         self.ax_v.semilogx(TEMPERATURES, d.valid_curve, "o-", color=PALETTE["green"])
         self.ax_v.set_xlabel("temperature τ")
@@ -339,13 +339,13 @@ class SentimentView(View):
         self.ax = fig.subplots()
         x = np.arange(MAX_WORDS)
         self.bars = self.ax.bar(x, np.zeros(MAX_WORDS), color="#bbbbbb")
-        self.words = [self.ax.text(i, -8.6, "", rotation=30, ha="right", va="top", fontsize=8, clip_on=False)
+        self.words = [self.ax.text(i, -8.6, "", rotation=30, ha="right", va="top", fontsize=9, clip_on=False)
                       for i in x]
         self.ax.axhline(0, color="k", lw=0.8)
         self.ax.set_xlim(-0.6, MAX_WORDS - 0.4)
         self.ax.set_ylim(-8, 8)
         self.ax.set_xticks([])
-        self.ax.set_ylabel("gradient × input of z_pos − z_neg")
+        self.ax.set_ylabel("gradient × input of $z_{pos} - z_{neg}$")
         self.title = self.ax.set_title(" ", fontsize=9)
 
     def update(self, d: SentimentData) -> list:

@@ -28,9 +28,10 @@ from contextlib import contextmanager
 from typing import Callable, Iterator
 
 import ipywidgets as W
+import traitlets
 from matplotlib.figure import Figure
 
-from ..plotting import MARGINS, FastRenderer, View, figure_png
+from ..plotting import MARGINS, SCREEN_DPI, FastRenderer, View, figure_png, static_image
 
 HEADLESS_ENV = "DLCOURSE_HEADLESS"
 
@@ -40,6 +41,16 @@ def headless_from_env() -> bool:
     return os.environ.get(HEADLESS_ENV, "").strip().lower() not in ("", "0", "false")
 
 
+class FigureImage(W.Image):
+    """An ``ipywidgets.Image`` with a text alternative: its ``tooltip`` becomes the image's ``title``.
+
+    (ipywidgets' front end reads a ``description`` before it writes the title, which an Image lacks: this
+    empty one lets it do so; without it, a tooltip breaks the view.)
+    """
+
+    description = traitlets.Unicode("").tag(sync=True)
+
+
 class Demo:
     """Controls wired to a pure ``compute`` and a ``plot``; see the module docstring."""
 
@@ -47,7 +58,7 @@ class Demo:
 
     def __init__(self, controls: dict, compute: Callable[..., object], plot: View | Callable[[Figure, object], None],
                  figsize=(8, 3.2), title: str = "", hint: str = "", extra: list | None = None,
-                 text: Callable[[object], str] | None = None, dpi: int = 72, headless: bool | None = None):
+                 text: Callable[[object], str] | None = None, dpi: int = SCREEN_DPI, headless: bool | None = None):
         self.headless = headless_from_env() if headless is None else bool(headless)
         self.controls = dict(controls)
         self.compute, self.plot, self.text = compute, plot, text
@@ -57,7 +68,8 @@ class Demo:
         # A View redraws only its changing artists over a cached background (see dlcourse.plotting.View).
         self.renderer = self.make_renderer()
         self.dpi = dpi
-        self.image = W.Image(format="png", layout=W.Layout(max_width="100%"))
+        self.image = FigureImage(format="png", layout=W.Layout(max_width="100%"),
+                                 tooltip=f"{title or 'Interactive figure'}: the picture the controls above draw")
         self.caption = W.HTML()
         self.data = None
         self.last_update_ms = 0.0
@@ -139,11 +151,11 @@ class Demo:
         bundle = self.widget._repr_mimebundle_(include=include, exclude=exclude)
         data = bundle[0] if isinstance(bundle, tuple) else bundle
         data = dict(data)
-        renderer = self.renderer_for(self.data)
-        png = renderer.png() if renderer is not None else self.png
+        # HiDPI: twice the pixels, shown at `size`
+        png, size = static_image(self.fig, self.renderer_for(self.data))
         data["image/png"] = base64.b64encode(png).decode("ascii")
         data["text/plain"] = f"{type(self).__name__}: an interactive figure (run the notebook to use the controls)"
-        return data
+        return data, {"image/png": size}
 
 
 def set_range(control, low, high, value=None, step=None) -> None:

@@ -80,7 +80,7 @@ def make_activation_explorer(name: str = "sigmoid") -> Demo:
 class PlaygroundDemo(Demo):
     """Structural controls rebuild the network; the play button trains it a few steps per frame."""
 
-    def __init__(self, steps_per_frame: int = 10, **settings):
+    def __init__(self, steps_per_frame: int = 10, warm_steps: int = 150, **settings):
         self.steps_per_frame = steps_per_frame
         controls = {
             "dataset": dropdown(list(TOY_DATASETS), settings.get("dataset", "moons"), "data"),
@@ -101,6 +101,10 @@ class PlaygroundDemo(Demo):
                          hint="press ▶ to train; try XOR with a linear activation, then with tanh.",
                          extra=[W.HBox([self.play, self.reset_button])])
         self.play.observe(self._on_frame, names="value")
+        if warm_steps and self.playground is not None:  # the first picture shows a network in training
+            self.playground.train(warm_steps)
+            self.data = self.playground.snapshot()
+            self.redraw()
 
     def _rebuild(self, **settings):
         self.playground = pg.Playground(**settings)

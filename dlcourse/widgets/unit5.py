@@ -25,13 +25,19 @@ class ConvExplorer(Demo):
 
     reconfigure_on = ("preset",)
 
-    def __init__(self, kernel: str = "Sobel x (vertical edges)", index: int = 0, stride: int = 1, padding: int = 1):
+    def __init__(self, kernel: str = "Sobel x (vertical edges)", index: int = 0, stride: int = 1, padding: int = 1,
+                 step: int | None = None):
+        if step is None:   # start where the kernel responds strongly, with most of the output filled in
+            first = conv.compute_convolution(index, conv.KERNELS.get(kernel), stride, padding, 0)
+            strength = np.abs(first.output)
+            half = strength.shape[0] // 2   # in the lower half: most of the output is already computed
+            step = half * strength.shape[1] + int(np.argmax(strength[half:]))
         controls = {
             "preset": dropdown(list(conv.KERNELS) + [CUSTOM], kernel, "kernel"),
             "index": slider(index, 0, 1796, 1, "digit", integer=True),
             "stride": slider(stride, 1, 3, 1, "stride s", integer=True),
             "padding": slider(padding, 0, 2, 1, "padding p", integer=True),
-            "step": slider(0, 0, 255, 1, "window position", integer=True),
+            "step": slider(step, 0, 255, 1, "window position", integer=True),
         }
         self.cells = {f"k{u}{v}": W.FloatText(value=float(conv.KERNELS[kernel][u, v]), step=0.5,
                                                layout=W.Layout(width="70px"))
