@@ -17,6 +17,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .._validate import as_seed
 from ..layers.recurrent import LSTM, lstm_cell_forward
 from ..plotting import PALETTE, View
 from ..sequences import ADDING_BASELINE_MSE, make_adding_problem
@@ -58,7 +59,7 @@ class AddingRun(NamedTuple):
 
 
 def train_adding(kind: str = "LSTM", seq_len: int = 50, hidden: int = 16, steps: int = 800, batch_size: int = 64,
-                 lr: float = 0.02, clip: float = 1.0, eval_every: int = 25, seed: int = 0,
+                 lr: float = 0.02, clip: float = 1.0, eval_every: int = 25, rng=0,
                  progress: bool = True, callback=None) -> AddingRun:
     """Train :func:`sequence_regressor` on the adding problem with Adam and gradient-norm clipping.
 
@@ -66,6 +67,7 @@ def train_adding(kind: str = "LSTM", seq_len: int = 50, hidden: int = 16, steps:
     fixed test sequences is recorded (and ``callback(step, mse)`` called, if given).
     Float32, one torch thread; deterministic for a given ``seed`` on a given machine.
     """
+    seed = as_seed(rng, "rng")
     import torch
     from .._progress import progress_bar
 

@@ -338,7 +338,7 @@ CHAR_GPT = dict(d_model=32, nhead=4, num_layers=2, context=32)
 @lru_cache(maxsize=1)
 def char_corpus():
     """``(text, vocab)``: the 2,000 generated sentences of :func:`dlcourse.sequences.make_corpus`."""
-    text = make_corpus(2000, seed=0)
+    text = make_corpus(2000, rng=0)
     return text, CharVocab(text)
 
 
