@@ -1,4 +1,9 @@
-r"""Backpropagated saliency on the digits: :math:`\partial o_m / \partial x_i` as a heat map."""
+r"""Backpropagated saliency on the digits: :math:`\partial o_m / \partial x_i` as a heat map.
+
+``model.zero_grad()`` here clears the gradients of a backward pass used as a measurement (the saliency map, an
+input gradient); nothing is updated, so it is not a training loop and does not go through
+:func:`dlcourse.train.train_step`.
+"""
 
 from __future__ import annotations
 

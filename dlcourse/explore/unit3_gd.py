@@ -6,6 +6,10 @@
 - :func:`minibatch_path` runs mini-batch SGD on a two-weight linear regression of the
   diabetes data, for the batch-size explorer, and :func:`epoch_times` measures the time
   of one epoch of a small MLP on the digits for several batch sizes.
+
+``model.zero_grad()`` here clears the gradients of a backward pass used as a measurement (the gradient noise
+of a batch size in :func:`batch_table`); nothing is updated, so it is not a training loop and does not go
+through :func:`dlcourse.train.train_step`; the trainings go through ``fit``.
 """
 
 from __future__ import annotations

@@ -5,6 +5,10 @@
 full batch, flattened into one vector, for conjugate gradient and L-BFGS), and
 :func:`run_real_race` does it for all of them, with a progress bar. :func:`compute_compare`
 puts a 2-D race and the digits race side by side for the widget.
+
+Conjugate gradient and L-BFGS (``_second_order``) stay outside :func:`dlcourse.train.fit`: they take a
+function and its gradient on the flattened weights and evaluate both many times per step (line searches), not
+an optimizer's ``step(grads)``; the first-order racers go through ``fit``.
 """
 
 from __future__ import annotations

@@ -9,6 +9,10 @@ r"""The field guide's experiments (Unit 4, "Remaining challenges"), each small e
 * :func:`laplace_mechanism`, :func:`dp_sgd_softmax` — differential privacy for a query and for training.
 
 All networks are :mod:`dlcourse.layers` built and trained by full-batch Adam.
+
+``model.zero_grad()`` here clears the gradients of a backward pass used as a measurement (the input gradient
+of :func:`input_gradient`, for FGSM); nothing is updated, so it is not a training loop and does not go through
+:func:`dlcourse.train.train_step`; the trainings go through ``fit``.
 """
 
 from __future__ import annotations

@@ -8,6 +8,11 @@ so that the widget answers instantly; a Run button retrains one length live.
 
 :func:`compute_gates` copies a trained torch LSTM into :class:`dlcourse.layers.LSTM` and
 reads its gates :math:`i, f, o` and cell state :math:`c` at every step of one sequence.
+
+The training of :func:`train_adding` (with gradient clipping and an evaluation every few steps) stay outside
+:func:`dlcourse.train.fit` (issue 14): they train torch modules with ``torch.optim`` in float32, and ``fit`` /
+``train_step`` train :mod:`dlcourse.layers` modules with :mod:`dlcourse.optim`; rewriting them in NumPy would
+change every number the notebook prints.
 """
 
 from __future__ import annotations

@@ -10,6 +10,11 @@ The architecture (the same in both)::
 one-cycle learning rate); :func:`train_numpy_cnn` trains the NumPy version with
 :func:`dlcourse.train.fit`. :func:`compute_feature_maps` runs a digit through the trained
 network layer by layer for the feature-map widget.
+
+:func:`train_torch_cnn` (with OneCycleLR) and :func:`train_conv_autoencoder` stay outside
+:func:`dlcourse.train.fit` (issue 14): they train torch modules with ``torch.optim`` in float32, and ``fit`` /
+``train_step`` train :mod:`dlcourse.layers` modules with :mod:`dlcourse.optim`; rewriting them in NumPy would
+change every number the notebook prints.
 """
 
 from __future__ import annotations

@@ -13,6 +13,10 @@ their errors compound with the horizon.
   trained, by ridge regression — one linear solve, no backpropagation through time.
 - :func:`train_forecast_lstm`: a torch LSTM trained on windows with BPTT, copied into
   :class:`dlcourse.layers.LSTM` for the roll-out.
+
+The LSTM training of :func:`train_forecast_lstm` stay outside :func:`dlcourse.train.fit` (issue 14): they
+train torch modules with ``torch.optim`` in float32, and ``fit`` / ``train_step`` train :mod:`dlcourse.layers`
+modules with :mod:`dlcourse.optim`; rewriting them in NumPy would change every number the notebook prints.
 """
 
 from __future__ import annotations

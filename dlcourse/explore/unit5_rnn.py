@@ -11,6 +11,10 @@ so :math:`\lVert \partial L/\partial h_t \rVert \le \rho^{T-t} \lVert \partial L
 below :math:`\rho = 1` the gradient must vanish. Through an LSTM's cell state it is
 multiplied by the forget gate at each step, through a GRU by the update gate :math:`z`,
 and a large gate bias keeps those near 1.
+
+``model.zero_grad()`` here clears the gradients of a backward pass used as a measurement (the gradient norms
+through time of one backward pass of each cell); nothing is updated, so it is not a training loop and does not
+go through :func:`dlcourse.train.train_step`.
 """
 
 from __future__ import annotations

@@ -14,6 +14,13 @@ own distribution, :math:`\tau > 1` flattens it towards uniform (misspellings).
 :class:`SentimentRNN` is a many-to-one RNN built from :mod:`dlcourse.layers` and trained
 with :func:`dlcourse.train.fit`; :func:`word_attributions` explains a prediction word by
 word (gradient × input), and :func:`bag_of_words_accuracy` is the order-blind baseline.
+
+The character LSTM of :func:`train_char_model` stay outside :func:`dlcourse.train.fit` (issue 14): they train
+torch modules with ``torch.optim`` in float32, and ``fit`` / ``train_step`` train :mod:`dlcourse.layers`
+modules with :mod:`dlcourse.optim`; rewriting them in NumPy would change every number the notebook prints.
+``model.zero_grad()`` here clears the gradients of a backward pass used as a measurement (the input gradient
+of :func:`word_attributions`); nothing is updated, so it is not a training loop and does not go through
+:func:`dlcourse.train.train_step`.
 """
 
 from __future__ import annotations
