@@ -197,7 +197,7 @@ def bench_scalar_engine(n_points: int = 100, repeats: tuple[int, int] = (3, 5), 
     from dlcourse import data
     from dlcourse.mlp import ScalarMLP, scalar_training_step
 
-    d = data.make_moons(n_points, seed=0)
+    d = data.make_moons(n_points, rng=0)
     y = 2.0 * d.y - 1
     net = closure_engine.mlp([2, 16, 16, 1])
     times, losses = [], []

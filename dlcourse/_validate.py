@@ -83,15 +83,28 @@ def check_choice(value, choices, name: str):
     return value
 
 
-def as_rng(rng, seed=None) -> np.random.Generator:
-    """Accept ``None``, an int seed or a ``Generator`` and return a ``Generator``.
-
-    ``seed`` is the old name of the argument (``make_moons(seed=0)``): when given, it is used instead.
-    """
-    if seed is not None:
-        rng = seed
+def as_rng(rng) -> np.random.Generator:
+    """Accept ``None``, an int seed or a ``Generator`` and return a ``Generator``."""
     if rng is None or isinstance(rng, numbers.Integral):
         return np.random.default_rng(rng)
     if isinstance(rng, np.random.Generator):
         return rng
     raise TypeError(f"rng must be None, an int seed or a numpy.random.Generator, got {type(rng).__name__}")
+
+
+def as_seed(rng, name: str = "rng") -> int | None:
+    """Turn ``rng`` (``None``, an int seed or a ``Generator``) into an int seed, for code that needs one.
+
+    Labs that cache their runs by seed, or derive several streams by arithmetic (``seed + 1``), take
+    ``rng`` like every other function and call ``seed = as_seed(rng)`` first: an int comes back unchanged
+    (so ``rng=0`` gives exactly the numbers the lab printed with ``seed=0``), ``None`` stays ``None``
+    (fresh entropy), and a ``Generator`` gives one int drawn from it (the same Generator state gives the
+    same int, so a seeded Generator still reproduces a run).
+    """
+    if rng is None:
+        return None
+    if isinstance(rng, numbers.Integral) and not isinstance(rng, bool):
+        return int(rng)
+    if isinstance(rng, np.random.Generator):
+        return int(rng.integers(2**63 - 1))
+    raise TypeError(f"{name} must be None, an int seed or a numpy.random.Generator, got {type(rng).__name__} {rng!r}")

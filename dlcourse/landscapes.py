@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import as_float_array, as_rng, check_number
+from ._validate import as_float_array, as_rng, as_seed, check_number
 
 __all__ = ["Landscape", "Rosenbrock", "Beale", "Himmelblau", "Saddle", "IllConditionedBowl",
            "Booth", "Matyas", "NoisyLandscape", "noisy",
@@ -338,7 +338,7 @@ class NoisyLandscape(Landscape):
     .. math:: \tilde\nabla f(x) = \nabla f(x) + \sigma \xi, \qquad \xi \sim \mathcal{N}(0, I)
 
     ``value`` and ``hess`` are the base landscape's, noise-free. The noise comes from a
-    generator seeded with ``seed``; :meth:`reset` restarts it, so that every optimizer in a
+    generator seeded from ``rng``; :meth:`reset` restarts it, so that every optimizer in a
     race sees the same noise sequence.
 
     Parameters
@@ -346,10 +346,12 @@ class NoisyLandscape(Landscape):
     base : Landscape
     sigma : float
         Standard deviation :math:`\sigma \ge 0` of the noise on each coordinate.
-    seed : int or None
+    rng : None, int or numpy.random.Generator
+        The noise's seed (a Generator gives one int seed drawn from it, see ``_validate.as_seed``).
     """
 
-    def __init__(self, base: Landscape, sigma: float = 1.0, seed: int | None = 0):
+    def __init__(self, base: Landscape, sigma: float = 1.0, rng=0):
+        seed = as_seed(rng, "rng")
         if not isinstance(base, Landscape):
             raise TypeError(f"base must be a Landscape (e.g. dlcourse.landscapes.rosenbrock), "
                             f"got {type(base).__name__}")
@@ -361,8 +363,9 @@ class NoisyLandscape(Landscape):
         self.xlim, self.ylim, self.min_value = base.xlim, base.ylim, base.min_value
         self.reset()
 
-    def reset(self, seed: int | None = None) -> None:
-        """Restart the noise generator (from ``seed``, or the constructor's)."""
+    def reset(self, rng=None) -> None:
+        """Restart the noise generator (from ``rng``, or the constructor's seed)."""
+        seed = as_seed(rng, "rng")
         self._rng = as_rng(self.seed if seed is None else seed)
 
     def formula(self, x, y):
@@ -382,9 +385,10 @@ class NoisyLandscape(Landscape):
         return self.base._grad_point(x) + self.sigma * self._rng.standard_normal(2)
 
 
-def noisy(landscape: Landscape, sigma: float = 1.0, seed: int | None = 0) -> NoisyLandscape:
+def noisy(landscape: Landscape, sigma: float = 1.0, rng=0) -> NoisyLandscape:
     """``landscape`` with Gaussian noise of standard deviation ``sigma`` on its gradient (seeded)."""
-    return NoisyLandscape(landscape, sigma=sigma, seed=seed)
+    seed = as_seed(rng, "rng")
+    return NoisyLandscape(landscape, sigma=sigma, rng=seed)
 
 
 rosenbrock = Rosenbrock()

@@ -32,7 +32,7 @@ __all__ = ["multi_sine", "mackey_glass", "sliding_windows", "time_major", "make_
 
 # --------------------------------------------------------------------------- forecasting
 def multi_sine(n_steps: int = 1000, periods=(25.0, 9.0), amplitudes=None, noise: float = 0.0,
-               rng=0, *, seed=None) -> np.ndarray:
+               rng=0) -> np.ndarray:
     r"""A sum of sines sampled at integer times, plus optional Gaussian noise.
 
     .. math:: s_t = \sum_k a_k \sin(2\pi t / P_k + \varphi_k) + \epsilon_t,
@@ -51,7 +51,6 @@ def multi_sine(n_steps: int = 1000, periods=(25.0, 9.0), amplitudes=None, noise:
         Standard deviation of the added noise (>= 0).
     rng : None, int or numpy.random.Generator
         Draws the phases :math:`\varphi_k` and the noise.
-    seed : the old name of ``rng``, still accepted
 
     Returns
     -------
@@ -66,7 +65,7 @@ def multi_sine(n_steps: int = 1000, periods=(25.0, 9.0), amplitudes=None, noise:
     if amps.shape != periods.shape:
         raise ValueError(f"amplitudes must have one entry per period ({len(periods)}), got {len(amps)}")
     noise = check_number(noise, "noise", low=0.0)
-    rng = as_rng(rng, seed)
+    rng = as_rng(rng)
     phases = rng.uniform(0, 2 * np.pi, len(periods))
     t = np.arange(n)[:, None]
     series = (amps * np.sin(2 * np.pi * t / periods + phases)).sum(axis=1)
@@ -74,7 +73,7 @@ def multi_sine(n_steps: int = 1000, periods=(25.0, 9.0), amplitudes=None, noise:
 
 
 def mackey_glass(n_steps: int = 1000, tau: float = 17.0, beta: float = 0.2, gamma: float = 0.1, power: float = 10.0,
-                 dt: float = 0.1, sample_every: float = 1.0, washout: int = 500, rng=0, *, seed=None) -> np.ndarray:
+                 dt: float = 0.1, sample_every: float = 1.0, washout: int = 500, rng=0) -> np.ndarray:
     r"""The Mackey–Glass delay equation, a chaotic series (the classic benchmark of echo-state networks).
 
     .. math:: \frac{dx}{dt} = \beta \frac{x(t - \tau)}{1 + x(t - \tau)^{n}} - \gamma\, x(t)
@@ -96,7 +95,6 @@ def mackey_glass(n_steps: int = 1000, tau: float = 17.0, beta: float = 0.2, gamm
         Samples discarded at the start (the transient).
     rng : None, int or numpy.random.Generator
         Draws the initial history, :math:`x = 1.2 + \mathcal U(-0.1, 0.1)`.
-    seed : the old name of ``rng``, still accepted
 
     Returns
     -------
@@ -110,7 +108,7 @@ def mackey_glass(n_steps: int = 1000, tau: float = 17.0, beta: float = 0.2, gamm
     if every < 1 or not np.isclose(every * dt, sample_every):
         raise ValueError(f"sample_every must be a multiple of dt={dt}, got {sample_every}")
     lag = int(round(tau / dt))
-    rng = as_rng(rng, seed)
+    rng = as_rng(rng)
     total = (n + washout) * every
     x = np.empty(lag + total + 1)
     x[:lag + 1] = 1.2 + rng.uniform(-0.1, 0.1)
@@ -185,7 +183,7 @@ class AddingProblem(NamedTuple):
     positions: np.ndarray  # (N, 2): where the markers are
 
 
-def make_adding_problem(n_samples: int = 1000, seq_len: int = 50, rng=0, *, seed=None) -> AddingProblem:
+def make_adding_problem(n_samples: int = 1000, seq_len: int = 50, rng=0) -> AddingProblem:
     r"""The adding problem (Hochreiter & Schmidhuber, 1997), time first.
 
     Each sequence has ``seq_len`` steps with two input channels: a number drawn from
@@ -203,7 +201,6 @@ def make_adding_problem(n_samples: int = 1000, seq_len: int = 50, rng=0, *, seed
     rng : None, int or numpy.random.Generator
 
     Returns
-    seed : the old name of ``rng``, still accepted
     -------
     AddingProblem
         ``X`` ``(T, N, 2)``, ``y`` ``(N,)``, ``positions`` ``(N, 2)``.
@@ -218,7 +215,7 @@ def make_adding_problem(n_samples: int = 1000, seq_len: int = 50, rng=0, *, seed
     """
     n = check_positive_int(n_samples, "n_samples")
     T = check_positive_int(seq_len, "seq_len", minimum=2)
-    rng = as_rng(rng, seed)
+    rng = as_rng(rng)
     X = np.zeros((T, n, 2))
     X[:, :, 0] = rng.uniform(0.0, 1.0, (T, n))
     first = rng.integers(0, T // 2, n)
@@ -240,7 +237,7 @@ _ENDINGS = ["", "", " in the morning", " at night", " near the park", " after lu
             " in the rain", " with great care"]
 
 
-def make_corpus(n_sentences: int = 2000, rng=0, *, seed=None) -> str:
+def make_corpus(n_sentences: int = 2000, rng=0) -> str:
     """A small English corpus: ``n_sentences`` sentences from a grammar, one per line.
 
     Each sentence is *subject verb object [ending].*, for example
@@ -254,12 +251,11 @@ def make_corpus(n_sentences: int = 2000, rng=0, *, seed=None) -> str:
     rng : None, int or numpy.random.Generator
 
     Returns
-    seed : the old name of ``rng``, still accepted
     -------
     str
     """
     n = check_positive_int(n_sentences, "n_sentences")
-    rng = as_rng(rng, seed)
+    rng = as_rng(rng)
     parts = [rng.integers(0, len(words), n) for words in (_SUBJECTS, _VERBS, _OBJECTS, _ENDINGS)]
     lines = [f"{_SUBJECTS[a]} {_VERBS[b]} {_OBJECTS[c]}{_ENDINGS[d]}." for a, b, c, d in zip(*parts)]
     return "\n".join(lines) + "\n"
@@ -331,7 +327,7 @@ def _clause(rng) -> tuple[str, int]:
     return text, int(positive != negated)
 
 
-def make_sentiment(n_samples: int = 2000, rng=0, *, seed=None) -> SentimentData:
+def make_sentiment(n_samples: int = 2000, rng=0) -> SentimentData:
     """Short reviews labelled positive (1) or negative (0), with negation and "but".
 
     A review is one clause (``"the music was very good"``), a negated clause
@@ -345,14 +341,13 @@ def make_sentiment(n_samples: int = 2000, rng=0, *, seed=None) -> SentimentData:
     rng : None, int or numpy.random.Generator
 
     Returns
-    seed : the old name of ``rng``, still accepted
     -------
     SentimentData
         ``sentences``, ``labels`` ``(N,)``, ``tokens`` ``(N, max_len)`` (left-padded with 0),
         ``vocab`` (``vocab[0] == "<pad>"``, then the words in sorted order).
     """
     n = check_positive_int(n_samples, "n_samples")
-    rng = as_rng(rng, seed)
+    rng = as_rng(rng)
     sentences, labels = [], []
     for _ in range(n):
         first, label = _clause(rng)

@@ -166,8 +166,7 @@ def _batches(n, batch_size, rng=None):
 # --------------------------------------------------------------------------- public API
 def fit(model, X, y, loss="cross_entropy", optimizer=None, epochs: int = 10, batch_size: int = 32,
         lr: float | None = None, rng=0, X_val=None, y_val=None, progress: bool = True,
-        lr_schedule=None, clip_grad_norm: float | None = None, callbacks=(), shuffle: bool = True,
-        seed=None) -> dict:
+        lr_schedule=None, clip_grad_norm: float | None = None, callbacks=(), shuffle: bool = True) -> dict:
     r"""Train ``model`` on ``(X, y)`` with mini-batches of :func:`train_step`; return the history per epoch.
 
     Parameters
@@ -212,8 +211,6 @@ def fit(model, X, y, loss="cross_entropy", optimizer=None, epochs: int = 10, bat
     shuffle : bool
         Shuffle the samples every epoch (default). ``False`` keeps their order (full-batch
         gradient descent: ``batch_size=len(X), shuffle=False``).
-    seed : None, int or numpy.random.Generator
-        Deprecated name of ``rng``, still accepted (older notebooks call ``fit(..., seed=0)``).
 
     Returns
     -------
@@ -255,8 +252,6 @@ def fit(model, X, y, loss="cross_entropy", optimizer=None, epochs: int = 10, bat
     if clip_grad_norm is not None:
         clip_grad_norm = check_number(clip_grad_norm, "clip_grad_norm", low=0.0, low_open=True)
     callbacks = _check_callbacks(callbacks)
-    if seed is not None:
-        rng = seed
     opt, rng = _make_optimizer(optimizer, model, lr), as_rng(rng)
     history = {key: [] for key in ("loss", "train_acc", "val_loss", "val_acc", "time")}
     start = time.perf_counter()

@@ -35,11 +35,11 @@ def test_toy_shapes_dtypes_and_labels(name, make, kw, n_features, labels, n):
 
 @pytest.mark.parametrize("name, make, kw, n_features, labels", TOY_CASES, ids=IDS)
 def test_toy_is_deterministic_for_a_seed(name, make, kw, n_features, labels):
-    a, b, c = make(seed=7, **kw), make(seed=7, **kw), make(seed=8, **kw)
+    a, b, c = make(rng=7, **kw), make(rng=7, **kw), make(rng=8, **kw)
     np.testing.assert_array_equal(a.X, b.X)
     np.testing.assert_array_equal(a.y, b.y)
     assert not np.array_equal(a.X, c.X)
-    g = make(seed=np.random.default_rng(7), **kw)  # a Generator works like its seed
+    g = make(rng=np.random.default_rng(7), **kw)  # a Generator works like its seed
     np.testing.assert_array_equal(a.X, g.X)
     assert isinstance(a, D.Dataset) and a._fields == ("X", "y")
 
@@ -79,11 +79,11 @@ def test_blobs_without_spread_are_the_centres():
 
 @pytest.mark.parametrize("name", sorted(D.TOY_DATASETS))
 def test_make_toy_dispatches_by_name(name):
-    a = D.make_toy(name, n_samples=50, seed=3)
-    b = D.TOY_DATASETS[name](n_samples=50, seed=3)
+    a = D.make_toy(name, n_samples=50, rng=3)
+    b = D.TOY_DATASETS[name](n_samples=50, rng=3)
     np.testing.assert_array_equal(a.X, b.X)
-    c = D.make_toy(name, n_samples=50, noise=0.0, seed=3)
-    np.testing.assert_array_equal(c.X, D.TOY_DATASETS[name](n_samples=50, noise=0.0, seed=3).X)
+    c = D.make_toy(name, n_samples=50, noise=0.0, rng=3)
+    np.testing.assert_array_equal(c.X, D.TOY_DATASETS[name](n_samples=50, noise=0.0, rng=3).X)
 
 
 def test_load_digits():
@@ -99,11 +99,11 @@ def test_load_digits():
 
 def test_train_test_split():
     X, y = np.arange(40.0).reshape(20, 2), np.arange(20)
-    X_tr, X_te, y_tr, y_te = D.train_test_split(X, y, test_size=0.25, seed=1)
+    X_tr, X_te, y_tr, y_te = D.train_test_split(X, y, test_size=0.25, rng=1)
     assert (len(X_tr), len(X_te)) == (15, 5)
     np.testing.assert_array_equal(X_tr[:, 0] / 2, y_tr)  # rows stay paired
     np.testing.assert_array_equal(np.sort(np.r_[y_tr, y_te]), y)
-    again = D.train_test_split(X, y, test_size=0.25, seed=1)
+    again = D.train_test_split(X, y, test_size=0.25, rng=1)
     np.testing.assert_array_equal(again[3], y_te)
     assert len(D.train_test_split(X, y, test_size=0.01)[1]) == 1  # at least one test sample
 
@@ -113,7 +113,7 @@ BAD_INPUT = [
     ("moons_float_samples", lambda: D.make_moons(n_samples=2.5), TypeError, r"^n_samples must be an integer"),
     ("moons_negative_noise", lambda: D.make_moons(noise=-0.1), ValueError, r"^noise"),
     ("moons_str_noise", lambda: D.make_moons(noise="low"), TypeError, r"^noise"),
-    ("moons_bad_seed", lambda: D.make_moons(seed="a"), TypeError, r"int seed"),
+    ("moons_bad_seed", lambda: D.make_moons(rng="a"), TypeError, r"int seed"),
     ("circles_factor_zero", lambda: D.make_circles(factor=0.0), ValueError, r"^factor"),
     ("circles_factor_big", lambda: D.make_circles(factor=1.5), ValueError, r"^factor"),
     ("xor_three_samples", lambda: D.make_xor(n_samples=3), ValueError, r"^n_samples must be >= 4"),

@@ -108,7 +108,7 @@ def test_registry_and_metadata():
 
 
 def test_noisy_landscape():
-    a, b = noisy(rosenbrock, sigma=2.0, seed=7), noisy(rosenbrock, sigma=2.0, seed=7)
+    a, b = noisy(rosenbrock, sigma=2.0, rng=7), noisy(rosenbrock, sigma=2.0, rng=7)
     x = np.array([0.5, 0.5])
     g1 = [a.grad(x) for _ in range(3)]
     np.testing.assert_array_equal(g1, [b.grad(x) for _ in range(3)])  # seeded

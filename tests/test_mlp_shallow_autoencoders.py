@@ -92,7 +92,7 @@ def test_scalar_mlp_gradients_match_torch(torch, rng):
 
 
 def test_scalar_training_step_lowers_the_loss():
-    d = make_xor(24, noise=0.1, seed=0)
+    d = make_xor(24, noise=0.1, rng=0)
     model = ScalarMLP(2, [6], 1, activation="tanh", rng=0)
     y = 2.0 * d.y - 1.0
     losses = [scalar_training_step(model, d.X, y, lr=0.1) for _ in range(25)]
@@ -136,7 +136,7 @@ def test_softmax_cross_entropy_matches_torch(torch, rng):
     np.testing.assert_allclose(grad, t.grad.numpy(), rtol=1e-10, atol=1e-15)
 
 
-@pytest.mark.parametrize("X, y", [(XOR_X, XOR_Y), tuple(make_xor(200, noise=0.1, seed=0))], ids=["4 points", "200 points"])
+@pytest.mark.parametrize("X, y", [(XOR_X, XOR_Y), tuple(make_xor(200, noise=0.1, rng=0))], ids=["4 points", "200 points"])
 def test_trainer_reaches_100_percent_on_xor(X, y):
     model = make_mlp(2, [8], 2, activation="tanh", rng=0)
     trainer = Trainer(model, X, y, lr=0.5)
@@ -153,7 +153,7 @@ def test_a_linear_network_cannot_learn_xor():
 
 
 def test_trainer_mini_batches_and_bad_input():
-    d = make_xor(64, seed=1)
+    d = make_xor(64, rng=1)
     t = Trainer(make_mlp(2, [8], 2, activation="tanh", rng=0), d.X, d.y, lr=0.5, batch_size=16, rng=0)
     t.train(300)
     assert len(t.losses) == 300 and t.accuracy() > 0.9
@@ -203,7 +203,7 @@ def test_least_squares_bad_input(rng):
 
 
 def test_perceptron_converges_on_separable_data():
-    d = make_blobs(100, std=0.3, seed=0)
+    d = make_blobs(100, std=0.3, rng=0)
     y = 2 * d.y - 1
     run = shallow.train_perceptron(d.X, y, epochs=20)
     assert run.errors[-1] == 0 and len(run.errors) == 20
@@ -271,7 +271,7 @@ def test_logistic_regression_matches_sklearn(overlapping_blobs):
 
 
 def test_softmax_regression(overlapping_blobs):
-    d = make_blobs(150, centers=((-2, 0), (2, 0), (0, 2.5)), std=0.5, seed=0)
+    d = make_blobs(150, centers=((-2, 0), (2, 0), (0, 2.5)), std=0.5, rng=0)
     W, b, losses = shallow.softmax_regression(d.X, d.y, n_classes=3, lr=0.5, epochs=200)
     assert W.shape == (3, 2) and b.shape == (3,)
     assert losses[0] == pytest.approx(np.log(3)) and losses[-1] < 0.3 * losses[0]

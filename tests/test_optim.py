@@ -394,7 +394,7 @@ def test_race_flags_divergence_and_steps_to_tolerance():
 
 def test_race_noisy_landscape_is_fair():
     """Each optimizer sees the same noise: two identical racers tie exactly."""
-    res = race(noisy(rosenbrock, sigma=5.0, seed=3), {"a": lambda p: Adam(p, lr=0.02),
+    res = race(noisy(rosenbrock, sigma=5.0, rng=3), {"a": lambda p: Adam(p, lr=0.02),
                                                       "b": lambda p: Adam(p, lr=0.02)}, steps=100)
     np.testing.assert_array_equal(res.trajectories["a"], res.trajectories["b"])
 
@@ -499,7 +499,7 @@ def test_race_caps_the_gradient_evaluations_of_second_order_methods():
     """On a noisy landscape the line searches spend many evaluations per step; the budget stops them."""
     from dlcourse.optim import conjugate_gradient
 
-    land = noisy(rosenbrock, sigma=4.0, seed=0)
+    land = noisy(rosenbrock, sigma=4.0, rng=0)
     res = race(land, {"CG": conjugate_gradient, "GD": lambda p: SGD(p, lr=1e-3)}, steps=100)
     assert res.evaluations["CG"][-1] <= 200 + 125  # the budget, plus at most one last line search
     assert res.evaluations["GD"][-1] == 100

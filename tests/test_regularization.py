@@ -222,7 +222,7 @@ def test_kfold_matches_sklearn_without_shuffle(n, k):
 
 
 def test_kfold_shuffle_is_seeded():
-    a, b, c = (kfold_indices(20, 4, shuffle=True, seed=s) for s in (1, 1, 2))
+    a, b, c = (kfold_indices(20, 4, shuffle=True, rng=s) for s in (1, 1, 2))
     _check_partition(a, 20)
     assert all(np.array_equal(x.val, y.val) for x, y in zip(a, b))
     assert not all(np.array_equal(x.val, y.val) for x, y in zip(a, c))
@@ -233,7 +233,7 @@ def test_kfold_shuffle_is_seeded():
 def test_stratified_folds_keep_class_proportions_within_one_sample(labels, k, seed):
     y = np.array(labels)
     k = min(k, len(y))
-    folds = stratified_kfold_indices(y, k, seed=seed)
+    folds = stratified_kfold_indices(y, k, rng=seed)
     _check_partition(folds, len(y))
     for c in np.unique(y):
         counts = [np.sum(y[f.val] == c) for f in folds]
@@ -243,7 +243,7 @@ def test_stratified_folds_keep_class_proportions_within_one_sample(labels, k, se
 
 def test_stratified_folds_on_imbalanced_labels():
     y = np.array([0] * 90 + [1] * 10)
-    for f in stratified_kfold_indices(y, 5, seed=0):
+    for f in stratified_kfold_indices(y, 5, rng=0):
         assert np.sum(y[f.val] == 1) == 2 and np.sum(y[f.val] == 0) == 18
 
 

@@ -14,8 +14,8 @@ pytestmark = pytest.mark.unit4
 
 @pytest.fixture(scope="module")
 def moons():
-    X, y = make_moons(400, noise=0.3, seed=1)
-    return train_test_split(X, y, test_size=0.5, seed=0)
+    X, y = make_moons(400, noise=0.3, rng=1)
+    return train_test_split(X, y, test_size=0.5, rng=0)
 
 
 def _accuracy(model, X, y):
@@ -165,10 +165,10 @@ def test_adaboost_stops_when_a_model_is_perfect():
 # -------------------------------------------------------------------------------------- stacking
 def test_stacking_is_at_least_as_good_as_its_best_base_model():
     X, y = load_digits(n_class=5)
-    X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.4, seed=0)
+    X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.4, rng=0)
     bases = [lambda X, y: DecisionTree(max_depth=4).fit(X, y),
              lambda X, y: LogisticRegression(max_iter=200).fit(X, y)]
-    stack = stacking_fit(X_tr, y_tr, bases, k=4, seed=0)
+    stack = stacking_fit(X_tr, y_tr, bases, k=4, rng=0)
     base_acc = [_accuracy(m, X_te, y_te) for m in stack.base_models]
     assert _accuracy(stack, X_te, y_te) >= max(base_acc) - 0.01
     assert _accuracy(stack, X_te, y_te) > 0.9

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.unit4
 @pytest.fixture(scope="module")
 def digits():
     X, y = load_digits()
-    return train_test_split(X, y, test_size=0.3, seed=0)
+    return train_test_split(X, y, test_size=0.3, rng=0)
 
 
 # -------------------------------------------------------------------------------- pretraining

@@ -1,15 +1,35 @@
 """One name for one concept: functions that draw random numbers take ``rng`` (a seed or a Generator).
 
-``seed=`` is the old name, still accepted by the functions that had it, and gives the same result.
+``seed=`` is gone from the public API (issue 14, point 6) except for the few functions listed in
+``SEED_EXCEPTIONS``, each with the reason it keeps the name.
 """
+
+import ast
+import pathlib
 
 import numpy as np
 import pytest
 
-from dlcourse import data, sequences
+import dlcourse
+from dlcourse import data, landscapes, sequences
+from dlcourse._validate import as_seed
 from dlcourse.regularization import splits
 
 pytestmark = pytest.mark.unit1
+
+PACKAGE = pathlib.Path(dlcourse.__file__).parent
+
+# "module.qualname": why it still takes ``seed``
+SEED_EXCEPTIONS = {
+    "dlcourse.notebook.setup":
+        "seeds the global generators (numpy's legacy one, random, torch) like torch.manual_seed: "
+        "it needs an int, a Generator has no meaning there",
+    "dlcourse.checks.check":
+        "the exercise API every notebook's check cell and the grader's tests call with seed=; its files belong "
+        "to the exercise helpers of this session (checks/__init__.py, checks/exercise.py): rename with them",
+    "dlcourse.checks.exercise.evaluate":
+        "the engine behind check(..., seed=) (same reason); Exercise.cases already takes rng",
+}
 
 CALLS = [  # (function, positional arguments)
     (data.make_moons, (20,)), (data.make_circles, (20,)), (data.make_xor, (20,)), (data.make_spirals, (20,)),
@@ -30,11 +50,73 @@ def _flat(result) -> list:
 
 
 @pytest.mark.parametrize("fn, args", CALLS)
-def test_rng_takes_a_seed_or_a_generator_and_seed_is_its_old_name(fn, args):
-    by_rng, by_seed = fn(*args, rng=3), fn(*args, seed=3)
-    by_generator = fn(*args, rng=np.random.default_rng(3))
-    for a, b, c in zip(_flat(by_rng), _flat(by_seed), _flat(by_generator)):
-        np.testing.assert_array_equal(a, b)
+def test_rng_takes_a_seed_or_a_generator_and_seed_is_gone(fn, args):
+    by_rng, by_generator = fn(*args, rng=3), fn(*args, rng=np.random.default_rng(3))
+    for a, c in zip(_flat(by_rng), _flat(by_generator)):
         np.testing.assert_array_equal(a, c)
     with pytest.raises(TypeError, match="rng must be None, an int seed or a numpy.random.Generator"):
         fn(*args, rng="three")
+    with pytest.raises(TypeError, match="seed"):
+        fn(*args, seed=3)
+
+
+def _public_definitions():
+    """``(qualified name, parameter names)`` of every public function and public method in dlcourse."""
+    for path in sorted(PACKAGE.rglob("*.py")):
+        parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+        if any(p.startswith("_") and p != "__init__" for p in parts):
+            continue
+        module = ".".join(p for p in parts if p != "__init__")
+        for node in ast.parse(path.read_text()).body:
+            scopes = [(node, module)]
+            if isinstance(node, ast.ClassDef) and not node.name.startswith("_"):
+                scopes = [(item, f"{module}.{node.name}") for item in node.body]
+            for fn, prefix in scopes:
+                if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)) and (
+                        not fn.name.startswith("_") or fn.name == "__init__"):
+                    a = fn.args
+                    yield f"{prefix}.{fn.name}", [x.arg for x in a.posonlyargs + a.args + a.kwonlyargs]
+
+
+def test_no_public_function_takes_seed_except_the_listed_ones():
+    found = {name for name, params in _public_definitions() if "seed" in params}
+    assert found - set(SEED_EXCEPTIONS) == set(), "take rng= (a seed or a Generator) instead of seed="
+    assert set(SEED_EXCEPTIONS) - found == set(), "an exception that no longer takes seed: remove it from the list"
+
+
+def test_the_scan_sees_functions_and_methods():
+    names = dict(_public_definitions())
+    assert "rng" in names["dlcourse.data.make_moons"]
+    assert "rng" in names["dlcourse.landscapes.NoisyLandscape.__init__"]
+    assert "rng" in names["dlcourse.explore.unit4_overfit.train_overfit_run"]
+
+
+@pytest.mark.parametrize("value, expected", [(0, 0), (7, 7), (np.int64(5), 5), (None, None)])
+def test_as_seed_passes_ints_and_none_through(value, expected):
+    out = as_seed(value)
+    assert out == expected and (out is None or type(out) is int)
+
+
+def test_as_seed_draws_one_int_from_a_generator():
+    a, b = as_seed(np.random.default_rng(3)), as_seed(np.random.default_rng(3))
+    assert type(a) is int and a == b and a >= 0
+    g = np.random.default_rng(3)
+    assert as_seed(g) != as_seed(g)  # the Generator advances
+
+
+@pytest.mark.parametrize("bad", [True, 1.5, "3", [1]])
+def test_as_seed_refuses_other_values_naming_the_argument(bad):
+    with pytest.raises(TypeError, match=r"^rng must be None, an int seed or a numpy.random.Generator, got"):
+        as_seed(bad)
+
+
+def test_a_lab_gives_the_same_numbers_for_rng_as_it_did_for_seed():
+    # noisy landscapes: an int rng is the old seed; a Generator reproduces when seeded alike
+    a = landscapes.noisy(landscapes.rosenbrock, sigma=2.0, rng=4)
+    b = landscapes.NoisyLandscape(landscapes.rosenbrock, sigma=2.0, rng=4)
+    np.testing.assert_array_equal(a.grad(np.array([0.5, 0.5])), b.grad(np.array([0.5, 0.5])))
+    g1 = landscapes.noisy(landscapes.rosenbrock, rng=np.random.default_rng(1))
+    g2 = landscapes.noisy(landscapes.rosenbrock, rng=np.random.default_rng(1))
+    np.testing.assert_array_equal(g1.grad(np.array([0.0, 0.0])), g2.grad(np.array([0.0, 0.0])))
+    with pytest.raises(TypeError, match="^rng must be"):
+        landscapes.noisy(landscapes.rosenbrock, rng="x")

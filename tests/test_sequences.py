@@ -14,11 +14,11 @@ pytestmark = pytest.mark.unit5
 
 # --------------------------------------------------------------------------- multi_sine and windows
 def test_multi_sine_is_a_sum_of_sines_with_the_given_periods():
-    s = multi_sine(500, periods=(20.0,), amplitudes=(2.0,), seed=3)
+    s = multi_sine(500, periods=(20.0,), amplitudes=(2.0,), rng=3)
     assert s.shape == (500,)
     np.testing.assert_allclose(s[20:], s[:-20], atol=1e-12)       # period 20
     assert np.max(np.abs(s)) == pytest.approx(2.0, abs=0.05)
-    two = multi_sine(1000, periods=(25.0, 9.0), seed=0)
+    two = multi_sine(1000, periods=(25.0, 9.0), rng=0)
     assert np.max(np.abs(two)) <= 1.0 + 1e-12                       # default amplitudes 1/2 each
     spectrum = np.abs(np.fft.rfft(two))
     peaks = sorted(np.argsort(spectrum)[-2:])
@@ -26,11 +26,11 @@ def test_multi_sine_is_a_sum_of_sines_with_the_given_periods():
 
 
 def test_multi_sine_is_reproducible_and_noise_has_the_right_scale():
-    a, b = multi_sine(300, noise=0.1, seed=1), multi_sine(300, noise=0.1, seed=1)
+    a, b = multi_sine(300, noise=0.1, rng=1), multi_sine(300, noise=0.1, rng=1)
     np.testing.assert_array_equal(a, b)
-    assert not np.allclose(a, multi_sine(300, noise=0.1, seed=2))
-    clean = multi_sine(20000, periods=(30.0,), seed=5)
-    noisy = multi_sine(20000, periods=(30.0,), noise=0.2, seed=5)
+    assert not np.allclose(a, multi_sine(300, noise=0.1, rng=2))
+    clean = multi_sine(20000, periods=(30.0,), rng=5)
+    noisy = multi_sine(20000, periods=(30.0,), noise=0.2, rng=5)
     # same phases (drawn first), so the difference is the noise
     assert np.std(noisy - clean) == pytest.approx(0.2, rel=0.05)
 
@@ -82,7 +82,7 @@ def test_time_major():
 
 # --------------------------------------------------------------------------- adding problem
 def test_adding_problem_structure():
-    d = make_adding_problem(500, seq_len=30, seed=0)
+    d = make_adding_problem(500, seq_len=30, rng=0)
     assert d.X.shape == (30, 500, 2) and d.y.shape == (500,) and d.positions.shape == (500, 2)
     assert np.all(d.X[:, :, 1].sum(axis=0) == 2)                      # exactly two markers
     assert np.all(d.positions[:, 0] < 15) and np.all(d.positions[:, 1] >= 15)
@@ -93,29 +93,29 @@ def test_adding_problem_structure():
 
 
 def test_adding_problem_baseline_is_one_sixth():
-    d = make_adding_problem(200000, seq_len=4, seed=1)
+    d = make_adding_problem(200000, seq_len=4, rng=1)
     assert ADDING_BASELINE_MSE == pytest.approx(1 / 6)
     assert np.mean((d.y - 1.0) ** 2) == pytest.approx(ADDING_BASELINE_MSE, rel=0.01)
     assert np.mean(d.y) == pytest.approx(1.0, abs=0.01)
 
 
 def test_adding_problem_is_reproducible_and_validates():
-    a, b = make_adding_problem(10, 8, seed=4), make_adding_problem(10, 8, seed=4)
+    a, b = make_adding_problem(10, 8, rng=4), make_adding_problem(10, 8, rng=4)
     np.testing.assert_array_equal(a.X, b.X)
     rng = np.random.default_rng(0)
-    assert not np.array_equal(make_adding_problem(10, 8, seed=rng).X, make_adding_problem(10, 8, seed=rng).X)
+    assert not np.array_equal(make_adding_problem(10, 8, rng=rng).X, make_adding_problem(10, 8, rng=rng).X)
     with pytest.raises(ValueError, match="seq_len must be >= 2"):
         make_adding_problem(10, 1)
     with pytest.raises(TypeError, match="rng must be None"):
-        make_adding_problem(10, 5, seed="x")
+        make_adding_problem(10, 5, rng="x")
 
 
 # --------------------------------------------------------------------------- text
 def test_corpus_and_vocab_round_trip():
-    text = make_corpus(300, seed=0)
+    text = make_corpus(300, rng=0)
     lines = text.splitlines()
     assert len(lines) == 300 and all(line.endswith(".") for line in lines)
-    assert text == make_corpus(300, seed=0) and text != make_corpus(300, seed=1)
+    assert text == make_corpus(300, rng=0) and text != make_corpus(300, rng=1)
     vocab = CharVocab(text)
     assert vocab.chars == sorted(set(text)) and len(vocab) == len(set(text))
     assert vocab.decode(vocab.encode(text)) == text
@@ -143,7 +143,7 @@ def _rule(sentence: str) -> int:
 
 
 def test_sentiment_labels_follow_the_rule():
-    d = make_sentiment(3000, seed=0)
+    d = make_sentiment(3000, rng=0)
     assert len(d.sentences) == 3000 and d.labels.shape == (3000,)
     assert [_rule(s) for s in d.sentences] == d.labels.tolist()
     assert 0.4 < d.labels.mean() < 0.6
@@ -153,7 +153,7 @@ def test_sentiment_labels_follow_the_rule():
 
 
 def test_sentiment_tokens_are_left_padded_word_ids():
-    d = make_sentiment(200, seed=1)
+    d = make_sentiment(200, rng=1)
     assert d.vocab[0] == "<pad>" and d.vocab[1:] == sorted(d.vocab[1:])
     for sentence, row in zip(d.sentences, d.tokens):
         words = [d.vocab[i] for i in row if i]
@@ -164,18 +164,18 @@ def test_sentiment_tokens_are_left_padded_word_ids():
 
 # --------------------------------------------------------------------------- Mackey-Glass
 def test_mackey_glass_is_bounded_reproducible_and_chaotic():
-    s = mackey_glass(800, seed=0)
+    s = mackey_glass(800, rng=0)
     assert s.shape == (800,) and np.all(np.isfinite(s))
     assert -1.5 < s.min() < -0.5 and 0.5 < s.max() < 1.5                  # scaled to about [-1, 1]
-    np.testing.assert_array_equal(s, mackey_glass(800, seed=0))
+    np.testing.assert_array_equal(s, mackey_glass(800, rng=0))
     # sensitive dependence: two nearby starts end up far apart
-    a, b = mackey_glass(1500, washout=0, seed=0), mackey_glass(1500, washout=0, seed=1)
+    a, b = mackey_glass(1500, washout=0, rng=0), mackey_glass(1500, washout=0, rng=1)
     assert np.abs(a[:5] - b[:5]).max() < 0.1 and np.abs(a[-300:] - b[-300:]).max() > 1.0
 
 
 def test_mackey_glass_without_delay_feedback_decays():
     # with beta = 0 the equation is dx/dt = -gamma x: exponential decay from the initial history
-    s = mackey_glass(50, beta=0.0, washout=0, sample_every=1.0, seed=0)
+    s = mackey_glass(50, beta=0.0, washout=0, sample_every=1.0, rng=0)
     x = s * 0.4 + 0.9
     np.testing.assert_allclose(x[1:] / x[:-1], (1 - 0.1 * 0.1) ** 10, rtol=1e-12)
 

@@ -25,7 +25,7 @@ def _mlp(seed=0):
 
 @pytest.fixture
 def blobs():
-    X, y = make_blobs(200, centers=((-1, -1), (1, 1)), std=0.5, seed=0)
+    X, y = make_blobs(200, centers=((-1, -1), (1, 1)), std=0.5, rng=0)
     return X, y
 
 
@@ -44,9 +44,9 @@ def test_fit_decreases_the_loss_on_blobs(blobs, optimizer, lr):
 
 def test_fit_records_validation_and_is_reproducible(blobs):
     X, y = blobs
-    Xtr, Xva, ytr, yva = train_test_split(X, y, seed=1)
+    Xtr, Xva, ytr, yva = train_test_split(X, y, rng=1)
     h1 = fit(_mlp(), Xtr, ytr, epochs=3, X_val=Xva, y_val=yva, rng=3, progress=False)
-    h2 = fit(_mlp(), Xtr, ytr, epochs=3, X_val=Xva, y_val=yva, seed=3, progress=False)  # the old name
+    h2 = fit(_mlp(), Xtr, ytr, epochs=3, X_val=Xva, y_val=yva, rng=np.random.default_rng(3), progress=False)
     assert h1["loss"] == h2["loss"] and h1["val_acc"] == h2["val_acc"]
     assert all(0.0 <= a <= 1.0 for a in h1["val_acc"]) and np.all(np.diff(h1["time"]) >= 0)
 
@@ -90,7 +90,7 @@ def test_fit_shows_a_progress_bar(blobs, capsys):
 def test_small_cnn_learns_digits():
     """Conv-ReLU-Pool ×2 → Flatten → Linear reaches ≥ 95 % test accuracy on the 8×8 digits (Unit 5)."""
     X, y = load_digits()
-    Xtr, Xte, ytr, yte = train_test_split(X.reshape(-1, 1, 8, 8), y, test_size=0.25, seed=0)
+    Xtr, Xte, ytr, yte = train_test_split(X.reshape(-1, 1, 8, 8), y, test_size=0.25, rng=0)
     rng = np.random.default_rng(0)
     model = Sequential(Conv2d(1, 8, 3, padding=1, rng=rng), ReLU(), MaxPool2d(2),
                        Conv2d(8, 16, 3, padding=1, rng=rng), ReLU(), MaxPool2d(2),

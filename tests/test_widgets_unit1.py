@@ -327,8 +327,8 @@ def test_gradient_through_layers_other_activations():
     relu_lecun = act.gradient_through_layers("relu", 20, 1.0)[-1]
     relu_he = act.gradient_through_layers("relu", 20, np.sqrt(2))[-1]
     assert relu_lecun < 1e-2 < 0.2 < relu_he < 5  # He's scale keeps ReLU's gradient alive
-    np.testing.assert_array_equal(act.gradient_through_layers("tanh", 3, 1.0, seed=3),
-                                  act.gradient_through_layers("tanh", 3, 1.0, seed=3))
+    np.testing.assert_array_equal(act.gradient_through_layers("tanh", 3, 1.0, rng=3),
+                                  act.gradient_through_layers("tanh", 3, 1.0, rng=3))
 
 
 def test_compute_activation_rejects_an_unknown_name():
@@ -365,7 +365,7 @@ def test_playground_widget_trains_per_frame_and_resets():
 
 
 def test_playground_class():
-    p = pg.Playground("circles", hidden=6, depth=2, activation="tanh", lr=0.5, seed=1)
+    p = pg.Playground("circles", hidden=6, depth=2, activation="tanh", lr=0.5, rng=1)
     s = p.snapshot()
     assert s.X.shape == (200, 2) and s.y.shape == (200,)
     assert np.abs(s.X).max() == pytest.approx(1.5)

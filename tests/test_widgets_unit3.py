@@ -348,7 +348,7 @@ def test_schedule_explorer_widget():
 
 # ----------------------------------------------------------------------------------- clipping
 def test_the_recurrence_gradient_matches_finite_differences_and_torch(torch):
-    X, y = uc.sequences(12, seed=1)
+    X, y = uc.sequences(12, rng=1)
     p = np.array([0.95, 0.7])
     loss, g = uc.loss_and_grad(p, X, y)
     fd = numerical_gradient(lambda q: uc.loss_and_grad(q, X, y)[0], p.copy())
@@ -400,7 +400,7 @@ def test_clipping_widget():
 # ----------------------------------------------------------------------------------- initialisation
 def test_depth_statistics_against_torch_autograd(torch):
     """The same weights and loss in torch: activation std and every layer's weight-gradient norm agree."""
-    s = ui.depth_statistics("He normal", "relu", 4, seed=3)
+    s = ui.depth_statistics("He normal", "relu", 4, rng=3)
     rng = np.random.default_rng(3)  # the draws in depth_statistics' order: inputs, weights, upstream gradient
     x = rng.standard_normal((ui.BATCH, ui.WIDTH))
     weights = [ui.INIT_CHOICES["He normal"]((ui.WIDTH, ui.WIDTH), rng=rng) for _ in range(4)]
@@ -487,11 +487,11 @@ def test_searches():
     grid = ut.grid_search(2)
     assert grid.points.shape == (4, 2) and len(np.unique(grid.points[:, 0])) == 2
     np.testing.assert_array_equal(grid.best_so_far, np.minimum.accumulate(grid.values))
-    rand = ut.random_search(3, seed=1)
-    np.testing.assert_array_equal(rand.points, ut.random_search(3, seed=1).points)
-    bayes = ut.bayesian_search(5, n_init=3, seed=0, candidates=200)
+    rand = ut.random_search(3, rng=1)
+    np.testing.assert_array_equal(rand.points, ut.random_search(3, rng=1).points)
+    bayes = ut.bayesian_search(5, n_init=3, rng=0, candidates=200)
     assert bayes.points.shape == (5, 2)
-    np.testing.assert_array_equal(bayes.points[:3], ut.random_search(3, seed=0).points)
+    np.testing.assert_array_equal(bayes.points[:3], ut.random_search(3, rng=0).points)
     low, high = np.array([s[1] for s in ut.SPACE]), np.array([s[2] for s in ut.SPACE])
     assert np.all((bayes.points >= low) & (bayes.points <= high))
     assert ut.objective(5.0, -6.0) == ut.WORST  # a learning rate of 1e5 diverges

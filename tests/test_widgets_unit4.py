@@ -118,8 +118,8 @@ def test_tanh_nets_gradients_match_torch(torch, rng):
 
 def test_tanh_nets_are_trained_independently(rng):
     X, Y = rng.uniform(-1, 1, (2, 12)), rng.normal(size=(2, 12))
-    both = cap.train_tanh_nets(X, Y, 3, steps=50, seed=1)
-    swapped = cap.train_tanh_nets(X[::-1], Y[::-1], 3, steps=50, seed=1)
+    both = cap.train_tanh_nets(X, Y, 3, steps=50, rng=1)
+    swapped = cap.train_tanh_nets(X[::-1], Y[::-1], 3, steps=50, rng=1)
     grid = np.linspace(-1, 1, 9)
     assert not np.allclose(both(grid)[0], both(grid)[1])
     assert np.mean((both(X) - Y) ** 2) < np.mean((Y - Y.mean(1, keepdims=True)) ** 2)
@@ -293,12 +293,12 @@ class TestAugmentationExplorer:
         demo.controls["index"].value = 7
         assert demo.data.label == aug.digit_sets()[3][7]
         before = demo.data.examples.copy()
-        demo.controls["seed"].value = 3
+        demo.controls["rng"].value = 3
         assert not np.allclose(before, demo.data.examples)
         demo.set(degrees=0.0, shift=0, noise=0.0, flip=1.0)
         np.testing.assert_allclose(demo.data.examples[0], demo.data.original[:, ::-1])
         assert demo.data.pending
-        demo.set(index=0, seed=0, degrees=10.0, shift=1, flip=0.0)
+        demo.set(index=0, rng=0, degrees=10.0, shift=1, flip=0.0)
         assert not demo.data.pending
 
     def test_run_measures_the_new_setting(self, demo, monkeypatch):

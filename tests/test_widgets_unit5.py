@@ -315,7 +315,7 @@ def test_adding_and_gate_widgets(monkeypatch):
 
 # -- forecasting ---------------------------------------------------------------------------------------
 def test_echo_state_network():
-    esn = fc.EchoStateNetwork(n_reservoir=100, spectral_radius=0.8, seed=1)
+    esn = fc.EchoStateNetwork(n_reservoir=100, spectral_radius=0.8, rng=1)
     assert np.max(np.abs(np.linalg.eigvals(esn.W))) == pytest.approx(0.8)
     s = np.sin(2 * np.pi * np.arange(600) / 30)
     esn.fit(s[:-1], s[1:])
@@ -368,9 +368,9 @@ def test_char_sampler_matches_torch_and_temperature(torch):
         out, _ = lstm(emb(ids)[:, None, :])
         want = head(out[-1])[0].double().numpy()
     np.testing.assert_allclose(s.logits("a robot "), want, atol=1e-5)
-    greedy = sampler.sample("the ", 30, temperature=1e-3, seed=0)
-    assert greedy == sampler.sample("the ", 30, temperature=1e-3, seed=5)  # τ → 0 is the arg-max
-    assert sampler.sample("the ", 30, temperature=1.0, seed=1) == sampler.sample("the ", 30, temperature=1.0, seed=1)
+    greedy = sampler.sample("the ", 30, temperature=1e-3, rng=0)
+    assert greedy == sampler.sample("the ", 30, temperature=1e-3, rng=5)  # τ → 0 is the arg-max
+    assert sampler.sample("the ", 30, temperature=1.0, rng=1) == sampler.sample("the ", 30, temperature=1.0, rng=1)
     assert txt.valid_word_fraction(txt.text_corpus()[0][:2000]) == 1.0 and txt.valid_word_fraction("zzq") == 0.0
     with pytest.raises(ValueError, match="temperature must be in"):
         sampler.sample(temperature=0.0)
@@ -448,5 +448,5 @@ def test_the_cnns_reach_their_accuracies():
 def test_lstm_solves_the_adding_problem_where_the_rnn_fails():
     runs = {k: add.train_adding(k, 50, progress=False, **add.DEFAULTS) for k in ("RNN", "LSTM")}
     assert runs["LSTM"].test_mse[-1] < 0.1 * ADDING_BASELINE_MSE < 0.8 * ADDING_BASELINE_MSE < runs["RNN"].test_mse[-1]
-    data = make_adding_problem(3, 50, seed=0)
+    data = make_adding_problem(3, 50, rng=0)
     assert data.X.shape == (50, 3, 2)

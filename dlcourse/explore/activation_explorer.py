@@ -7,6 +7,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .._validate import as_seed
 from ..activations import ACTIVATIONS, DERIVATIVES
 from ..plotting import CYCLE, PALETTE, View, legend_outside
 
@@ -25,7 +26,7 @@ class ActivationData(NamedTuple):
 
 
 def gradient_through_layers(name: str, n_layers: int, spread: float, width: int = 64, batch: int = 32,
-                            seed: int = 0) -> np.ndarray:
+                            rng=0) -> np.ndarray:
     r"""Norm of a gradient after it is passed back through 1..n_layers random layers of activation ``name``.
 
     A random network of ``n_layers`` fully connected layers (``width`` units, weights
@@ -33,6 +34,7 @@ def gradient_through_layers(name: str, n_layers: int, spread: float, width: int 
     runs forward on random inputs; a random gradient then flows back,
     :math:`g \leftarrow (g \odot f'(z)) W`. Returns :math:`\|g\|` after each layer, relative to the top.
     """
+    seed = as_seed(rng, "rng")
     f, df = ACTIVATIONS[name], DERIVATIVES[name]
     rng = np.random.default_rng(seed)
     h = rng.normal(0.0, 1.0, (batch, width))

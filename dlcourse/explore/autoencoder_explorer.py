@@ -7,13 +7,15 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .._validate import as_seed
 from ..autoencoders import make_autoencoder, pca, reconstruction_error, train_autoencoder, train_linear_autoencoder
 from ..data import load_digits, train_test_split
 from ..plotting import CYCLE, PALETTE, View, legend_outside, picture
 
 
 @lru_cache(maxsize=1)
-def digits_split(seed: int = 0):
+def digits_split(rng=0):
+    seed = as_seed(rng, "rng")
     X, y = load_digits()
     return train_test_split(X, y, test_size=0.25, rng=seed)
 
@@ -33,8 +35,9 @@ def deep_autoencoder(epochs: int = 40):
     return enc, dec, losses
 
 
-def make_outlier_set(seed: int = 0):
+def make_outlier_set(rng=0):
     """Test digits plus 20 noise images and 10 inverted digits (labels: 1 = injected outlier)."""
+    seed = as_seed(rng, "rng")
     _, Xte, _, _ = digits_split()
     rng = np.random.default_rng(seed)
     noise = rng.uniform(0, 1, (20, 64))

@@ -6,6 +6,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .._validate import as_seed
 from ..data import make_toy
 from ..mlp import Trainer, make_mlp
 from ..plotting import DIVERGING, PALETTE, View, colorbar, legend_outside
@@ -29,7 +30,8 @@ class Playground:
     """The state behind the widget: data set, network and trainer; ``train`` advances it."""
 
     def __init__(self, dataset: str = "moons", hidden: int = 8, depth: int = 2, activation: str = "tanh",
-                 lr: float = 0.3, noise: float | None = None, seed: int = 0):
+                 lr: float = 0.3, noise: float | None = None, rng=0):
+        seed = as_seed(rng, "rng")
         data = make_toy(dataset, n_samples=200, noise=noise, rng=seed)
         X = data.X / np.abs(data.X).max() * 1.5
         self.model = make_mlp(2, [hidden] * depth, 2, activation=activation, rng=seed)

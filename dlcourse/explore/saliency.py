@@ -1,4 +1,9 @@
-r"""Backpropagated saliency on the digits: :math:`\partial o_m / \partial x_i` as a heat map."""
+r"""Backpropagated saliency on the digits: :math:`\partial o_m / \partial x_i` as a heat map.
+
+``model.zero_grad()`` here clears the gradients of a backward pass used as a measurement (the saliency map, an
+input gradient); nothing is updated, so it is not a training loop and does not go through
+:func:`dlcourse.train.train_step`.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .._validate import as_seed
 from ..activations import softmax
 from ..data import load_digits, train_test_split
 from ..layers import Sequential
@@ -15,8 +21,9 @@ from ..plotting import DIVERGING, View, colorbar, colour_name, picture
 
 
 @lru_cache(maxsize=1)
-def trained_digits_mlp(steps: int = 300, seed: int = 0):
+def trained_digits_mlp(steps: int = 300, rng=0):
     """An MLP 64-32-10 (ReLU) trained on 75 % of the digits; returns ``(model, X_test, y_test, accuracy)``."""
+    seed = as_seed(rng, "rng")
     X, y = load_digits()
     Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.25, rng=seed)
     model = make_mlp(64, [32], 10, activation="relu", rng=seed)

@@ -19,6 +19,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .._validate import as_seed
 from .. import metrics as M
 from ..activations import sigmoid
 from ..plotting import PALETTE, View, colorbar, legend_outside
@@ -30,8 +31,9 @@ BOX = (-4.0, 4.0, -3.5, 4.0)
 
 
 @lru_cache(maxsize=1)
-def pools(seed: int = 0) -> dict:
+def pools(rng=0) -> dict:
     """Every point the lab may use, drawn once: the ratio only decides how many minority points to take."""
+    seed = as_seed(rng, "rng")
     rng = np.random.default_rng(seed)
     draw = lambda mean, std, n: mean + std * rng.standard_normal((n, 2))  # noqa: E731
     return {"train0": draw(MAJORITY_MEAN, MAJORITY_STD, N_MAJORITY), "train1": draw(MINORITY_MEAN, MINORITY_STD, 1000),

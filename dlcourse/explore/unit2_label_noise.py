@@ -31,6 +31,7 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
+from .._validate import as_seed
 from ..activations import softmax
 from ..data import make_moons
 from ..optim import Adam
@@ -72,8 +73,9 @@ LOSS_NAMES = tuple(ROBUST_LOSSES)
 
 
 @lru_cache(maxsize=1)
-def noisy_data(n_train: int = 200, n_test: int = 2000, seed: int = 1):
+def noisy_data(n_train: int = 200, n_test: int = 2000, rng=1):
     """Training points, their clean labels, the order in which labels get flipped, and a clean test set."""
+    seed = as_seed(rng, "rng")
     train, test = make_moons(n_train, noise=0.2, rng=seed), make_moons(n_test, noise=0.2, rng=seed + 1)
     order = np.random.default_rng(seed + 2).permutation(n_train)
     return train.X, train.y, order, test.X, test.y
@@ -94,8 +96,9 @@ class NoiseRuns(NamedTuple):
 
 
 @lru_cache(maxsize=1)
-def train_all(steps: int = 500, lr: float = 0.04, hidden: int = 12, seed: int = 0) -> NoiseRuns:
+def train_all(steps: int = 500, lr: float = 0.04, hidden: int = 12, rng=0) -> NoiseRuns:
     """Train one network per (noise level, loss), all in one batch (500 full-batch Adam steps; about a second)."""
+    seed = as_seed(rng, "rng")
     X, _, _, Xt, yt = noisy_data()
     labels = np.array([noisy_labels(r)[0] for r in NOISE_LEVELS])                 # (levels, N)
     n_levels, n_losses = len(NOISE_LEVELS), len(LOSS_NAMES)

@@ -25,6 +25,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .._validate import as_seed
 from ..data import load_digits, train_test_split
 from ..optim import Adam
 from ..plotting import CYCLE, View
@@ -37,8 +38,9 @@ STEPS, SNAPSHOT_EVERY, BATCH = 300, 25, 128
 
 
 @lru_cache(maxsize=1)
-def digit_features(n_components: int = 16, seed: int = 0):
+def digit_features(n_components: int = 16, rng=0):
     """Digits 0-4 as their leading principal components (scaled to unit variance overall), split 75/25."""
+    seed = as_seed(rng, "rng")
     X, y = load_digits(n_class=CLASSES)
     Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.25, rng=seed)
     mean = Xtr.mean(axis=0)
@@ -129,8 +131,9 @@ class MetricRuns(NamedTuple):
 
 
 @lru_cache(maxsize=1)
-def train_embeddings(lr: float = 0.01, hidden: int = 16, seed: int = 0) -> MetricRuns:
+def train_embeddings(lr: float = 0.01, hidden: int = 16, rng=0) -> MetricRuns:
     """Train one embedding network per (loss, margin), all in one batch; snapshots every 25 steps."""
+    seed = as_seed(rng, "rng")
     Xtr, Xte, ytr, yte = digit_features()
     nm = len(MARGINS)
     margins = np.array(MARGINS)

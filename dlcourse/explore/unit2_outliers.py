@@ -19,6 +19,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .._validate import as_seed
 from ..optim import Adam
 from ..plotting import PALETTE, View
 from . import unit2_batched as bt
@@ -31,8 +32,9 @@ Y_SHIFT, Y_SCALE = 3.5, 2.5          # the net sees (y - 3.5) / 2.5 and x / 5 - 
 
 
 @lru_cache(maxsize=1)
-def clean_points(n: int = 20, noise: float = 0.4, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def clean_points(n: int = 20, noise: float = 0.4, rng=0) -> tuple[np.ndarray, np.ndarray]:
     """The well-behaved points: ``x`` evenly spread over [0, 10], ``y`` on the true line plus noise."""
+    seed = as_seed(rng, "rng")
     rng = np.random.default_rng(seed)
     x = np.linspace(0.0, 10.0, n)
     return x, TRUE_INTERCEPT + TRUE_SLOPE * x + noise * rng.standard_normal(n)
@@ -97,8 +99,9 @@ def _residual_grads(r: np.ndarray, delta: float) -> np.ndarray:
     return g / r.shape[1]
 
 
-def fit_nets(x, y, delta: float, steps: int = 300, lr: float = 0.05, hidden: int = 16, seed: int = 0) -> dict:
+def fit_nets(x, y, delta: float, steps: int = 300, lr: float = 0.05, hidden: int = 16, rng=0) -> dict:
     """Three 1-16-1 tanh nets (MSE, MAE, Huber) trained together; returns their curves on ``GRID``."""
+    seed = as_seed(rng, "rng")
     X = (x / 5.0 - 1.0)[:, None]
     Y = ((y - Y_SHIFT) / Y_SCALE)[:, None]
     nets = bt.TanhNets(3, 1, hidden, 1, rng=seed)

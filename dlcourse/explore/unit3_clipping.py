@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .._validate import check_number, check_positive_int
+from .._validate import as_seed, check_number, check_positive_int
 from ..optim import SGD, clip_grad_norm, clip_grad_value
 from ..plotting import PALETTE, View, colorbar, legend_outside
 
@@ -28,8 +28,9 @@ W_RANGE, U_RANGE = (0.0, 1.3), (-0.5, 2.0)
 
 
 @lru_cache(maxsize=16)
-def sequences(T: int, seed: int = 0):
+def sequences(T: int, rng=0):
     """``(X, y)``: 64 random input sequences of length ``T`` and the teacher's outputs."""
+    seed = as_seed(rng, "rng")
     X = np.random.default_rng(seed).standard_normal((N_SEQUENCES, T))
     return X, rnn_output(*TEACHER, X)
 

@@ -6,6 +6,10 @@
 - :func:`minibatch_path` runs mini-batch SGD on a two-weight linear regression of the
   diabetes data, for the batch-size explorer, and :func:`epoch_times` measures the time
   of one epoch of a small MLP on the digits for several batch sizes.
+
+``model.zero_grad()`` here clears the gradients of a backward pass used as a measurement (the gradient noise
+of a batch size in :func:`batch_table`); nothing is updated, so it is not a training loop and does not go
+through :func:`dlcourse.train.train_step`; the trainings go through ``fit``.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from typing import NamedTuple
 import matplotlib.ticker
 import numpy as np
 
-from .._validate import check_number, check_positive_int
+from .._validate import as_seed, check_number, check_positive_int
 from ..plotting import PALETTE, View, legend_outside
 from .threads import single_threaded
 
@@ -198,11 +202,12 @@ class MinibatchData(NamedTuple):
 
 
 @lru_cache(maxsize=64)
-def minibatch_path(batch_size: int, lr: float, epochs: int = 4, seed: int = 0):
+def minibatch_path(batch_size: int, lr: float, epochs: int = 4, rng=0):
     """Mini-batch SGD on the two-feature regression: ``(path, epochs elapsed at each point)``.
 
     The data are reshuffled every epoch (seeded); the last batch of an epoch may be smaller.
     """
+    seed = as_seed(rng, "rng")
     X, y, _, _ = diabetes_two_features()
     n = len(X)
     rng = np.random.default_rng(seed)
@@ -219,8 +224,9 @@ def minibatch_path(batch_size: int, lr: float, epochs: int = 4, seed: int = 0):
     return np.array(path), np.array(when)
 
 
-def compute_minibatch(batch_size: int = 16, lr: float = 0.1, epochs: int = 4, seed: int = 0,
+def compute_minibatch(batch_size: int = 16, lr: float = 0.1, epochs: int = 4, rng=0,
                       measure_times: bool = True) -> MinibatchData:
+    seed = as_seed(rng, "rng")
     batch_size = check_positive_int(batch_size, "batch_size")
     lr = check_number(lr, "lr", low=0.0, low_open=True)
     X, y, w_star, best = diabetes_two_features()
@@ -233,12 +239,13 @@ def compute_minibatch(batch_size: int = 16, lr: float = 0.1, epochs: int = 4, se
 
 @lru_cache(maxsize=1)
 @single_threaded
-def epoch_times(batch_sizes=(1, 4, 16, 64, 256, 1347), max_batches: int = 60, seed: int = 0) -> dict:
+def epoch_times(batch_sizes=(1, 4, 16, 64, 256, 1347), max_batches: int = 60, rng=0) -> dict:
     """Seconds per epoch of SGD on a 64-32-10 ReLU MLP on 1347 digits, for each batch size.
 
     Each is measured on at most ``max_batches`` batches (the best of three tries) and scaled
     to a whole epoch of ``ceil(1347 / batch size)`` batches.
     """
+    seed = as_seed(rng, "rng")
     from ..data import load_digits
     from ..mlp import make_mlp
     from ..optim import SGD
@@ -332,12 +339,13 @@ class BatchRow(NamedTuple):
 
 
 @single_threaded
-def batch_table(batch_sizes=(1, 32, 1347), lr: float = 0.05, samples: int = 50, seed: int = 0) -> list:
+def batch_table(batch_sizes=(1, 32, 1347), lr: float = 0.05, samples: int = 50, rng=0) -> list:
     """Batch GD, SGD and mini-batch GD on the 64-32-10 network and 1347 training digits, measured.
 
     Every run starts from the same weights and uses the same learning rate; the time of an
     epoch is measured (best of two), so it changes a little from run to run.
     """
+    seed = as_seed(rng, "rng")
     from ..data import load_digits
     from ..mlp import make_mlp, softmax_cross_entropy
     from ..optim import SGD

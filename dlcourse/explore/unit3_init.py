@@ -13,6 +13,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .._validate import as_seed
 from .. import init
 from ..activations import ACTIVATIONS, DERIVATIVES
 from ..plotting import CYCLE, PALETTE, View
@@ -45,7 +46,7 @@ class DepthStats(NamedTuple):
 
 @lru_cache(maxsize=256)
 @single_threaded
-def depth_statistics(initializer: str, activation: str, depth: int, seed: int = 0) -> DepthStats:
+def depth_statistics(initializer: str, activation: str, depth: int, rng=0) -> DepthStats:
     r"""Forward a batch through ``depth`` layers :math:`h_l = f(W_l h_{l-1})`, then a random gradient back.
 
     The inputs are :math:`x \sim \mathcal{N}(0, I)`.
@@ -54,6 +55,7 @@ def depth_statistics(initializer: str, activation: str, depth: int, seed: int = 
     so the gradient entering the top layer has the same scale whatever the weights are.
     Values outside the activation's plotting range are counted in the edge bins.
     """
+    seed = as_seed(rng, "rng")
     if initializer not in INIT_CHOICES:
         raise ValueError(f"initializer must be one of {list(INIT_CHOICES)}, got {initializer!r}")
     if activation not in ACTIVATIONS:

@@ -16,6 +16,7 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
+from .._validate import as_seed
 from ..landscapes import LANDSCAPES, Landscape, noisy
 from ..optim import SGD, Adadelta, Adagrad, Adam, AdamW, RMSprop, bfgs, conjugate_gradient, lbfgs, newton
 from .race import Leaderboard, LeaderboardRow, race
@@ -145,12 +146,13 @@ class Run(NamedTuple):
     row: LeaderboardRow
 
 
-def make_landscape(name: str, noise: float = 0.0, seed: int = 0) -> Landscape:
+def make_landscape(name: str, noise: float = 0.0, rng=0) -> Landscape:
     """The landscape called ``name``, with gradient noise ``noise * NOISE_SCALE[name]`` if ``noise > 0``."""
+    seed = as_seed(rng, "rng")
     if name not in LANDSCAPES:
         raise ValueError(f"landscape must be one of {sorted(LANDSCAPES)}, got {name!r}")
     base = LANDSCAPES[name]
-    return noisy(base, sigma=noise * NOISE_SCALE.get(name, 1.0), seed=seed) if noise > 0 else base
+    return noisy(base, sigma=noise * NOISE_SCALE.get(name, 1.0), rng=seed) if noise > 0 else base
 
 
 class RaceCache:

@@ -5,6 +5,10 @@
 full batch, flattened into one vector, for conjugate gradient and L-BFGS), and
 :func:`run_real_race` does it for all of them, with a progress bar. :func:`compute_compare`
 puts a 2-D race and the digits race side by side for the widget.
+
+Conjugate gradient and L-BFGS (``_second_order``) stay outside :func:`dlcourse.train.fit`: they take a
+function and its gradient on the flattened weights and evaluate both many times per step (line searches), not
+an optimizer's ``step(grads)``; the first-order racers go through ``fit``.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .._validate import as_seed
 from ..mlp import make_mlp, softmax_cross_entropy
 from ..plotting import View, legend_outside
 from ..train import fit
@@ -35,7 +40,8 @@ NOT_ON_A_NETWORK = ("Newton", "BFGS")
 
 
 @lru_cache(maxsize=1)
-def digits_data(seed: int = 0):
+def digits_data(rng=0):
+    seed = as_seed(rng, "rng")
     from ..data import load_digits, train_test_split
 
     X, y = load_digits()
@@ -69,12 +75,13 @@ def _flat(model):
 
 @single_threaded
 def train_digits(racer: str, epochs: int = 8, batch_size: int = 64, hyper: dict | None = None,
-                 seed: int = 0) -> DigitsRun:
+                 rng=0) -> DigitsRun:
     """Train the 64-32-10 network with ``racer``; the loss is measured on the whole training set each epoch.
 
     A second-order method gets the same number of passes over the data: ``epochs`` full-batch
     gradient evaluations.
     """
+    seed = as_seed(rng, "rng")
     import time
 
     if racer in NOT_ON_A_NETWORK:
@@ -252,13 +259,14 @@ class Cost(NamedTuple):
 
 
 @single_threaded
-def optimizer_costs(n: int = 1_000_000, repeats: int = 5, seed: int = 0) -> list:
+def optimizer_costs(n: int = 1_000_000, repeats: int = 5, rng=0) -> list:
     """Memory and time of each first-order racer's update for ``n`` weights, measured.
 
     The memory is what the optimizer keeps in ``state`` (momentum buffers, averages),
     counted in floats per weight; the time is the median of ``repeats`` steps, without the
     gradient's own cost.
     """
+    seed = as_seed(rng, "rng")
     import time
 
     rng = np.random.default_rng(seed)

@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .._validate import check_number, check_positive_int
+from .._validate import as_seed, check_number, check_positive_int
 from ..optim.schedules import (cosine_annealing, exponential_decay, inverse_time_decay, linear_warmup,
                                step_decay)
 from ..plotting import CYCLE, View
@@ -71,7 +71,7 @@ def _mean_xent(X1, y, W, K) -> np.ndarray:
 @lru_cache(maxsize=64)
 @single_threaded
 def train_with_schedules(lr0: float, warmup: int = 0, epochs: int = EPOCHS, batch_size: int = 64,
-                         momentum: float = 0.9, seed: int = 0):
+                         momentum: float = 0.9, rng=0):
     """Softmax regression on the 1797 digits by SGD with momentum, once per schedule.
 
     Returns ``(names, rates, losses)``: the schedules, their rates ``(K, epochs)`` and the
@@ -79,6 +79,7 @@ def train_with_schedules(lr0: float, warmup: int = 0, epochs: int = EPOCHS, batc
     start). All runs see the same shuffles; the weights of the ``K`` runs sit side by side
     in one matrix, so each step is one matrix product for all of them.
     """
+    seed = as_seed(rng, "rng")
     table = schedule_table(lr0, epochs, warmup)
     names, rates = tuple(table), np.array(list(table.values()))
     X1, y = digits_with_bias()

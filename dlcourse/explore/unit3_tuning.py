@@ -14,6 +14,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .._validate import as_seed
 from ..losses import cross_entropy
 from ..mlp import make_mlp
 from ..optim import SGD
@@ -28,8 +29,9 @@ WORST = 3.0  # a diverged run scores this (the loss of guessing is about 2.3)
 
 @lru_cache(maxsize=1024)
 @single_threaded
-def objective(log_lr: float, log_wd: float, epochs: int = 3, seed: int = 0) -> float:
+def objective(log_lr: float, log_wd: float, epochs: int = 3, rng=0) -> float:
     """Validation cross-entropy after ``epochs`` of SGD (momentum 0.9, batches of 64) at these hyperparameters."""
+    seed = as_seed(rng, "rng")
     Xtr, Xval, ytr, yval = digits_data()
     model = make_mlp(64, [32], 10, activation="relu", rng=seed)
     opt = SGD(model.parameters(), lr=10.0 ** log_lr, momentum=0.9, weight_decay=10.0 ** log_wd)
@@ -65,14 +67,15 @@ def grid_search(per_axis: int = 4) -> Search:
     return _evaluate("grid", [(a, b) for a in axes[0] for b in axes[1]])
 
 
-def random_search(n: int = 16, seed: int = 0) -> Search:
+def random_search(n: int = 16, rng=0) -> Search:
     """``n`` points drawn uniformly in the (log) box: every trial tries a new learning rate."""
+    seed = as_seed(rng, "rng")
     rng = np.random.default_rng(seed)
     return _evaluate("random", np.column_stack([rng.uniform(low, high, n) for _, low, high in SPACE]))
 
 
 @single_threaded
-def bayesian_search(n: int = 16, n_init: int = 4, seed: int = 0, candidates: int = 2000) -> Search:
+def bayesian_search(n: int = 16, n_init: int = 4, rng=0, candidates: int = 2000) -> Search:
     r"""Gaussian-process Bayesian optimisation with expected improvement.
 
     After ``n_init`` random trials, each next point maximises
@@ -85,6 +88,7 @@ def bayesian_search(n: int = 16, n_init: int = 4, seed: int = 0, candidates: int
     standard deviation of a GP (Matérn 5/2 kernel plus noise) fitted to the trials so far
     and :math:`f^*` the best value found.
     """
+    seed = as_seed(rng, "rng")
     import warnings
 
     from scipy.stats import norm
@@ -124,12 +128,13 @@ class RangeTest(NamedTuple):
 
 @single_threaded
 def lr_range_test(lr_min: float = 1e-4, lr_max: float = 10.0, steps: int = 120, batch_size: int = 32,
-                  beta: float = 0.9, momentum: float = 0.9, seed: int = 0) -> RangeTest:
+                  beta: float = 0.9, momentum: float = 0.9, rng=0) -> RangeTest:
     """Train the 64-32-10 network for ``steps`` mini-batches, the learning rate growing from ``lr_min`` to ``lr_max``.
 
     The run stops early once the smoothed loss exceeds four times its minimum (it has
     blown up); :func:`dlcourse.optim.tuning.suggest_lr` reads the result.
     """
+    seed = as_seed(rng, "rng")
     Xtr, _, ytr, _ = digits_data()
     model = make_mlp(64, [32], 10, activation="relu", rng=seed)
     lrs = lr_range(lr_min, lr_max, steps)

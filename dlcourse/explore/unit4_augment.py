@@ -16,6 +16,7 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
+from .._validate import as_seed
 from ..data import load_digits, train_test_split
 from ..mlp import make_mlp
 from ..optim import Adam
@@ -30,15 +31,17 @@ N_SHOWN = 8
 
 
 @lru_cache(maxsize=1)
-def digit_sets(seed: int = 0):
+def digit_sets(rng=0):
     """``X_train, X_test, X_test_jittered, y_train, y_test`` (75 / 25 split)."""
+    seed = as_seed(rng, "rng")
     X, y = load_digits()
     Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.25, rng=seed)
     return Xtr, Xte, augment_batch(Xte, rng=999, degrees=10, shift=1, clip=(0, 1)), ytr, yte
 
 
-def train_mlp(X, y, steps: int = 150, lr: float = 1e-2, seed: int = 0):
+def train_mlp(X, y, steps: int = 150, lr: float = 1e-2, rng=0):
     """A 64-64-10 ReLU network trained by full-batch Adam on softmax cross-entropy."""
+    seed = as_seed(rng, "rng")
     model = make_mlp(64, [64], 10, activation="relu", rng=seed)
     fit(model, X, y, optimizer=Adam(model.parameters(), lr=lr), epochs=steps, batch_size=len(X), shuffle=False,
         progress=False)
@@ -93,7 +96,8 @@ class AugmentData(NamedTuple):
 
 
 def compute_augment(index: int = 0, degrees: float = 10.0, shift: int = 1, noise: float = 0.0,
-                    flip: float = 0.0, seed: int = 0) -> AugmentData:
+                    flip: float = 0.0, rng=0) -> AugmentData:
+    seed = as_seed(rng, "rng")
     Xtr, _, _, ytr, _ = digit_sets()
     x = Xtr[index % len(Xtr)]
     examples = augment_batch(np.repeat(x[None], N_SHOWN, 0), rng=seed, degrees=degrees, shift=shift,

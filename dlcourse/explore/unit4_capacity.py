@@ -21,6 +21,7 @@ from typing import Callable, NamedTuple
 import numpy as np
 from matplotlib.collections import LineCollection
 
+from .._validate import as_seed
 from ..optim import Adam
 from ..plotting import PALETTE, View, legend_outside
 from ..regularization import sine_problem
@@ -50,9 +51,10 @@ class CapacityCurves(NamedTuple):
     example: tuple              # one training set (x, y), for the picture
 
 
-def _draw_sets(n_train: int, noise_std: float, n_repeats: int, seed: int):
+def _draw_sets(n_train: int, noise_std: float, n_repeats: int, rng):
     """``n_repeats`` training sets (drawn in order from ``seed``, as bias_variance_decomposition does)
     and an independent validation sample of 500 points."""
+    seed = as_seed(rng, "rng")
     problem = sine_problem(n_train, noise_std)
     rng = np.random.default_rng(seed)
     sets = [problem.sample(rng) for _ in range(n_repeats)]
@@ -93,8 +95,9 @@ def polynomial_fit_eval(x, y, degree: int, x_eval) -> np.ndarray:
 @lru_cache(maxsize=16)
 @single_threaded
 def polynomial_curves(n_train: int = 20, noise_std: float = 0.3, n_repeats: int = N_REPEATS,
-                      seed: int = 0) -> CapacityCurves:
+                      rng=0) -> CapacityCurves:
     """Least-squares polynomials of every degree in ``DEGREES`` on the same training sets."""
+    seed = as_seed(rng, "rng")
     problem, sets, val = _draw_sets(n_train, noise_std, n_repeats, seed)
     per_k = []
     for d in DEGREES:
@@ -120,12 +123,13 @@ def tanh_nets_loss_and_grads(params, X, Y):
     return np.mean(residual ** 2, axis=1), grads
 
 
-def train_tanh_nets(X, Y, width: int, steps: int = 1000, lr: float = 0.02, seed: int = 0) -> Callable:
+def train_tanh_nets(X, Y, width: int, steps: int = 1000, lr: float = 0.02, rng=0) -> Callable:
     r"""Train ``R`` independent 1-``width``-1 tanh networks at once, network ``r`` on ``(X[r], Y[r])``.
 
     Full-batch Adam (torch's defaults apart from ``lr``) on the mean squared error; inputs
     should lie in about [-1, 1]. Returns ``predict(x) -> (R, len(x))``.
     """
+    seed = as_seed(rng, "rng")
     R, n = X.shape
     rng = np.random.default_rng(seed)
     params = [rng.normal(0, 2.0, (R, width)), rng.uniform(-2, 2, (R, width)),
@@ -151,9 +155,10 @@ _NETWORK_CACHE: dict = {}
 
 
 @single_threaded
-def network_curves(n_train: int = 20, noise_std: float = 0.3, n_repeats: int = N_REPEATS, seed: int = 0,
+def network_curves(n_train: int = 20, noise_std: float = 0.3, n_repeats: int = N_REPEATS, rng=0,
                    progress: Callable[[int, int], None] | None = None, steps: int = 1000) -> CapacityCurves:
     """Tanh networks of every width in ``WIDTHS`` (cached per setting; ``progress(done, total)`` per width)."""
+    seed = as_seed(rng, "rng")
     key = (n_train, noise_std, n_repeats, seed, steps)
     if key not in _NETWORK_CACHE:
         problem, sets, val = _draw_sets(n_train, noise_std, n_repeats, seed)
@@ -161,7 +166,7 @@ def network_curves(n_train: int = 20, noise_std: float = 0.3, n_repeats: int = N
         Y = np.stack([y for _, y in sets])
         per_k = []
         for i, w in enumerate(WIDTHS):
-            predict = train_tanh_nets(2 * X - 1, Y, w, steps=steps, seed=seed + i)
+            predict = train_tanh_nets(2 * X - 1, Y, w, steps=steps, rng=seed + i)
             per_k.append((predict(2 * X - 1), predict(2 * val[0] - 1), predict(2 * X_GRID - 1)))
             if progress is not None:
                 progress(i + 1, len(WIDTHS))
@@ -169,9 +174,10 @@ def network_curves(n_train: int = 20, noise_std: float = 0.3, n_repeats: int = N
     return _NETWORK_CACHE[key]
 
 
-def cached_network_curves(n_train: int, noise_std: float, n_repeats: int = N_REPEATS, seed: int = 0,
+def cached_network_curves(n_train: int, noise_std: float, n_repeats: int = N_REPEATS, rng=0,
                           steps: int = 1000) -> CapacityCurves | None:
     """The network curves for this setting if they were trained already, else None."""
+    seed = as_seed(rng, "rng")
     return _NETWORK_CACHE.get((n_train, noise_std, n_repeats, seed, steps))
 
 

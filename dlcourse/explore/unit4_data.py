@@ -15,6 +15,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .._validate import as_seed
 from ..data import load_digits, train_test_split
 from ..losses import cross_entropy_grad
 from ..metrics import f1, precision, recall
@@ -53,8 +54,9 @@ class Imbalanced(NamedTuple):
     y_test: np.ndarray
 
 
-def imbalanced_digits(keep: float = 0.1, positive: int = 3, seed: int = 0) -> Imbalanced:
+def imbalanced_digits(keep: float = 0.1, positive: int = 3, rng=0) -> Imbalanced:
     """Digits as "``positive`` or not", keeping only a fraction ``keep`` of the positive training digits."""
+    seed = as_seed(rng, "rng")
     X, y = load_digits()
     Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.25, rng=seed)
     pos = np.flatnonzero(ytr == positive)
@@ -63,8 +65,9 @@ def imbalanced_digits(keep: float = 0.1, positive: int = 3, seed: int = 0) -> Im
     return Imbalanced(Xtr[rows], (ytr[rows] == positive).astype(int), Xte, (yte == positive).astype(int))
 
 
-def oversample(X, y, seed: int = 0):
+def oversample(X, y, rng=0):
     """Repeat randomly drawn members of each smaller class until every class is as large as the largest."""
+    seed = as_seed(rng, "rng")
     rng = np.random.default_rng(seed)
     counts = np.bincount(y)
     rows = [np.flatnonzero(y == c) for c in range(len(counts))]
@@ -80,9 +83,10 @@ def rare_class_scores(y_true, y_pred) -> dict:
 
 
 @single_threaded
-def imbalance_experiment(seed: int = 0) -> dict:
+def imbalance_experiment(rng=0) -> dict:
     """The three remedies compared on :func:`imbalanced_digits`: name -> scores on the test set."""
-    d = imbalanced_digits(seed=seed)
+    seed = as_seed(rng, "rng")
+    d = imbalanced_digits(rng=seed)
     counts = np.bincount(d.y_train)
     out = {"no remedy": train_softmax(d.X_train, d.y_train),
            "oversampling": train_softmax(*oversample(d.X_train, d.y_train, seed)),
@@ -98,9 +102,10 @@ def _top_features(X, y, k: int) -> np.ndarray:
 
 
 @single_threaded
-def leakage_experiment(n: int = 60, d: int = 2000, k: int = 20, folds: int = 5, seed: int = 0) -> dict:
+def leakage_experiment(n: int = 60, d: int = 2000, k: int = 20, folds: int = 5, rng=0) -> dict:
     """Pure noise (random features, random labels): cross-validated accuracy when the ``k`` "best" features are
     chosen on all the data first (leaky) and when they are chosen inside each training fold (honest)."""
+    seed = as_seed(rng, "rng")
     from ..regularization import LogisticRegression, stratified_kfold_indices
 
     rng = np.random.default_rng(seed)

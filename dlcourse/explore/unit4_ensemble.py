@@ -24,6 +24,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .._validate import as_seed
 from ..data import make_moons
 from ..plotting import DIVERGING, PALETTE, View, colorbar, legend_outside
 from ..regularization import (LogisticRegression, adaboost_fit, bagging_fit, majority_vote, stacking_fit,
@@ -60,8 +61,9 @@ BASE_LEARNERS = {"deep tree": deep_tree, "logistic regression": logistic, "15-ne
 
 
 @lru_cache(maxsize=1)
-def moons_sets(n_sets: int = N_SETS, seed: int = 0):
+def moons_sets(n_sets: int = N_SETS, rng=0):
     """``n_sets`` training sets of 200 noisy moons, a test set of 1,000 and the grid for the pictures."""
+    seed = as_seed(rng, "rng")
     train = [make_moons(200, noise=0.3, rng=seed + i) for i in range(n_sets)]
     test = make_moons(1000, noise=0.3, rng=seed + 1000)
     g0, g1 = np.linspace(*BOX[0], GRID), np.linspace(*BOX[1], GRID)
@@ -135,7 +137,7 @@ def _stacking_curves(train, test, grid) -> EnsembleCurves:
     per_set, grid_votes, train_err = [], None, None
     for i, d in enumerate(train):
         bases = [fit(d.X, d.y) for fit in BASE_LEARNERS.values()]
-        stack = stacking_fit(d.X, d.y, list(BASE_LEARNERS.values()), k=5, seed=i)
+        stack = stacking_fit(d.X, d.y, list(BASE_LEARNERS.values()), k=5, rng=i)
 
         def predict_all(X):
             base = [m.predict(X) for m in bases]

@@ -9,6 +9,10 @@ r"""The field guide's experiments (Unit 4, "Remaining challenges"), each small e
 * :func:`laplace_mechanism`, :func:`dp_sgd_softmax` — differential privacy for a query and for training.
 
 All networks are :mod:`dlcourse.layers` built and trained by full-batch Adam.
+
+``model.zero_grad()`` here clears the gradients of a backward pass used as a measurement (the input gradient
+of :func:`input_gradient`, for FGSM); nothing is updated, so it is not a training loop and does not go through
+:func:`dlcourse.train.train_step`; the trainings go through ``fit``.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
+from .._validate import as_seed
 from ..data import load_digits, train_test_split
 from ..layers import Linear, ReLU, Sequential
 from ..losses import cross_entropy_grad
@@ -29,7 +34,8 @@ from .threads import single_threaded
 
 
 @lru_cache(maxsize=1)
-def digits_split(seed: int = 0):
+def digits_split(rng=0):
+    seed = as_seed(rng, "rng")
     X, y = load_digits()
     return train_test_split(X, y, test_size=0.25, rng=seed)
 
@@ -45,7 +51,8 @@ def accuracy(model, X, y) -> float:
     return float(np.mean(model.forward(X).argmax(1) == y))
 
 
-def mlp(n_out: int, hidden: int = 64, seed: int = 0) -> Sequential:
+def mlp(n_out: int, hidden: int = 64, rng=0) -> Sequential:
+    seed = as_seed(rng, "rng")
     return Sequential(Linear(64, hidden, rng=seed), ReLU(), Linear(hidden, n_out, rng=seed + 1))
 
 
@@ -76,16 +83,17 @@ def _transfer_data(task: str):
 
 @single_threaded
 def transfer_experiment(task: str = TRANSFER_TASKS[0], sizes=(10, 25, 50, 100), steps: int = 100,
-                        n_subsets: int = 2, seed: int = 0) -> TransferResult:
+                        n_subsets: int = 2, rng=0) -> TransferResult:
     """Train a source network, then learn the target task from ``n`` labelled digits three ways.
 
     The hidden layer (64 ReLU units) is reused: frozen under a new output layer, or as the
     starting point of training everything; the baseline trains the same network from scratch.
     Accuracies are averaged over ``n_subsets`` random choices of the ``n`` labelled digits.
     """
+    seed = as_seed(rng, "rng")
     (Xs, ys, Xs_te, ys_te), (Xt, yt, Xt_te, yt_te) = _transfer_data(task)
     n_src, n_tgt = int(ys.max()) + 1, int(yt.max()) + 1
-    source = mlp(n_src, seed=seed)
+    source = mlp(n_src, rng=seed)
     train(source, Xs, ys, 2 * steps)
     rows = []
     for n in sizes:
@@ -96,7 +104,7 @@ def transfer_experiment(task: str = TRANSFER_TASKS[0], sizes=(10, 25, 50, 100), 
             train(frozen, Xt[idx], yt[idx], steps, params=frozen[2].parameters())
             tuned = Sequential(copy.deepcopy(source[0]), ReLU(), Linear(64, n_tgt, rng=seed + 2))
             train(tuned, Xt[idx], yt[idx], steps)
-            scratch = mlp(n_tgt, seed=seed + 3)
+            scratch = mlp(n_tgt, rng=seed + 3)
             train(scratch, Xt[idx], yt[idx], steps)
             scores.append([accuracy(m, Xt_te, yt_te) for m in (frozen, tuned, scratch)])
         rows.append(np.mean(scores, axis=0))
@@ -114,11 +122,12 @@ class ForgettingResult(NamedTuple):
 
 
 @single_threaded
-def forgetting_experiment(steps: int = 150, every: int = 10, n_replay: int = 50, seed: int = 0) -> ForgettingResult:
+def forgetting_experiment(steps: int = 150, every: int = 10, n_replay: int = 50, rng=0) -> ForgettingResult:
     """Task A = digits 0–4, then task B = digits 5–9, one 10-way network throughout."""
+    seed = as_seed(rng, "rng")
     Xtr, Xte, ytr, yte = digits_split()
     a, b = ytr < 5, ytr >= 5
-    first = mlp(10, seed=seed)
+    first = mlp(10, rng=seed)
     train(first, Xtr[a], ytr[a], steps)
     out = {}
     for replay in (False, True):
@@ -163,8 +172,9 @@ def fgsm_attack(model, X, y, eps: float) -> np.ndarray:
 
 
 @single_threaded
-def attack_curve(model, X, y, epsilons, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def attack_curve(model, X, y, epsilons, rng=0) -> tuple[np.ndarray, np.ndarray]:
     """Accuracy under FGSM and under random ±eps noise of the same size, for each eps."""
+    seed = as_seed(rng, "rng")
     rng = np.random.default_rng(seed)
     fgsm, noise = [], []
     for eps in epsilons:
@@ -258,12 +268,13 @@ class FederatedResult(NamedTuple):
 
 
 @single_threaded
-def federated_averaging(n_rounds: int = 15, local_steps: int = 10, lr: float = 1e-2, seed: int = 0) -> FederatedResult:
+def federated_averaging(n_rounds: int = 15, local_steps: int = 10, lr: float = 1e-2, rng=0) -> FederatedResult:
     """FedAvg (McMahan et al., 2017) with five clients, client k holding only digits 2k and 2k+1."""
+    seed = as_seed(rng, "rng")
     Xtr, Xte, ytr, yte = digits_split()
     clients = [(Xtr[(ytr // 2) == k], ytr[(ytr // 2) == k]) for k in range(5)]
     sizes = np.array([len(y) for _, y in clients], dtype=float)
-    global_model = mlp(10, seed=seed)
+    global_model = mlp(10, rng=seed)
     history = []
     for _ in range(n_rounds):
         updates = []
@@ -274,11 +285,11 @@ def federated_averaging(n_rounds: int = 15, local_steps: int = 10, lr: float = 1
         for j, p in enumerate(global_model.parameters()):
             p[...] = sum(s * u[j] for s, u in zip(sizes, updates)) / sizes.sum()
         history.append(accuracy(global_model, Xte, yte))
-    central = mlp(10, seed=seed)
+    central = mlp(10, rng=seed)
     train(central, Xtr, ytr, n_rounds * local_steps, lr)
     local_only = []
     for X, y in clients:             # a client alone learns its two classes within a few dozen steps
-        m = mlp(10, seed=seed)
+        m = mlp(10, rng=seed)
         train(m, X, y, 50, lr)
         local_only.append(accuracy(m, Xte, yte))
     return FederatedResult(np.arange(1, n_rounds + 1), np.array(history), accuracy(central, Xte, yte),
@@ -296,10 +307,11 @@ def laplace_mechanism(true_value: float, sensitivity: float, epsilon: float, rng
 
 @single_threaded
 def dp_sgd_softmax(X, y, noise_multiplier: float, clip: float = 1.0, steps: int = 300, batch: int = 64,
-                   lr: float = 0.5, seed: int = 0) -> np.ndarray:
+                   lr: float = 0.5, rng=0) -> np.ndarray:
     r"""Softmax regression trained by DP-SGD: clip each example's gradient to norm ``clip``, sum, add
     :math:`\mathcal{N}(0, (\sigma C)^2)` noise, divide by the batch size (Abadi et al., 2016).
     Returns ``W`` (10, 65), the last column the bias."""
+    seed = as_seed(rng, "rng")
     rng = np.random.default_rng(seed)
     Xb = np.c_[X, np.ones(len(X))]
     W = np.zeros((10, Xb.shape[1]))

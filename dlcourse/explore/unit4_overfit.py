@@ -16,6 +16,7 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
+from .._validate import as_seed
 from ..data import load_digits
 from ..layers import BatchNorm1d, Dropout, Linear, ReLU, Sequential, Sigmoid
 from ..losses import cross_entropy
@@ -31,8 +32,9 @@ EPOCHS = 200
 
 
 @lru_cache(maxsize=1)
-def digits_subset(n_train: int = 100, n_val: int = 300, seed: int = 0):
+def digits_subset(n_train: int = 100, n_val: int = 300, rng=0):
     """A small training set and a validation set of digits: ``X_train, X_val, y_train, y_val``."""
+    seed = as_seed(rng, "rng")
     X, y = load_digits()
     idx = np.random.default_rng(seed).permutation(len(X))
     tr, va = idx[:n_train], idx[n_train:n_train + n_val]
@@ -49,8 +51,9 @@ class OverfitRun(NamedTuple):
     model: Sequential        # the network after the last epoch (in eval mode)
 
 
-def make_network(p: float, hidden: int = 256, seed: int = 0) -> Sequential:
+def make_network(p: float, hidden: int = 256, rng=0) -> Sequential:
     """Linear(64, hidden) → ReLU → Dropout(p) → Linear(hidden, 10)."""
+    seed = as_seed(rng, "rng")
     return Sequential(Linear(64, hidden, rng=seed), ReLU(), Dropout(p, rng=seed + 1), Linear(hidden, 10, rng=seed + 2))
 
 
@@ -65,14 +68,15 @@ _RUNS: dict = {}
 
 
 @single_threaded
-def train_overfit_run(p: float = 0.0, weight_decay: float = 0.0, epochs: int = EPOCHS, seed: int = 0,
+def train_overfit_run(p: float = 0.0, weight_decay: float = 0.0, epochs: int = EPOCHS, rng=0,
                       progress: Callable[[int, int], None] | None = None) -> OverfitRun:
     """Train (or fetch from the cache) one run; ``progress(done, total)`` every 20 epochs."""
+    seed = as_seed(rng, "rng")
     key = (float(p), float(weight_decay), epochs, seed)
     if key in _RUNS:
         return _RUNS[key]
     Xtr, Xva, ytr, yva = digits_subset()
-    model = make_network(p, seed=seed)
+    model = make_network(p, rng=seed)
     named = named_parameters(model)
     opt = Adam([{"params": [v for n, v in named.items() if n.endswith("weight")], "weight_decay": weight_decay},
                 {"params": [v for n, v in named.items() if n.endswith("bias")], "weight_decay": 0.0}], lr=1e-2)
@@ -91,7 +95,8 @@ def train_overfit_run(p: float = 0.0, weight_decay: float = 0.0, epochs: int = E
     return _RUNS[key]
 
 
-def cached_run(p: float, weight_decay: float, epochs: int = EPOCHS, seed: int = 0) -> OverfitRun | None:
+def cached_run(p: float, weight_decay: float, epochs: int = EPOCHS, rng=0) -> OverfitRun | None:
+    seed = as_seed(rng, "rng")
     return _RUNS.get((float(p), float(weight_decay), epochs, seed))
 
 
@@ -195,8 +200,9 @@ class OverfitView(View):
 
 
 # --------------------------------------------------------------------- batch norm and noise injection
-def deep_sigmoid_net(batchnorm: bool, depth: int = 4, width: int = 64, seed: int = 0) -> Sequential:
+def deep_sigmoid_net(batchnorm: bool, depth: int = 4, width: int = 64, rng=0) -> Sequential:
     """``depth`` blocks Linear → (BatchNorm1d) → Sigmoid, then Linear(width, 10)."""
+    seed = as_seed(rng, "rng")
     layers, d = [], 64
     for i in range(depth):
         layers += [Linear(d, width, rng=seed + i)] + ([BatchNorm1d(width)] if batchnorm else []) + [Sigmoid()]
@@ -205,13 +211,14 @@ def deep_sigmoid_net(batchnorm: bool, depth: int = 4, width: int = 64, seed: int
 
 
 @single_threaded
-def batchnorm_experiment(steps: int = 100, n: int = 200, lr: float = 0.5, seed: int = 0) -> dict:
+def batchnorm_experiment(steps: int = 100, n: int = 200, lr: float = 0.5, rng=0) -> dict:
     """Full-batch SGD on ``n`` digits with and without batch norm: ``{batchnorm: (losses, accuracy)}``."""
+    seed = as_seed(rng, "rng")
     X, y = load_digits()
     X, y = X[:n], y[:n]
     out = {}
     for bn in (False, True):
-        model = deep_sigmoid_net(bn, seed=seed)
+        model = deep_sigmoid_net(bn, rng=seed)
         history = fit(model, X, y, optimizer=SGD(model.parameters(), lr=lr), epochs=steps, batch_size=len(X),
                       shuffle=False, progress=False)
         out[bn] = (np.array(history["loss"]), float(np.mean(model.forward(X).argmax(1) == y)))
@@ -220,7 +227,7 @@ def batchnorm_experiment(steps: int = 100, n: int = 200, lr: float = 0.5, seed: 
 
 @single_threaded
 def noise_injection_fit(X, y, sigma: float, steps: int = 10000, lr: float = 0.05, burn_in: int = 2000,
-                        seed: int = 0) -> np.ndarray:
+                        rng=0) -> np.ndarray:
     r"""Least squares trained by gradient descent on inputs with fresh :math:`\mathcal N(0, \sigma^2)` noise each step.
 
     Returns the average of the iterates after ``burn_in`` steps. Since
@@ -228,6 +235,7 @@ def noise_injection_fit(X, y, sigma: float, steps: int = 10000, lr: float = 0.05
     = \tfrac{1}{2n}\lVert y - Xw\rVert^2 + \tfrac{\sigma^2}{2}\lVert w\rVert^2`,
     it approaches ridge regression with :math:`\alpha = \sigma^2` (Bishop, 1995). ``X`` and ``y`` should be centred.
     """
+    seed = as_seed(rng, "rng")
     rng = np.random.default_rng(seed)
     w, total = np.zeros(X.shape[1]), np.zeros(X.shape[1])
     for step in range(steps):
@@ -239,12 +247,13 @@ def noise_injection_fit(X, y, sigma: float, steps: int = 10000, lr: float = 0.05
 
 
 @single_threaded
-def thinned_average(model: Sequential, X, n_masks: int = 200, seed: int = 0) -> np.ndarray:
+def thinned_average(model: Sequential, X, n_masks: int = 200, rng=0) -> np.ndarray:
     """The average output of ``n_masks`` randomly thinned copies of ``model`` (dropout on, as in training).
 
     Compare with ``model.eval().forward(X)``: inverted dropout's evaluation mode approximates this average.
     The model is left in eval mode.
     """
+    seed = as_seed(rng, "rng")
     drops = [layer for layer in getattr(model, "layers", []) if isinstance(layer, Dropout)]
     for k, layer in enumerate(drops):
         layer.rng = np.random.default_rng(seed + k)

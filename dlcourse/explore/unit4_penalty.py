@@ -19,6 +19,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .._validate import as_seed
 from ..plotting import CYCLE, PALETTE, View, legend_outside, picture
 from ..regularization import elastic_net_path, ridge_fit
 from .threads import single_threaded
@@ -31,8 +32,9 @@ W_STAR = np.array([1.5, 0.15])                              # unpenalized optimu
 
 
 @lru_cache(maxsize=1)
-def diabetes_split(seed: int = 0):
+def diabetes_split(rng=0):
     """Standardized diabetes data, split 300 / 142: ``X_train, X_val, y_train, y_val, feature_names``."""
+    seed = as_seed(rng, "rng")
     from sklearn.datasets import load_diabetes
 
     d = load_diabetes()
@@ -187,8 +189,9 @@ class PenaltyView(View):
 
 
 # ------------------------------------------------------------------- the L1 vs L2 table, measured
-def with_noise_features(n_noise: int = 10, seed: int = 0):
+def with_noise_features(n_noise: int = 10, rng=0):
     """The diabetes split with ``n_noise`` standard-normal columns appended (features that carry nothing)."""
+    seed = as_seed(rng, "rng")
     Xtr, Xva, ytr, yva, names = diabetes_split()
     rng = np.random.default_rng(seed)
     add = [rng.normal(size=(len(X), n_noise)) for X in (Xtr, Xva)]
@@ -220,11 +223,12 @@ def lad_fit(X, y, iters: int = 100) -> tuple[np.ndarray, float]:
 
 
 @single_threaded
-def l1_l2_measurements(seed: int = 0) -> dict:
+def l1_l2_measurements(rng=0) -> dict:
     """The numbers behind the L1 vs L2 table (see notebook 4.2); every entry is measured, not quoted."""
+    seed = as_seed(rng, "rng")
     from ..regularization import elastic_net_fit, penalized_objective
 
-    Xtr, Xva, ytr, yva, names = with_noise_features(seed=seed)
+    Xtr, Xva, ytr, yva, names = with_noise_features(rng=seed)
     out = {}
     for label, rho in (("L1", 1.0), ("L2", 0.0)):
         a, fit, mse = best_alpha(rho, Xtr, ytr, Xva, yva)

@@ -15,6 +15,7 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
+from .._validate import as_seed
 from ..data import load_digits, train_test_split
 from ..layers import Linear
 from ..plotting import DIVERGING, PALETTE, View, colorbar, legend_outside
@@ -27,8 +28,9 @@ N_FILTERS = 16
 
 
 @lru_cache(maxsize=1)
-def digits_for_pretraining(seed: int = 0):
+def digits_for_pretraining(rng=0):
     """``X_train, X_test, y_train, y_test`` with the training digits in a fixed random order."""
+    seed = as_seed(rng, "rng")
     X, y = load_digits()
     Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.25, rng=seed)
     order = np.random.default_rng(seed + 1).permutation(len(Xtr))
@@ -45,13 +47,15 @@ class PretrainCurves(NamedTuple):
     filters_random: np.ndarray      # (N_FILTERS, 8, 8) the random initial ones
 
 
-def _random_encoders(hidden, seed):
+def _random_encoders(hidden, rng):
+    seed = as_seed(rng, "rng")
     dims = (64,) + tuple(hidden)
     rng = np.random.default_rng(seed)
     return [Linear(a, b, rng=rng) for a, b in zip(dims, dims[1:])]
 
 
-def _finetuned_accuracy(encoders, n, seed) -> float:
+def _finetuned_accuracy(encoders, n, rng) -> float:
+    seed = as_seed(rng, "rng")
     Xtr, Xte, ytr, yte = digits_for_pretraining()
     model = build_classifier(copy.deepcopy(encoders), 10, "sigmoid", rng=seed)
     fine_tune(model, Xtr[:n], ytr[:n], epochs=max(20, 3000 // n), lr=1e-2, batch_size=32, rng=seed)
@@ -64,9 +68,10 @@ _CURVES: dict = {}
 
 
 @single_threaded
-def pretrain_curves(hidden=(64, 32, 16), seed: int = 0,
+def pretrain_curves(hidden=(64, 32, 16), rng=0,
                     progress: Callable[[int, int], None] | None = None) -> PretrainCurves:
     """Pretrain once on every training digit, then fine-tune both starts for every size (cached)."""
+    seed = as_seed(rng, "rng")
     hidden = tuple(hidden)
     if (hidden, seed) in _CURVES:
         return _CURVES[(hidden, seed)]

@@ -8,6 +8,11 @@ so that the widget answers instantly; a Run button retrains one length live.
 
 :func:`compute_gates` copies a trained torch LSTM into :class:`dlcourse.layers.LSTM` and
 reads its gates :math:`i, f, o` and cell state :math:`c` at every step of one sequence.
+
+The training of :func:`train_adding` (with gradient clipping and an evaluation every few steps) stay outside
+:func:`dlcourse.train.fit` (issue 14): they train torch modules with ``torch.optim`` in float32, and ``fit`` /
+``train_step`` train :mod:`dlcourse.layers` modules with :mod:`dlcourse.optim`; rewriting them in NumPy would
+change every number the notebook prints.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .._validate import as_seed
 from ..layers.recurrent import LSTM, lstm_cell_forward
 from ..plotting import DIVERGING, PALETTE, View, colorbar, legend_outside
 from ..sequences import ADDING_BASELINE_MSE, make_adding_problem
@@ -58,7 +64,7 @@ class AddingRun(NamedTuple):
 
 
 def train_adding(kind: str = "LSTM", seq_len: int = 50, hidden: int = 16, steps: int = 800, batch_size: int = 64,
-                 lr: float = 0.02, clip: float = 1.0, eval_every: int = 25, seed: int = 0,
+                 lr: float = 0.02, clip: float = 1.0, eval_every: int = 25, rng=0,
                  progress: bool = True, callback=None) -> AddingRun:
     """Train :func:`sequence_regressor` on the adding problem with Adam and gradient-norm clipping.
 
@@ -66,6 +72,7 @@ def train_adding(kind: str = "LSTM", seq_len: int = 50, hidden: int = 16, steps:
     fixed test sequences is recorded (and ``callback(step, mse)`` called, if given).
     Float32, one torch thread; deterministic for a given ``seed`` on a given machine.
     """
+    seed = as_seed(rng, "rng")
     import torch
     from .._progress import progress_bar
 

@@ -28,6 +28,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .._validate import as_seed
 from ..layers.conv import Conv2d, conv_output_size
 from ..plotting import PALETTE, View
 
@@ -329,7 +330,7 @@ def layer_table(name: str, width: float = 1.0, size: int | None = None) -> list[
 
 # --------------------------------------------------------------------------- residual gradient flow
 @lru_cache(maxsize=64)
-def residual_gradient_flow(depth: int, residual: bool, channels: int = 8, seed: int = 0) -> np.ndarray:
+def residual_gradient_flow(depth: int, residual: bool, channels: int = 8, rng=0) -> np.ndarray:
     r"""Norm of :math:`\partial L/\partial x_l` at the input of each of ``depth`` blocks, at initialization.
 
     Block: :math:`F(x) = W_2 * \mathrm{ReLU}(W_1 * x)` (two 3×3 convolutions, torch's default
@@ -343,6 +344,7 @@ def residual_gradient_flow(depth: int, residual: bool, channels: int = 8, seed: 
     ndarray, shape (depth + 1,)
         Entry ``l`` is the gradient norm at the input of block ``l`` (entry ``depth``: the output).
     """
+    seed = as_seed(rng, "rng")
     rng = np.random.default_rng(seed)
     convs = [(Conv2d(channels, channels, 3, padding=1, rng=rng), Conv2d(channels, channels, 3, padding=1, rng=rng))
              for _ in range(depth)]

@@ -14,6 +14,10 @@ r"""Attention and Transformers: explorers, a translator that learns alignment, a
   :class:`TransformerSampler` copies it into :mod:`dlcourse.layers` and samples with a temperature.
 - :func:`transformer_parameters` and :func:`vit_patches` — BERT, GPT-2 and ViT sizes from their
   configurations, by formula.
+
+The seq2seq and character-Transformer trainings stay outside :func:`dlcourse.train.fit` (issue 14): they train
+torch modules with ``torch.optim`` in float32, and ``fit`` / ``train_step`` train :mod:`dlcourse.layers`
+modules with :mod:`dlcourse.optim`; rewriting them in NumPy would change every number the notebook prints.
 """
 
 from __future__ import annotations
@@ -338,7 +342,7 @@ CHAR_GPT = dict(d_model=32, nhead=4, num_layers=2, context=32)
 @lru_cache(maxsize=1)
 def char_corpus():
     """``(text, vocab)``: the 2,000 generated sentences of :func:`dlcourse.sequences.make_corpus`."""
-    text = make_corpus(2000, seed=0)
+    text = make_corpus(2000, rng=0)
     return text, CharVocab(text)
 
 

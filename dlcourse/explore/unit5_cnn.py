@@ -10,6 +10,11 @@ The architecture (the same in both)::
 one-cycle learning rate); :func:`train_numpy_cnn` trains the NumPy version with
 :func:`dlcourse.train.fit`. :func:`compute_feature_maps` runs a digit through the trained
 network layer by layer for the feature-map widget.
+
+:func:`train_torch_cnn` (with OneCycleLR) and :func:`train_conv_autoencoder` stay outside
+:func:`dlcourse.train.fit` (issue 14): they train torch modules with ``torch.optim`` in float32, and ``fit`` /
+``train_step`` train :mod:`dlcourse.layers` modules with :mod:`dlcourse.optim`; rewriting them in NumPy would
+change every number the notebook prints.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .._validate import as_seed
 from ..activations import softmax
 from ..data import load_digits, train_test_split
 from ..layers import Conv2d, Flatten, Linear, MaxPool2d, ReLU, Sequential
@@ -32,8 +38,9 @@ _LAYER_INDEX = {"conv1": 1, "pool1": 2, "conv2": 4, "pool2": 5}   # position in 
 
 
 @lru_cache(maxsize=1)
-def digit_images(seed: int = 0):
+def digit_images(rng=0):
     """The digits as ``(N, 1, 8, 8)`` images split 75 / 25: ``X_train, X_test, y_train, y_test``."""
+    seed = as_seed(rng, "rng")
     X, y = load_digits()
     Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.25, rng=seed)
     return Xtr.reshape(-1, 1, 8, 8), Xte.reshape(-1, 1, 8, 8), ytr, yte
@@ -65,13 +72,14 @@ class TrainedCNN(NamedTuple):
     seconds: float
 
 
-def train_torch_cnn(epochs: int = 15, lr: float = 5e-3, batch_size: int = 32, seed: int = 0,
+def train_torch_cnn(epochs: int = 15, lr: float = 5e-3, batch_size: int = 32, rng=0,
                     progress: bool = True) -> TrainedCNN:
     """Train :func:`torch_cnn` on the training digits (float32, one thread); evaluate on the test digits.
 
     Adam with ``OneCycleLR`` (the learning rate rises to ``lr`` and anneals to almost 0).
     Deterministic for a given ``seed`` on a given machine.
     """
+    seed = as_seed(rng, "rng")
     import torch
     from .._progress import progress_bar
 
@@ -106,8 +114,9 @@ def train_torch_cnn(epochs: int = 15, lr: float = 5e-3, batch_size: int = 32, se
 
 
 def train_numpy_cnn(epochs: int = 6, lr: float = 3e-3, decay_epochs: int = 2, batch_size: int = 32,
-                    seed: int = 0, progress: bool = True) -> TrainedCNN:
+                    rng=0, progress: bool = True) -> TrainedCNN:
     """Train :func:`numpy_cnn` with :func:`dlcourse.train.fit` (Adam), then ``decay_epochs`` at ``lr / 8``."""
+    seed = as_seed(rng, "rng")
     from threadpoolctl import threadpool_limits
 
     from ..train import accuracy, fit
@@ -256,9 +265,10 @@ def conv_autoencoder(code_channels: int = 4):
     return encoder, decoder
 
 
-def train_conv_autoencoder(epochs: int = 30, lr: float = 1e-2, batch_size: int = 32, seed: int = 0,
+def train_conv_autoencoder(epochs: int = 30, lr: float = 1e-2, batch_size: int = 32, rng=0,
                            progress: bool = True):
     """Train :func:`conv_autoencoder` on the training digits (squared error); returns ``(encoder, decoder, losses)``."""
+    seed = as_seed(rng, "rng")
     import torch
     from .._progress import progress_bar
 

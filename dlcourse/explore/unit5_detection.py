@@ -10,6 +10,10 @@ r"""CNN applications on generated shapes: detection (IoU, NMS, anchors), segment
 - :func:`receptive_fields`: the receptive field of every layer of a CNN, layer by layer.
 
 .. math:: r_\ell = r_{\ell-1} + (k_\ell - 1)\, j_{\ell-1}, \quad j_\ell = j_{\ell-1}\, s_\ell
+
+The U-Net training stay outside :func:`dlcourse.train.fit` (issue 14): they train torch modules with
+``torch.optim`` in float32, and ``fit`` / ``train_step`` train :mod:`dlcourse.layers` modules with
+:mod:`dlcourse.optim`; rewriting them in NumPy would change every number the notebook prints.
 """
 
 from __future__ import annotations

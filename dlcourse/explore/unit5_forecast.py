@@ -13,6 +13,10 @@ their errors compound with the horizon.
   trained, by ridge regression — one linear solve, no backpropagation through time.
 - :func:`train_forecast_lstm`: a torch LSTM trained on windows with BPTT, copied into
   :class:`dlcourse.layers.LSTM` for the roll-out.
+
+The LSTM training of :func:`train_forecast_lstm` stay outside :func:`dlcourse.train.fit` (issue 14): they
+train torch modules with ``torch.optim`` in float32, and ``fit`` / ``train_step`` train :mod:`dlcourse.layers`
+modules with :mod:`dlcourse.optim`; rewriting them in NumPy would change every number the notebook prints.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .._validate import as_float_array, check_number, check_positive_int
+from .._validate import as_float_array, as_seed, check_number, check_positive_int
 from ..layers.recurrent import LSTM, lstm_cell_forward
 from ..plotting import PALETTE, View, legend_outside
 from ..sequences import mackey_glass, multi_sine
@@ -65,7 +69,7 @@ class EchoStateNetwork:
         Ridge penalty :math:`\lambda` of the read-out.
     density : float
         Fraction of non-zero entries of :math:`W` (a sparse random reservoir).
-    seed : int
+    rng : int or numpy.random.Generator
 
     Notes
     -----
@@ -75,7 +79,8 @@ class EchoStateNetwork:
     """
 
     def __init__(self, n_reservoir: int = 200, spectral_radius: float = 0.9, input_scale: float = 0.5,
-                 leak: float = 1.0, ridge: float = 1e-6, density: float = 0.1, seed: int = 0):
+                 leak: float = 1.0, ridge: float = 1e-6, density: float = 0.1, rng=0):
+        seed = as_seed(rng, "rng")
         self.n = check_positive_int(n_reservoir, "n_reservoir")
         self.spectral_radius = check_number(spectral_radius, "spectral_radius", low=0.0, low_open=True)
         self.leak = check_number(leak, "leak", low=0.0, high=1.0, low_open=True)
@@ -138,12 +143,13 @@ FORECAST_STEPS = {"two sines": 150, "Mackey-Glass": 300}   # training steps of t
 
 
 def train_forecast_lstm(series: str = "two sines", hidden: int = 32, steps: int | None = None, window: int = 40,
-                        batch_size: int = 32, lr: float = 0.01, seed: int = 0, progress: bool = True):
+                        batch_size: int = 32, lr: float = 0.01, rng=0, progress: bool = True):
     """A torch LSTM + Linear trained to predict the next value at every step of random training windows.
 
     The loss ignores the first 10 steps of each window (the state is still warming up).
     ``steps`` defaults to :data:`FORECAST_STEPS` of the series. Returns the model and its training losses.
     """
+    seed = as_seed(rng, "rng")
     import torch
     from .._progress import progress_bar
 

@@ -12,6 +12,11 @@ r"""A 1-D GAN on a mixture of two Gaussians, and a speech pipeline on a generate
 - :func:`synth_utterance` → :func:`spectrogram` → per-frame log-probabilities of the symbols
   (:func:`frame_log_probs`, a fixed template model) → :func:`ctc_log_likelihood` (the CTC forward
   recursion in NumPy) and :func:`greedy_ctc_decode`.
+
+The GAN training stay outside :func:`dlcourse.train.fit` (issue 14): they train torch modules with
+``torch.optim`` in float32, and ``fit`` / ``train_step`` train :mod:`dlcourse.layers` modules with
+:mod:`dlcourse.optim`; rewriting them in NumPy would change every number the notebook prints; it also
+alternates two optimizers (discriminator, then generator) within a step, which ``train_step`` does not do.
 """
 
 from __future__ import annotations

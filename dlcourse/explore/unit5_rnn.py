@@ -11,6 +11,10 @@ so :math:`\lVert \partial L/\partial h_t \rVert \le \rho^{T-t} \lVert \partial L
 below :math:`\rho = 1` the gradient must vanish. Through an LSTM's cell state it is
 multiplied by the forget gate at each step, through a GRU by the update gate :math:`z`,
 and a large gate bias keeps those near 1.
+
+``model.zero_grad()`` here clears the gradients of a backward pass used as a measurement (the gradient norms
+through time of one backward pass of each cell); nothing is updated, so it is not a training loop and does not
+go through :func:`dlcourse.train.train_step`.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .._validate import as_seed
 from ..layers.recurrent import GRU, LSTM, RNN
 from ..plotting import DIVERGING, PALETTE, View, colorbar, legend_outside
 
@@ -35,12 +40,13 @@ def _orthogonal(n: int, rng) -> np.ndarray:
     return q * np.sign(np.diag(r))
 
 
-def make_cell(cell: str, scale: float = 1.0, gate_bias: float = 0.0, seed: int = 0):
+def make_cell(cell: str, scale: float = 1.0, gate_bias: float = 0.0, rng=0):
     r"""A one-layer ``cell`` (RNN / LSTM / GRU) with ``weight_hh = scale × orthogonal`` per gate block.
 
     ``gate_bias`` is added to the LSTM's forget-gate biases or to the GRU's update-gate
     (:math:`z`) biases (a large value keeps those gates near 1, so the state is carried).
     """
+    seed = as_seed(rng, "rng")
     if cell not in CELLS:
         raise ValueError(f"cell must be one of {list(CELLS)}, got {cell!r}")
     rng = np.random.default_rng(seed)
@@ -66,8 +72,9 @@ class UnrollData(NamedTuple):
 
 
 @lru_cache(maxsize=64)
-def _run_cells(T: int, scale: float, gate_bias: float, seed: int):
+def _run_cells(T: int, scale: float, gate_bias: float, rng):
     """Forward and backward of the three cells on one input; per cell: states, ‖∂L/∂h_t‖ and ‖∂L/∂θ‖."""
+    seed = as_seed(rng, "rng")
     rng = np.random.default_rng(seed + 1)
     x = rng.normal(0.0, 1.0, (T, BATCH, INPUTS))
     v = rng.normal(size=(BATCH, HIDDEN))
@@ -85,12 +92,13 @@ def _run_cells(T: int, scale: float, gate_bias: float, seed: int):
 
 
 def compute_unroller(cell: str = "RNN", T: int = 40, scale: float = 1.0, gate_bias: float = 0.0,
-                     clip: bool = False, max_norm: float = 1.0, seed: int = 0) -> UnrollData:
+                     clip: bool = False, max_norm: float = 1.0, rng=0) -> UnrollData:
     r"""Hidden states of ``cell`` and the per-step gradient norms of all three cells (see the module).
 
     With ``clip``, every gradient is scaled as ``clip_grad_norm`` would scale it: by
     :math:`\min(1, \text{max\_norm} / \lVert \partial L / \partial \theta \rVert)`.
     """
+    seed = as_seed(rng, "rng")
     if cell not in CELLS:
         raise ValueError(f"cell must be one of {list(CELLS)}, got {cell!r}")
     runs = _run_cells(int(T), float(scale), float(gate_bias), int(seed))

@@ -14,6 +14,13 @@ own distribution, :math:`\tau > 1` flattens it towards uniform (misspellings).
 :class:`SentimentRNN` is a many-to-one RNN built from :mod:`dlcourse.layers` and trained
 with :func:`dlcourse.train.fit`; :func:`word_attributions` explains a prediction word by
 word (gradient × input), and :func:`bag_of_words_accuracy` is the order-blind baseline.
+
+The character LSTM of :func:`train_char_model` stay outside :func:`dlcourse.train.fit` (issue 14): they train
+torch modules with ``torch.optim`` in float32, and ``fit`` / ``train_step`` train :mod:`dlcourse.layers`
+modules with :mod:`dlcourse.optim`; rewriting them in NumPy would change every number the notebook prints.
+``model.zero_grad()`` here clears the gradients of a backward pass used as a measurement (the input gradient
+of :func:`word_attributions`); nothing is updated, so it is not a training loop and does not go through
+:func:`dlcourse.train.train_step`.
 """
 
 from __future__ import annotations
@@ -24,7 +31,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .._validate import check_number
+from .._validate import as_seed, check_number
 from ..activations import softmax
 from ..layers import Linear, Sequential
 from ..layers.recurrent import LSTM, RNN, lstm_cell_forward
@@ -44,11 +51,12 @@ def text_corpus():
 
 
 def train_char_model(hidden: int = 64, steps: int = 200, seq_len: int = 64, batch_size: int = 32,
-                     lr: float = 0.01, seed: int = 0, progress: bool = True):
+                     lr: float = 0.01, rng=0, progress: bool = True):
     """Train embedding → LSTM → Linear on random windows of the corpus (next-character cross-entropy).
 
     Returns ``(modules, losses)`` with ``modules = (embedding, lstm, head)`` (torch, float32).
     """
+    seed = as_seed(rng, "rng")
     import torch
     from .._progress import progress_bar
 
@@ -105,8 +113,9 @@ class CharSampler:
         h, _ = self._warm_up(prompt)
         return h[0] @ self.W.T + self.b
 
-    def sample(self, prompt: str = "the ", n_chars: int = 200, temperature: float = 1.0, seed: int = 0) -> str:
+    def sample(self, prompt: str = "the ", n_chars: int = 200, temperature: float = 1.0, rng=0) -> str:
         """``prompt`` followed by ``n_chars`` sampled characters."""
+        seed = as_seed(rng, "rng")
         temperature = check_number(temperature, "temperature", low=0.0, low_open=True)
         rng = np.random.default_rng(seed)
         h, c = self._warm_up(prompt)
@@ -147,7 +156,7 @@ TEMPERATURES = np.array([0.1, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 3.0])
 def valid_words_by_temperature() -> np.ndarray:
     """:func:`valid_word_fraction` of 300 characters sampled at each of :data:`TEMPERATURES`."""
     sampler = trained_sampler()
-    return once("valid words", lambda: np.array([valid_word_fraction(sampler.sample("the ", 300, t, seed=1)[4:])
+    return once("valid words", lambda: np.array([valid_word_fraction(sampler.sample("the ", 300, t, rng=1)[4:])
                                                   for t in TEMPERATURES]))
 
 
@@ -162,8 +171,9 @@ class GenerationData(NamedTuple):
     valid_curve: np.ndarray
 
 
-def compute_generation(temperature: float = 1.0, prompt: str = "the ", seed: int = 0,
+def compute_generation(temperature: float = 1.0, prompt: str = "the ", rng=0,
                        n_chars: int = 160) -> GenerationData:
+    seed = as_seed(rng, "rng")
     sampler = trained_sampler()
     z = sampler.logits(prompt)
     text = sampler.sample(prompt, n_chars, temperature, seed)
@@ -244,17 +254,19 @@ class SentimentRNN(Sequential):
 
 
 @lru_cache(maxsize=2)
-def sentiment_split(n_samples: int = 2000, seed: int = 0):
+def sentiment_split(n_samples: int = 2000, rng=0):
     """:func:`dlcourse.sequences.make_sentiment` split 75 / 25: ``data, train_idx, test_idx``."""
+    seed = as_seed(rng, "rng")
     data = make_sentiment(n_samples, rng=seed)
     order = np.random.default_rng(seed).permutation(n_samples)
     n_test = n_samples // 4
     return data, order[n_test:], order[:n_test]
 
 
-def train_sentiment_rnn(epochs: int = 12, hidden: int = 24, lr: float = 0.01, seed: int = 0,
+def train_sentiment_rnn(epochs: int = 12, hidden: int = 24, lr: float = 0.01, rng=0,
                         progress: bool = True):
     """Train :class:`SentimentRNN` with :func:`dlcourse.train.fit` (Adam, gradient clipping at 1)."""
+    seed = as_seed(rng, "rng")
     from threadpoolctl import threadpool_limits
 
     from ..train import fit

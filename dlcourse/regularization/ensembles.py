@@ -17,7 +17,7 @@ from typing import Callable, NamedTuple, Sequence
 
 import numpy as np
 
-from .._validate import as_float_array, as_rng, check_choice, check_number, check_positive_int
+from .._validate import as_float_array, as_rng, as_seed, check_choice, check_number, check_positive_int
 from .learners import DecisionTree, LogisticRegression, check_X_y
 from .splits import BootstrapSample, bootstrap_sample, stratified_kfold_indices
 
@@ -224,7 +224,7 @@ def _meta_features(models, X, classes, features) -> np.ndarray:
 
 
 def stacking_fit(X, y, base_fits: Sequence[Callable], meta_fit: Callable | None = None, k: int = 5,
-                 seed=0, features: Callable = proba_features) -> Stacking:
+                 rng=0, features: Callable = proba_features) -> Stacking:
     r"""Stacked generalization: a meta-model learns to combine the base models' predictions.
 
     1. For each of ``k`` stratified folds, fit every base learner on the other folds and
@@ -238,6 +238,7 @@ def stacking_fit(X, y, base_fits: Sequence[Callable], meta_fit: Callable | None 
     returns a model's meta-features, by default :func:`proba_features`.
     Wolpert, "Stacked generalization", 1992 (Unit 4, "Stacking").
     """
+    seed = as_seed(rng, "rng")
     X, y = check_X_y(X, y)
     if len(base_fits) == 0:
         raise ValueError("base_fits must hold at least one fit callable, got an empty sequence")

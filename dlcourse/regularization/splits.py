@@ -34,17 +34,17 @@ def _folds_from_assignment(fold_of: np.ndarray, k: int) -> list[Fold]:
     return [Fold(idx[fold_of != j], idx[fold_of == j]) for j in range(k)]
 
 
-def kfold_indices(n: int, k: int, shuffle: bool = False, rng=None, *, seed=None) -> list[Fold]:
+def kfold_indices(n: int, k: int, shuffle: bool = False, rng=None) -> list[Fold]:
     r"""Split ``range(n)`` into ``k`` folds; return ``k`` pairs ``(train, val)``.
 
     Fold sizes differ by at most one (the first ``n % k`` folds get one more), as in
     scikit-learn's ``KFold``. Without ``shuffle`` the folds are consecutive blocks;
-    with it the samples are permuted by ``rng`` (None, int or Generator; ``seed`` is its old name) first.
+    with it the samples are permuted by ``rng`` (None, int or Generator) first.
     Every index is in exactly one ``val``.
     """
     n = check_positive_int(n, "n")
     k = _check_k(k, n)
-    order = as_rng(rng, seed).permutation(n) if shuffle else np.arange(n)
+    order = as_rng(rng).permutation(n) if shuffle else np.arange(n)
     sizes = np.full(k, n // k)
     sizes[: n % k] += 1
     fold_of = np.empty(n, dtype=int)
@@ -52,7 +52,7 @@ def kfold_indices(n: int, k: int, shuffle: bool = False, rng=None, *, seed=None)
     return _folds_from_assignment(fold_of, k)
 
 
-def stratified_kfold_indices(y, k: int, rng=None, shuffle: bool = True, *, seed=None) -> list[Fold]:
+def stratified_kfold_indices(y, k: int, rng=None, shuffle: bool = True) -> list[Fold]:
     r"""k folds that each keep the class proportions of the labels ``y``.
 
     The samples are sorted by class (shuffled within each class by ``rng`` if
@@ -69,14 +69,13 @@ def stratified_kfold_indices(y, k: int, rng=None, shuffle: bool = True, *, seed=
         missing from some validation folds.
     rng : None, int or numpy.random.Generator
         Randomness of the shuffling within classes.
-    seed : the old name of ``rng``, still accepted
     """
     y = np.asarray(y)
     if y.ndim != 1:
         raise ValueError(f"y must be a 1-D array of labels, got shape {y.shape}")
     n = check_positive_int(len(y), "len(y)")
     k = _check_k(k, n)
-    order = as_rng(rng, seed).permutation(n) if shuffle else np.arange(n)
+    order = as_rng(rng).permutation(n) if shuffle else np.arange(n)
     order = order[np.argsort(y[order], kind="stable")]
     fold_of = np.empty(n, dtype=int)
     fold_of[order] = np.arange(n) % k

@@ -149,7 +149,7 @@ def make_augmentation_explorer(degrees: float = 10.0, shift: int = 1, noise: flo
         "shift": slider(shift, 0, 2, 1, "shift ±px", integer=True),
         "noise": slider(noise, 0, 0.3, 0.05, "noise σ"),
         "flip": slider(flip, 0, 1, 0.25, "flip probability"),
-        "seed": slider(0, 0, 20, 1, "seed", integer=True),
+        "rng": slider(0, 0, 20, 1, "seed", integer=True),
     }
 
     def train(progress, degrees, shift, noise, flip):

@@ -212,7 +212,7 @@ def make_text_generator(temperature: float = 1.0) -> Demo:
                                         description="temperature τ", continuous_update=False,
                                         style={"description_width": "initial"}),
         "prompt": dropdown(list(txt.PROMPTS), txt.PROMPTS[0], "prompt"),
-        "seed": slider(0, 0, 20, 1, "sample", integer=True),
+        "rng": slider(0, 0, 20, 1, "sample", integer=True),
     }
     return Demo(controls, txt.compute_generation, txt.GenerationView(), figsize=(9.5, 3.0),
                 title="Character-level generation",
@@ -235,7 +235,7 @@ BENCHMARK_CASES = {
     "unit5 forecasting": (make_forecast_demo, [("horizon", 50), ("horizon", 100), ("origin", 5),
                                                ("series", "Mackey-Glass"), ("horizon", 20), ("origin", 0),
                                                ("series", "two sines")]),
-    "unit5 text generation": (make_text_generator, [("temperature", 0.3), ("temperature", 2.0), ("seed", 1),
+    "unit5 text generation": (make_text_generator, [("temperature", 0.3), ("temperature", 2.0), ("rng", 1),
                                                     ("prompt", "a robot "), ("temperature", 1.0)]),
 }
 
