@@ -532,8 +532,14 @@ return weights @ ____, weights
 """),
     ),
     "5.12": (
-        'Recompute the weights A of the forward pass, then go backwards one operation at a time: out = A V, then A = softmax(Z) row by row, then Z = Q Kᵀ / √E. Each gradient has the shape of its variable.',
-        "grad_value = Aᵀ G is (..., S, L) @ (..., L, Ev); dA = G Vᵀ has A's shape (..., L, S); the softmax step is dZ = A * (dA - sum(dA * A over the keys, keepdims)); do not forget the 1/√E of the last step.",
+        (r"Recompute the weights $A$ of the forward pass, then go backwards one operation at a time: "
+         r"$\text{out} = AV$, then $A = \mathrm{softmax}(Z)$ row by row, then $Z = QK^\top/\sqrt{E}$. Each gradient "
+         r"has the shape of its variable."),
+        (r"With $G$ the `grad_output`: $\partial L/\partial V = A^\top G$, shapes $(\dots, S, L)$ times "
+         r"$(\dots, L, E_v)$; $\partial L/\partial A = G V^\top$ has $A$'s shape $(\dots, L, S)$; the softmax step is "
+         r"$\partial L/\partial Z = A \odot \big(\partial L/\partial A - \sum_j (\partial L/\partial A)_j A_j\big)$, "
+         r"the sum taken over the keys of each row and kept as a column (`keepdims`). Transpose only the last two "
+         r"axes, and do not forget the $1/\sqrt{E}$ of the last step."),
         skeleton("""
 scale = ____                  # the forward pass's factor
 A = ____                      # the weights, recomputed
@@ -544,7 +550,8 @@ return ____ @ key * scale, ____ @ query * scale, grad_value
 """),
     ),
     "5.13": (
-        'Column pairs (2i, 2i + 1) share one frequency: position t / 10000^(2i / d_model) goes into a sine in the even column and a cosine in the odd one; positions start at 0.',
+        (r"Column pairs $(2i, 2i + 1)$ share one frequency: the angle $t / 10000^{2i/d_{\text{model}}}$ goes into a "
+         r"sine in the even column $2i$ and a cosine in the odd column $2i + 1$; positions start at $t = 0$."),
         (r"Build the angles as an outer product: positions as a column $(\text{max\_len}, 1)$ times frequencies as a row "
          r"$(1, d_{\text{model}}/2)$, where the exponent of 10000 is $2i/d_{\text{model}}$ for $i = 0, 1, \dots$. "
          r"Then fill the even columns with the sines and the odd columns with the cosines."),
@@ -553,11 +560,20 @@ angles = np.arange(____)[:, None] / 10000 ** (np.arange(0, d_model, 2) / ____)
 pe = np.zeros((max_len, d_model))
 pe[:, 0::2] = ____
 pe[:, 1::2] = ____
+return ____
 """),
     ),
     "5.14": (
-        "Visit the boxes from the highest score down; keep a box only if its IoU with every box kept so far is at most iou_threshold. IoU = intersection area / (area1 + area2 - intersection); the intersection's width is min(x1) - max(x0), clipped at 0.",
-        'np.argsort(-scores) gives the order. For one box b and an array B: w = np.clip(np.minimum(b[2], B[:, 2]) - np.maximum(b[0], B[:, 0]), 0, None), likewise h. A suppressed box suppresses nothing.',
+        (r"Visit the boxes from the highest score down; keep a box only if its IoU with every box kept so far is at "
+         r"most `iou_threshold`. $\mathrm{IoU}(A, B) = |A \cap B| / (|A| + |B| - |A \cap B|)$, and the intersection "
+         r"of two boxes is a box: its width is the smaller right edge minus the larger left edge, or 0 if that is "
+         r"negative (likewise its height)."),
+        (r"`np.argsort` sorts in increasing order; you want the highest score first. Compare the best remaining box "
+         r"$b$ with all the others at once: the intersection's width is "
+         r"$w = \max\big(0,\ \min(x_1^{b}, x_1) - \max(x_0^{b}, x_0)\big)$ element by element over the other boxes "
+         r"(`np.minimum`, `np.maximum`, `np.clip`), likewise its height $h$, and the areas are "
+         r"$(x_1 - x_0)(y_1 - y_0)$. A suppressed box suppresses nothing: it leaves the list before the next best is "
+         r"picked."),
         skeleton("""
 order = np.argsort(____)
 keep = []
