@@ -110,6 +110,36 @@ def test_relative_links_reach_a_file(path):
     assert not broken, "\n".join(broken)
 
 
+MATH = re.compile(r"\$\$(.+?)\$\$|\\\[(.+?)\\\]|(?<![\\$])\$([^$\n]+?)\$", re.DOTALL)
+
+
+def _unbalanced(tex: str) -> bool:
+    depth = 0
+    for i, ch in enumerate(tex):
+        if ch in "{}" and (i == 0 or tex[i - 1] != "\\"):
+            depth += 1 if ch == "{" else -1
+            if depth < 0:
+                return True
+    return depth != 0
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: _ids(p)[0])
+def test_math_has_balanced_braces(path):
+    """A missing brace makes MathJax show the raw TeX (the site test would catch it, minutes later)."""
+    bad = []
+    for index, source in _markdown_cells(path):
+        prose = re.sub(r"```.*?```|`[^`]*`", "", source, flags=re.DOTALL)
+        for match in MATH.finditer(prose):
+            tex = next(g for g in match.groups() if g is not None)
+            if _unbalanced(tex):
+                bad.append(f"cell {index}: {tex.strip()[:80]}")
+    assert not bad, "\n".join(bad)
+
+
+def test_the_brace_check_catches_a_missing_brace():
+    assert _unbalanced(r"\frac{q \cdot k_j}{\sqrt{d}") and not _unbalanced(r"\frac{a}{\sqrt{d}} \{x\}")
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: _ids(p)[0])
 def test_no_cell_mentions_the_lecture_notes(path):
     found = []
