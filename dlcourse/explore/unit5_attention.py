@@ -31,7 +31,7 @@ from .._validate import as_rng, check_number, check_positive_int
 from ..activations import softmax
 from ..layers import (Embedding, LayerNorm, Linear, TransformerEncoderLayer, attention_forward, causal_mask,
                       sinusoidal_positional_encoding)
-from ..plotting import CYCLE, PALETTE, View
+from ..plotting import CYCLE, PALETTE, View, picture
 from ..sequences import CharVocab, make_corpus
 from .unit5_common import once, torch_threads
 
@@ -173,7 +173,8 @@ class MaskView(View):
         self.ax_m, self.ax_w, self.ax_r = fig.subplots(1, 3, width_ratios=[1, 1.2, 1.1],
                                                        gridspec_kw=dict(wspace=0.5))
         cells = np.zeros((MAX_T, MAX_T))
-        self.img_m = self.ax_m.imshow(cells, cmap="Greys_r", vmin=0, vmax=1)
+        # a two-valued mask explained by its title (white = may attend): no colour bar needed
+        self.img_m = picture(self.ax_m.imshow(cells, cmap="Greys_r", vmin=0, vmax=1))
         self.img_w = self.ax_w.imshow(cells, cmap=matplotlib.colormaps["viridis"].with_extremes(bad="0.9"),
                                       vmin=0, vmax=1)
         cbar = fig.colorbar(self.img_w, ax=self.ax_w, fraction=0.046, pad=0.04)

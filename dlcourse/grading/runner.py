@@ -198,10 +198,8 @@ def _wait_for_cases(r: int, pid: int, out: int, ex_id: str, n: int, seconds: flo
     return {"end": "done", "case": k}
 
 
-def end_other_processes() -> None:
-    """Kill what the student's code left running (a fork bomb's children hold the process limit), and reap it.
-
-    In the sandbox's own PID namespace (the runner is process 2 under bubblewrap) that is every other process;
+def _other_processes() -> list[int]:
+    """In the sandbox's own PID namespace (the runner is process 2 under bubblewrap): every other process;
     elsewhere, the runner's descendants only."""
     me = os.getpid()
     parents = {}
@@ -213,24 +211,49 @@ def end_other_processes() -> None:
             except (OSError, IndexError, ValueError):
                 continue
     if os.environ.get("DLCOURSE_SANDBOX") == "bwrap" and me == 2:
-        victims = [pid for pid in parents if pid not in (1, me)]
-    else:
-        victims, frontier = [], [me]
-        while frontier:
-            children = [pid for pid, ppid in parents.items() if ppid in frontier and pid not in victims]
-            victims += children
-            frontier = children
-    for pid in victims:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-    while True:
-        try:
-            if os.waitpid(-1, os.WNOHANG)[0] == 0:
+        return [pid for pid in parents if pid not in (1, me)]
+    victims, frontier = [], [me]
+    while frontier:
+        children = [pid for pid, ppid in parents.items() if ppid in frontier and pid not in victims]
+        victims += children
+        frontier = children
+    return victims
+
+
+def end_other_processes(rounds: int = 50) -> None:
+    """Kill what the student's code left running (a fork bomb's children hold the process limit), and reap it.
+
+    A fork bomb's processes fork between one listing and the kill: list and kill again until none is left
+    (killed processes fork no more, so the rounds converge)."""
+    for _ in range(rounds):
+        victims = _other_processes()
+        for pid in victims:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        while True:
+            try:
+                if os.waitpid(-1, os.WNOHANG)[0] == 0:
+                    break
+            except ChildProcessError:
                 break
-        except ChildProcessError:
-            break
+        if not victims:
+            return
+        time.sleep(0.01)
+
+
+def _fork(trusted: dict, attempts: int = 5) -> int:
+    """Fork for one exercise; when the process limit is still held by dying processes, clear them and retry."""
+    for attempt in range(attempts):
+        try:
+            return trusted["fork"]()
+        except OSError:
+            if attempt == attempts - 1:
+                raise
+            end_other_processes()
+            time.sleep(0.1 * (attempt + 1))
+    raise AssertionError("unreachable")
 
 
 def grade_exercise(out: int, ex_id: str, spec: dict, namespace: dict, trusted: dict) -> None:
@@ -241,7 +264,7 @@ def grade_exercise(out: int, ex_id: str, spec: dict, namespace: dict, trusted: d
     end_other_processes()
     r, w = os.pipe()
     try:
-        pid = trusted["fork"]()
+        pid = _fork(trusted)
     except OSError as exc:
         os.close(r)
         os.close(w)
