@@ -105,6 +105,8 @@ def collect(paths: list[str]) -> list[tuple[str, list[Path]]]:
                 nbs = sorted(child.rglob("*.ipynb"))
                 if nbs:
                     subs.append((child.name, nbs))
+        elif not p.exists() and not p.is_symlink():
+            raise ValueError(f"submissions: no such file or folder: {raw}")
         else:
             subs.append((p.name, [p]))  # reported as an invalid notebook
     names = [n for n, _ in subs]
@@ -527,20 +529,34 @@ def _fmt(x: float) -> str:
     return f"{round(x, 4):g}"
 
 
+def _header(unit: int) -> list[str]:
+    return ["submission", "status", *[f"exercise {i}" for i in unit_exercises(unit)], "total", "max", "reason"]
+
+
+def check_out_unit(out: Path, unit: int) -> None:
+    """``ValueError`` if ``out`` already holds the grades of other exercises than ``unit``'s."""
+    csv_path = Path(out) / "grades.csv"
+    if not csv_path.exists():
+        return
+    with csv_path.open(newline="", encoding="utf-8") as f:
+        old_header = next(csv.reader(f), None)
+    if old_header and old_header != _header(unit):
+        raise ValueError(f"out already holds grades of other exercises ({csv_path} has columns "
+                         f"{', '.join(old_header[2:-3])}); grade Unit {unit} into another folder")
+
+
 def write_outputs(out: Path, unit: int, grades: list[SubmissionGrade]) -> Path:
     """Write the rows and feedback of ``grades``; rows and feedback of other submissions already in ``out`` stay."""
     ids = list(unit_exercises(unit))
-    header = ["submission", "status", *[f"exercise {i}" for i in ids], "total", "max", "reason"]
+    header = _header(unit)
+    check_out_unit(out, unit)
     out.mkdir(parents=True, exist_ok=True)
     csv_path = out / "grades.csv"
     rows = {}
     if csv_path.exists():
         with csv_path.open(newline="", encoding="utf-8") as f:
             reader = csv.reader(f)
-            old_header = next(reader, None)
-            if old_header and old_header != header:
-                raise ValueError(f"out already holds grades of other exercises ({csv_path} has columns "
-                                 f"{', '.join(old_header[2:-3])}); grade Unit {unit} into another folder")
+            next(reader, None)  # the header, checked above
             rows = {r[0]: r for r in reader if r}
     for g in grades:
         rows[g.name] = [g.name, g.status, *[_fmt(g.exercises[i].score) for i in ids], _fmt(g.total), str(len(ids)),
@@ -586,6 +602,7 @@ def grade(paths: list[str], unit: int, out: Path, limits: Limits = Limits(), job
             if out == nb.resolve() or out in nb.resolve().parents:
                 raise ValueError(f"out must not contain the submissions, got {out}")
     unit_exercises(unit)  # validates the unit before any work
+    check_out_unit(out, unit)  # before grading a class, not after
     env = Environment(library.view()[0], require_sandbox(sandbox), limits)
     probe(env)
     secret = grading_secret(out, secret)
