@@ -305,3 +305,18 @@ def test_release_lays_out_a_student_and_an_instructor_book(tmp_path):
     student = (books[0] / "units" / "a.ipynb").read_text()
     assert "NotImplementedError" in student and "BEGIN SOLUTION" not in student
     assert "BEGIN SOLUTION" in (books[1] / "units" / "a.ipynb").read_text()
+
+
+def test_the_students_book_leaves_out_the_instructors_pages(tmp_path):
+    """Grading, its threat model and the errata of the source notes are for the solutions site only."""
+    from dlcourse.grading.release import assemble_books
+
+    release(ROOT / "units", tmp_path / "out")
+    student, instructor = assemble_books(ROOT, tmp_path / "out")
+    for page in ("instructors", "hub"):
+        assert not (student / "course" / f"{page}.md").exists()
+        assert f"course/{page}" not in (student / "_toc.yml").read_text()
+        assert (instructor / "course" / f"{page}.md").exists()
+        assert f"course/{page}" in (instructor / "_toc.yml").read_text()
+    pages = "\n".join(p.read_text() for p in (student / "course").glob("*.md"))
+    assert "instructors.md" not in pages and "hub.md" not in pages   # no link from a student page to a dropped one

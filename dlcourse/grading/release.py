@@ -148,6 +148,9 @@ def release(source: Path, out: Path) -> ReleaseReport:
 
 
 BOOK_FILES = ("_config.yml", "_toc.yml", "course", "tools")
+# The instructors' pages (grading, its threat model, the errata of the source notes, the hub recipe) are published
+# on the solutions site only: the students' site leaves this part of the table of contents out.
+INSTRUCTOR_PART = re.compile(r"^  - caption: For instructors\n(?:    .*\n)+", re.MULTILINE)
 
 
 def assemble_books(root: Path, out: Path) -> list[Path]:
@@ -173,9 +176,25 @@ def assemble_books(root: Path, out: Path) -> list[Path]:
             elif src.exists():
                 shutil.copy2(src, book / name)
         shutil.copytree(out / version, book / "units")
+        if version == "student":
+            _drop_instructor_pages(book)
         config = book / "_config.yml"
         if config.exists():
             text = re.sub(r"^(\s*execute_notebooks:).*$", r'\1 "off"', config.read_text(), flags=re.MULTILINE)
             config.write_text(text)
         books.append(book)
     return books
+
+
+def _drop_instructor_pages(book: Path) -> None:
+    """Remove the "For instructors" part of the students' book, its pages included."""
+    toc = book / "_toc.yml"
+    if not toc.exists():
+        return
+    text = toc.read_text()
+    part = INSTRUCTOR_PART.search(text)
+    if part is None:
+        return
+    for page in re.findall(r"file:\s*(\S+)", part.group(0)):
+        (book / f"{page}.md").unlink(missing_ok=True)
+    toc.write_text(text.replace(part.group(0), ""))
