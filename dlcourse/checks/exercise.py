@@ -21,6 +21,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+from .library_use import short_name, watch
+
 PASSED, WRONG, NOT_ATTEMPTED, ERROR = "passed", "wrong", "not attempted", "error"
 # The values are right, but the function calls library code that is absent when the exercise is graded
 # (see dlcourse.checks.library_use): the grader would give it 0, so it does not count as passed.
@@ -272,7 +274,10 @@ def _library_use(result: Result, used: list[str]) -> Result:
     """Say which absent library functions the student's function called; right values then become USES_LIBRARY."""
     names = list(dict.fromkeys(used))
     called = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
-    own = ", ".join(f"`{n.split('.')[-1]}`" for n in names[:3])
+    shorts = [short_name(n) for n in names[:3]]
+    # a private helper or a lambda of the library is no name to reuse: then the exercise's own function is meant
+    own = ", ".join(dict.fromkeys(f"`{result.exercise.name if s.split('.')[-1][:1] in '_<' else s}`"
+                                  for s in shorts))
     why = (f"your function calls {called}, which the grader removes: graded work must compute this with NumPy, the "
            f"standard library and what the exercise hands in (write your own {own} in the notebook)")
     if result.status == PASSED:
@@ -283,8 +288,6 @@ def _library_use(result: Result, used: list[str]) -> Result:
 
 
 def _evaluate_cases(exercise: Exercise, fn: Callable, cases: list, used: list) -> Result:
-    from .library_use import watch
-
     for i, case in enumerate(cases):
         try:
             with watch(used):

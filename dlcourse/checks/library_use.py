@@ -9,8 +9,8 @@ reference's; every other call is the harness's (import-time code, the adapters, 
 in, see :data:`STAND_INS`) and is *kept*. Every other function of the package is **absent** while grading.
 The grader builds its sandbox from :func:`run_trace`; :func:`check` warns from the same result (:func:`absent_keys`).
 
-**In the notebook.** :func:`watch` runs the student's function with :func:`sys.setprofile` (and
-:func:`threading.setprofile` for threads it starts) and collects the *outermost* calls into absent functions of the
+**In the notebook.** :func:`watch` runs the student's function with :func:`sys.settrace` (and
+:func:`threading.settrace` for threads it starts; the profiler hooks instead when a debugger already traces) and collects the *outermost* calls into absent functions of the
 package: the function the student called, not what it calls in turn. The trace is computed lazily, once per
 process and package version, at the first check (a few seconds; cached on disk per package version, so later
 kernels start at once); each check then pays only the profiler while the student's function runs. Nothing of this
@@ -278,13 +278,22 @@ def enabled() -> bool:
     return os.environ.get("DLCOURSE_GRADING") != "1"
 
 
+_NAMES: dict = {}     # kept set -> {code object: dotted name or None}, shared by every check of the process
+_SHORT: dict = {}     # dotted name -> the name without its module ("sigmoid", "Adam.update")
+
+
+def short_name(dotted: str) -> str:
+    """What a student would call the function a dotted name reported by :func:`watch` names: ``Adam.update``."""
+    return _SHORT.get(dotted, dotted.rsplit(".", 1)[-1])
+
+
 class _Watcher:
     """Profile function: the outermost calls into package functions that are not kept (absent while grading)."""
 
     def __init__(self, keep: frozenset):
         self.keep = keep
         self.found: dict[str, None] = {}      # dotted names, in the order first called
-        self._absent: dict = {}               # code -> dotted name, or None when present / not the package's
+        self._absent = _NAMES.setdefault(keep, {})   # code -> dotted name, or None (kept, or not the package's)
 
     def _name(self, code, frame):
         try:
@@ -294,14 +303,17 @@ class _Watcher:
             name = None
             if key is not None and key not in self.keep and key[0] != _SELF and code.co_name != "<module>":
                 module = frame.f_globals.get("__name__", "dlcourse")
-                name = f"{module}.{getattr(code, 'co_qualname', code.co_name)}"
+                qualname = getattr(code, "co_qualname", code.co_name)
+                name = f"{module}.{qualname}"
+                _SHORT[name] = qualname
             self._absent[code] = name
         return name
 
     def __call__(self, frame, event, arg):
         if event != "call":
             return
-        name = self._name(frame.f_code, frame)
+        code = frame.f_code
+        name = self._absent[code] if code in self._absent else self._name(code, frame)
         if name is None:
             return
         back = frame.f_back
@@ -323,13 +335,20 @@ def watch(names: list | None = None):
         yield names
         return
     watcher = _Watcher(keep)
-    old = sys.getprofile()
-    old_threads = threading.getprofile() if hasattr(threading, "getprofile") else threading._profile_hook
-    threading.setprofile(watcher)
-    sys.setprofile(watcher)
+    # sys.settrace sees only Python calls (not every C call, as a profiler does): about half the cost. When a debugger
+    # or coverage already traces, the profiler hook is used instead, so that they keep working inside the check.
+    if sys.gettrace() is None:
+        get, set_, thread_get, thread_set = sys.gettrace, sys.settrace, "gettrace", threading.settrace
+    else:
+        get, set_, thread_get, thread_set = sys.getprofile, sys.setprofile, "getprofile", threading.setprofile
+    old = get()
+    hook = "_trace_hook" if thread_get == "gettrace" else "_profile_hook"
+    old_threads = getattr(threading, thread_get)() if hasattr(threading, thread_get) else getattr(threading, hook)
+    thread_set(watcher)
+    set_(watcher)
     try:
         yield names
     finally:
-        sys.setprofile(old)
-        threading.setprofile(old_threads)
+        set_(old)
+        thread_set(old_threads)
         names.extend(watcher.found)
