@@ -18,6 +18,7 @@ from dlcourse.checks import PASSED, USES_LIBRARY, WRONG, check, get_exercise, li
 from dlcourse.checks.registry import EXERCISES, _load_all
 from exercise_support import notebook_solutions
 
+WATCH_LIBRARY_USE = True      # tests/conftest.py turns the watch off elsewhere (references are library code)
 pytestmark = [pytest.mark.unit1, pytest.mark.unit2, pytest.mark.unit3, pytest.mark.unit4, pytest.mark.unit5]
 
 # A student's cell per exercise that calls the library, and the function the warning must name.
