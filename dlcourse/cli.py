@@ -93,6 +93,11 @@ def _workspace(args) -> int:
         print(f"workspace failed: {exc}", file=sys.stderr)
         return 1
     print(report)
+    # Learn once (cached in ~/.cache/dlcourse) which library functions grading removes, so that a student's first
+    # check() does not wait for it; it never raises.
+    from .checks.library_use import kept_keys
+
+    kept_keys()
     return 1 if report.errors else 0
 
 

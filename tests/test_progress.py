@@ -57,8 +57,9 @@ def statuses(unit=None):
 
 
 def another_kernel(cwd, code, env=None):
-    """A separate Python process, as another notebook's kernel is."""
-    proc = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=cwd, capture_output=True, text=True,
+    """A separate Python process, as another notebook's kernel is (the library-use watch off, as in conftest.py)."""
+    code = "import dlcourse.checks.library_use as _u; _u.enabled = lambda: False\n" + textwrap.dedent(code)
+    proc = subprocess.run([sys.executable, "-c", code], cwd=cwd, capture_output=True, text=True,
                           timeout=120, env={**os.environ, **(env or {})})
     assert proc.returncode == 0, proc.stderr
     return proc.stdout
@@ -223,8 +224,8 @@ def test_the_strip_has_one_labelled_square_per_exercise(workspace):
 
 def test_the_palette_is_okabe_ito_and_distinct():
     colours = [bg for bg, _, _ in checks.STATUS_STYLE.values()]
-    assert len(set(colours)) == 4 and {"#0072B2", "#D55E00", "#CC79A7"} <= set(colours)
-    assert len({sym for _, _, sym in checks.STATUS_STYLE.values()}) == 4
+    assert len(set(colours)) == 5 and {"#0072B2", "#D55E00", "#CC79A7", "#E69F00"} <= set(colours)
+    assert len({sym for _, _, sym in checks.STATUS_STYLE.values()}) == 5
 
 
 def test_the_figure(workspace):

@@ -5,7 +5,8 @@ In a notebook::
     from dlcourse.checks import check
     check("1.3", sigmoid_prime)      # prints a pass, or the first thing that is wrong
 
-``progress(1)`` shows which of Unit 1's exercises pass, are wrong, or are not
+``progress(1)`` shows which of Unit 1's exercises pass, are wrong, use the library
+(right values, but computed with library functions the grader removes), or are not
 attempted yet — across notebooks and kernels: in the student workspace (``make lab``)
 every check is remembered in ``.dlcourse-progress.json`` (see :mod:`.records`).
 ``progress.reset()`` (or ``reset_progress()``) forgets it.
@@ -17,14 +18,14 @@ import html as _html
 from typing import Callable
 
 from . import records as _records
-from .exercise import ERROR, NOT_ATTEMPTED, PASSED, WRONG, Exercise, Result, evaluate
+from .exercise import ERROR, NOT_ATTEMPTED, PASSED, USES_LIBRARY, WRONG, Exercise, Result, evaluate
 from .gradcheck import gradcheck, numerical_gradient, numerical_jacobian_vector, rel_error
 from .registry import EXERCISES, _load_all, get_exercise
 
 __all__ = [
     "check", "progress", "reset_progress", "Exercise", "Result", "EXERCISES", "get_exercise", "evaluate",
     "gradcheck", "numerical_gradient", "numerical_jacobian_vector", "rel_error",
-    "PASSED", "WRONG", "NOT_ATTEMPTED", "ERROR",
+    "PASSED", "WRONG", "NOT_ATTEMPTED", "ERROR", "USES_LIBRARY",
 ]
 
 _LATEST: dict[str, Result] = {}      # this kernel's results (also when no workspace remembers them)
@@ -36,6 +37,8 @@ def check(exercise_id: str, fn: Callable, seed: int | None = None) -> Result:
 
     Returns a :class:`Result`, which a notebook displays as one message: a pass,
     "not attempted yet", or the first wrong element with expected vs received and a hint.
+    Right values computed by calling library functions that the grader removes for this exercise
+    (:mod:`.library_use`) are "uses the library", not a pass: the message names the functions to write yourself.
     """
     result = evaluate(get_exercise(exercise_id), fn, seed=seed)
     _LATEST[exercise_id] = result
@@ -46,7 +49,8 @@ def check(exercise_id: str, fn: Callable, seed: int | None = None) -> Result:
 
 # Okabe & Ito's colour-blind-safe palette; every square also carries its status as text.
 STATUS_STYLE = {PASSED: ("#0072B2", "white", "✓"), WRONG: ("#D55E00", "white", "✗"),
-                ERROR: ("#CC79A7", "black", "!"), NOT_ATTEMPTED: ("#E8E8E8", "black", "·")}
+                ERROR: ("#CC79A7", "black", "!"), USES_LIBRARY: ("#E69F00", "black", "⚠"),
+                NOT_ATTEMPTED: ("#E8E8E8", "black", "·")}
 
 
 class Progress(list):
@@ -84,7 +88,8 @@ class Progress(list):
                f'margin-top:3px">{legend}</div></div>'
 
     def _repr_html_(self) -> str:
-        icon = {PASSED: "✅ passed", WRONG: "❌ wrong", NOT_ATTEMPTED: "⏳ not attempted", ERROR: "💥 error"}
+        icon = {PASSED: "✅ passed", WRONG: "❌ wrong", NOT_ATTEMPTED: "⏳ not attempted", ERROR: "💥 error",
+                USES_LIBRARY: "⚠️ uses the library (the grader gives 0)"}
         rows = "".join(f"<tr><td>{i}</td><td>{_html.escape(t)}</td><td>{icon[s]}</td></tr>" for i, t, s in self)
         done = sum(s == PASSED for _, _, s in self)
         where = (f" — remembered in <code>{_html.escape(str(self.source))}</code>" if self.source

@@ -21,7 +21,12 @@ from typing import Any, Callable
 
 import numpy as np
 
+from .library_use import short_name, watch
+
 PASSED, WRONG, NOT_ATTEMPTED, ERROR = "passed", "wrong", "not attempted", "error"
+# The values are right, but the function calls library code that is absent when the exercise is graded
+# (see dlcourse.checks.library_use): the grader would give it 0, so it does not count as passed.
+USES_LIBRARY = "uses the library"
 
 # What each hint level gives, in the order a student opens them (see Exercise.hints).
 HINT_TITLES = ("the idea", "the formula", "a skeleton with blanks")
@@ -131,14 +136,15 @@ class Result:
         return self.status == PASSED
 
     def __str__(self) -> str:
-        icon = {PASSED: "✅", WRONG: "❌", NOT_ATTEMPTED: "⏳", ERROR: "💥"}[self.status]
+        icon = {PASSED: "✅", WRONG: "❌", NOT_ATTEMPTED: "⏳", ERROR: "💥", USES_LIBRARY: "⚠️"}[self.status]
         return f"{icon} Exercise {self.exercise.id} ({self.exercise.title}): {self.message}"
 
     def __repr__(self) -> str:
         return str(self)
 
     def _repr_html_(self) -> str:
-        colour = {PASSED: "#1a7f37", WRONG: "#b35900", NOT_ATTEMPTED: "#555555", ERROR: "#b35900"}[self.status]
+        colour = {PASSED: "#1a7f37", WRONG: "#b35900", NOT_ATTEMPTED: "#555555", ERROR: "#b35900",
+                  USES_LIBRARY: "#8a6d00"}[self.status]
         text = str(self).replace("&", "&amp;").replace("<", "&lt;").replace("\n", "<br>")
         return f'<div style="border-left:4px solid {colour};padding:4px 8px">{text}</div>'
 
@@ -259,9 +265,34 @@ def evaluate(exercise: Exercise, fn: Callable, seed: int | None = None, n_cases:
         return Result(exercise, ERROR, f"expected a function named {exercise.name}, got {type(fn).__name__}")
     rng = np.random.default_rng(seed)
     cases = exercise.cases(rng)[:n_cases]
+    used: list[str] = []      # library functions the student's function called that the grader removes
+    result = _evaluate_cases(exercise, fn, cases, used)
+    return _library_use(result, used) if used else result
+
+
+def _library_use(result: Result, used: list[str]) -> Result:
+    """Say which absent library functions the student's function called; right values then become USES_LIBRARY."""
+    names = list(dict.fromkeys(used))
+    called = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+    shorts = [short_name(n) for n in names[:3]]
+    # a private helper or a lambda of the library is no name to reuse: then the exercise's own function is meant
+    own = ", ".join(dict.fromkeys(f"`{result.exercise.name if s.split('.')[-1][:1] in '_<' else s}`"
+                                  for s in shorts))
+    why = (f"your function calls {called}, which the grader removes: graded work must compute this with NumPy, the "
+           f"standard library and what the exercise hands in (write your own {own} in the notebook)")
+    if result.status == PASSED:
+        return Result(result.exercise, USES_LIBRARY, f"values right, but {why}. As it is, the grader gives this "
+                      "exercise 0.", result.cases_passed, result.cases_total)
+    return Result(result.exercise, result.status, f"{result.message}\nAlso: {why}.", result.cases_passed,
+                  result.cases_total)
+
+
+def _evaluate_cases(exercise: Exercise, fn: Callable, cases: list, used: list) -> Result:
     for i, case in enumerate(cases):
         try:
-            got = as_outputs(exercise.run(fn, case), exercise.outputs)
+            with watch(used):
+                out = exercise.run(fn, case)
+            got = as_outputs(out, exercise.outputs)
         except NotImplementedError:
             start = "\nHint 1 above the exercise gives the idea." if exercise.hints else ""
             return Result(exercise, NOT_ATTEMPTED, "not attempted yet — replace the "
