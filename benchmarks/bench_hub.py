@@ -1,7 +1,7 @@
 """Sizing a JupyterHub for the course: what one student's kernel needs, unit by unit.
 
 Each notebook of a unit runs in a fresh kernel (as a student runs it: top to bottom); a last cell reads the
-kernel's own peak resident memory and CPU time (``resource.getrusage``). A unit's row is the largest peak
+kernel's own peak resident memory (``VmHWM``) and CPU time (``resource.getrusage``). A unit's row is the largest peak
 over its notebooks (what a per-user memory limit must allow) and the CPU seconds of all its notebooks
 (what one student's pass through the unit costs a node). Peak memory and CPU time, unlike wall-clock time,
 hardly depend on what else the machine is doing.
@@ -23,9 +23,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 MEMORY_TARGET_MB = 1536
 CPU_TARGET_S = 120.0
+# The kernel's own peak: VmHWM of /proc/self/status (getrusage's ru_maxrss survives execve, so it would report the
+# larger of the kernel's peak and that of the process that started it).
 MEASURE = ("import resource, json\n"
            "_r = resource.getrusage(resource.RUSAGE_SELF)\n"
-           "print(json.dumps({'peak_mb': _r.ru_maxrss / 1024, 'cpu_s': _r.ru_utime + _r.ru_stime}))")
+           "_hwm = next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmHWM:'))\n"
+           "print(json.dumps({'peak_mb': _hwm / 1024, 'cpu_s': _r.ru_utime + _r.ru_stime}))")
 
 
 def kernel_usage(path: Path, timeout: int = 600) -> dict:

@@ -372,19 +372,23 @@ LENET5 = [("conv", 6, 5, 1, 0), ("relu",), ("maxpool", 2), ("conv", 16, 5, 1, 0)
 
 
 def _parameters_cases(rng):
+    """Two real networks, then random small CNNs whose every layer fits its input (height and width tracked)."""
     cases = [{"input_shape": (1, 8, 8), "layers": CNN_DIGITS}, {"input_shape": (1, 32, 32), "layers": LENET5}]
     while len(cases) < 6:
-        C, H = int(rng.integers(1, 4)), int(rng.integers(12, 25))
-        layers, h = [], H
+        C, H, W = int(rng.integers(1, 4)), int(rng.integers(12, 25)), int(rng.integers(12, 25))
+        layers, h, w, fits = [], H, W, True
         for _ in range(int(rng.integers(1, 3))):
             k, s, p = int(rng.choice([1, 3, 5])), int(rng.integers(1, 3)), int(rng.integers(0, 3))
-            h = (h + 2 * p - k) // s + 1
+            if min(h, w) + 2 * p < k:          # the kernel would not fit: draw another network
+                fits = False
+                break
+            h, w = (h + 2 * p - k) // s + 1, (w + 2 * p - k) // s + 1
             layers += [("conv", int(rng.integers(2, 9)), k, s, p), ("relu",)]
-            if h >= 4:
+            if min(h, w) >= 4:
                 layers.append(("maxpool", 2))
-                h //= 2
-        if h >= 1:
-            cases.append({"input_shape": (C, H, int(rng.integers(12, 25))),
+                h, w = h // 2, w // 2
+        if fits and min(h, w) >= 1:
+            cases.append({"input_shape": (C, H, W),
                           "layers": layers + [("flatten",), ("linear", int(rng.integers(2, 20)))]})
     return cases
 
