@@ -29,14 +29,13 @@ import hashlib
 import json
 import os
 import stat
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
 import nbformat
 
-from .checks.records import ENV_VAR, MARKER, find_workspace  # noqa: F401 - the marker is shared with check()
+from .checks.records import ENV_VAR, MARKER, atomic_write, find_workspace  # noqa: F401 - the marker is shared with check()
 from .grading.release import ReleaseError, find_leaks, student_version
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -145,24 +144,6 @@ def _students(path: Path) -> bool:
     return stat.S_ISLNK(st.st_mode) or not stat.S_ISREG(st.st_mode) or not st.st_mode & stat.S_IWUSR
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    """Write to a temporary file beside ``path``, then rename it over: never a half-written notebook, and a
-    symlink at ``path`` is replaced, never written through."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".dlcourse-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
 def _write_new(path: Path, text: str) -> None:
     """Create ``path``; fail (``FileExistsError``) rather than replace anything already there."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -251,7 +232,7 @@ def build_workspace(dest: Path | str = DEFAULT_DEST, source: Path | str = UNITS,
                 report.unchanged.append(rel)
             elif untouched:
                 if new != entry.get("written"):
-                    _atomic_write(target, text)
+                    atomic_write(target, text)
                     report.updated.append(rel)
                     manifest[rel] = {"written": new, "offered": new, "date": day}
                 else:
@@ -267,7 +248,7 @@ def build_workspace(dest: Path | str = DEFAULT_DEST, source: Path | str = UNITS,
         except OSError as exc:
             report.errors.append(f"{rel}: {exc.strerror or exc}")
     try:
-        _atomic_write(dest / MARKER, json.dumps({"format": FORMAT, "course": "dlcourse", "notebooks": manifest},
+        atomic_write(dest / MARKER, json.dumps({"format": FORMAT, "course": "dlcourse", "notebooks": manifest},
                                                 indent=1, sort_keys=True) + "\n")
     except OSError as exc:
         report.errors.append(f"{MARKER}: {exc.strerror or exc}")

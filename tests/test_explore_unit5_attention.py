@@ -15,16 +15,7 @@ from dlcourse.explore import unit5_attention as att  # noqa: E402
 from dlcourse.explore import unit5_common as common  # noqa: E402
 from dlcourse.layers import attention_forward  # noqa: E402
 from dlcourse.widgets import unit5 as widgets  # noqa: E402
-
-PNG = b"\x89PNG"
-
-
-def changed(demo, name, value):
-    before = demo.data
-    demo.controls[name].value = value
-    assert demo.data is not before
-    assert demo.png.startswith(PNG) and demo.image.value == demo.png
-    return demo.data
+from test_widgets_unit5 import PNG, changed  # noqa: E402, F401  (the unit's widget-test helpers, once)
 
 
 # -- attention explorer --------------------------------------------------------------------------------

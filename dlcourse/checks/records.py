@@ -96,12 +96,15 @@ def _locked(path: Path):
         os.close(fd)
 
 
-def _write(path: Path, results: dict) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".dlcourse-progress-", suffix=".tmp")
+def atomic_write(path: Path, text: str) -> None:
+    """Write to a temporary file beside ``path``, then rename it over: never a half-written file, and a
+    symlink at ``path`` is replaced, never written through (also the workspace's writer)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".dlcourse-", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump({"format": FORMAT, "results": results}, f, indent=1, sort_keys=True)
-            f.write("\n")
+            f.write(text)
+        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -109,6 +112,10 @@ def _write(path: Path, results: dict) -> None:
         except OSError:
             pass
         raise
+
+
+def _write(path: Path, results: dict) -> None:
+    atomic_write(path, json.dumps({"format": FORMAT, "results": results}, indent=1, sort_keys=True) + "\n")
 
 
 def now() -> str:
