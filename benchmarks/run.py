@@ -50,6 +50,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import re
 import math
 import os
 import statistics
@@ -305,6 +306,19 @@ def plant_wrong_answer(folder: Path, ex_id: str, function: str) -> Path:
     raise Failed(f"exercise {ex_id}: no exercise cell in the released instructor notebooks of {folder.name}")
 
 
+def exercise_sources(folder: Path) -> dict:
+    """``{exercise id: the source of its '# Exercise N.k' cell}`` in the notebooks under ``folder``."""
+    import nbformat
+
+    found = {}
+    for path in sorted(folder.rglob("*.ipynb")):
+        for cell in nbformat.read(path, as_version=4).cells:
+            match = re.match(r"#\s*Exercise\s+(\d+\.\d+)\s*:", cell.source) if cell.cell_type == "code" else None
+            if match:
+                found[match.group(1)] = cell.source
+    return found
+
+
 def make_submissions(unit: int, n: int, dest: Path) -> dict:
     """n submissions in ``dest/subs``, cycling complete / untouched / partly wrong; returns name -> expectation.
 
@@ -318,6 +332,11 @@ def make_submissions(unit: int, n: int, dest: Path) -> dict:
     exercises = unit_exercises(unit)
     ids = list(exercises)
     release(unit_folder(unit), dest / "rel")
+    # Plant the wrong answer only where no other exercise's solution calls that function (1.3 reuses 1.2's sigmoid:
+    # breaking 1.2 rightly breaks 1.3 too, which this expectation would not foresee).
+    sources = exercise_sources(dest / "rel" / "instructor")
+    standalone = [e for e in ids if not any(re.search(rf"\b{re.escape(exercises[e].name)}\s*\(", sources.get(o, ""))
+                                            for o in ids if o != e)]
     expected = {}
     for i in range(n):
         kind = ("complete", "untouched", "partly wrong")[i % 3]
@@ -325,7 +344,7 @@ def make_submissions(unit: int, n: int, dest: Path) -> dict:
         shutil.copytree(dest / "rel" / ("student" if kind == "untouched" else "instructor"), dest / "subs" / name)
         scores = {e: (0.0 if kind == "untouched" else 1.0) for e in ids}
         if kind == "partly wrong":
-            wrong = ids[(i // 3) % len(ids)]
+            wrong = standalone[(i // 3) % len(standalone)]
             plant_wrong_answer(dest / "subs" / name, wrong, exercises[wrong].name)
             scores[wrong] = 0.0
         expected[name] = (kind, "not attempted" if kind == "untouched" else "graded", scores)
