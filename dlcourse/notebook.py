@@ -12,15 +12,25 @@ import random
 
 import numpy as np
 
+from ._validate import as_seed
 
-def setup(seed: int = 0, figures: bool = True) -> None:
+
+def setup(rng: int | np.random.Generator = 0, figures: bool = True) -> None:
     """Seed every random number generator the course uses and, unless ``figures=False``, apply the figure style.
+
+    ``rng`` is a seed or a ``Generator`` like everywhere in the course; the global generators (NumPy's legacy one,
+    :mod:`random` and torch's) need an int, so a ``Generator`` gives one int drawn from it
+    (:func:`dlcourse._validate.as_seed`).
 
     The style is :data:`dlcourse.plotting.STYLE` plus a default figure size; inline figures are drawn at twice
     the resolution they are shown at (IPython's ``'retina'`` format), so text stays sharp on HiDPI screens.
     """
+    seed = as_seed(rng)
+    if seed is None:
+        raise TypeError("rng must be an int seed or a numpy.random.Generator for setup() (it seeds the global "
+                        "generators, which need a fixed seed), got None")
     random.seed(seed)
-    np.random.seed(seed)
+    np.random.seed(seed % 2**32)
     try:
         import torch
     except ImportError:  # pragma: no cover - torch is part of the course environment

@@ -294,3 +294,92 @@ class FastRenderer:
             self.fig.set_dpi(dpi)
             self.reset()
             self.render(data)
+
+
+class LayeredRenderer(FastRenderer):
+    """A :class:`FastRenderer` that keeps one static layer per key (Unit 3's race, Unit 5's architecture builder).
+
+    ``FastRenderer`` redraws the whole figure whenever ``view.key(data)`` changes. Here every
+    key gets its own axes, kept hidden in the figure while another key is shown, with its
+    own cached background bitmap and the view's attributes at that time: going back to a
+    key seen before (the race's previous landscape) costs no redraw at all. At most
+    ``max_layers`` layers are kept, the least recently shown dropped first.
+    """
+
+    def __init__(self, fig, view, margins: dict, max_layers: int = 8):
+        from collections import OrderedDict
+
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        self.fig, self.view, self.margins, self.max_layers = fig, view, dict(margins), max_layers
+        self.canvas = FigureCanvasAgg(fig)
+        self.layers = OrderedDict()  # key -> dict(axes, images, state, background)
+        self._key = object()
+        self.full_redraws = 0
+
+    @styled
+    def render(self, data) -> bytes:
+        self._data = data
+        key = self.view.key(data)
+        if key != self._key:
+            self._show(key, data)
+        artists = self.view.update(data)
+        for a in artists:
+            a.set_animated(True)
+        self.canvas.restore_region(self.layers[key]["background"])
+        for a in artists:
+            if a.get_visible():
+                self.fig.draw_artist(a)
+        return self.png(compress_level=1)
+
+    def _show(self, key, data) -> None:
+        if self._key in self.layers:  # remember the view's artists of the layer being left
+            self.layers[self._key]["state"] = dict(self.view.__dict__)
+        for layer in self.layers.values():
+            for artist in layer["axes"] + layer["images"]:
+                artist.set_visible(False)
+        if key in self.layers:
+            layer = self.layers[key]
+            self.layers.move_to_end(key)
+            for artist in layer["axes"] + layer["images"]:
+                artist.set_visible(True)
+            self.view.__dict__.clear()
+            self.view.__dict__.update(layer["state"])
+        else:
+            self._add(key, data)
+        self._key = key
+
+    def _add(self, key, data) -> None:
+        axes_before, images_before = set(self.fig.axes), set(self.fig.images)
+        # subplots_adjust lays out every axes again: keep the hidden layers' axes where they were drawn
+        kept = {ax: ax.get_position(original=True) for ax in axes_before}
+        self.view.__dict__.pop("_transient", None)
+        self.fig.subplots_adjust(**self.margins)
+        self.view.setup(self.fig, data)
+        for ax, position in kept.items():
+            ax.set_position(position)
+        for a in self.view.update(data):
+            a.set_animated(True)
+        self.canvas.draw()
+        self.full_redraws += 1
+        self.layers[key] = {"axes": [a for a in self.fig.axes if a not in axes_before],
+                            "images": [im for im in self.fig.images if im not in images_before],
+                            "state": dict(self.view.__dict__),
+                            "background": self.canvas.copy_from_bbox(self.fig.bbox)}
+        while len(self.layers) > self.max_layers:
+            _, old = self.layers.popitem(last=False)
+            for ax in old["axes"]:
+                ax.remove()
+            for im in old["images"]:
+                im.remove()
+
+    def png(self, compress_level: int = 6) -> bytes:
+        return canvas_png(self.canvas, compress_level)
+
+    def reset(self) -> None:
+        """Drop every layer (after a change of resolution): the next :meth:`render` draws from scratch."""
+        for layer in self.layers.values():
+            for artist in layer["axes"] + layer["images"]:
+                artist.remove()
+        self.layers.clear()
+        self._key = object()

@@ -44,7 +44,7 @@ def problem_of(message: str) -> str:
 def assert_caught(ex_id: str, fn, status: str, fragment: str, seed: int, abs_tol: float = 1e-300):
     """Check ``fn`` against exercise ``ex_id`` and verify the message (see the module's docstring)."""
     ex = get_exercise(ex_id)
-    result = check(ex_id, fn, seed=seed)
+    result = check(ex_id, fn, rng=seed)
     assert result.status == status, result.message
     assert not result.passed
     assert fragment in result.message, result.message
@@ -122,7 +122,7 @@ def assert_solutions_pass(notebook: str, cells: list[str], namespace: dict | Non
             env = dict(base)
         exec(compile(src, f"{notebook}:{ex_id}", "exec"), env)
         for seed in (0, 1, None):
-            result = check(ex_id, env[name], seed=seed)
+            result = check(ex_id, env[name], rng=seed)
             assert result.status == PASSED, f"{notebook}: {result}"
 
 

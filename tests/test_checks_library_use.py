@@ -56,7 +56,7 @@ def define(ex_id: str, source: str):
 @pytest.mark.parametrize("ex_id", sorted(CALLS))
 def test_a_function_that_calls_the_library_is_told_so_by_name(ex_id):
     source, name = CALLS[ex_id]
-    result = check(ex_id, define(ex_id, source), seed=0)
+    result = check(ex_id, define(ex_id, source), rng=0)
     assert result.status == USES_LIBRARY and not result.passed, result
     assert "values right" in result.message and name in result.message, result.message
     assert "the grader removes" in result.message and "NumPy" in result.message
@@ -66,7 +66,7 @@ def test_a_function_that_calls_the_library_is_told_so_by_name(ex_id):
 
 @pytest.mark.parametrize("ex_id", sorted(HONEST))
 def test_an_honest_numpy_solution_gets_no_warning(ex_id):
-    result = check(ex_id, define(ex_id, HONEST[ex_id]), seed=0)
+    result = check(ex_id, define(ex_id, HONEST[ex_id]), rng=0)
     assert result.status == PASSED and "grader" not in result.message, result
 
 
@@ -83,7 +83,7 @@ def test_calling_the_reference_itself_is_named_for_every_exercise(ex_id):
     def wrapper(*args, **kwargs):
         return ref(*args, **kwargs)
 
-    result = check(ex_id, wrapper, seed=0)
+    result = check(ex_id, wrapper, rng=0)
     assert result.status == USES_LIBRARY, result
     assert f"{ref.__module__}.{ref.__qualname__}" in result.message
     # a private helper or a lambda is no name to reuse: the student is told to write the exercise's function
@@ -93,7 +93,7 @@ def test_calling_the_reference_itself_is_named_for_every_exercise(ex_id):
 
 def test_a_wrong_answer_that_calls_the_library_is_wrong_and_says_so_too():
     fn = define("1.2", "import dlcourse.activations as A\ndef sigmoid(x):\n    return A.sigmoid(x) + 1")
-    result = check("1.2", fn, seed=0)
+    result = check("1.2", fn, rng=0)
     assert result.status == WRONG
     assert result.message.splitlines()[-1].startswith("Also: your function calls dlcourse.activations.sigmoid")
 
@@ -102,7 +102,7 @@ def test_a_call_from_a_thread_is_seen():
     fn = define("1.2", "import threading\nfrom dlcourse.activations import sigmoid as s\n"
                        "def sigmoid(x):\n    out = {}\n    t = threading.Thread(target=lambda: out.update(y=s(x)))\n"
                        "    t.start(); t.join()\n    return out['y']")
-    result = check("1.2", fn, seed=0)
+    result = check("1.2", fn, rng=0)
     assert result.status == USES_LIBRARY and "dlcourse.activations.sigmoid" in result.message
 
 
@@ -110,7 +110,7 @@ def test_only_the_outermost_library_call_is_named():
     """sigmoid_derivative calls sigmoid inside: the student called sigmoid_derivative, so only it is named."""
     fn = define("1.3", "from dlcourse.activations import sigmoid_derivative\n"
                        "def sigmoid_prime(x):\n    return sigmoid_derivative(x)")
-    result = check("1.3", fn, seed=0)
+    result = check("1.3", fn, rng=0)
     assert result.status == USES_LIBRARY
     assert "dlcourse.activations.sigmoid_derivative" in result.message
     assert "dlcourse.activations.sigmoid," not in result.message and "sigmoid which" not in result.message
@@ -121,16 +121,16 @@ def test_what_an_exercise_hands_in_is_no_library_use():
     mul = define("1.4", "from dlcourse.graph import Value\n"
                         "def mul(a, b):\n    y = a.data * b.data\n"
                         "    return Value(y, children=(a, b), op='*', local_grads=(b.data, a.data))")
-    result = check("1.4", mul, seed=0)
+    result = check("1.4", mul, rng=0)
     assert result.status == PASSED, result
 
 
 def test_progress_shows_library_use_apart_from_a_pass():
-    check("1.2", define("1.2", CALLS["1.2"][0]), seed=0)
+    check("1.2", define("1.2", CALLS["1.2"][0]), rng=0)
     rows = {i: s for i, _, s in progress(1)}
     assert rows["1.2"] == USES_LIBRARY
     assert "uses the library" in progress(1)._repr_html_() and "⚠" in progress(1).strip_html()
-    check("1.2", define("1.2", HONEST["1.2"]), seed=0)
+    check("1.2", define("1.2", HONEST["1.2"]), rng=0)
     assert {i: s for i, _, s in progress(1)}["1.2"] == PASSED
 
 
@@ -139,7 +139,7 @@ def test_nothing_is_watched_or_traced_while_grading(monkeypatch):
     monkeypatch.setattr(library_use, "_KEPT", library_use._UNKNOWN)
     monkeypatch.setattr(library_use, "run_trace", lambda *a, **k: pytest.fail("traced while grading"))
     monkeypatch.setattr(library_use, "package_digest", lambda: pytest.fail("traced while grading"))
-    result = check("1.2", define("1.2", CALLS["1.2"][0]), seed=0)
+    result = check("1.2", define("1.2", CALLS["1.2"][0]), rng=0)
     assert result.status == PASSED and library_use._KEPT is library_use._UNKNOWN
 
 
@@ -151,7 +151,7 @@ def test_a_failed_trace_means_no_warning_never_an_error(monkeypatch, tmp_path):
         raise library_use.TraceError("no")
 
     monkeypatch.setattr(library_use, "run_trace", broken)
-    assert check("1.2", define("1.2", CALLS["1.2"][0]), seed=0).status == PASSED
+    assert check("1.2", define("1.2", CALLS["1.2"][0]), rng=0).status == PASSED
 
 
 def test_the_trace_is_remembered_per_package_version(monkeypatch, tmp_path):
@@ -185,7 +185,7 @@ def test_the_notebooks_own_solutions_get_no_warning(folder):
         for src in cells:
             exec(compile(src, notebook, "exec"), env)
             ex_id, name = src.split("Exercise ")[1].split(":")[0], src.split(": ")[1].split()[0]
-            result = check(ex_id, env[name], seed=0)
+            result = check(ex_id, env[name], rng=0)
             assert result.status == PASSED and "grader" not in result.message, f"{notebook}: {result}"
 
 
@@ -200,10 +200,10 @@ def test_the_grader_agrees_with_the_warning_on_one_exercise_per_unit(tmp_path):
 
     prelude = "import math\nimport numpy as np"
     for unit, ex_id in AGREE.items():
-        assert check(ex_id, define(ex_id, CALLS[ex_id][0]), seed=0).status == USES_LIBRARY
+        assert check(ex_id, define(ex_id, CALLS[ex_id][0]), rng=0).status == USES_LIBRARY
         calls = write_nb(tmp_path / f"u{unit}" / "calls.ipynb", [prelude, CALLS[ex_id][0]])
         honest_src = HONEST.get(ex_id) or solution_cells(unit)[ex_id]
-        assert check(ex_id, define(ex_id, prelude + "\n" + honest_src), seed=0).status == PASSED
+        assert check(ex_id, define(ex_id, prelude + "\n" + honest_src), rng=0).status == PASSED
         honest = write_nb(tmp_path / f"u{unit}" / "honest.ipynb", [prelude, honest_src])
         graded = {g.name: g for g in grade([str(calls), str(honest)], unit, tmp_path / f"out{unit}", limits=FAST,
                                           sandbox=False, progress=False)}

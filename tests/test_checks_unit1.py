@@ -219,14 +219,14 @@ def test_a_wrong_answer_is_caught_with_a_clear_message(ex_id, fn, status, fragme
 
 
 def test_softmax_grad_not_divided_by_n_is_n_times_too_big():
-    result = check("1.7", xent_grad_not_divided_by_n, seed=0)
+    result = check("1.7", xent_grad_not_divided_by_n, rng=0)
     m = PROBLEM.match(problem_of(result.message))
     n = len(get_exercise("1.7").cases(np.random.default_rng(0))[0]["labels"])
     assert float(m["rec"]) == pytest.approx(n * float(m["exp"]), rel=1e-4)
 
 
 def test_sigmoid_without_the_overflow_guard_fails_on_the_extreme_case():
-    result = check("1.2", sigmoid_naive, seed=0)
+    result = check("1.2", sigmoid_naive, rng=0)
     assert result.cases_passed == 2  # the random cases pass; x = -1000 overflows
     assert "test case 3" in result.message
 
@@ -264,13 +264,13 @@ def test_the_saliency_cases_have_active_and_inactive_hidden_units():
 
 
 def test_results_are_reproducible_with_a_seed():
-    a = check("1.5", tanh_one_minus_t, seed=5)
-    b = check("1.5", tanh_one_minus_t, seed=5)
+    a = check("1.5", tanh_one_minus_t, rng=5)
+    b = check("1.5", tanh_one_minus_t, rng=5)
     assert a.message == b.message
 
 
 def test_evaluate_can_limit_the_cases():
-    result = evaluate(get_exercise("1.2"), sigmoid_naive, seed=0, n_cases=2)
+    result = evaluate(get_exercise("1.2"), sigmoid_naive, rng=0, n_cases=2)
     assert result.status == PASSED and result.cases_total == 2
 
 
@@ -314,7 +314,7 @@ def test_progress_reflects_the_statuses():
 
 
 def test_result_html_is_escaped():
-    result = check("1.6", linear_backward_grad_w_transposed, seed=0)
+    result = check("1.6", linear_backward_grad_w_transposed, rng=0)
     html = result._repr_html_()
     assert "❌ Exercise 1.6" in html and "<br>Open hint 2 above the exercise" in html
     result.message = "x < 0 & y\nsecond line"
@@ -377,7 +377,7 @@ def test_an_output_that_repeats_an_input_is_named():
 def test_the_boundary_slip_of_the_perceptron_is_explained_without_a_negative_zero_ratio():
     """`<` instead of `<=` skips the update on the boundary, where w = 0: the message says so (it used to print
     "every value is -0 times the expected one")."""
-    result = check("1.1", perceptron_strict_inequality, seed=0)
+    result = check("1.1", perceptron_strict_inequality, rng=0)
     assert result.status == WRONG
     assert "times the expected" not in result.message and not re.search(r"-0(?![.\d])", result.message)
     assert "it is the input w, unchanged" in result.message

@@ -284,7 +284,7 @@ def test_a_wrong_answer_is_caught_with_a_clear_message(ex_id, fn, status, fragme
 
 def test_the_adam_check_names_the_first_wrong_step():
     """Shared state is right while there is one parameter, wrong from the first step with two."""
-    result = check("3.6", AdamSharedState, seed=0)
+    result = check("3.6", AdamSharedState, rng=0)
     assert "test case 2" in result.message  # the first case has one parameter, and passes
 
 
@@ -292,12 +292,12 @@ def test_the_adam_check_names_the_first_wrong_step():
 def test_the_eps_placement_is_caught_at_the_latest_where_eps_is_large(seed):
     """sqrt(v + eps) differs from sqrt(v) + eps where v is small, and always on the case with eps = 0.1."""
     for ex_id, wrong in (("3.4", rmsprop_eps_inside), ("3.6", AdamEpsInside)):
-        r = check(ex_id, wrong, seed=seed)
+        r = check(ex_id, wrong, rng=seed)
         assert r.status == WRONG and r.cases_passed <= 2
 
 
 def test_the_notes_momentum_buffer_is_reported_as_a_factor_lr():
-    result = check("3.2", momentum_notes_convention, seed=0)
+    result = check("3.2", momentum_notes_convention, rng=0)
     lr = get_exercise("3.2").cases(np.random.default_rng(0))[result.cases_passed]["lr"]
     assert f"(every value is {lr:.4g} times the expected one" in result.message
 
@@ -320,7 +320,7 @@ def test_case_descriptions_are_readable():
     assert "shapes=(2, 3), (3,)" in describe_case(get_exercise("3.6").cases(np.random.default_rng(0))[1])
     assert "quadratic" in repr(QuadraticGradient(np.eye(2), np.zeros(2)))
     assert list(Listed([(1,)], "shapes")) == [(1,)]
-    r = check("3.8", clip_each_array, seed=0)
+    r = check("3.8", clip_each_array, rng=0)
     assert "grads=2 arrays of shapes (3,), (2, 2)" in r.message
 
 

@@ -304,11 +304,11 @@ def test_a_wrong_answer_is_caught_with_a_clear_message(ex_id, fn, status, fragme
 def test_other_correct_answers_pass(ex_id, fn):
     """Checks by property accept every correct answer, not only the reference's choices."""
     for seed in SEEDS:
-        assert check(ex_id, fn, seed=seed).status == PASSED
+        assert check(ex_id, fn, rng=seed).status == PASSED
 
 
 def test_wrong_messages_name_the_received_and_expected_values():
-    result = check("4.3", dropout_scales_by_keep, seed=0)
+    result = check("4.3", dropout_scales_by_keep, rng=0)
     m = re.search(r"output at index \((\d+), (\d+)\) is ([-\d.e+]+), expected ([-\d.e+]+)", result.message)
     assert m, result.message
     case = get_exercise("4.3").cases(np.random.default_rng(0))[result.cases_passed]

@@ -459,7 +459,7 @@ def test_a_wrong_number_of_outputs_names_the_missing_one():
     def lstm_returns_h_only(x, h_prev, c_prev, weight_ih, weight_hh, bias_ih, bias_hh):
         return lstm_without_tanh_of_c(x, h_prev, c_prev, weight_ih, weight_hh, bias_ih, bias_hh)[0]
 
-    result = check("5.6", lstm_returns_h_only, seed=0)
+    result = check("5.6", lstm_returns_h_only, rng=0)
     assert result.status == WRONG and "h is missing" in result.message
 
 

@@ -37,7 +37,7 @@ def fresh_progress(monkeypatch):
 def test_the_reference_passes(ex_id):
     ex = get_exercise(ex_id)
     for seed in SEEDS + [None]:
-        result = check(ex_id, ex.reference, seed=seed)
+        result = check(ex_id, ex.reference, rng=seed)
         assert result.status == PASSED and result.passed, result.message
         assert result.cases_passed == result.cases_total > 0
         assert str(result).startswith("✅ Exercise " + ex_id)
@@ -48,7 +48,7 @@ def test_another_exception_is_an_error_pointing_to_a_hint(ex_id):
     def broken(*args, **kwargs):
         raise KeyError("boom")
 
-    result = check(ex_id, broken, seed=0)
+    result = check(ex_id, broken, rng=0)
     assert result.status == ERROR
     assert "raised KeyError: 'boom' on test case 1" in result.message
     assert result.message.endswith("\n" + next_hint(get_exercise(ex_id), 1))
@@ -78,7 +78,7 @@ def test_a_wrong_output_is_named(ex_id):
         out[-1] = np.asarray(out[-1], dtype=float) + 1.0
         return tuple(out)
 
-    result = check(ex_id, last_output_off, seed=0)
+    result = check(ex_id, last_output_off, rng=0)
     assert result.status == WRONG and f"{last} " in result.message, result.message
     assert "output 1" not in result.message
 
@@ -90,7 +90,7 @@ def test_a_tuple_of_the_wrong_length_is_wrong_and_says_what_to_return(ex_id):
     def too_short(**kwargs):
         return tuple(ex.reference(**kwargs))[:-1]
 
-    result = check(ex_id, too_short, seed=0)
+    result = check(ex_id, too_short, rng=0)
     assert result.status == WRONG, result.message
     assert f"must return a tuple ({', '.join(ex.outputs)}), got a tuple of {len(ex.outputs) - 1} values" \
         in result.message
@@ -100,7 +100,7 @@ def test_a_tuple_of_the_wrong_length_is_wrong_and_says_what_to_return(ex_id):
 @pytest.mark.parametrize("returned, match", [(None, "got None (is the `return` line missing?)"), ("w", "got something else"),
                                              ([[1.0], [1.0, 2.0]], "got something else")])
 def test_a_return_value_that_is_not_numbers_is_wrong_not_an_error(returned, match):
-    result = check("1.2", lambda x: returned, seed=0)
+    result = check("1.2", lambda x: returned, rng=0)
     assert result.status == WRONG and match in result.message, result.message
 
 
@@ -108,7 +108,7 @@ def test_folds_returned_as_a_list_of_index_arrays_get_a_clear_message():
     def list_of_folds(y, k):
         return [np.arange(i, len(y), k) for i in range(k)]   # folds of different lengths, a ragged list
 
-    result = check("4.1", list_of_folds, seed=0)
+    result = check("4.1", list_of_folds, rng=0)
     assert result.status == WRONG
     assert "one fold id per sample" in result.message and "not a list of folds" in result.message
     assert "inhomogeneous" not in result.message
@@ -160,7 +160,7 @@ def test_the_wrong_answers_cover_every_exercise():
 def test_no_failure_message_contains_a_solution_line(ex_id, fn):
     ex = get_exercise(ex_id)
     for seed in (0, 1):
-        result = check(ex_id, fn, seed=seed)
+        result = check(ex_id, fn, rng=seed)
         assert result.status != PASSED
         leaks = leaked_lines(result.message, SOLUTIONS[ex_id])
         assert not leaks, f"{result.message}\ngives away {leaks}"

@@ -237,7 +237,7 @@ def test_control_each_attack_wins_against_the_plain_library(route):
     for ex in EXERCISES.values():
         if route in routes_for(ex):
             fn = _namespace([HELPERS, attack_cell(ex, route)])[ex.name]
-            result = evaluate(ex, fn, seed=1)
+            result = evaluate(ex, fn, rng=1)
             assert result.passed, (ex.id, route, result.message)
 
 
@@ -246,14 +246,14 @@ def test_control_the_process_routes_win_against_the_plain_library(route):
     for ex_id in ("1.2", "2.4", "5.4"):
         ex = EXERCISES[ex_id]
         fn = _namespace([HELPERS, attack_cell(ex, route)])[ex.name]
-        assert evaluate(ex, fn, seed=1, n_cases=2).passed
+        assert evaluate(ex, fn, rng=1, n_cases=2).passed
 
 
 @pytest.mark.parametrize("kind", list(OTHER))
 def test_control_the_other_libraries_win_against_the_plain_library(kind):
     for ex_id, src in OTHER[kind].items():
         fn = _namespace([src])[EXERCISES[ex_id].name]
-        assert evaluate(EXERCISES[ex_id], fn, seed=1).passed, (kind, ex_id)
+        assert evaluate(EXERCISES[ex_id], fn, rng=1).passed, (kind, ex_id)
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,7 @@
 """One name for one concept: functions that draw random numbers take ``rng`` (a seed or a Generator).
 
-``seed=`` is gone from the public API (issue 14, point 6) except for the few functions listed in
-``SEED_EXCEPTIONS``, each with the reason it keeps the name.
+``seed=`` is gone from the public API (issue 14, point 6) with no exception (``SEED_EXCEPTIONS`` is empty and a
+test keeps it so).
 """
 
 import ast
@@ -19,17 +19,8 @@ pytestmark = pytest.mark.unit1
 
 PACKAGE = pathlib.Path(dlcourse.__file__).parent
 
-# "module.qualname": why it still takes ``seed``
-SEED_EXCEPTIONS = {
-    "dlcourse.notebook.setup":
-        "seeds the global generators (numpy's legacy one, random, torch) like torch.manual_seed: "
-        "it needs an int, a Generator has no meaning there",
-    "dlcourse.checks.check":
-        "the exercise API every notebook's check cell and the grader's tests call with seed=; its files belong "
-        "to the exercise helpers of this session (checks/__init__.py, checks/exercise.py): rename with them",
-    "dlcourse.checks.exercise.evaluate":
-        "the engine behind check(..., seed=) (same reason); Exercise.cases already takes rng",
-}
+# "module.qualname": why it still takes ``seed`` (none left: setup, check and evaluate take rng too)
+SEED_EXCEPTIONS: dict[str, str] = {}
 
 CALLS = [  # (function, positional arguments)
     (data.make_moons, (20,)), (data.make_circles, (20,)), (data.make_xor, (20,)), (data.make_spirals, (20,)),
@@ -120,3 +111,37 @@ def test_a_lab_gives_the_same_numbers_for_rng_as_it_did_for_seed():
     np.testing.assert_array_equal(g1.grad(np.array([0.0, 0.0])), g2.grad(np.array([0.0, 0.0])))
     with pytest.raises(TypeError, match="^rng must be"):
         landscapes.noisy(landscapes.rosenbrock, rng="x")
+
+
+def test_check_and_evaluate_take_rng_a_seed_or_a_generator():
+    from dlcourse.checks import check, evaluate, get_exercise
+    from dlcourse.checks.exercise import PASSED
+
+    ex = get_exercise("1.2")
+    by_int = evaluate(ex, ex.reference, rng=4)
+    by_gen = evaluate(ex, ex.reference, rng=np.random.default_rng(4))
+    assert by_int.status == by_gen.status == PASSED
+    assert by_int.cases_total == by_gen.cases_total
+    wrong = evaluate(ex, lambda x: np.asarray(x) * 0.0, rng=4)      # an input that makes it fail: a wrong function
+    assert wrong.status != PASSED
+    with pytest.raises(TypeError, match="rng must be None, an int seed or a numpy.random.Generator"):
+        evaluate(ex, ex.reference, rng="4")
+    with pytest.raises(TypeError, match="seed"):
+        check("1.2", ex.reference, seed=4)
+
+
+def test_setup_takes_rng_and_a_generator_reproduces_it():
+    from dlcourse.notebook import setup
+
+    setup(rng=3, figures=False)
+    a = np.random.rand(3)
+    setup(3, figures=False)
+    np.testing.assert_array_equal(a, np.random.rand(3))
+    setup(rng=np.random.default_rng(9), figures=False)
+    b = np.random.rand(3)
+    setup(rng=np.random.default_rng(9), figures=False)
+    np.testing.assert_array_equal(b, np.random.rand(3))
+    with pytest.raises(TypeError, match="rng must be an int seed or a numpy.random.Generator"):
+        setup(rng=None, figures=False)
+    with pytest.raises(TypeError, match="seed"):
+        setup(seed=0, figures=False)

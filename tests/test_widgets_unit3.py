@@ -542,7 +542,7 @@ def test_a_students_unwritten_or_broken_optimizer_does_not_break_the_race():
 
 
 def test_layered_renderer_keeps_one_background_per_key():
-    from dlcourse.explore.unit3_common import LayeredRenderer
+    from dlcourse.plotting import LayeredRenderer
     from dlcourse.plotting import MARGINS
 
     fig = Figure(figsize=(8, 3))

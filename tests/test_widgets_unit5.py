@@ -193,6 +193,29 @@ def test_architecture_builder():
     assert "parameters" in demo.caption.value
 
 
+
+def test_architecture_builder_keeps_one_static_layer_per_network():
+    """Switching back to a network redraws nothing, and shows exactly the picture it showed before.
+
+    Fails if the cache is keyed on something else than the network (a stale AlexNet layer under VGG-16's bars would
+    give a different picture) or dropped (full_redraws would grow on every switch: the 108 ms row of issue 14).
+    """
+    demo = widgets.make_architecture_builder("VGG-16")
+    first = bytes(demo.image.value)
+    demo.controls["name"].value = "AlexNet"
+    alexnet = bytes(demo.image.value)
+    assert alexnet != first
+    redraws = demo.renderer.full_redraws
+    demo.controls["name"].value = "VGG-16"
+    assert bytes(demo.image.value) == first
+    demo.controls["name"].value = "AlexNet"
+    assert bytes(demo.image.value) == alexnet
+    assert demo.renderer.full_redraws == redraws
+    demo.controls["name"].value = "ResNet-18"       # a network not shown before: one full draw
+    assert demo.renderer.full_redraws == redraws + 1
+    assert demo.data.name == "ResNet-18" and "ResNet-18" in demo.renderer.view.title.get_text()
+
+
 # -- RNN unroller --------------------------------------------------------------------------------------
 def test_unroller_gradient_norms_match_torch_autograd(torch):
     T = 12

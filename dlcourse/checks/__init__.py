@@ -32,15 +32,17 @@ _LATEST: dict[str, Result] = {}      # this kernel's results (also when no works
 _TIMES: dict[str, str] = {}          # when each of them was checked (UTC, as in the progress file)
 
 
-def check(exercise_id: str, fn: Callable, seed: int | None = None) -> Result:
+def check(exercise_id: str, fn: Callable, rng=None) -> Result:
     """Check a student's function for exercise ``exercise_id`` on fresh random inputs.
+
+    ``rng`` (a seed or a ``Generator``; default: fresh entropy) draws the inputs: pass one to repeat a check exactly.
 
     Returns a :class:`Result`, which a notebook displays as one message: a pass,
     "not attempted yet", or the first wrong element with expected vs received and a hint.
     Right values computed by calling library functions that the grader removes for this exercise
     (:mod:`.library_use`) are "uses the library", not a pass: the message names the functions to write yourself.
     """
-    result = evaluate(get_exercise(exercise_id), fn, seed=seed)
+    result = evaluate(get_exercise(exercise_id), fn, rng=rng)
     _LATEST[exercise_id] = result
     _TIMES[exercise_id] = _records.now()
     _records.record(exercise_id, result.status)      # never raises; off when DLCOURSE_GRADING=1

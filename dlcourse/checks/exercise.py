@@ -21,6 +21,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from .._validate import as_rng
 from .library_use import short_name, watch
 
 PASSED, WRONG, NOT_ATTEMPTED, ERROR = "passed", "wrong", "not attempted", "error"
@@ -259,12 +260,11 @@ def _where(idx: tuple) -> str:
     return f" at index {idx}" if idx else ""
 
 
-def evaluate(exercise: Exercise, fn: Callable, seed: int | None = None, n_cases: int | None = None) -> Result:
-    """Run ``fn`` and the reference on fresh random cases; return a :class:`Result`."""
+def evaluate(exercise: Exercise, fn: Callable, rng=None, n_cases: int | None = None) -> Result:
+    """Run ``fn`` and the reference on fresh random cases drawn with ``rng`` (a seed or a Generator); a :class:`Result`."""
     if not callable(fn):
         return Result(exercise, ERROR, f"expected a function named {exercise.name}, got {type(fn).__name__}")
-    rng = np.random.default_rng(seed)
-    cases = exercise.cases(rng)[:n_cases]
+    cases = exercise.cases(as_rng(rng))[:n_cases]
     used: list[str] = []      # library functions the student's function called that the grader removes
     result = _evaluate_cases(exercise, fn, cases, used)
     return _library_use(result, used) if used else result

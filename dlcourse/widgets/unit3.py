@@ -10,8 +10,8 @@ from ..explore import unit3_init as ui
 from ..explore import unit3_race as ur
 from ..explore import unit3_real_race as rr
 from ..explore import unit3_schedules as us
-from ..explore.unit3_common import LayeredRenderer
 from ..landscapes import LANDSCAPES
+from ..plotting import LayeredRenderer
 from .base import Demo, dropdown, set_range, slider
 
 

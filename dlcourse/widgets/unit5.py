@@ -15,6 +15,7 @@ from ..explore import unit5_conv as conv
 from ..explore import unit5_forecast as fc
 from ..explore import unit5_rnn as rnn
 from ..explore import unit5_text as txt
+from ..plotting import LayeredRenderer
 from .base import Demo, dropdown, slider
 
 CUSTOM = "custom"
@@ -119,6 +120,10 @@ class ArchitectureBuilder(Demo):
                          hint="compare where AlexNet and VGG keep their parameters and where they spend their "
                               "multiply-adds; change the input size and watch the first fully connected layer; "
                               "then deepen the gradient-flow stack.", text=arch.describe_architecture)
+
+    def make_renderer(self):
+        # one cached static layer (axes, tick labels, legend) per network: switching back redraws nothing
+        return LayeredRenderer(self.fig, self.plot, self.margins)
 
     def reconfigure(self, name, value) -> None:
         self.controls["size"].value = arch.SPECS[value]["input"][1]
