@@ -316,3 +316,34 @@ def test_missing_bubblewrap_stops_grading_with_the_install_command(tmp_path, mon
     with pytest.raises(GraderSetupError, match="apt-get install bubblewrap"):
         grade([str(tmp_path / "a.ipynb")], 1, tmp_path / "out", progress=False)
     assert not (tmp_path / "out" / "grades.csv").exists()
+
+
+def test_a_decomposed_name_is_the_same_student_in_rows_and_feedback(tmp_path):
+    """macOS writes "Zoë" decomposed (e + U+0308). grade must treat it as the gradebook does (NFC): one name, one row,
+    one feedback file without a hash suffix, and a regrade under the composed spelling replaces the row.
+
+    Fails if ``collect``/``write_outputs``/``feedback_name`` compare raw strings: two rows for one student, and a
+    feedback file called "Zoë-<hash>.md".
+    """
+    import unicodedata
+
+    from dlcourse.grading.grade import ExerciseGrade, SubmissionGrade, unit_exercises, write_outputs
+
+    composed, decomposed = "Zoë", unicodedata.normalize("NFD", "Zoë")
+    assert composed != decomposed
+    write_nb(tmp_path / "class" / decomposed / "1.2-activations.ipynb", ["x = 1"])
+    (name, _), = collect([str(tmp_path / "class")])
+    assert name == composed
+    assert feedback_name(decomposed) == feedback_name(composed) == composed
+
+    ids = list(unit_exercises(1))
+    out = tmp_path / "out"
+    half = {i: ExerciseGrade(score=0.5) for i in ids}
+    full = {i: ExerciseGrade(score=1.0) for i in ids}
+    csv_path = write_outputs(out, 1, [SubmissionGrade(decomposed, exercises=half)])   # as an older run wrote it
+    write_outputs(out, 1, [SubmissionGrade(composed, exercises=full)])
+    graded = rows(out)
+    assert list(graded) == [composed], graded
+    assert graded[composed]["total"] == str(len(ids))
+    assert sorted(p.name for p in (out / "feedback").iterdir()) == [f"{composed}.md"]
+    assert csv_path.read_text(encoding="utf-8").count(composed) == 1

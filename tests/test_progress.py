@@ -246,3 +246,17 @@ def test_the_figure(workspace):
     assert all(t.get_fontsize() >= 9 for t in ax.texts)
     assert "1 of" in ax.get_title()
     plt.close(fig)
+
+
+def test_the_plain_text_table_keeps_its_columns_with_every_status():
+    """The title column starts at one place on every row, also beside "uses the library" (the longest status).
+
+    Fails with a fixed status width narrower than a status (it was 14: the ⚠ rows' titles were pushed right).
+    """
+    from dlcourse.checks import USES_LIBRARY, Progress
+
+    rows = Progress([("1.1", "Sigmoid", PASSED), ("1.2", "Softplus", USES_LIBRARY), ("1.3", "Tanh", NOT_ATTEMPTED),
+                     ("1.4", "ReLU", WRONG), ("1.5", "GELU", ERROR)])
+    table = str(rows).splitlines()[:-1]
+    starts = {line.index(title) for line, title in zip(table, ["title", "Sigmoid", "Softplus", "Tanh", "ReLU", "GELU"])}
+    assert len(starts) == 1, table

@@ -61,8 +61,9 @@ class Progress(list):
     source = None   # the progress file the rows came from (None: this kernel only)
 
     def __str__(self) -> str:
-        lines = [f"{'exercise':<9} {'status':<14} title"]
-        lines += [f"{i:<9} {s:<14} {t}" for i, t, s in self]
+        width = max([len("status"), *(len(s) for _, _, s in self)])   # "uses the library" is the longest status
+        lines = [f"{'exercise':<9} {'status':<{width}} title"]
+        lines += [f"{i:<9} {s:<{width}} {t}" for i, t, s in self]
         done = sum(s == PASSED for _, _, s in self)
         where = f" (remembered in {self.source})" if self.source else " (this kernel only: no workspace found)"
         return "\n".join(lines + [f"{done} of {len(self)} passed{where}"])

@@ -31,7 +31,6 @@ import re
 import secrets
 import tempfile
 import time
-import unicodedata
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -42,6 +41,7 @@ import numpy as np
 from ..checks.exercise import BadReturn, as_outputs, compare_outputs
 from ..checks.registry import EXERCISES, _load_all
 from . import library
+from .gradebook import name_key
 from .library import GraderSetupError
 from .protocol import decode, encode
 from .sandbox import Limits, bubblewrap_problem, run_notebook
@@ -109,6 +109,8 @@ def collect(paths: list[str]) -> list[tuple[str, list[Path]]]:
             raise ValueError(f"submissions: no such file or folder: {raw}")
         else:
             subs.append((p.name, [p]))  # reported as an invalid notebook
+    # one name per student however the file system spelled it (macOS writes "Zoë" decomposed): the gradebook's key
+    subs = [(name_key(n) or n, nbs) for n, nbs in subs]
     names = [n for n, _ in subs]
     return [(f"{n}-{i}" if names.count(n) > 1 else n, nbs) for i, (n, nbs) in enumerate(subs)]
 
@@ -517,8 +519,10 @@ def require_sandbox(sandbox: bool | None) -> bool:
 # -- results ---------------------------------------------------------------------------------------------------------
 def feedback_name(name: str) -> str:
     """A file name for a submission: Unicode letters and digits kept; a short hash when anything else was changed,
-    so that different names never share a file (``李雷`` and ``王芳``, ``a b`` and ``a_b``)."""
-    safe = "".join(c if (c.isalnum() or c in "-_.") else "_" for c in unicodedata.normalize("NFC", name))
+    so that different names never share a file (``李雷`` and ``王芳``, ``a b`` and ``a_b``). Names are compared
+    NFC-normalised, as in the gradebook: a decomposed "Zoë" is the same student, with the same file."""
+    name = name_key(name) or name
+    safe = "".join(c if (c.isalnum() or c in "-_.") else "_" for c in name)
     safe = safe.lstrip(".") or "submission"
     if safe != name:
         safe += "-" + hashlib.sha256(name.encode()).hexdigest()[:8]
@@ -557,9 +561,9 @@ def write_outputs(out: Path, unit: int, grades: list[SubmissionGrade]) -> Path:
         with csv_path.open(newline="", encoding="utf-8") as f:
             reader = csv.reader(f)
             next(reader, None)  # the header, checked above
-            rows = {r[0]: r for r in reader if r}
+            rows = {name_key(r[0]): [name_key(r[0]), *r[1:]] for r in reader if r}   # rows written before NFC
     for g in grades:
-        rows[g.name] = [g.name, g.status, *[_fmt(g.exercises[i].score) for i in ids], _fmt(g.total), str(len(ids)),
+        rows[name_key(g.name)] = [name_key(g.name), g.status, *[_fmt(g.exercises[i].score) for i in ids], _fmt(g.total), str(len(ids)),
                         g.reason]
     tmp = csv_path.with_suffix(".csv.tmp")
     with tmp.open("w", newline="", encoding="utf-8") as f:
