@@ -34,6 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = Path(os.environ.get("DLCOURSE_ASSETS_CACHE", ROOT / ".cache" / "site-assets"))
 REGISTRY = os.environ.get("npm_config_registry", "https://registry.npmjs.org").rstrip("/")
+PROBE_TIMEOUT_S = float(os.environ.get("DLCOURSE_REGISTRY_TIMEOUT", "8"))   # how long offline takes to say so
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,37 @@ def _check_integrity(path: Path, integrity: str) -> None:
                          "the file was removed, run the build again")
 
 
+def registry() -> str:
+    """The registry a download would use: npm's own setting (``.npmrc``, ``npm_config_registry``) when npm is there."""
+    npm = shutil.which("npm")
+    if npm:
+        try:
+            out = subprocess.run([npm, "config", "get", "registry"], capture_output=True, text=True, timeout=30)
+            if out.returncode == 0 and "://" in out.stdout:
+                return out.stdout.strip().rstrip("/")
+        except (subprocess.SubprocessError, OSError):
+            pass
+    return REGISTRY
+
+
+def registry_problem(url: str, timeout: float = PROBE_TIMEOUT_S) -> str | None:
+    """Why the registry at ``url`` cannot be reached within ``timeout`` seconds (``None`` when it answers).
+
+    Any HTTP answer counts, even an error status: the point is to tell "offline" in seconds, where npm would retry for
+    minutes before it gave up.
+    """
+    import socket
+    import urllib.error
+
+    try:
+        with urllib.request.urlopen(url + "/", timeout=timeout):
+            return None
+    except urllib.error.HTTPError:
+        return None
+    except (urllib.error.URLError, socket.timeout, OSError, ValueError) as exc:
+        return str(getattr(exc, "reason", exc) or type(exc).__name__)
+
+
 def fetch(pkg: Package, cache: Path = CACHE) -> Path:
     """Return the package's tarball in the cache, downloading it from the npm registry if missing."""
     target = cache / pkg.tarball
@@ -178,6 +210,15 @@ def ensure(cache: Path = CACHE, quiet: bool = False) -> Path:
         if generated.read_text() != ASSETS_PATH_JS[1]:
             generated.write_text(ASSETS_PATH_JS[1])
         return static
+    absent = [pkg for pkg in PACKAGES if not (cache / pkg.tarball).exists()]
+    if absent:
+        url = registry()
+        problem = registry_problem(url)
+        if problem:
+            raise AssetError(
+                f"the site's offline assets are not in {cache} yet, and the npm registry ({url}) cannot be reached "
+                f"({problem}). They are fetched once, at the first build: connect once and build again, or copy "
+                f"these tarballs into {cache}: " + ", ".join(pkg.tarball for pkg in absent))
     tarballs = [(pkg, fetch(pkg, cache)) for pkg in PACKAGES]
     partial = cache / "static.partial"
     shutil.rmtree(partial, ignore_errors=True)

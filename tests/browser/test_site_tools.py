@@ -84,3 +84,82 @@ def test_config_points_at_local_assets_only():
     assert all("://" not in path for path in config["nb_ipywidgets_js"])
     staged = [config["mathjax_path"], *config["nb_ipywidgets_js"]]
     assert set(staged) <= set(site_assets.REQUIRED)
+
+
+def _first_build_offline(tmp_path, extra_env: dict, wrap: list) -> tuple:
+    import os
+    import subprocess
+    import time
+
+    env = {**os.environ, "DLCOURSE_ASSETS_CACHE": str(tmp_path / "empty-cache"), **extra_env}
+    if "npm_config_registry" in extra_env:      # straight to that address: a proxy would answer in its place
+        env = {k: v for k, v in env.items() if "proxy" not in k.lower()}
+    start = time.perf_counter()
+    out = subprocess.run([*wrap, sys.executable, str(ROOT / "tools" / "site_assets.py")], capture_output=True,
+                         text=True, env=env, timeout=300)
+    return out, time.perf_counter() - start
+
+
+def test_a_first_build_without_network_says_so_in_seconds(tmp_path):
+    """The first `make book` on a laptop without network: a clear error naming the tarballs, in seconds.
+
+    The network is really gone (bubblewrap's --unshare-net: no interface but loopback, no DNS). Fails if the build
+    hands the download to npm first (it retries for minutes before it gives up) or the message does not say what to do.
+    """
+    import shutil
+
+    bwrap = shutil.which("bwrap")
+    if bwrap is None:
+        pytest.skip("bubblewrap is not installed (.ci/run installs it)")
+    out, elapsed = _first_build_offline(tmp_path, {}, [bwrap, "--dev-bind", "/", "/", "--unshare-net", "--"])
+    assert out.returncode == 1, out
+    assert "cannot be reached" in out.stderr and "connect once and build again" in out.stderr, out.stderr
+    assert all(pkg.tarball in out.stderr for pkg in site_assets.PACKAGES)
+    assert elapsed < 30, f"took {elapsed:.0f} s to report being offline"
+
+
+def test_a_registry_that_never_answers_costs_the_probe_timeout_only(tmp_path):
+    """A network that swallows requests (a captive portal, a firewall): the connection opens, no answer comes.
+
+    A local socket that listens and never replies stands in for it (this machine's own network answers every
+    address). The probe waits its 2 s and says so. Fails if a download is attempted before the probe (npm would wait
+    for minutes), or the probe has no timeout.
+    """
+    import socket
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+    try:
+        out, elapsed = _first_build_offline(tmp_path, {"npm_config_registry": url,
+                                                       "DLCOURSE_REGISTRY_TIMEOUT": "2"}, [])
+    finally:
+        silent.close()
+    assert out.returncode == 1, out
+    assert url in out.stderr and "cannot be reached" in out.stderr and "timed out" in out.stderr, out.stderr
+    assert elapsed < 30, f"took {elapsed:.0f} s to report an unreachable registry"
+
+
+def test_the_probe_counts_any_http_answer_as_reachable():
+    """An HTTP error status is an answer: the registry is there (a 404 on its root must not block a build)."""
+    import http.server
+    import threading
+
+    class NotFound(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - http.server's name
+            self.send_response(404)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), NotFound)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        assert site_assets.registry_problem(f"http://127.0.0.1:{server.server_port}", timeout=5) is None
+        server_port = server.server_port
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert site_assets.registry_problem(f"http://127.0.0.1:{server_port}", timeout=5)   # closed now: a problem
