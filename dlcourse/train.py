@@ -12,6 +12,11 @@ Every network in the course trains with these two functions:
 :class:`~dlcourse.layers.module.Module` (a :class:`~dlcourse.layers.module.Sequential` of
 layers, typically) with ``forward``, ``backward``, ``parameters()``, ``gradients()``,
 ``zero_grad()``, ``train()`` and ``eval()``.
+
+Unit 5's torch trainings take the same step: ``optimizer.zero_grad()``, ``loss.backward()``,
+optional clipping (``torch.nn.utils.clip_grad_norm_``), ``optimizer.step()``, an optional
+scheduler step, in :func:`dlcourse.explore.unit5_common.torch_train_step` (torch stays out of
+this module).
 """
 
 from __future__ import annotations

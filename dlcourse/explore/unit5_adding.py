@@ -9,10 +9,11 @@ so that the widget answers instantly; a Run button retrains one length live.
 :func:`compute_gates` copies a trained torch LSTM into :class:`dlcourse.layers.LSTM` and
 reads its gates :math:`i, f, o` and cell state :math:`c` at every step of one sequence.
 
-The training of :func:`train_adding` (with gradient clipping and an evaluation every few steps) stay outside
-:func:`dlcourse.train.fit` (issue 14): they train torch modules with ``torch.optim`` in float32, and ``fit`` /
-``train_step`` train :mod:`dlcourse.layers` modules with :mod:`dlcourse.optim`; rewriting them in NumPy would
-change every number the notebook prints.
+The training of :func:`train_adding` (with gradient clipping and an evaluation every few steps) stays outside
+:func:`dlcourse.train.fit` (issue 14): it trains torch modules with ``torch.optim`` in float32, and ``fit`` /
+``train_step`` train :mod:`dlcourse.layers` modules with :mod:`dlcourse.optim`; rewriting it in NumPy would
+change every number the notebook prints. Each of its steps is
+:func:`~dlcourse.explore.unit5_common.torch_train_step`, the torch counterpart of ``train_step``.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from .._validate import as_seed
 from ..layers.recurrent import LSTM, lstm_cell_forward
 from ..plotting import DIVERGING, PALETTE, View, colorbar, legend_outside
 from ..sequences import ADDING_BASELINE_MSE, make_adding_problem
-from .unit5_common import once, torch_threads
+from .unit5_common import once, torch_threads, torch_train_step
 from .unit5_rnn import COLOURS
 
 TEST_SEED = 12345
@@ -89,11 +90,7 @@ def train_adding(kind: str = "LSTM", seq_len: int = 50, hidden: int = 16, steps:
                                          mininterval=0.5)):
             batch = make_adding_problem(batch_size, seq_len, rng=rng)
             xb, yb = torch.tensor(batch.X, dtype=torch.float32), torch.tensor(batch.y, dtype=torch.float32)
-            loss = torch.mean((model(xb) - yb) ** 2)
-            opt.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
-            opt.step()
+            torch_train_step(torch.mean((model(xb) - yb) ** 2), opt, clip_grad_norm=clip)
             if step % eval_every == 0:
                 with torch.no_grad():
                     mse = torch.mean((model(Xte) - yte) ** 2).item()

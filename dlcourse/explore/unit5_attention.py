@@ -275,9 +275,13 @@ def _seq2seq_class():
 
 def train_seq2seq(attention: bool, steps: int = 300, batch_size: int = 64, lr: float = 1e-2, rng=0,
                   progress: bool = False):
-    """Train a :class:`Seq2Seq` with teacher forcing on fresh reversal batches; ``(model, losses)`` (float32)."""
+    """Train a :class:`Seq2Seq` with teacher forcing on fresh reversal batches; ``(model, losses)`` (float32).
+
+    Each step is :func:`~dlcourse.explore.unit5_common.torch_train_step`.
+    """
     import torch
     from .._progress import progress_bar
+    from .unit5_common import torch_train_step
 
     rng, torch_seed = seeded(rng)
     with torch_threads(1):
@@ -291,10 +295,7 @@ def train_seq2seq(attention: bool, steps: int = 300, batch_size: int = 64, lr: f
             tgt_in = torch.cat([torch.zeros(batch_size, 1, dtype=torch.long), tgt[:, :-1]], dim=1)
             logits, _ = model(src, tgt_in)
             loss = torch.nn.functional.cross_entropy(logits.reshape(-1, SYMBOLS + 1), tgt.reshape(-1))
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            losses.append(loss.item())
+            losses.append(torch_train_step(loss, opt))
     return model.eval(), np.array(losses)
 
 
@@ -352,9 +353,11 @@ def train_char_transformer(steps: int = 200, batch_size: int = 64, lr: float = 1
     """Train embedding + sinusoidal positions → pre-norm encoder layers with a causal mask → LayerNorm → Linear.
 
     Returns ``(modules, losses)`` with ``modules = (embedding, [layers], final norm, head)`` (torch, float32).
+    Each step is :func:`~dlcourse.explore.unit5_common.torch_train_step`.
     """
     import torch
     from .._progress import progress_bar
+    from .unit5_common import torch_train_step
 
     text, vocab = char_corpus()
     ids = torch.tensor(vocab.encode(text))
@@ -379,10 +382,7 @@ def train_char_transformer(steps: int = 200, batch_size: int = 64, lr: float = 1
             for layer in layers:
                 x = layer(x, src_mask=mask, is_causal=True)
             loss = torch.nn.functional.cross_entropy(head(norm(x)).reshape(-1, V), seq[1:].reshape(-1))
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            losses.append(loss.item())
+            losses.append(torch_train_step(loss, opt))
     return (emb, list(layers), norm, head), np.array(losses)
 
 

@@ -14,7 +14,8 @@ network layer by layer for the feature-map widget.
 :func:`train_torch_cnn` (with OneCycleLR) and :func:`train_conv_autoencoder` stay outside
 :func:`dlcourse.train.fit` (issue 14): they train torch modules with ``torch.optim`` in float32, and ``fit`` /
 ``train_step`` train :mod:`dlcourse.layers` modules with :mod:`dlcourse.optim`; rewriting them in NumPy would
-change every number the notebook prints.
+change every number the notebook prints. Each of their steps is
+:func:`~dlcourse.explore.unit5_common.torch_train_step`, the torch counterpart of ``train_step``.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from ..activations import softmax
 from ..data import load_digits, train_test_split
 from ..layers import Conv2d, Flatten, Linear, MaxPool2d, ReLU, Sequential
 from ..plotting import DIVERGING, PALETTE, View, colorbar, picture
-from .unit5_common import once, torch_threads
+from .unit5_common import once, torch_threads, torch_train_step
 
 CHANNELS, HIDDEN = (32, 64), 128
 LAYERS = ("conv1", "pool1", "conv2", "pool2")   # feature maps after ReLU (conv) and after pooling
@@ -99,11 +100,7 @@ def train_torch_cnn(epochs: int = 15, lr: float = 5e-3, batch_size: int = 32, rn
             total = 0.0
             for idx in torch.randperm(len(Xtr_t), generator=gen).split(batch_size):
                 loss = torch.nn.functional.cross_entropy(model(Xtr_t[idx]), ytr_t[idx])
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-                sched.step()
-                total += loss.item() * len(idx)
+                total += torch_train_step(loss, opt, scheduler=sched) * len(idx)
             model.eval()
             with torch.no_grad():
                 acc = (model(Xte_t).argmax(1) == yte_t).double().mean().item()
@@ -284,10 +281,7 @@ def train_conv_autoencoder(epochs: int = 30, lr: float = 1e-2, batch_size: int =
             total = 0.0
             for idx in torch.randperm(len(Xtr), generator=gen).split(batch_size):
                 loss = torch.mean((decoder(encoder(Xtr[idx])) - Xtr[idx]) ** 2)
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-                total += loss.item() * len(idx)
+                total += torch_train_step(loss, opt) * len(idx)
             losses.append(total / len(Xtr))
             bar.set_postfix(loss=f"{losses[-1]:.4f}")
     return encoder.eval(), decoder.eval(), np.array(losses)

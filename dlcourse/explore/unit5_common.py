@@ -1,4 +1,5 @@
-"""Helpers shared by Unit 5's explore modules: one torch thread for tiny models, and a per-session cache."""
+"""Helpers shared by Unit 5's explore modules: one torch thread for tiny models, the torch training step, and a
+per-session cache."""
 
 from __future__ import annotations
 
@@ -31,6 +32,46 @@ def torch_threads(n: int = 1):
     finally:
         torch.set_num_threads(threads)
         torch.set_default_dtype(dtype)
+
+
+def torch_train_step(loss, optimizer, clip_grad_norm: float | None = None, scheduler=None) -> float:
+    r"""One torch training step, the counterpart of :func:`dlcourse.train.train_step` for Unit 5's torch labs.
+
+    ``optimizer.zero_grad()``, ``loss.backward()``, optionally
+    ``torch.nn.utils.clip_grad_norm_(params, clip_grad_norm)`` over the optimizer's parameters (in
+    its order), ``optimizer.step()``, optionally ``scheduler.step()``: the step every torch training
+    of ``explore/`` takes, in the same order as the NumPy one (Unit 5, "Training a CNN").
+
+    Parameters
+    ----------
+    loss : torch.Tensor or callable
+        The batch's scalar loss, computed by the caller's forward pass, or a function of no
+        arguments returning it (called first, before ``zero_grad``).
+    optimizer : torch.optim.Optimizer
+        Updates the parameters of its ``param_groups``.
+    clip_grad_norm : float, optional
+        Rescale the gradients so that their total 2-norm is at most this (``None``: no clipping).
+    scheduler : torch.optim.lr_scheduler.LRScheduler, optional
+        Stepped once after the update (a per-batch schedule such as ``OneCycleLR``).
+
+    Returns
+    -------
+    float
+        ``loss.item()``: the batch's loss before the update.
+    """
+    import torch
+
+    if callable(loss):
+        loss = loss()
+    optimizer.zero_grad()
+    loss.backward()
+    if clip_grad_norm is not None:
+        params = [p for group in optimizer.param_groups for p in group["params"]]
+        torch.nn.utils.clip_grad_norm_(params, clip_grad_norm)
+    optimizer.step()
+    if scheduler is not None:
+        scheduler.step()
+    return loss.item()
 
 
 def once(key, make: Callable[[], object]):

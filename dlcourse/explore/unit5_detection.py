@@ -147,9 +147,13 @@ def segmentation_data():
 
 def train_unet(skips: bool = True, steps: int = 200, batch_size: int = 8, lr: float = 1e-2, rng=0,
                progress: bool = False):
-    """Train a :class:`TinyUNet` with pixel-wise cross-entropy (Adam); ``(model, losses)``, float32."""
+    """Train a :class:`TinyUNet` with pixel-wise cross-entropy (Adam); ``(model, losses)``, float32.
+
+    Each step is :func:`~dlcourse.explore.unit5_common.torch_train_step`.
+    """
     import torch
     from .._progress import progress_bar
+    from .unit5_common import torch_train_step
 
     train, _ = segmentation_data()
     x, y = torch.tensor(train.images, dtype=torch.float32), torch.tensor(train.masks)
@@ -162,11 +166,7 @@ def train_unet(skips: bool = True, steps: int = 200, batch_size: int = 8, lr: fl
         for _ in progress_bar(range(steps), f"U-Net {'with' if skips else 'without'} skips", enabled=progress,
                               mininterval=0.5):
             idx = torch.tensor(rng.integers(0, len(x), batch_size))
-            loss = torch.nn.functional.cross_entropy(model(x[idx]), y[idx])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            losses.append(loss.item())
+            losses.append(torch_train_step(torch.nn.functional.cross_entropy(model(x[idx]), y[idx]), opt))
     return model.eval(), np.array(losses)
 
 

@@ -14,9 +14,10 @@ their errors compound with the horizon.
 - :func:`train_forecast_lstm`: a torch LSTM trained on windows with BPTT, copied into
   :class:`dlcourse.layers.LSTM` for the roll-out.
 
-The LSTM training of :func:`train_forecast_lstm` stay outside :func:`dlcourse.train.fit` (issue 14): they
-train torch modules with ``torch.optim`` in float32, and ``fit`` / ``train_step`` train :mod:`dlcourse.layers`
-modules with :mod:`dlcourse.optim`; rewriting them in NumPy would change every number the notebook prints.
+The LSTM training of :func:`train_forecast_lstm` stays outside :func:`dlcourse.train.fit` (issue 14): it
+trains torch modules with ``torch.optim`` in float32, and ``fit`` / ``train_step`` train :mod:`dlcourse.layers`
+modules with :mod:`dlcourse.optim`; rewriting it in NumPy would change every number the notebook prints. Each
+of its steps is :func:`~dlcourse.explore.unit5_common.torch_train_step`, the torch counterpart of ``train_step``.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from .._validate import as_float_array, as_seed, check_number, check_positive_in
 from ..layers.recurrent import LSTM, lstm_cell_forward
 from ..plotting import PALETTE, View, legend_outside
 from ..sequences import mackey_glass, multi_sine
-from .unit5_common import once, torch_threads
+from .unit5_common import once, torch_threads, torch_train_step
 
 N_STEPS, N_TRAIN = 1400, 900
 MAX_HORIZON = 100
@@ -166,11 +167,7 @@ def train_forecast_lstm(series: str = "two sines", hidden: int = 32, steps: int 
             idx = starts[None, :] + np.arange(window + 1)[:, None]
             seq = torch.tensor(s[idx], dtype=torch.float32)[:, :, None]        # (window + 1, N, 1)
             out, _ = lstm(seq[:-1])
-            loss = torch.mean((head(out)[10:] - seq[1:][10:]) ** 2)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            losses.append(loss.item())
+            losses.append(torch_train_step(torch.mean((head(out)[10:] - seq[1:][10:]) ** 2), opt))
     return lstm.eval(), head.eval(), np.array(losses)
 
 

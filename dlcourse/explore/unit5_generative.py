@@ -13,10 +13,11 @@ r"""A 1-D GAN on a mixture of two Gaussians, and a speech pipeline on a generate
   (:func:`frame_log_probs`, a fixed template model) → :func:`ctc_log_likelihood` (the CTC forward
   recursion in NumPy) and :func:`greedy_ctc_decode`.
 
-The GAN training stay outside :func:`dlcourse.train.fit` (issue 14): they train torch modules with
+The GAN training stays outside :func:`dlcourse.train.fit` (issue 14): it trains torch modules with
 ``torch.optim`` in float32, and ``fit`` / ``train_step`` train :mod:`dlcourse.layers` modules with
-:mod:`dlcourse.optim`; rewriting them in NumPy would change every number the notebook prints; it also
-alternates two optimizers (discriminator, then generator) within a step, which ``train_step`` does not do.
+:mod:`dlcourse.optim`; rewriting it in NumPy would change every number the notebook prints. Each of its
+iterations takes two :func:`~dlcourse.explore.unit5_common.torch_train_step` (the torch counterpart of
+``train_step``), one per optimizer: the discriminator's, then the generator's.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import numpy as np
 from .._validate import as_float_array, check_positive_int
 from ..activations import log_softmax
 from .unit5_attention import seeded
-from .unit5_common import once, torch_threads
+from .unit5_common import once, torch_threads, torch_train_step
 
 # --------------------------------------------------------------------------- a 1-D GAN
 MODES, MODE_STD = (-2.0, 2.0), 0.3
@@ -70,16 +71,8 @@ def train_gan(steps: int = 1200, batch_size: int = 128, lr: float = 2e-3, hidden
         for step in progress_bar(range(steps), "GAN", enabled=progress, mininterval=0.5):
             real = torch.tensor(mixture_samples(batch_size, rng), dtype=torch.float32)[:, None]
             fake = G(torch.randn(batch_size, 1))
-            loss_d = bce(D(real), ones) + bce(D(fake.detach()), zeros)
-            opt_d.zero_grad()
-            loss_d.backward()
-            opt_d.step()
-            loss_g = bce(D(fake), ones)                 # non-saturating: make D call the fakes real
-            opt_g.zero_grad()
-            loss_g.backward()
-            opt_g.step()
-            d_losses.append(loss_d.item())
-            g_losses.append(loss_g.item())
+            d_losses.append(torch_train_step(bce(D(real), ones) + bce(D(fake.detach()), zeros), opt_d))
+            g_losses.append(torch_train_step(bce(D(fake), ones), opt_g))   # non-saturating: D calls fakes real
             if (step + 1) % snapshot_every == 0:
                 with torch.no_grad():
                     shots.append(G(z_fixed)[:, 0].double().numpy())

@@ -15,9 +15,10 @@ own distribution, :math:`\tau > 1` flattens it towards uniform (misspellings).
 with :func:`dlcourse.train.fit`; :func:`word_attributions` explains a prediction word by
 word (gradient × input), and :func:`bag_of_words_accuracy` is the order-blind baseline.
 
-The character LSTM of :func:`train_char_model` stay outside :func:`dlcourse.train.fit` (issue 14): they train
+The character LSTM of :func:`train_char_model` stays outside :func:`dlcourse.train.fit` (issue 14): it trains
 torch modules with ``torch.optim`` in float32, and ``fit`` / ``train_step`` train :mod:`dlcourse.layers`
-modules with :mod:`dlcourse.optim`; rewriting them in NumPy would change every number the notebook prints.
+modules with :mod:`dlcourse.optim`; rewriting it in NumPy would change every number the notebook prints. Each
+of its steps is :func:`~dlcourse.explore.unit5_common.torch_train_step`, the torch counterpart of ``train_step``.
 ``model.zero_grad()`` here clears the gradients of a backward pass used as a measurement (the input gradient
 of :func:`word_attributions`); nothing is updated, so it is not a training loop and does not go through
 :func:`dlcourse.train.train_step`.
@@ -37,7 +38,7 @@ from ..layers import Linear, Sequential
 from ..layers.recurrent import LSTM, RNN, lstm_cell_forward
 from ..plotting import PALETTE, View
 from ..sequences import CharVocab, make_corpus, make_sentiment
-from .unit5_common import once, torch_threads
+from .unit5_common import once, torch_threads, torch_train_step
 
 EMBED = 16
 PROMPTS = ("the ", "a robot ", "my friend saw ", "the little girl ")
@@ -76,11 +77,7 @@ def train_char_model(hidden: int = 64, steps: int = 200, seq_len: int = 64, batc
             seq = ids[torch.tensor(starts[None, :] + np.arange(seq_len + 1)[:, None])]
             out, _ = lstm(emb(seq[:-1]))
             loss = torch.nn.functional.cross_entropy(head(out).reshape(-1, V), seq[1:].reshape(-1))
-            opt.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, 1.0)
-            opt.step()
-            losses.append(loss.item())
+            losses.append(torch_train_step(loss, opt, clip_grad_norm=1.0))
             bar.set_postfix(loss=f"{losses[-1]:.3f}")
     return tuple(m.eval() for m in modules), np.array(losses)
 
