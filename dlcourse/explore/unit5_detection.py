@@ -357,12 +357,14 @@ def plot_nms(fig, image, boxes, scores, labels, keep) -> None:
     """Left: every detection ``boxes`` ``(M, 4)`` on ``image`` ``(H, W)``; right: the ``keep`` indices that
     non-maximum suppression kept, with their ``scores`` (on the left, dozens of scores would pile up)."""
     keep = np.asarray(keep, dtype=int)
-    for ax, idx, title in zip(fig.subplots(1, 2), (np.arange(len(boxes)), keep),
-                              (f"{len(boxes)} raw detections", f"after NMS: {len(keep)} kept, with scores")):
+    left, right = fig.subplots(1, 2)
+    for ax in (left, right):
         _image(ax, image)
-        draw_boxes(ax, boxes[idx], labels=labels[idx], scores=scores[idx] if idx is keep else None)
-        ax.set_title(title)
         _bare(ax)
+    draw_boxes(left, boxes, labels=labels)
+    draw_boxes(right, boxes[keep], labels=labels[keep], scores=scores[keep])
+    left.set_title(f"{len(boxes)} raw detections")
+    right.set_title(f"after NMS: {len(keep)} kept, with scores")
 
 
 def plot_anchor_targets(ax, image, anchors, targets: Targets, boxes, labels) -> list:
