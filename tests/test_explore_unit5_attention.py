@@ -13,9 +13,10 @@ pytestmark = pytest.mark.unit5
 from dlcourse.explore import unit5_architectures as arch  # noqa: E402
 from dlcourse.explore import unit5_attention as att  # noqa: E402
 from dlcourse.explore import unit5_common as common  # noqa: E402
-from dlcourse.layers import attention_forward  # noqa: E402
+from dlcourse.layers import attention_forward, sinusoidal_positional_encoding  # noqa: E402
 from dlcourse.widgets import unit5 as widgets  # noqa: E402
 from test_widgets_unit5 import PNG, changed  # noqa: E402, F401  (the unit's widget-test helpers, once)
+from test_explore_unit5_detection import colorbars, data_axes, draw, figure_problems  # noqa: E402
 
 
 # -- attention explorer --------------------------------------------------------------------------------
@@ -182,3 +183,56 @@ def test_seeded_accepts_an_int_or_a_generator():
     assert gen is g and 0 <= seed < 2**31
     with pytest.raises(TypeError, match="rng must be None, an int seed or a numpy.random.Generator"):
         att.seeded("zero")
+
+
+# -- notebook 5.7's figures ----------------------------------------------------------------------------
+# Drawn on a fresh Agg figure in the course style and read back (helpers shared with 5.8's figure tests).
+def test_plot_head_weights_one_panel_per_head_and_their_average_on_one_scale(rng):
+    # fails if the average is taken over the wrong axis, a head is missing, or each panel gets its own scale
+    per_head = rng.dirichlet(np.ones(5), size=(3, 4))                   # (h, L, S): rows sum to 1
+    fig, _ = draw(att.plot_head_weights, per_head, size=(12, 3.2))
+    axes = data_axes(fig)
+    assert [ax.get_title() for ax in axes] == ["head 1", "head 2", "head 3", "average (what need_weights returns)"]
+    for ax, expected in zip(axes, [*per_head, per_head.mean(axis=0)]):
+        np.testing.assert_allclose(ax.images[0].get_array(), expected)
+        assert ax.images[0].get_clim() == (0, per_head.max())
+    assert len(colorbars(fig)) == 1 and not figure_problems(fig)
+
+
+def test_plot_positional_encoding_heatmap_and_offset_curves():
+    # fails if the heatmap is not (columns x positions), or a curve is not PE_t . PE_t0 against t - t0
+    pe = sinusoidal_positional_encoding(64, 32)
+    fig, _ = draw(att.plot_positional_encoding, pe, origins=(0, 20), size=(10, 3.4))
+    heat, curves = data_axes(fig)
+    np.testing.assert_allclose(heat.images[0].get_array(), pe.T)
+    assert "d = 32" in heat.get_title() and "positive" in heat.get_title()
+    for line, t0 in zip(curves.lines, (0, 20)):
+        np.testing.assert_allclose(line.get_xdata(), np.arange(64) - t0)
+        np.testing.assert_allclose(line.get_ydata(), pe @ pe[t0])
+    assert len(curves.lines) == 2 and len(colorbars(fig)) == 1 and not figure_problems(fig)
+
+
+def test_plot_reversal_training_curves_and_accuracy_by_position():
+    # fails if a run's curve is not its moving average, or the positions do not start at 1
+    runs = {"without attention": (np.linspace(2, 1, 40), np.linspace(1, 0.3, att.SEQ_LEN)),
+            "with attention": (np.linspace(2, 0.1, 40), np.linspace(1, 0.8, att.SEQ_LEN))}
+    fig, _ = draw(att.plot_reversal_training, runs, window=10, size=(10, 3.2))
+    losses, positions = data_axes(fig)
+    for k, (curve, per_position) in enumerate(runs.values()):
+        steps, means = common.moving_average(curve, 10)
+        np.testing.assert_allclose(losses.lines[k].get_xdata(), steps)
+        np.testing.assert_allclose(losses.lines[k].get_ydata(), means)
+        np.testing.assert_allclose(positions.lines[k].get_xdata(), np.arange(1, att.SEQ_LEN + 1))
+        np.testing.assert_allclose(positions.lines[k].get_ydata(), per_position)
+    assert [t.get_text() for t in positions.get_legend().get_texts()] == list(runs) and not figure_problems(fig)
+
+
+def test_plot_alignment_labels_rows_and_columns_with_the_symbols():
+    # fails if the source and predicted symbols are swapped between the axes, or the weights are transposed
+    weights = np.eye(4)[::-1] * 0.7 + 0.075
+    fig, _ = draw(att.plot_alignment, weights, [3, 1, 4, 1], [1, 4, 1, 2], size=(5.2, 4.2), axes=True)
+    ax = data_axes(fig)[0]
+    np.testing.assert_allclose(ax.images[0].get_array(), weights)
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["3", "1", "4", "1"]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["1", "4", "1", "2"]
+    assert len(colorbars(fig)) == 1 and not figure_problems(fig)

@@ -14,6 +14,8 @@ r"""Attention and Transformers: explorers, a translator that learns alignment, a
   :class:`TransformerSampler` copies it into :mod:`dlcourse.layers` and samples with a temperature.
 - :func:`transformer_parameters` and :func:`vit_patches` — BERT, GPT-2 and ViT sizes from their
   configurations, by formula.
+- The notebook's figures, one function each: :func:`plot_head_weights`, :func:`plot_positional_encoding`,
+  :func:`plot_reversal_training` and :func:`plot_alignment`.
 
 The seq2seq and character-Transformer trainings stay outside :func:`dlcourse.train.fit` (issue 14): they train
 torch modules with ``torch.optim`` in float32, and ``fit`` / ``train_step`` train :mod:`dlcourse.layers`
@@ -31,9 +33,10 @@ from .._validate import as_rng, check_number, check_positive_int
 from ..activations import softmax
 from ..layers import (Embedding, LayerNorm, Linear, TransformerEncoderLayer, attention_forward, causal_mask,
                       sinusoidal_positional_encoding)
-from ..plotting import CYCLE, PALETTE, View, picture
+from ..plotting import (CYCLE, DIVERGING, PALETTE, SEQUENTIAL, View, colorbar, diverging_note, legend_outside,
+                        picture)
 from ..sequences import CharVocab, make_corpus
-from .unit5_common import once, torch_threads
+from .unit5_common import moving_average, once, torch_threads
 
 FONT = 9
 # --------------------------------------------------------------------------- attention explorer
@@ -492,3 +495,68 @@ def patchify(images, patch_size: int) -> np.ndarray:
         raise ValueError(f"images must be (N, C, H, W) with H and W multiples of patch_size={p}, got {x.shape}")
     N, C, H, W = x.shape
     return x.reshape(N, C, H // p, p, W // p, p).transpose(0, 2, 4, 1, 3, 5).reshape(N, (H // p) * (W // p), C * p * p)
+
+
+# --------------------------------------------------------------------------- notebook 5.7's figures
+def plot_head_weights(fig, per_head) -> None:
+    """The attention weights ``per_head`` ``(h, L, S)`` of each head of one sequence, and their average (what
+    ``nn.MultiheadAttention`` returns by default), on one colour scale (Unit 5, 5.7, Multi-head attention)."""
+    per_head = np.asarray(per_head)
+    panels = [*per_head, per_head.mean(axis=0)]
+    titles = [f"head {k + 1}" for k in range(len(per_head))] + ["average (what need_weights returns)"]
+    top = max(w.max() for w in panels)
+    axes = fig.subplots(1, len(panels))
+    for ax, w, title in zip(axes, panels, titles):
+        im = ax.imshow(w, cmap=SEQUENTIAL, vmin=0, vmax=top)
+        ax.set_title(title)
+        ax.set_xlabel("key position")
+    axes[0].set_ylabel("query position")
+    colorbar(list(axes), im, label="attention weight", fraction=0.02)
+
+
+def plot_positional_encoding(fig, pe, origins=(0, 20)) -> None:
+    """Left: the encoding ``pe`` ``(positions, d)`` as a heatmap; right: the dot product of every position's
+    encoding with that of each position in ``origins``, against the offset (Unit 5, 5.7, positional encodings)."""
+    pe = np.asarray(pe)
+    ax1, ax2 = fig.subplots(1, 2, width_ratios=[1.3, 1])
+    im = ax1.imshow(pe.T, cmap=DIVERGING, vmin=-1, vmax=1, aspect="auto")
+    colorbar(ax1, im, label="encoding value")
+    ax1.set_xlabel("position t")
+    ax1.set_ylabel("column (2i: sine, 2i + 1: cosine)")
+    ax1.set_title(f"sinusoidal encoding, d = {pe.shape[1]} ({diverging_note()})", fontsize=FONT)
+    for t0 in origins:
+        ax2.plot(np.arange(len(pe)) - t0, pe @ pe[t0], label=f"$PE_t \\cdot PE_{{{t0}}}$")
+    ax2.set_xlabel("offset t − t₀")
+    ax2.set_ylabel("dot product")
+    ax2.set_title("similarity depends only on the offset", fontsize=FONT)
+    fig.subplots_adjust(wspace=0.35)
+    legend_outside(ax2, "right")
+
+
+def plot_reversal_training(fig, runs: dict, window: int = 10) -> None:
+    """Left: each run's training loss (``window``-step means); right: the fraction of symbols right at each output
+    position. ``runs`` maps a label to ``(losses (steps,), per_position (SEQ_LEN,))`` (Unit 5, 5.7, reversal)."""
+    ax1, ax2 = fig.subplots(1, 2)
+    for label, (losses, per_position) in runs.items():
+        ax1.plot(*moving_average(losses, window), label=label)
+        ax2.plot(np.arange(1, len(per_position) + 1), per_position, "o-", label=label)
+    ax1.set_xlabel("training step")
+    ax1.set_ylabel(f"cross-entropy ({window}-step mean)")
+    ax2.set_xlabel("output position (1 = the last input symbol)")
+    ax2.set_ylabel("symbols right")
+    ax2.set_ylim(0, 1.05)
+    ax2.set_xticks(np.arange(1, len(per_position) + 1))
+    fig.subplots_adjust(wspace=0.3)
+    legend_outside(ax2, "right")
+
+
+def plot_alignment(ax, weights, source, predicted) -> None:
+    """The attention ``weights`` ``(T_out, T_in)`` of one decoded sequence: which ``source`` symbol each
+    ``predicted`` symbol looked at (Unit 5, 5.7, reversal with attention)."""
+    im = ax.imshow(weights, cmap=SEQUENTIAL, vmin=0, vmax=1)
+    colorbar(ax, im, label="attention weight")
+    ax.set_xticks(range(len(source)), [str(s) for s in source])
+    ax.set_yticks(range(len(predicted)), [str(p) for p in predicted])
+    ax.set_xlabel(f"source symbol (input position 1 → {len(source)})")
+    ax.set_ylabel("predicted symbol (output step)")
+    ax.set_title("where each output looked")

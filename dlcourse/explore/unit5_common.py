@@ -1,10 +1,12 @@
-"""Helpers shared by Unit 5's explore modules: one torch thread for tiny models, the torch training step, and a
-per-session cache."""
+"""Helpers shared by Unit 5's explore modules: one torch thread for tiny models, the torch training step, a
+per-session cache, and the moving average the training-curve figures draw."""
 
 from __future__ import annotations
 
 import contextlib
 from typing import Callable
+
+import numpy as np
 
 # The models trained in this kernel session, by key. Module-level on purpose: a notebook's training cell
 # (with its progress bar) and the widgets that show the model are separate calls that must share one
@@ -91,3 +93,14 @@ def forget(key=None) -> None:
         _SESSION.clear()
     else:
         _SESSION.pop(key, None)
+
+
+def moving_average(values, window: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(steps, means)``: the mean of every ``window`` consecutive ``values``, at the 1-based step ending it.
+
+    A noisy per-step loss curve reads better smoothed; the steps say where each mean ends, so two curves of the
+    same length line up. ``window`` larger than the curve gives empty arrays.
+    """
+    v = np.asarray(values, dtype=float)
+    means = np.convolve(v, np.ones(window) / window, mode="valid") if len(v) >= window else np.zeros(0)
+    return np.arange(window, window + len(means)), means

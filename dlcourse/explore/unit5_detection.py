@@ -8,6 +8,8 @@ r"""CNN applications on generated shapes: detection (IoU, NMS, anchors), segment
 - :func:`train_unet`: a two-level U-Net (encoder, decoder, skip connections) trained in PyTorch
   with pixel-wise cross-entropy to label every pixel background / square / disc.
 - :func:`receptive_fields`: the receptive field of every layer of a CNN, layer by layer.
+- The notebook's figures, one function each: :func:`plot_shapes`, :func:`plot_nms`, :func:`plot_anchor_targets`,
+  :func:`plot_segmentations` and :func:`plot_verification`.
 
 .. math:: r_\ell = r_{\ell-1} + (k_\ell - 1)\, j_{\ell-1}, \quad j_\ell = j_{\ell-1}\, s_\ell
 
@@ -25,7 +27,7 @@ import numpy as np
 
 from .._validate import as_float_array, check_positive_int
 from ..detection import Targets, anchor_grid, box_area, box_iou, decode_boxes, encode_targets, nms  # noqa: F401
-from ..plotting import CYCLE, PALETTE, View
+from ..plotting import CYCLE, PALETTE, SEQUENTIAL, View, colorbar, legend_outside, picture
 from .unit5_attention import seeded
 from .unit5_common import once, torch_threads
 
@@ -297,20 +299,106 @@ class FieldView(View):
         return [self.selected, self.box, self.title_i]
 
 
-def _rect(box, colour, fill=False, lw=1.5):
+def _rect(box, colour, fill=False, lw=1.5, **kw):
     from matplotlib.patches import Rectangle
 
     x0, y0, x1, y1 = box
-    return Rectangle((x0, y0), x1 - x0, y1 - y0, fill=fill, fc=colour if fill else "none", ec=colour, lw=lw)
+    return Rectangle((x0, y0), x1 - x0, y1 - y0, fill=fill, fc=colour if fill else "none", ec=colour, lw=lw, **kw)
 
 
-def draw_boxes(ax, boxes, labels=None, scores=None, colour=None, lw=1.5):
-    """Draw boxes ``(x0, y0, x1, y1)`` on an image axis, coloured by class, with their scores."""
+def draw_boxes(ax, boxes, labels=None, scores=None, colour=None, lw=1.5, zorder=None):
+    """Draw boxes ``(x0, y0, x1, y1)`` on an image axis, coloured by class (``CYCLE[label]``: squares orange,
+    discs green), with their scores; ``zorder`` (default matplotlib's, 1) puts them above or below other artists."""
     for k, box in enumerate(np.asarray(boxes).reshape(-1, 4)):
         c = colour or (CYCLE[int(labels[k])] if labels is not None else PALETTE["vermillion"])
-        ax.add_patch(_rect(box, c, lw=lw))
+        ax.add_patch(_rect(box, c, lw=lw, **({} if zorder is None else {"zorder": zorder})))
         if scores is not None:
             ax.text(box[0], box[1] - 0.5, f"{scores[k]:.2f}", color=c, fontsize=FONT)
+
+
+# --------------------------------------------------------------------------- notebook 5.8's figures
+def _bare(axes) -> None:
+    for ax in np.ravel(axes):
+        ax.set_xticks([])
+        ax.set_yticks([])
+
+
+def _image(ax, image, **kw):
+    """A grey image of the data itself (a picture: no colour bar)."""
+    return picture(ax.imshow(image, cmap="gray", vmin=0, vmax=1, **kw))
+
+
+def _mask(ax, mask):
+    return ax.imshow(mask, cmap=SEQUENTIAL, vmin=0, vmax=len(CLASSES) - 1)
+
+
+def _class_colorbar(axes, image, **kw):
+    """One colour bar for masks, its ticks named by class."""
+    cb = colorbar(list(np.ravel(axes)), image, ticks=range(len(CLASSES)), **kw)
+    cb.ax.set_yticklabels(CLASSES, fontsize=FONT)
+    return cb
+
+
+def plot_shapes(fig, shapes: Shapes, n: int = 4) -> None:
+    """Top row: the first ``n`` images of ``shapes`` with their boxes; bottom row: their masks (Unit 5, 5.8)."""
+    axes = fig.subplots(2, n, squeeze=False)
+    for i in range(n):
+        _image(axes[0, i], shapes.images[i, 0])
+        draw_boxes(axes[0, i], shapes.boxes[i], labels=shapes.labels[i], lw=2)
+        axes[0, i].set_title(f"image {i}: " + ", ".join(CLASSES[c] for c in shapes.labels[i]), fontsize=FONT)
+        mask = _mask(axes[1, i], shapes.masks[i])
+    _bare(axes)
+    axes[0, 0].set_ylabel("image + boxes")
+    axes[1, 0].set_ylabel("mask")
+    _class_colorbar(axes[1], mask, fraction=0.02)
+
+
+def plot_nms(fig, image, boxes, scores, labels, keep) -> None:
+    """Left: every detection ``boxes`` ``(M, 4)`` on ``image`` ``(H, W)``; right: the ``keep`` indices that
+    non-maximum suppression kept, with their ``scores`` (on the left, dozens of scores would pile up)."""
+    keep = np.asarray(keep, dtype=int)
+    left, right = fig.subplots(1, 2)
+    for ax in (left, right):
+        _image(ax, image)
+        _bare(ax)
+    draw_boxes(left, boxes, labels=labels)
+    draw_boxes(right, boxes[keep], labels=labels[keep], scores=scores[keep])
+    left.set_title(f"{len(boxes)} raw detections")
+    right.set_title(f"after NMS: {len(keep)} kept, with scores")
+
+
+def plot_anchor_targets(ax, image, anchors, targets: Targets, boxes, labels) -> list:
+    """A one-stage detector's view of ``image``: its grid, the cells responsible for an object (shaded), their
+    anchors (dashed yellow, outlined in black) and the true ``boxes``. Returns the anchors' patches.
+
+    An anchor often coincides with its cell (an 8×8 anchor on an 8×8 cell): it is drawn last, above the image
+    (zorder 0), the grid (1), the shading (2) and the true boxes (3), with a dark outline that shows on bright
+    and dark pixels alike. The axes grow to hold an anchor that reaches past the image.
+    """
+    from matplotlib.patches import Rectangle
+    from matplotlib.patheffects import withStroke
+
+    size, S = image.shape[-1], anchors.shape[0]
+    step = size / S
+    _image(ax, image, extent=(0, size, size, 0), zorder=0)
+    for k in range(1, S):
+        ax.axhline(step * k, color="0.6", lw=0.6, zorder=1)
+        ax.axvline(step * k, color="0.6", lw=0.6, zorder=1)
+    cells = np.argwhere(targets.objectness)
+    for i, j, a in cells:
+        ax.add_patch(Rectangle((step * j, step * i), step, step, fc=CYCLE[int(targets.classes[i, j, a])],
+                               ec="none", alpha=0.35, zorder=2))
+    draw_boxes(ax, boxes, labels=labels, lw=2, zorder=3)
+    drawn = [ax.add_patch(_rect(anchors[i, j, a], PALETTE["yellow"], lw=2.5, ls="--", zorder=4, gid="anchor",
+                                path_effects=[withStroke(linewidth=4.5, foreground="black")])) for i, j, a in cells]
+    chosen = anchors[tuple(cells.T)] if len(cells) else np.zeros((0, 4))
+    lo, hi = min(0.0, chosen[:, :2].min(initial=0.0)), max(float(size), chosen[:, 2:].max(initial=0.0))
+    ax.set_xlim(lo, hi)
+    ax.set_ylim(hi, lo)
+    ax.set_xticks(np.arange(0, size + 1, step))
+    ax.set_yticks(np.arange(0, size + 1, step))
+    ax.set_title(f"{S}×{S} grid: responsible cells (shaded), their anchors (dashed), true boxes", fontsize=FONT)
+    return drawn
 
 
 # --------------------------------------------------------------------------- verification in an embedding
@@ -331,3 +419,31 @@ def best_threshold(distances, same) -> tuple[float, float]:
     correct = np.cumsum(same[order]) + (np.sum(~same) - np.cumsum(~same[order]))
     k = int(np.argmax(correct))
     return float(d[order][k]), float(correct[k] / len(d))
+
+
+def plot_segmentations(fig, images, masks, predictions: dict, n: int = 4) -> None:
+    """``n`` rows: the image, its true mask and each predicted mask of ``predictions`` (title → ``(N, S, S)``),
+    with one colour bar naming the classes (Unit 5, 5.8, U-Net)."""
+    titles = ("image", "true mask", *predictions)
+    axes = fig.subplots(n, len(titles), squeeze=False)
+    for row in range(n):
+        _image(axes[row, 0], images[row, 0])
+        for ax, mask in zip(axes[row, 1:], (masks[row], *(p[row] for p in predictions.values()))):
+            shown = _mask(ax, mask)
+    for ax, title in zip(axes[0], titles):
+        ax.set_title(title)
+    _bare(axes)
+    _class_colorbar(axes[:, 1:], shown, fraction=0.03)
+
+
+def plot_verification(ax, distances, same, threshold: float) -> None:
+    """Histograms of the pair ``distances`` for the same and for different labels (``same``), and the
+    ``threshold`` that separates them best (:func:`best_threshold`)."""
+    d, same = np.asarray(distances, dtype=float), np.asarray(same, dtype=bool)
+    bins = np.linspace(0, d.max(), 60)
+    ax.hist(d[same], bins=bins, density=True, alpha=0.6, color=PALETTE["blue"], label="same digit")
+    ax.hist(d[~same], bins=bins, density=True, alpha=0.6, color=PALETTE["orange"], label="different digits")
+    ax.axvline(threshold, color="black", ls="--", lw=1.2, label=f"threshold {threshold:.2f}")
+    ax.set_xlabel("distance between the two embeddings")
+    ax.set_ylabel("density")
+    legend_outside(ax, "right")

@@ -12,6 +12,8 @@ r"""A 1-D GAN on a mixture of two Gaussians, and a speech pipeline on a generate
 - :func:`synth_utterance` → :func:`spectrogram` → per-frame log-probabilities of the symbols
   (:func:`frame_log_probs`, a fixed template model) → :func:`ctc_log_likelihood` (the CTC forward
   recursion in NumPy) and :func:`greedy_ctc_decode`.
+- The notebook's figures: :func:`plot_gan` (losses and generated distributions) and :func:`plot_ctc_frames`
+  (waveform, spectrogram, frame probabilities).
 
 The GAN training stays outside :func:`dlcourse.train.fit` (issue 14): it trains torch modules with
 ``torch.optim`` in float32, and ``fit`` / ``train_step`` train :mod:`dlcourse.layers` modules with
@@ -29,7 +31,8 @@ import numpy as np
 from .._validate import as_float_array, check_positive_int
 from ..activations import log_softmax
 from .unit5_attention import seeded
-from .unit5_common import once, torch_threads, torch_train_step
+from ..plotting import PALETTE, SEQUENTIAL, colorbar, legend_outside
+from .unit5_common import moving_average, once, torch_threads, torch_train_step
 
 # --------------------------------------------------------------------------- a 1-D GAN
 MODES, MODE_STD = (-2.0, 2.0), 0.3
@@ -181,3 +184,46 @@ def ctc_log_likelihood(log_probs, target, blank: int = 0) -> float:
         stacked = np.stack([prev, shift1, np.where(skip, shift2, -np.inf)])
         alpha = np.logaddexp.reduce(stacked, axis=0) + lp[t, ext]
     return float(np.logaddexp(alpha[-1], alpha[-2]) if S > 1 else alpha[-1])
+
+
+# --------------------------------------------------------------------------- notebook 5.8's figures
+def plot_gan(fig, run: GANRun, real, window: int = 25) -> None:
+    r"""Left: both losses of ``run`` (``window``-step means) beside their values at equilibrium,
+    :math:`L_D = 2 \log 2` and :math:`L_G = \log 2`; right: the ``real`` samples' histogram and the generated
+    ones at the first, middle and last snapshot (Unit 5, 5.8, mode collapse)."""
+    ax1, ax2 = fig.subplots(1, 2)
+    for losses, label in ((run.d_losses, "discriminator $L_D$"), (run.g_losses, "generator $L_G$")):
+        ax1.plot(*moving_average(losses, window), label=label)
+    for level, label in ((2 * np.log(2), r"$2\,\log 2$ and $\log 2$ (equilibrium)"), (np.log(2), None)):
+        ax1.axhline(level, color="0.5", ls=":", lw=1, label=label)
+    ax1.set_xlabel("step")
+    ax1.set_ylabel(f"loss ({window}-step mean)")
+    bins = np.linspace(-4, 4, 81)
+    ax2.hist(real, bins=bins, density=True, color="0.8", label="real data")
+    for k in (0, len(run.snapshot_steps) // 2, -1):
+        ax2.hist(run.snapshots[k], bins=bins, density=True, histtype="step", lw=1.5,
+                 label=f"generated, step {run.snapshot_steps[k]}")
+    ax2.set_xlabel("x")
+    ax2.set_ylabel("density")
+    fig.subplots_adjust(wspace=0.3)
+    for ax in (ax1, ax2):
+        legend_outside(ax, "below", ncol=2)
+
+
+def plot_ctc_frames(fig, wave, spec, log_probs, max_hz: float = 1600.0) -> None:
+    """Top: the ``wave`` form; middle: its ``spec`` trogram ``(frames, bins)`` up to ``max_hz``; bottom: each
+    frame's symbol probabilities ``exp(log_probs)`` ``(frames, symbols)``, blank first (Unit 5, 5.8, CTC)."""
+    axes = fig.subplots(3, 1, height_ratios=[1, 1.4, 1], gridspec_kw=dict(hspace=0.5))
+    axes[0].plot(np.arange(len(wave)) / RATE, wave, lw=0.5, color=PALETTE["blue"])
+    axes[0].set_xlim(0, len(wave) / RATE)
+    axes[0].set_xlabel("time (s)")
+    axes[0].set_ylabel("waveform")
+    im = axes[1].imshow(np.log1p(np.asarray(spec).T), origin="lower", aspect="auto", cmap="magma",
+                        extent=(-0.5, len(spec) - 0.5, 0, RATE / 2))
+    axes[1].set_ylim(0, max_hz)
+    axes[1].set_ylabel("frequency (Hz)")
+    colorbar(axes[1], im, label="log(1 + magnitude)", fraction=0.03)
+    im = axes[2].imshow(np.exp(np.asarray(log_probs).T), aspect="auto", cmap=SEQUENTIAL, vmin=0, vmax=1)
+    axes[2].set_yticks(range(len(SYMBOLS)), ["blank", *SYMBOLS[1:]])
+    axes[2].set_xlabel("frame")
+    colorbar(axes[2], im, label="probability", fraction=0.03)
