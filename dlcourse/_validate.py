@@ -85,7 +85,7 @@ def check_choice(value, choices, name: str):
 
 def as_rng(rng) -> np.random.Generator:
     """Accept ``None``, an int seed or a ``Generator`` and return a ``Generator``."""
-    if rng is None or isinstance(rng, numbers.Integral):
+    if rng is None or (isinstance(rng, numbers.Integral) and not isinstance(rng, bool)):
         return np.random.default_rng(rng)
     if isinstance(rng, np.random.Generator):
         return rng
@@ -97,12 +97,12 @@ def as_seed(rng, name: str = "rng") -> int | None:
 
     Labs that cache their runs by seed, or derive several streams by arithmetic (``seed + 1``), take
     ``rng`` like every other function and call ``seed = as_seed(rng)`` first: an int comes back unchanged
-    (so ``rng=0`` gives exactly the numbers the lab printed with ``seed=0``), ``None`` stays ``None``
-    (fresh entropy), and a ``Generator`` gives one int drawn from it (the same Generator state gives the
-    same int, so a seeded Generator still reproduces a run).
+    (so ``rng=0`` gives exactly the numbers the lab printed with ``seed=0``), ``None`` (fresh entropy) gives a
+    fresh int, so that ``seed + 1`` works for every accepted value, and a ``Generator`` gives one int drawn from it
+    (the same Generator state gives the same int, so a seeded Generator still reproduces a run).
     """
     if rng is None:
-        return None
+        return int(np.random.default_rng().integers(2**63 - 1))
     if isinstance(rng, numbers.Integral) and not isinstance(rng, bool):
         return int(rng)
     if isinstance(rng, np.random.Generator):

@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._validate import as_float_array, as_rng, check_positive_int
+from ._validate import as_float_array, as_rng, as_seed, check_positive_int
 from .layers import Sequential
 from .mlp import make_mlp
 
@@ -69,8 +69,9 @@ def train_linear_autoencoder(X, k: int = 2, epochs: int = 200, lr: float = 0.05,
 
 def make_autoencoder(dim: int, hidden: list[int], code: int, activation: str = "tanh", rng=0):
     """Encoder ``dim → hidden… → code`` and decoder ``code → reversed(hidden)… → dim``."""
-    encoder = make_mlp(dim, hidden, code, activation=activation, rng=rng)
-    decoder = make_mlp(code, list(reversed(hidden)), dim, activation=activation, rng=rng + 1)
+    seed = as_seed(rng)       # an int, whatever rng was: the decoder takes the next seed, as it always did
+    encoder = make_mlp(dim, hidden, code, activation=activation, rng=seed)
+    decoder = make_mlp(code, list(reversed(hidden)), dim, activation=activation, rng=seed + 1)
     return encoder, decoder
 
 

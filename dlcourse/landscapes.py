@@ -365,8 +365,7 @@ class NoisyLandscape(Landscape):
 
     def reset(self, rng=None) -> None:
         """Restart the noise generator (from ``rng``, or the constructor's seed)."""
-        seed = as_seed(rng, "rng")
-        self._rng = as_rng(self.seed if seed is None else seed)
+        self._rng = as_rng(self.seed if rng is None else as_seed(rng, "rng"))
 
     def formula(self, x, y):
         return self.base.formula(x, y)

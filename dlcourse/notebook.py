@@ -25,10 +25,10 @@ def setup(rng: int | np.random.Generator = 0, figures: bool = True) -> None:
     The style is :data:`dlcourse.plotting.STYLE` plus a default figure size; inline figures are drawn at twice
     the resolution they are shown at (IPython's ``'retina'`` format), so text stays sharp on HiDPI screens.
     """
-    seed = as_seed(rng)
-    if seed is None:
+    if rng is None:
         raise TypeError("rng must be an int seed or a numpy.random.Generator for setup() (it seeds the global "
                         "generators, which need a fixed seed), got None")
+    seed = as_seed(rng)
     random.seed(seed)
     np.random.seed(seed % 2**32)
     try:

@@ -82,10 +82,39 @@ def test_the_scan_sees_functions_and_methods():
     assert "rng" in names["dlcourse.explore.unit4_overfit.train_overfit_run"]
 
 
-@pytest.mark.parametrize("value, expected", [(0, 0), (7, 7), (np.int64(5), 5), (None, None)])
-def test_as_seed_passes_ints_and_none_through(value, expected):
+@pytest.mark.parametrize("value, expected", [(0, 0), (7, 7), (np.int64(5), 5)])
+def test_as_seed_passes_ints_through(value, expected):
     out = as_seed(value)
-    assert out == expected and (out is None or type(out) is int)
+    assert out == expected and type(out) is int
+
+
+def test_as_seed_of_none_is_a_fresh_int_so_seed_plus_one_always_works():
+    """``None`` means fresh entropy: a new int each time (labs compute ``seed + 1``; None + 1 was a TypeError)."""
+    a, b = as_seed(None), as_seed(None)
+    assert type(a) is int and type(b) is int and a != b and a >= 0
+
+
+def test_every_lab_takes_rng_none_and_a_generator():
+    """Fails for a function that does arithmetic on ``rng`` itself (``rng + 1``: a TypeError for a Generator or None,
+    as make_autoencoder did) or on ``as_seed(None)`` when that was None."""
+    from dlcourse.autoencoders import make_autoencoder
+    from dlcourse.explore import unit4_overfit
+
+    for rng in (None, np.random.default_rng(2), 2):
+        encoder, decoder = make_autoencoder(4, [3], 2, rng=rng)
+        assert encoder is not None and decoder is not None
+        assert unit4_overfit.make_network(0.5, rng=rng) is not None
+
+
+def test_a_noisy_landscape_made_with_rng_none_repeats_its_noise_after_reset():
+    """Each optimizer of a race sees the same noise: reset() restarts from the seed drawn at construction."""
+    from dlcourse import landscapes
+
+    land = landscapes.noisy(landscapes.rosenbrock, sigma=1.0, rng=None)
+    first = land.grad(np.array([0.5, 0.5]))
+    land.grad(np.array([0.1, 0.2]))
+    land.reset()
+    np.testing.assert_array_equal(land.grad(np.array([0.5, 0.5])), first)
 
 
 def test_as_seed_draws_one_int_from_a_generator():
@@ -99,6 +128,15 @@ def test_as_seed_draws_one_int_from_a_generator():
 def test_as_seed_refuses_other_values_naming_the_argument(bad):
     with pytest.raises(TypeError, match=r"^rng must be None, an int seed or a numpy.random.Generator, got"):
         as_seed(bad)
+
+
+@pytest.mark.parametrize("bad", [True, False, 1.5, "3"])
+def test_as_rng_refuses_what_as_seed_refuses(bad):
+    """A bool is not a seed (``rng=True`` was accepted as seed 1 by as_rng but refused by as_seed)."""
+    from dlcourse._validate import as_rng
+
+    with pytest.raises(TypeError, match="rng must be None, an int seed or a numpy.random.Generator"):
+        as_rng(bad)
 
 
 def test_a_lab_gives_the_same_numbers_for_rng_as_it_did_for_seed():

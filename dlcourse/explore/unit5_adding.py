@@ -27,7 +27,8 @@ from .._validate import as_seed
 from ..layers.recurrent import LSTM, lstm_cell_forward
 from ..plotting import DIVERGING, PALETTE, View, colorbar, legend_outside
 from ..sequences import ADDING_BASELINE_MSE, make_adding_problem
-from .unit5_common import once, torch_threads, torch_train_step
+from .session import once
+from .unit5_common import torch_threads, torch_train_step
 from .unit5_rnn import COLOURS
 
 TEST_SEED = 12345

@@ -36,7 +36,8 @@ from ..layers import (Embedding, LayerNorm, Linear, TransformerEncoderLayer, att
 from ..plotting import (CYCLE, DIVERGING, PALETTE, SEQUENTIAL, View, colorbar, diverging_note, legend_outside,
                         picture)
 from ..sequences import CharVocab, make_corpus
-from .unit5_common import moving_average, once, torch_threads
+from .session import once
+from .unit5_common import moving_average, torch_threads
 
 FONT = 9
 # --------------------------------------------------------------------------- attention explorer

@@ -31,7 +31,8 @@ from ..activations import softmax
 from ..data import load_digits, train_test_split
 from ..layers import Conv2d, Flatten, Linear, MaxPool2d, ReLU, Sequential
 from ..plotting import DIVERGING, PALETTE, View, colorbar, picture
-from .unit5_common import once, torch_threads, torch_train_step
+from .session import once
+from .unit5_common import torch_threads, torch_train_step
 
 CHANNELS, HIDDEN = (32, 64), 128
 LAYERS = ("conv1", "pool1", "conv2", "pool2")   # feature maps after ReLU (conv) and after pooling

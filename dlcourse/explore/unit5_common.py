@@ -1,17 +1,13 @@
-"""Helpers shared by Unit 5's explore modules: one torch thread for tiny models, the torch training step, a
-per-session cache, and the moving average the training-curve figures draw."""
+"""Helpers shared by Unit 5's explore modules: one torch thread for tiny models, the torch training step and the
+moving average the training-curve figures draw (trained models are kept by :mod:`.session`)."""
 
 from __future__ import annotations
 
 import contextlib
-from typing import Callable
 
 import numpy as np
 
-# The models trained in this kernel session, by key. Module-level on purpose: a notebook's training cell
-# (with its progress bar) and the widgets that show the model are separate calls that must share one
-# training; once() and forget() are the only ways in.
-_SESSION: dict = {}
+from .session import forget, once  # noqa: F401  (re-exported: tests and notebooks call unit5_common.forget())
 
 
 @contextlib.contextmanager
@@ -74,25 +70,6 @@ def torch_train_step(loss, optimizer, clip_grad_norm: float | None = None, sched
     if scheduler is not None:
         scheduler.step()
     return loss.item()
-
-
-def once(key, make: Callable[[], object]):
-    """``make()`` the first time ``key`` is asked for in this session, the stored result afterwards.
-
-    Trained models are shared this way between a notebook's training cell (which shows a
-    progress bar) and the widgets that display them.
-    """
-    if key not in _SESSION:
-        _SESSION[key] = make()
-    return _SESSION[key]
-
-
-def forget(key=None) -> None:
-    """Drop one stored result (or all of them), so that the next request trains again."""
-    if key is None:
-        _SESSION.clear()
-    else:
-        _SESSION.pop(key, None)
 
 
 def moving_average(values, window: int) -> tuple[np.ndarray, np.ndarray]:

@@ -29,7 +29,8 @@ from .._validate import as_float_array, check_positive_int
 from ..detection import Targets, anchor_grid, box_area, box_iou, decode_boxes, encode_targets, nms  # noqa: F401
 from ..plotting import CYCLE, PALETTE, SEQUENTIAL, View, colorbar, legend_outside, picture
 from .unit5_attention import seeded
-from .unit5_common import once, torch_threads
+from .session import once
+from .unit5_common import torch_threads
 
 FONT = 9
 CLASSES = ("background", "square", "disc")

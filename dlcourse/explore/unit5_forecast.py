@@ -31,7 +31,8 @@ from .._validate import as_float_array, as_seed, check_number, check_positive_in
 from ..layers.recurrent import LSTM, lstm_cell_forward
 from ..plotting import PALETTE, View, legend_outside
 from ..sequences import mackey_glass, multi_sine
-from .unit5_common import once, torch_threads, torch_train_step
+from .session import once
+from .unit5_common import torch_threads, torch_train_step
 
 N_STEPS, N_TRAIN = 1400, 900
 MAX_HORIZON = 100

@@ -32,7 +32,8 @@ from .._validate import as_float_array, check_positive_int
 from ..activations import log_softmax
 from .unit5_attention import seeded
 from ..plotting import PALETTE, SEQUENTIAL, colorbar, legend_outside
-from .unit5_common import moving_average, once, torch_threads, torch_train_step
+from .session import once
+from .unit5_common import moving_average, torch_threads, torch_train_step
 
 # --------------------------------------------------------------------------- a 1-D GAN
 MODES, MODE_STD = (-2.0, 2.0), 0.3

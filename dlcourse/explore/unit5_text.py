@@ -38,7 +38,8 @@ from ..layers import Linear, Sequential
 from ..layers.recurrent import LSTM, RNN, lstm_cell_forward
 from ..plotting import PALETTE, View
 from ..sequences import CharVocab, make_corpus, make_sentiment
-from .unit5_common import once, torch_threads, torch_train_step
+from .session import once
+from .unit5_common import torch_threads, torch_train_step
 
 EMBED = 16
 PROMPTS = ("the ", "a robot ", "my friend saw ", "the little girl ")
