@@ -239,13 +239,23 @@ def test_subclass_for_the_race():
         Optimizer([np.zeros(2)], {}).step([np.zeros(2)])
 
 
-def test_rebind_copies_hyperparameters_not_state():
+def test_race_rebinds_a_template_with_its_hyperparameters_not_its_state():
+    """Fails if the race's copy of a template optimizer shares (or loses) state or hyperparameters."""
+    from dlcourse.explore.race import _make_optimizer
+
     opt = Adagrad([np.ones(2)], lr=0.3, initial_accumulator_value=0.5)
     opt.step([np.ones(2)])
-    new = opt.rebind([np.zeros(3)])
-    assert new.lr == 0.3 and new.state[0]["step"] == 0
+    new = _make_optimizer("Adagrad", opt, np.zeros(3))
+    assert type(new) is Adagrad and new.lr == 0.3 and new.state[0]["step"] == 0
     np.testing.assert_array_equal(new.state[0]["sum"], np.full(3, 0.5))
-    assert opt.state[0]["step"] == 1
+    assert opt.state[0]["step"] == 1 and opt.params[0].shape == (2,)
+
+
+def test_race_refuses_a_template_with_several_groups():
+    """Fails if a two-group template is silently cut to its first group (the old ``Optimizer.rebind``)."""
+    opt = SGD([{"params": [np.ones(2)]}, {"params": [np.ones(1)], "lr": 0.0}], lr=0.1)
+    with pytest.raises(ValueError, match=r"optimizers\['two'\] is an optimizer with 2 parameter groups"):
+        race(rosenbrock, {"two": opt}, np.array([-1.0, 1.0]), steps=3)
 
 
 @settings(max_examples=30, deadline=None)

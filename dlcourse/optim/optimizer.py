@@ -407,14 +407,6 @@ class Optimizer:
         raise NotImplementedError(f"{type(self).__name__} must implement update(param, grad, state) "
                                   "or override step(grads)")
 
-    def rebind(self, params) -> "Optimizer":
-        """A copy with the first group's hyperparameters, bound to new ``params``, with fresh state."""
-        new = copy.copy(self)
-        hyper = self.hyperparameters
-        new.__dict__.update(param_groups=[], params=[], state=[], _active=None)
-        new.add_param_group({"params": _check_params(params), **hyper})
-        return new
-
     def __repr__(self) -> str:
         def fmt(group):
             return ", ".join(f"{k}={group[k]!r}" for k in self.defaults)
