@@ -32,7 +32,7 @@ from ._validate import as_float_array, as_rng, check_choice, check_number, check
 from .optim import SGD, Adam
 from .optim import clip_grad_norm as _clip_grad_norm
 
-__all__ = ["fit", "train_step", "StepResult", "predict", "accuracy", "LOSSES", "OPTIMIZERS"]
+__all__ = ["fit", "train_step", "StepResult", "predict", "accuracy", "LOSSES", "NAMED_OPTIMIZERS"]
 
 
 def _output_shaped(fn):
@@ -47,7 +47,9 @@ def _output_shaped(fn):
 
 LOSSES = {"cross_entropy": (L.cross_entropy, L.cross_entropy_grad),
           "mse": (_output_shaped(L.mse), _output_shaped(L.mse_grad))}
-OPTIMIZERS = {"sgd": (partial(SGD, momentum=0.9), 0.1), "adam": (Adam, 1e-3)}   # factory, default learning rate
+# fit's optimizer="sgd" / "adam": name -> (factory over model.parameters(), default lr). Not
+# dlcourse.optim.OPTIMIZERS, which maps torch's class names ("SGD", "Adam", ...) to the classes.
+NAMED_OPTIMIZERS = {"sgd": (partial(SGD, momentum=0.9), 0.1), "adam": (Adam, 1e-3)}
 
 
 class StepResult(NamedTuple):
@@ -68,7 +70,7 @@ def _make_optimizer(optimizer, model, lr=None):
     if optimizer is None:
         optimizer = "adam"
     if isinstance(optimizer, str):
-        factory, default_lr = OPTIMIZERS[check_choice(optimizer, OPTIMIZERS, "optimizer")]
+        factory, default_lr = NAMED_OPTIMIZERS[check_choice(optimizer, NAMED_OPTIMIZERS, "optimizer")]
         lr = default_lr if lr is None else check_number(lr, "lr", low=0.0, low_open=True)
         return factory(model.parameters(), lr=lr)
     if not callable(getattr(optimizer, "step", None)):

@@ -318,3 +318,16 @@ def test_fit_rejects_bad_schedules_and_clipping(blobs, kwargs, error, match):
     X, y = blobs
     with pytest.raises(error, match=match):
         fit(_mlp(), X, y, epochs=1, progress=False, **kwargs)
+
+
+def test_one_name_per_concept_for_the_optimizer_tables():
+    """``train.NAMED_OPTIMIZERS`` (fit's names -> factory and lr) and ``optim.OPTIMIZERS`` (torch's class names).
+
+    Fails if ``dlcourse.train`` again exports an ``OPTIMIZERS`` with the other meaning, or a name of fit's is lost.
+    """
+    import dlcourse.optim
+    import dlcourse.train
+
+    assert not hasattr(dlcourse.train, "OPTIMIZERS")
+    assert sorted(dlcourse.train.NAMED_OPTIMIZERS) == ["adam", "sgd"]
+    assert dlcourse.optim.OPTIMIZERS["SGD"] is SGD
