@@ -73,9 +73,10 @@ class Adam(Optimizer):
                                   "amsgrad": bool(amsgrad)})
 
     def _check_group(self, group, prefix):
+        where = _label(prefix, "betas")  # None: the constructor's argument (torch's message)
         for k, beta in enumerate(group["betas"]):
             if not beta < 1.0:
-                raise _invalid(f"betas[{k}]", beta, "in [0, 1)", _label(prefix, "betas") and f"{_label(prefix, 'betas')}[{k}]")
+                raise _invalid(f"betas[{k}]", beta, "in [0, 1)", where and f"{where}[{k}]")
 
     def _init_state(self, state: dict, param: np.ndarray) -> None:
         state.update(step=0, exp_avg=np.zeros(param.shape), exp_avg_sq=np.zeros(param.shape))
