@@ -32,7 +32,7 @@ from ._validate import as_float_array, as_rng, check_choice, check_number, check
 from .optim import SGD, Adam
 from .optim import clip_grad_norm as _clip_grad_norm
 
-__all__ = ["fit", "train_step", "StepResult", "predict", "accuracy", "LOSSES", "OPTIMIZERS"]
+__all__ = ["fit", "train_step", "StepResult", "predict", "accuracy", "LOSSES", "NAMED_OPTIMIZERS"]
 
 
 def _output_shaped(fn):
@@ -47,7 +47,9 @@ def _output_shaped(fn):
 
 LOSSES = {"cross_entropy": (L.cross_entropy, L.cross_entropy_grad),
           "mse": (_output_shaped(L.mse), _output_shaped(L.mse_grad))}
-OPTIMIZERS = {"sgd": (partial(SGD, momentum=0.9), 0.1), "adam": (Adam, 1e-3)}   # factory, default learning rate
+# fit's optimizer="sgd" / "adam": name -> (factory over model.parameters(), default lr). Not
+# dlcourse.optim.OPTIMIZERS, which maps torch's class names ("SGD", "Adam", ...) to the classes.
+NAMED_OPTIMIZERS = {"sgd": (partial(SGD, momentum=0.9), 0.1), "adam": (Adam, 1e-3)}
 
 
 class StepResult(NamedTuple):
@@ -68,7 +70,7 @@ def _make_optimizer(optimizer, model, lr=None):
     if optimizer is None:
         optimizer = "adam"
     if isinstance(optimizer, str):
-        factory, default_lr = OPTIMIZERS[check_choice(optimizer, OPTIMIZERS, "optimizer")]
+        factory, default_lr = NAMED_OPTIMIZERS[check_choice(optimizer, NAMED_OPTIMIZERS, "optimizer")]
         lr = default_lr if lr is None else check_number(lr, "lr", low=0.0, low_open=True)
         return factory(model.parameters(), lr=lr)
     if not callable(getattr(optimizer, "step", None)):
@@ -201,10 +203,14 @@ def fit(model, X, y, loss="cross_entropy", optimizer=None, epochs: int = 10, bat
         Show a tqdm progress bar over the epochs (in a notebook, a widget; off when the
         environment sets ``TQDM_DISABLE``).
     lr_schedule : callable, optional
-        ``lr_schedule(epoch) -> float``: the learning rate for ``epoch`` (counted from 0), set
-        as ``optimizer.lr`` (every group's) before the epoch starts; e.g.
+        ``lr_schedule(epoch) -> float``: the learning rate for ``epoch`` (counted from 0), an
+        absolute rate, set before the epoch starts; e.g.
         ``lambda e: dlcourse.optim.schedules.cosine_annealing(1e-3, 10, e)`` (Unit 3,
-        "Learning-rate schedules").
+        "Learning-rate schedules"). With parameter groups it is the rate of the first group
+        whose learning rate is not 0 at the start, and every group keeps its starting ratio to
+        it: each group's rate is its starting rate times ``lr_schedule(epoch) / lr_0``, as
+        ``torch.optim.lr_scheduler.LambdaLR`` multiplies each group's base rate by one factor.
+        A group that starts at ``lr=0`` (frozen) stays frozen.
     clip_grad_norm : float, optional
         If given, rescale the gradients of every step so that their global L2 norm is at most
         this value before the update, as ``torch.nn.utils.clip_grad_norm_`` (Unit 5,
@@ -262,10 +268,11 @@ def fit(model, X, y, loss="cross_entropy", optimizer=None, epochs: int = 10, bat
     start = time.perf_counter()
     from ._progress import progress_bar
 
+    set_lr = _scheduled_lr_setter(opt) if lr_schedule is not None else None
     bar = progress_bar(range(epochs), "epochs", enabled=progress)
     for epoch in bar:
-        if lr_schedule is not None:
-            opt.lr = check_number(lr_schedule(epoch), f"lr_schedule({epoch})", low=0.0)
+        if set_lr is not None:
+            set_lr(check_number(lr_schedule(epoch), f"lr_schedule({epoch})", low=0.0))
         train_loss, train_acc = _train_epoch(model, X, y, loss_name, pair, opt, batch_size,
                                              rng if shuffle else None, clip_grad_norm)
         val_loss, val_acc = _evaluate(model, X_val, y_val, loss_name, pair, batch_size) if has_val else (np.nan, np.nan)
@@ -277,6 +284,27 @@ def fit(model, X, y, loss="cross_entropy", optimizer=None, epochs: int = 10, bat
             break
     model.eval()
     return history
+
+
+def _scheduled_lr_setter(opt) -> Callable[[float], None]:
+    """``set_lr(lr)`` for :func:`fit`'s schedule: each group's starting rate scaled by ``lr / lr_0``.
+
+    ``lr_0`` is the first non-zero starting rate (recorded once, as torch's ``LambdaLR`` records
+    ``base_lrs``); a group at that rate gets ``lr`` itself (no round-off with one group), a group
+    at 0 stays at 0. An optimizer without ``param_groups`` gets ``opt.lr = lr``.
+    """
+    groups = getattr(opt, "param_groups", None)
+    if groups is None:
+        return lambda lr: setattr(opt, "lr", lr)
+    base = [group["lr"] for group in groups]
+    reference = next((b for b in base if b != 0), None)
+    if reference is None:  # every group starts at 0: nothing to keep a ratio to, the schedule sets them all
+        return lambda lr: setattr(opt, "lr", lr)
+
+    def set_lr(lr: float) -> None:
+        for group, b in zip(groups, base):
+            group["lr"] = lr if b == reference else b * (lr / reference)
+    return set_lr
 
 
 def _check_callbacks(callbacks) -> list[Callable]:

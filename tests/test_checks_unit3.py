@@ -33,7 +33,7 @@ class StubAdam(Optimizer):
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
         super().__init__(params, {"lr": lr, "betas": betas, "eps": eps})
 
-    def update(self, i, param, grad, state):
+    def update(self, param, grad, state):
         raise NotImplementedError("Exercise 3.6: replace this line with your code")
 
 
@@ -106,7 +106,7 @@ class _AdamBase(Optimizer):
 
 
 class AdamNoBiasCorrection(_AdamBase):
-    def update(self, i, param, grad, state):
+    def update(self, param, grad, state):
         t, m, v, b1, b2 = self.moments(grad, state)
         param -= self.lr * m / (np.sqrt(v) + self.eps)
 
@@ -114,7 +114,7 @@ class AdamNoBiasCorrection(_AdamBase):
 class AdamOneBeta(_AdamBase):
     """The notes' slip: both moments corrected with the same β."""
 
-    def update(self, i, param, grad, state):
+    def update(self, param, grad, state):
         t, m, v, b1, b2 = self.moments(grad, state)
         param -= self.lr * (m / (1 - b1 ** t)) / (np.sqrt(v / (1 - b1 ** t)) + self.eps)
 
@@ -122,13 +122,13 @@ class AdamOneBeta(_AdamBase):
 class AdamUncorrectedDenominator(_AdamBase):
     """The notes' other slip: m̂ over sqrt(v) instead of sqrt(v̂)."""
 
-    def update(self, i, param, grad, state):
+    def update(self, param, grad, state):
         t, m, v, b1, b2 = self.moments(grad, state)
         param -= self.lr * (m / (1 - b1 ** t)) / (np.sqrt(v) + self.eps)
 
 
 class AdamEpsInside(_AdamBase):
-    def update(self, i, param, grad, state):
+    def update(self, param, grad, state):
         t, m, v, b1, b2 = self.moments(grad, state)
         param -= self.lr * (m / (1 - b1 ** t)) / np.sqrt(v / (1 - b2 ** t) + self.eps)
 
@@ -136,13 +136,13 @@ class AdamEpsInside(_AdamBase):
 class AdamSharedState(_AdamBase):
     """One m and v for all parameters: fails as soon as there are two of different shapes."""
 
-    def update(self, i, param, grad, state):
+    def update(self, param, grad, state):
         t, m, v, b1, b2 = self.moments(grad, self.state[0])
         param -= self.lr * (m / (1 - b1 ** t)) / (np.sqrt(v / (1 - b2 ** t)) + self.eps)
 
 
 class AdamReturnsInsteadOfInPlace(_AdamBase):
-    def update(self, i, param, grad, state):
+    def update(self, param, grad, state):
         t, m, v, b1, b2 = self.moments(grad, state)
         param = param - self.lr * (m / (1 - b1 ** t)) / (np.sqrt(v / (1 - b2 ** t)) + self.eps)  # noqa: F841
 
@@ -280,6 +280,29 @@ def test_a_stub_is_not_attempted(ex_id):
 @pytest.mark.parametrize("seed", SEEDS)
 def test_a_wrong_answer_is_caught_with_a_clear_message(ex_id, fn, status, fragment, seed):
     assert_caught(ex_id, fn, status, fragment, seed)
+
+
+def test_a_my_adam_with_the_older_update_signature_still_passes_with_a_warning():
+    """Last term's ``update(self, i, param, grad, state)`` passes until the end of this one, with a warning
+    saying what to change. Fails if the older signature is refused, or called the new way (``i`` gets ``param``)."""
+    with pytest.warns(DeprecationWarning, match=r"write update\(self, param, grad, state\)"):
+        class OldMyAdam(Optimizer):
+            def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
+                super().__init__(params, {"lr": lr, "betas": betas, "eps": eps})
+
+            def update(self, i, param, grad, state):
+                assert isinstance(i, int)
+                if not state:
+                    state.update(step=0, m=np.zeros_like(param), v=np.zeros_like(param))
+                b1, b2 = self.betas
+                state["step"] += 1
+                t = state["step"]
+                state["m"] = b1 * state["m"] + (1 - b1) * grad
+                state["v"] = b2 * state["v"] + (1 - b2) * grad * grad
+                param -= self.lr * (state["m"] / (1 - b1 ** t)) / (np.sqrt(state["v"] / (1 - b2 ** t)) + self.eps)
+
+    result = check("3.6", OldMyAdam, rng=0)
+    assert result.status == PASSED, result.message
 
 
 def test_the_adam_check_names_the_first_wrong_step():

@@ -3,6 +3,8 @@
 1. Math modules (graph, activations, losses, optim, init, regularization, layers, train, ...) load no
    plotting, widgets or torch: each is imported in a fresh interpreter and ``sys.modules`` is checked.
 2. No import cycle among dlcourse's modules (the imports a module runs when it is loaded, read from its AST).
+   Imports inside functions of math modules (run on first use, as ``graph.draw`` loads its drawing) point
+   down too, apart from :data:`LAZY_ALLOWED`, each with its reason.
 3. No module re-derives a public function: a module may not define a function or class named like one of
    the public losses, optimizers, activations or clipping functions (``_Adam``, ``_mse``, ``softmax``) outside
    the module that owns it, nor carry the fingerprints of their bodies (a log-sum-exp, Adam's bias correction,
@@ -133,6 +135,82 @@ def test_graph_and_its_drawing_do_not_import_each_other():
     from dlcourse.graph import Value, draw  # draw still works, loaded on first use
 
     assert callable(draw) and Value(1.0).data == 1.0
+
+
+UPWARD = FORBIDDEN + ("dlcourse.checks", "dlcourse.graph_drawing", "dlcourse.notebook", "dlcourse.cli",
+                      "dlcourse.workspace", "dlcourse.doctor", "dlcourse.__main__")
+LAZY_ALLOWED = {  # (math module, what it imports inside a function): why
+    ("dlcourse.graph", "dlcourse.graph_drawing"): "graph.draw / graph.Drawing (Unit 1's pictures of the graph) "
+                                                  "are loaded on first use, so importing the engine loads no "
+                                                  "matplotlib; the drawing imports the engine, not the reverse",
+}
+
+
+def _is_math(name: str) -> bool:
+    return any(name == m or name.startswith(m + ".") for m in MATH)
+
+
+def _function_imports(path: Path) -> set[str]:
+    """What ``path`` imports inside functions (lambdas, methods) and module-level ``__getattr__``: run later."""
+    name = _module_name(path)
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found = set()
+
+    def walk(node, lazy):
+        for child in ast.iter_child_nodes(node):
+            inner = lazy or isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda))
+            if inner and isinstance(child, ast.Import):
+                found.update(a.name for a in child.names)
+            elif inner and isinstance(child, ast.ImportFrom):
+                if child.level:
+                    base = package.split(".")
+                    module = ".".join(base[:len(base) - child.level + 1] + ([child.module] if child.module else []))
+                else:
+                    module = child.module or ""
+                found.add(module)
+                found.update(f"{module}.{a.name}" for a in child.names)
+            walk(child, inner)
+
+    walk(ast.parse(path.read_text()), False)
+    return found
+
+
+def _upward(module: str) -> bool:
+    return any(module == f or module.startswith(f + ".") for f in UPWARD)
+
+
+def lazy_upward_imports(package: Path = PACKAGE) -> list[tuple[str, str]]:
+    """``(math module, upward module)`` for every import inside a function of a math module."""
+    out = []
+    for path in sorted(package.rglob("*.py")):
+        name = _module_name(path)
+        if _is_math(name):
+            out += [(name, m) for m in sorted(_function_imports(path)) if _upward(m)]
+    return out
+
+
+def test_math_modules_import_nothing_upward_inside_functions():
+    """Fails on an import inside a function of a math module that points up (``optim`` loading ``explore.race``)."""
+    found = [pair for pair in lazy_upward_imports() if pair not in LAZY_ALLOWED]
+    assert found == [], f"math modules import upward inside functions (allow-list LAZY_ALLOWED with a reason): {found}"
+    unused = set(LAZY_ALLOWED) - set(lazy_upward_imports())
+    assert not unused, f"LAZY_ALLOWED holds entries nothing needs any more: {sorted(unused)}"
+
+
+@pytest.mark.parametrize("source, expected", [
+    ("def __getattr__(name):\n    from ..explore import race\n    return race\n", "dlcourse.explore.race"),
+    ("def f():\n    import matplotlib.pyplot as plt\n", "matplotlib.pyplot"),
+    ("def f():\n    import torch\n", "torch"),
+    ("def f():\n    from dlcourse.widgets import unit3\n", "dlcourse.widgets"),
+], ids=["getattr_shim", "plotting", "torch", "widgets"])
+def test_the_lazy_import_check_catches_upward_imports(tmp_path, monkeypatch, source, expected):
+    """Fails if an upward import written inside a function of a math module goes unnoticed."""
+    fake = tmp_path / "dlcourse" / "optim"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text(source)
+    monkeypatch.setattr(sys.modules[__name__], "ROOT", tmp_path)
+    found = lazy_upward_imports(tmp_path / "dlcourse")
+    assert any(m == expected for _, m in found), found
 
 
 # --------------------------------------------------------------------------- one implementation per concept

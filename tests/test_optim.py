@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import warnings
 from typing import Callable, NamedTuple
 
 import numpy as np
@@ -237,13 +239,23 @@ def test_subclass_for_the_race():
         Optimizer([np.zeros(2)], {}).step([np.zeros(2)])
 
 
-def test_rebind_copies_hyperparameters_not_state():
+def test_race_rebinds_a_template_with_its_hyperparameters_not_its_state():
+    """Fails if the race's copy of a template optimizer shares (or loses) state or hyperparameters."""
+    from dlcourse.explore.race import _make_optimizer
+
     opt = Adagrad([np.ones(2)], lr=0.3, initial_accumulator_value=0.5)
     opt.step([np.ones(2)])
-    new = opt.rebind([np.zeros(3)])
-    assert new.lr == 0.3 and new.state[0]["step"] == 0
+    new = _make_optimizer("Adagrad", opt, np.zeros(3))
+    assert type(new) is Adagrad and new.lr == 0.3 and new.state[0]["step"] == 0
     np.testing.assert_array_equal(new.state[0]["sum"], np.full(3, 0.5))
-    assert opt.state[0]["step"] == 1
+    assert opt.state[0]["step"] == 1 and opt.params[0].shape == (2,)
+
+
+def test_race_refuses_a_template_with_several_groups():
+    """Fails if a two-group template is silently cut to its first group (the old ``Optimizer.rebind``)."""
+    opt = SGD([{"params": [np.ones(2)]}, {"params": [np.ones(1)], "lr": 0.0}], lr=0.1)
+    with pytest.raises(ValueError, match=r"optimizers\['two'\] is an optimizer with 2 parameter groups"):
+        race(rosenbrock, {"two": opt}, np.array([-1.0, 1.0]), steps=3)
 
 
 @settings(max_examples=30, deadline=None)
@@ -324,7 +336,7 @@ BAD_INPUTS = [  # (what is called, exception, part of the message)
     (lambda: SGD([np.arange(3)], lr=0.1), TypeError, r"params\[0\] must have a floating dtype.*int64"),
     (lambda: SGD([np.zeros(2)] * 2, lr=0.1), ValueError, "the same array twice"),
     (lambda: SGD([np.zeros(2)], lr="0.1"), TypeError, "lr must be a real number, got str"),
-    (lambda: Adam([np.zeros(2)], betas=0.9), TypeError, r"betas must be a pair"),
+    (lambda: Adam([np.zeros(2)], betas=0.9), TypeError, r"betas must be a tuple of 2 numbers"),
     (lambda: Adam([np.zeros(2)], betas=(0.9, None)), TypeError, r"betas\[1\] must be a real number"),
     (lambda: SGD([np.zeros(2)], lr=0.1).step(np.zeros(2)), TypeError, "grads must be a list"),
     (lambda: SGD([np.zeros(2)], lr=0.1).step([np.zeros(2), np.zeros(2)]), ValueError,
@@ -615,14 +627,16 @@ def test_add_param_group_and_lr_attribute_set_every_group():
     assert [g["lr"] for g in opt.param_groups] == [0.01, 0.01]
 
 
-def test_the_older_update_signature_with_an_index_still_works():
-    class OldSignSGD(Optimizer):
-        def __init__(self, params, lr=0.01):
-            super().__init__(params, {"lr": lr})
+def test_the_older_update_signature_with_an_index_still_works_with_a_warning():
+    """Fails if ``update(self, i, param, grad, state)`` stops working this term, or stops warning."""
+    with pytest.warns(DeprecationWarning, match=r"write update\(self, param, grad, state\)"):
+        class OldSignSGD(Optimizer):
+            def __init__(self, params, lr=0.01):
+                super().__init__(params, {"lr": lr})
 
-        def update(self, i, param, grad, state):
-            state["index"] = i
-            param -= self.lr * np.sign(grad)
+            def update(self, i, param, grad, state):
+                state["index"] = i
+                param -= self.lr * np.sign(grad)
 
     w, b = np.array([1.0, -1.0]), np.array([0.0])
     opt = OldSignSGD([{"params": [w]}, {"params": [b], "lr": 0.5}], lr=0.25)
@@ -632,13 +646,31 @@ def test_the_older_update_signature_with_an_index_still_works():
     assert [s["index"] for s in opt.state] == [0, 1]
 
 
+def test_update_with_an_extra_argument_is_called_the_new_way():
+    """Fails if the signature is told by counting parameters: five here, but the first is ``param``, not ``i``."""
+    class Extra(Optimizer):
+        def __init__(self, params, lr=0.01):
+            super().__init__(params, {"lr": lr})
+
+        def update(self, param, grad, state, extra=None):
+            assert extra is None
+            param -= self.lr * grad
+
+    w = np.array([1.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)
+        Extra([w], lr=0.5).step([np.array([1.0])])
+    np.testing.assert_array_equal(w, [0.5])
+
+
 GROUP_ERRORS = [  # (what is called, exception, part of the message)
     (lambda: SGD([{"params": [np.zeros(2)]}, {"params": [np.zeros(1)], "weight_dacay": 0.0}], lr=0.1),
      TypeError, r"unknown hyperparameter\(s\) \['weight_dacay'\]"),
     (lambda: SGD([{"params": [np.zeros(2)]}, {"params": [np.zeros(1)], "lr": -1.0}], lr=0.1),
-     ValueError, "Invalid learning rate: -1.0"),
-    (lambda: SGD([{"params": [np.zeros(2)], "momentum": "a lot"}], lr=0.1), TypeError, "momentum must be a real number"),
-    (lambda: Adam([{"params": [np.zeros(2)], "betas": 0.9}]), TypeError, "betas must be a tuple of 2"),
+     ValueError, r"Invalid learning rate: param_groups\[1\]\['lr'\] must be >= 0, got -1.0"),
+    (lambda: SGD([{"params": [np.zeros(2)], "momentum": "a lot"}], lr=0.1), TypeError,
+     r"param_groups\[0\]\['momentum'\] must be a real number"),
+    (lambda: Adam([{"params": [np.zeros(2)], "betas": 0.9}]), TypeError, r"\['betas'\] must be a tuple of 2"),
     (lambda: SGD([np.zeros(2)], lr=0.1).add_param_group([np.zeros(2)]), TypeError, "must be a dict with a 'params'"),
     (lambda: SGD([{"params": np.zeros(2)}], lr=0.1), TypeError,
      r"param_groups\[0\]\['params'\] must be a list of float arrays"),
@@ -660,3 +692,97 @@ _SHARED = np.zeros(2)
 def test_param_group_bad_inputs_raise_clear_errors(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+# --------------------------------------------------------------------------- checked assignments and loads
+def _snapshot(opt) -> str:
+    """Everything ``state_dict()`` holds, as text (arrays as lists), to compare an optimizer before and after."""
+    return json.dumps(opt.state_dict(), default=lambda a: a.tolist(), sort_keys=True)
+
+
+SETTER_ERRORS = [  # (optimizer, assignment, exception, message): each was accepted before the setter checked
+    (lambda: SGD([np.zeros(2)], lr=0.1), ("lr", -1), ValueError, r"Invalid learning rate: opt.lr must be >= 0, got -1"),
+    (lambda: SGD([np.zeros(2)], lr=0.1), ("lr", "fast"), TypeError, "opt.lr must be a real number, got str"),
+    (lambda: SGD([np.zeros(2)], lr=0.1), ("nesterov", True), ValueError, "Nesterov momentum requires a momentum"),
+    (lambda: Adam([np.zeros(2)]), ("betas", (1.0, 0.999)), ValueError,
+     r"Invalid beta parameter at index 0: opt.betas\[0\] must be in \[0, 1\), got 1.0"),
+    (lambda: Adadelta([np.zeros(2)]), ("rho", 1.5), ValueError, r"Invalid rho value: opt.rho must be in \[0, 1\]"),
+]
+
+
+@pytest.mark.parametrize("make, assignment, exc, match", SETTER_ERRORS,
+                         ids=["negative_lr", "string_lr", "nesterov_no_momentum", "beta_one", "rho_above_one"])
+def test_assigning_a_bad_hyperparameter_raises_and_changes_nothing(make, assignment, exc, match):
+    """Fails if ``opt.lr = -1`` (or another out-of-range value) is stored, as it was before."""
+    opt = make()
+    before = _snapshot(opt)
+    with pytest.raises(exc, match=match):
+        setattr(opt, *assignment)
+    assert _snapshot(opt) == before
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: Adam([{"params": [np.zeros(2)], "betas": (1.0, 0.999)}]), r"param_groups\[0\]\['betas'\]\[0\]"),
+    (lambda: SGD([{"params": [np.zeros(2)], "nesterov": True}], lr=0.1), "Nesterov momentum requires"),
+    (lambda: Adadelta([{"params": [np.zeros(2)], "rho": 2.0}]), r"param_groups\[0\]\['rho'\] must be in \[0, 1\]"),
+], ids=["group_beta_one", "group_nesterov_no_momentum", "group_rho_above_one"])
+def test_group_overrides_get_the_constructors_range_checks(make, message):
+    """Fails if a group may set what the constructor refuses (betas=(1, .) divided by zero at the first step)."""
+    with pytest.raises(ValueError, match=message):
+        make()
+
+
+def _stepped_adam():
+    """Adam with two groups, one step taken: state in both parameters."""
+    opt = Adam([{"params": [np.ones(2)]}, {"params": [np.ones(3)], "lr": 0.01}], lr=0.1)
+    opt.step([np.ones(2), np.full(3, -1.0)])
+    return opt
+
+
+def _spoiled(**change):
+    """A state dict of :func:`_stepped_adam` with group 0's lr changed to a *valid* 0.5, then one bad change."""
+    sd = _stepped_adam().state_dict()
+    sd["param_groups"][0]["lr"] = 0.5  # valid: must not be applied when the rest is rejected
+    if "group1" in change:
+        sd["param_groups"][1].update(change["group1"])
+    if "state" in change:
+        sd["state"] = change["state"](sd["state"])
+    return sd
+
+
+BAD_STATE_DICTS = [  # (state dict, exception, message); each was (partly) loaded before the checks came first
+    (_spoiled(group1={"lr": "fast"}), TypeError, r"state_dict\['param_groups'\]\[1\]\['lr'\] must be a real number"),
+    (_spoiled(group1={"betas": (1.0, 0.999)}), ValueError, r"\['betas'\]\[0\] must be in \[0, 1\), got 1.0"),
+    (_spoiled(group1={"eps": -1.0}), ValueError, r"Invalid epsilon value: .*\['eps'\] must be >= 0, got -1.0"),
+    (_spoiled(group1={"amsgrad": "yes"}), TypeError, r"\['amsgrad'\] must be True or False"),
+    (_spoiled(state=lambda st: {-1: st[0]}), ValueError, r"key -1 must be a parameter index in \[0, 1\]"),
+    (_spoiled(state=lambda st: {2: st[0]}), ValueError, r"key 2 must be a parameter index in \[0, 1\]"),
+    (_spoiled(state=lambda st: {"first": st[0]}), TypeError, "keys must be parameter indices"),
+    (_spoiled(state=lambda st: {True: st[0]}), TypeError, "keys must be parameter indices"),
+    (_spoiled(state=lambda st: {0: st[0], 1: {**st[1], "exp_avg": np.zeros(2)}}), ValueError,
+     r"state\[1\]\['exp_avg'\] has shape \(2,\), parameter 1 \(3,\)"),
+    (_spoiled(state=lambda st: {0: {**st[0], "step": "one"}}), TypeError, r"state\[0\]\['step'\] must be a number"),
+    (_spoiled(state=lambda st: {0: [1.0]}), TypeError, r"state_dict\['state'\]\[0\] must be a dict"),
+]
+
+
+@pytest.mark.parametrize("state_dict, exc, match", BAD_STATE_DICTS, ids=[
+    "string_lr", "beta_one", "negative_eps", "string_amsgrad", "negative_key", "key_too_large", "word_key",
+    "bool_key", "state_shape", "string_step", "state_not_dict"])
+def test_a_rejected_state_dict_leaves_the_optimizer_as_it_was(state_dict, exc, match):
+    """Fails if a bad state dict raises late (at step()) or after changing hyperparameters or state."""
+    opt = _stepped_adam()
+    before = _snapshot(opt)
+    with pytest.raises(exc, match=match):
+        opt.load_state_dict(state_dict)
+    assert _snapshot(opt) == before
+
+
+def test_state_dict_survives_a_json_round_trip():
+    """String keys and lists (what JSON makes of ints and arrays) load; fails if "0" is refused or misplaced."""
+    opt = _stepped_adam()
+    text = _snapshot(opt)
+    other = Adam([{"params": [np.ones(2)]}, {"params": [np.ones(3)], "lr": 0.01}], lr=0.1)
+    other.load_state_dict(json.loads(text))
+    assert _snapshot(other) == text
+    assert isinstance(other.state[1]["exp_avg"], np.ndarray) and other.state[1]["exp_avg"].shape == (3,)

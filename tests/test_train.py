@@ -251,6 +251,49 @@ def test_fit_sets_the_scheduled_learning_rate_before_each_epoch(blobs):
     assert seen == pytest.approx([0.1, 0.1, 0.05, 0.05, 0.1 / 3, 0.1 / 3])
 
 
+def test_fit_schedule_keeps_a_frozen_bias_group_frozen_as_torch_lambdalr(torch, blobs):
+    """Weights at lr 0.1, biases at lr 0 (frozen); ``lr_schedule`` halves, thirds... the rate.
+
+    Fails if the schedule sets every group's lr (the frozen biases would move) or if the weights
+    do not follow torch's ``LambdaLR`` with the factor ``lr_schedule(e) / 0.1``.
+    """
+    X, y = blobs
+    model = Linear(2, 2, rng=0)
+    W, b = model.parameters()
+    b0 = b.copy()
+    tmodel = torch.nn.Linear(2, 2)
+    with torch.no_grad():
+        tmodel.weight.copy_(torch.tensor(W))
+        tmodel.bias.copy_(torch.tensor(b))
+    opt = SGD([{"params": [W]}, {"params": [b], "lr": 0.0}], lr=0.1, momentum=0.9)
+    fit(model, X, y, optimizer=opt, epochs=4, batch_size=len(X), shuffle=False, progress=False,
+        lr_schedule=lambda e: 0.1 / (e + 1))
+    topt = torch.optim.SGD([{"params": [tmodel.weight]}, {"params": [tmodel.bias], "lr": 0.0}], lr=0.1, momentum=0.9)
+    sched = torch.optim.lr_scheduler.LambdaLR(topt, lambda e: 1 / (e + 1))
+    Xt, yt = torch.tensor(X), torch.tensor(y)
+    for _ in range(4):
+        topt.zero_grad()
+        torch.nn.functional.cross_entropy(tmodel(Xt), yt).backward()
+        topt.step()
+        sched.step()
+    np.testing.assert_array_equal(b, b0)
+    np.testing.assert_allclose(W, tmodel.weight.detach().numpy(), rtol=1e-12, atol=1e-14)
+    assert [g["lr"] for g in opt.param_groups] == [0.1 / 4, 0.0]
+
+
+def test_fit_schedule_scales_every_group_by_the_first_groups_ratio(blobs):
+    """Groups at 0.1 and 0.02, schedule 0.1 -> 0.05: they become 0.05 and 0.01.
+
+    Fails if every group gets the scheduled value (0.05, 0.05) or a group keeps its starting rate.
+    """
+    X, y = blobs
+    model = _mlp()
+    W1, b1, W2, b2 = model.parameters()
+    opt = SGD([{"params": [W1, W2]}, {"params": [b1, b2], "lr": 0.02}], lr=0.1)
+    fit(model, X, y, optimizer=opt, epochs=2, batch_size=100, progress=False, lr_schedule=lambda e: 0.1 / (e + 1))
+    assert [g["lr"] for g in opt.param_groups] == pytest.approx([0.05, 0.01], rel=1e-15)
+
+
 def test_fit_clips_the_global_gradient_norm(blobs):
     X, y = blobs
     norms = []
@@ -275,3 +318,16 @@ def test_fit_rejects_bad_schedules_and_clipping(blobs, kwargs, error, match):
     X, y = blobs
     with pytest.raises(error, match=match):
         fit(_mlp(), X, y, epochs=1, progress=False, **kwargs)
+
+
+def test_one_name_per_concept_for_the_optimizer_tables():
+    """``train.NAMED_OPTIMIZERS`` (fit's names -> factory and lr) and ``optim.OPTIMIZERS`` (torch's class names).
+
+    Fails if ``dlcourse.train`` again exports an ``OPTIMIZERS`` with the other meaning, or a name of fit's is lost.
+    """
+    import dlcourse.optim
+    import dlcourse.train
+
+    assert not hasattr(dlcourse.train, "OPTIMIZERS")
+    assert sorted(dlcourse.train.NAMED_OPTIMIZERS) == ["adam", "sgd"]
+    assert dlcourse.optim.OPTIMIZERS["SGD"] is SGD

@@ -25,7 +25,8 @@ from dlcourse.explore import unit3_tuning as ut  # noqa: E402
 from dlcourse.explore.threads import single_threaded  # noqa: E402
 from dlcourse.explore.unit3_common import TextPanel, text_array  # noqa: E402
 from dlcourse.landscapes import himmelblau, rosenbrock  # noqa: E402
-from dlcourse.optim import SGD, Adam, Optimizer, lbfgs, race  # noqa: E402
+from dlcourse.explore.race import race  # noqa: E402
+from dlcourse.optim import SGD, Adam, Optimizer, lbfgs  # noqa: E402
 from dlcourse.widgets import unit3 as widgets  # noqa: E402
 
 PNG = b"\x89PNG"

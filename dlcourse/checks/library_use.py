@@ -51,7 +51,7 @@ def _stand_in_optimizer():
         def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
             super().__init__(params, {"lr": lr, "betas": betas, "eps": eps})
 
-        def update(self, i, param, grad, state):
+        def update(self, param, grad, state):
             param -= self.lr * grad
 
     return StandIn

@@ -275,8 +275,9 @@ _HINTS = {
     ),
     "3.6": (
         r"Adam keeps two running averages per parameter — of the gradient (momentum) and of its square (as "
-        r"RMSprop) — and corrects both for starting at zero. Keep them in `state` between calls, and change "
-        r"`param` in place.",
+        r"RMSprop) — and corrects both for starting at zero. `update(self, param, grad, state)` is called once per "
+        r"parameter at every step, with that parameter's own dict `state`: keep the averages there between calls, "
+        r"and change `param` in place.",
         r"With $t$ the step count (1 at the first step): $m \leftarrow \beta_1 m + (1 - \beta_1) g$, "
         r"$v \leftarrow \beta_2 v + (1 - \beta_2) g^2$, $\hat m = m/(1 - \beta_1^t)$, $\hat v = v/(1 - \beta_2^t)$, "
         r"$\theta \leftarrow \theta - \eta\,\hat m/(\sqrt{\hat v} + \epsilon)$. `self.lr`, `self.betas` and "

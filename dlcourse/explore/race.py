@@ -24,6 +24,7 @@ several times. ``RaceResult.evaluations`` counts the gradient evaluations, a fai
 
 from __future__ import annotations
 
+import copy
 import functools
 from typing import NamedTuple
 
@@ -101,10 +102,26 @@ def _second_order(spec):
     return None
 
 
+def _rebind(name: str, template: Optimizer, param: np.ndarray) -> Optimizer:
+    """A copy of ``template`` (its class and hyperparameters, fresh state) bound to ``[param]``.
+
+    The race moves one point, so the template must have one parameter group: with several, which
+    group's hyperparameters the point should get is not defined (it used to be the first, silently).
+    """
+    if len(template.param_groups) != 1:
+        raise ValueError(f"optimizers[{name!r}] is an optimizer with {len(template.param_groups)} parameter groups; "
+                         f"the race moves one point, so give it one group (or a function params -> optimizer)")
+    new = copy.copy(template)
+    hyper = {key: copy.deepcopy(value) for key, value in template.param_groups[0].items() if key != "params"}
+    new.__dict__.update(param_groups=[], params=[], state=[], _active=None)
+    new.add_param_group({"params": [param], **hyper})
+    return new
+
+
 def _make_optimizer(name: str, spec, param: np.ndarray) -> Optimizer:
     """An optimizer bound to ``[param]`` from a class, a factory or a template instance."""
     if isinstance(spec, Optimizer):
-        return spec.rebind([param])
+        return _rebind(name, spec, param)
     if callable(spec):
         opt = spec([param])
         if not hasattr(opt, "step"):

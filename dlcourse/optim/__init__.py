@@ -31,11 +31,3 @@ __all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW"
            "newton", "conjugate_gradient", "bfgs", "lbfgs", "schedules", "tuning",
            "clip_grad_value", "clip_grad_norm"]
 
-
-def __getattr__(name: str):
-    """The race (an application of the optimizers) lives in :mod:`dlcourse.explore.race`; these names still work."""
-    if name in ("race", "RaceResult", "LeaderboardRow"):
-        from ..explore import race
-
-        return getattr(race, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .optimizer import Optimizer, _check_hyper
+from .optimizer import Optimizer, _invalid, _label
 
 __all__ = ["Adadelta"]
 
@@ -57,17 +57,11 @@ class Adadelta(Optimizer):
 
     def __init__(self, params, lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6,
                  weight_decay: float = 0):
-        for name, value in [("lr", lr), ("rho", rho), ("eps", eps), ("weight_decay", weight_decay)]:
-            _check_hyper(value, name)
-        if not 0.0 <= lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if not 0.0 <= rho <= 1.0:
-            raise ValueError(f"Invalid rho value: {rho}")
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
         super().__init__(params, {"lr": lr, "rho": rho, "eps": eps, "weight_decay": weight_decay})
+
+    def _check_group(self, group, prefix):
+        if not group["rho"] <= 1.0:
+            raise _invalid("rho", group["rho"], "in [0, 1]", _label(prefix, "rho"))
 
     def update(self, param, grad, state):
         if not state:

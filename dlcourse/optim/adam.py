@@ -2,22 +2,11 @@ r"""Adam and AdamW: momentum plus RMSprop, bias-corrected (Unit 3, "Adam")."""
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
-from .optimizer import Optimizer, _check_hyper, lerp_
+from .optimizer import Optimizer, _invalid, _label, lerp_
 
 __all__ = ["Adam", "AdamW"]
-
-
-def _check_betas(betas):
-    if isinstance(betas, (str, bytes)) or not hasattr(betas, "__len__") or len(betas) != 2:
-        raise TypeError(f"betas must be a pair (beta1, beta2) such as (0.9, 0.999), got {betas!r}")
-    for k, b in enumerate(betas):
-        if isinstance(b, bool) or not isinstance(b, numbers.Real):
-            raise TypeError(f"betas[{k}] must be a real number, got {type(b).__name__} {b!r}")
-    return tuple(betas)
 
 
 class Adam(Optimizer):
@@ -80,21 +69,14 @@ class Adam(Optimizer):
 
     def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0, amsgrad: bool = False):
-        for name, value in [("lr", lr), ("eps", eps), ("weight_decay", weight_decay)]:
-            _check_hyper(value, name)
-        betas = _check_betas(betas)
-        if not 0.0 <= lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
-        if not 0.0 <= betas[0] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
-        if not 0.0 <= betas[1] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
         super().__init__(params, {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay,
                                   "amsgrad": bool(amsgrad)})
+
+    def _check_group(self, group, prefix):
+        where = _label(prefix, "betas")  # None: the constructor's argument (torch's message)
+        for k, beta in enumerate(group["betas"]):
+            if not beta < 1.0:
+                raise _invalid(f"betas[{k}]", beta, "in [0, 1)", where and f"{where}[{k}]")
 
     def _init_state(self, state: dict, param: np.ndarray) -> None:
         state.update(step=0, exp_avg=np.zeros(param.shape), exp_avg_sq=np.zeros(param.shape))

@@ -2,7 +2,7 @@ r"""Stochastic gradient descent with momentum and Nesterov momentum (Unit 3, "Mo
 
 from __future__ import annotations
 
-from .optimizer import Optimizer, _check_hyper
+from .optimizer import Optimizer
 
 __all__ = ["SGD"]
 
@@ -78,19 +78,15 @@ class SGD(Optimizer):
 
     def __init__(self, params, lr: float = 1e-3, momentum: float = 0, dampening: float = 0,
                  weight_decay: float = 0, nesterov: bool = False):
-        for name, value in [("lr", lr), ("momentum", momentum), ("dampening", dampening),
-                            ("weight_decay", weight_decay)]:
-            _check_hyper(value, name)
-        if lr < 0.0:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if momentum < 0.0:
-            raise ValueError(f"Invalid momentum value: {momentum}")
-        if weight_decay < 0.0:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
-        if nesterov and (momentum <= 0 or dampening != 0):
-            raise ValueError("Nesterov momentum requires a momentum and zero dampening")
         super().__init__(params, {"lr": lr, "momentum": momentum, "dampening": dampening,
                                   "weight_decay": weight_decay, "nesterov": bool(nesterov)})
+
+    def _check_group(self, group, prefix):
+        if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
+            where = "" if prefix is None else (f" ({prefix.rstrip('.')}: nesterov=True, momentum="
+                                              f"{group['momentum']!r}, dampening={group['dampening']!r}; "
+                                              f"expected momentum > 0 and dampening 0)")
+            raise ValueError("Nesterov momentum requires a momentum and zero dampening" + where)
 
     def update(self, param, grad, state):
         if self.weight_decay != 0:
