@@ -226,16 +226,10 @@ def bench_scalar_engine(n_points: int = 100, repeats: tuple[int, int] = (3, 5), 
 
 
 def _race_function():
-    """The optimizer race, wherever it lives (issue 14 moves it out of ``dlcourse.optim``)."""
-    import importlib
+    """The optimizer race (``dlcourse.explore.race``, beside the other labs)."""
+    from dlcourse.explore.race import race
 
-    for module in ("dlcourse.optim.race", "dlcourse.explore.race", "dlcourse.explore.unit3_race"):
-        try:
-            return importlib.import_module(module).race
-        except (ImportError, AttributeError):
-            continue
-    raise Failed("the optimizer race (race()) is in none of dlcourse.optim.race, dlcourse.explore.race, "
-                 "dlcourse.explore.unit3_race: update _race_function in benchmarks/run.py")
+    return race
 
 
 def default_racers() -> dict:
