@@ -98,12 +98,13 @@ class CapacityLab(RunDemo):
         self.progress.layout.display = "none" if poly else None
 
 
-def make_capacity_lab(**settings) -> CapacityLab:
+def make_capacity_lab(headless: bool | None = None, **settings) -> CapacityLab:
     return CapacityLab(**settings)
 
 
 # ------------------------------------------------------------------------------------ penalty lab
-def make_penalty_lab(penalty: str = "L1 (lasso)", log_alpha: float = -1.0, l1_ratio: float = 0.5) -> Demo:
+def make_penalty_lab(penalty: str = "L1 (lasso)", log_alpha: float = -1.0, l1_ratio: float = 0.5,
+                     headless: bool | None = None) -> Demo:
     for rho in (1.0, 0.0) + pen.L1_RATIOS:   # every path once (about 0.1 s each), so that moves are instant
         pen.coefficient_path(rho)
     controls = {
@@ -114,12 +115,12 @@ def make_penalty_lab(penalty: str = "L1 (lasso)", log_alpha: float = -1.0, l1_ra
     }
     return Demo(controls, pen.compute_penalty, pen.PenaltyView(), figsize=(10.5, 3.5), title="Penalty lab",
                 hint="slide α up under L1 and count the weights that hit exactly zero; switch to L2 at the same α.",
-                text=pen.describe_penalty)
+                text=pen.describe_penalty, headless=headless)
 
 
 # ---------------------------------------------------------------------------------- overfitting lab
 def make_overfitting_lab(p: float = 0.0, weight_decay: float = 0.0, patience: int = 10,
-                         pretrain: tuple = ()) -> RunDemo:
+                         pretrain: tuple = (), headless: bool | None = None) -> RunDemo:
     """``pretrain``: extra ``(p, weight_decay)`` runs to train at once, for comparison."""
     for setting in ((p, weight_decay),) + tuple(pretrain):
         ovf.train_overfit_run(*setting)
@@ -137,11 +138,12 @@ def make_overfitting_lab(p: float = 0.0, weight_decay: float = 0.0, patience: in
     return RunDemo(controls, ovf.compute_overfit, ovf.OverfitView(), train, ("p", "weight_decay"),
                    figsize=(10.5, 3.4), title="Overfitting lab (100 training digits)",
                    hint="press Run with p = 0.5, then with λ = 0.001; move the patience and watch where training "
-                        "would stop.", text=ovf.describe_overfit)
+                        "would stop.", text=ovf.describe_overfit, headless=headless)
 
 
 # ----------------------------------------------------------------------------- augmentation explorer
-def make_augmentation_explorer(degrees: float = 10.0, shift: int = 1, noise: float = 0.0, flip: float = 0.0) -> RunDemo:
+def make_augmentation_explorer(degrees: float = 10.0, shift: int = 1, noise: float = 0.0, flip: float = 0.0,
+                               headless: bool | None = None) -> RunDemo:
     aug.accuracy_curves(degrees, shift, noise, flip)
     controls = {
         "index": slider(0, 0, 99, 1, "digit", integer=True),
@@ -158,7 +160,7 @@ def make_augmentation_explorer(degrees: float = 10.0, shift: int = 1, noise: flo
     return RunDemo(controls, aug.compute_augment, aug.AugmentView(), train, ("degrees", "shift", "noise", "flip"),
                    figsize=(9.5, 3.4), title="Augmentation explorer",
                    hint="set flip probability to 0.5 and press Run: a mirrored 2 is not a 2.",
-                   text=aug.describe_augment)
+                   text=aug.describe_augment, headless=headless)
 
 
 # ------------------------------------------------------------------------------------- ensemble lab
@@ -187,12 +189,13 @@ class EnsembleLab(Demo):
         self.controls["shown"].layout.display = None if stacking else "none"
 
 
-def make_ensemble_lab(**settings) -> EnsembleLab:
+def make_ensemble_lab(headless: bool | None = None, **settings) -> EnsembleLab:
     return EnsembleLab(**settings)
 
 
 # -------------------------------------------------------------------------------------- pretraining
-def make_pretraining_lab(architecture: str = "64-32-16 (3 hidden layers)", n_labels: int = 50) -> RunDemo:
+def make_pretraining_lab(architecture: str = "64-32-16 (3 hidden layers)", n_labels: int = 50,
+                         headless: bool | None = None) -> RunDemo:
     pre.pretrain_curves(pre.ARCHITECTURES[architecture])
     controls = {
         "architecture": dropdown(list(pre.ARCHITECTURES), architecture, "network"),
@@ -206,7 +209,7 @@ def make_pretraining_lab(architecture: str = "64-32-16 (3 hidden layers)", n_lab
     return RunDemo(controls, pre.compute_pretrain, pre.PretrainView(), train, ("architecture",),
                    figsize=(9.5, 3.3), title="Greedy layer-wise pretraining",
                    hint="compare the gap at 20 labels with the gap at 500; then Run the shallower network.",
-                   text=pre.describe_pretrain)
+                   text=pre.describe_pretrain, headless=headless)
 
 
 # What benchmarks/run.py measures: each list changes a control and changes it back, so that every

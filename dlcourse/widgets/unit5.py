@@ -80,11 +80,11 @@ class ConvExplorer(Demo):
         return data
 
 
-def make_conv_explorer(kernel: str = "Sobel x (vertical edges)", **kw) -> ConvExplorer:
+def make_conv_explorer(kernel: str = "Sobel x (vertical edges)", headless: bool | None = None, **kw) -> ConvExplorer:
     return ConvExplorer(kernel, **kw)
 
 
-def make_feature_map_demo(index: int = 0, layer: str = "conv1") -> Demo:
+def make_feature_map_demo(index: int = 0, layer: str = "conv1", headless: bool | None = None) -> Demo:
     """Feature maps of the trained digits CNN, layer by layer (trains it first if this session has not)."""
     cnn.trained_torch_cnn()
     controls = {
@@ -96,7 +96,7 @@ def make_feature_map_demo(index: int = 0, layer: str = "conv1") -> Demo:
     return Demo(controls, cnn.compute_feature_maps, cnn.FeatureMapView(), figsize=(9.5, 3.4),
                 title="Feature maps of a trained CNN",
                 hint="pick a digit and walk from conv1 to pool2: the maps shrink and respond to larger, "
-                     "more specific patterns.")
+                     "more specific patterns.", headless=headless)
 
 
 class ArchitectureBuilder(Demo):
@@ -149,11 +149,11 @@ class ArchitectureBuilder(Demo):
         self.controls["size"].value = arch.SPECS[value]["input"][1]
 
 
-def make_architecture_builder(name: str = "VGG-16") -> ArchitectureBuilder:
+def make_architecture_builder(name: str = "VGG-16", headless: bool | None = None) -> ArchitectureBuilder:
     return ArchitectureBuilder(name)
 
 
-def make_rnn_unroller(cell: str = "RNN") -> Demo:
+def make_rnn_unroller(cell: str = "RNN", headless: bool | None = None) -> Demo:
     controls = {
         "cell": W.ToggleButtons(options=list(rnn.CELLS), value=cell, description="cell",
                                 style={"button_width": "60px"}),
@@ -165,17 +165,18 @@ def make_rnn_unroller(cell: str = "RNN") -> Demo:
     return Demo(controls, rnn.compute_unroller, rnn.UnrollerView(), figsize=(9.5, 3.3),
                 title="RNN unroller",
                 hint="lower ρ to 0.7 and watch the RNN's gradient vanish; raise it to 2.5 and watch it "
-                     "explode, then clip; give the LSTM a forget-gate bias of 3.", text=rnn.describe_unroller)
+                     "explode, then clip; give the LSTM a forget-gate bias of 3.", text=rnn.describe_unroller,
+                     headless=headless)
 
 
-def make_gate_inspector(index: int = 0) -> Demo:
+def make_gate_inspector(index: int = 0, headless: bool | None = None) -> Demo:
     """The gates of the LSTM trained on the adding problem (T = 50); trains it first if needed."""
     add.trained_adding_model("LSTM", 50)
     controls = {"index": slider(index, 0, 199, 1, "test sequence", integer=True)}
     return Demo(controls, add.compute_gates, add.GateView(), figsize=(9, 4.6),
                 title="LSTM gate inspector (adding problem, T = 50)",
                 hint="find the two markers, then look at the input gate there and at the forget gate "
-                     "between them.")
+                     "between them.", headless=headless)
 
 
 class AddingDemo(Demo):
@@ -210,11 +211,11 @@ class AddingDemo(Demo):
         self.update()
 
 
-def make_adding_demo(seq_len: int = 50) -> AddingDemo:
+def make_adding_demo(seq_len: int = 50, headless: bool | None = None) -> AddingDemo:
     return AddingDemo(seq_len)
 
 
-def make_forecast_demo(series: str = "two sines", horizon: int = 20) -> Demo:
+def make_forecast_demo(series: str = "two sines", horizon: int = 20, headless: bool | None = None) -> Demo:
     """ESN, LSTM and last-value forecasts; trains the LSTMs first if this session has not."""
     for name in fc.SERIES:
         fc.rmse_by_horizon(name)   # trains the models and scores every forecast once
@@ -226,10 +227,10 @@ def make_forecast_demo(series: str = "two sines", horizon: int = 20) -> Demo:
     return Demo(controls, fc.compute_forecast, fc.ForecastView(), figsize=(9.5, 3.2),
                 title="Forecasting", text=fc.describe_forecast,
                 hint="push the horizon to 100 on each series: every model feeds its own predictions back, and on "
-                     "the chaotic series the errors compound.")
+                     "the chaotic series the errors compound.", headless=headless)
 
 
-def make_text_generator(temperature: float = 1.0) -> Demo:
+def make_text_generator(temperature: float = 1.0, headless: bool | None = None) -> Demo:
     """Sample the character LSTM with a temperature; trains it first if this session has not."""
     txt.trained_sampler()
     controls = {
@@ -242,7 +243,7 @@ def make_text_generator(temperature: float = 1.0) -> Demo:
     return Demo(controls, txt.compute_generation, txt.GenerationView(), figsize=(9.5, 3.0),
                 title="Character-level generation",
                 hint="from τ = 0.1 (the same safe sentence) to τ = 3 (letter soup); where do the words break?",
-                text=txt.describe_generation)
+                text=txt.describe_generation, headless=headless)
 
 
 # What benchmarks/run.py measures: each list changes a control and changes it back.
@@ -265,7 +266,7 @@ BENCHMARK_CASES = {
 }
 
 
-def make_sentiment_demo(sentence: str = txt.EXAMPLES[0]) -> Demo:
+def make_sentiment_demo(sentence: str = txt.EXAMPLES[0], headless: bool | None = None) -> Demo:
     """The many-to-one sentiment RNN with per-word attributions; trains it first if this session has not."""
     txt.trained_sentiment()
     controls = {
@@ -274,7 +275,7 @@ def make_sentiment_demo(sentence: str = txt.EXAMPLES[0]) -> Demo:
     }
     return Demo(controls, txt.compute_sentiment, txt.SentimentView(), figsize=(8, 3.0),
                 title="Sentence sentiment, word by word",
-                hint="try 'the plot was not bad', then remove 'not'; join two clauses with 'but'.")
+                hint="try 'the plot was not bad', then remove 'not'; join two clauses with 'but'.", headless=headless)
 
 
 BENCHMARK_CASES["unit5 sentiment attributions"] = (make_sentiment_demo, [
@@ -286,7 +287,7 @@ BENCHMARK_CASES["unit5 sentiment attributions"] = (make_sentiment_demo, [
 from ..explore import unit5_attention as att  # noqa: E402  (appended section)
 
 
-def make_attention_explorer(query_x: float = 1.0, query_y: float = 0.5) -> Demo:
+def make_attention_explorer(query_x: float = 1.0, query_y: float = 0.5, headless: bool | None = None) -> Demo:
     """One query, four keys and their values: move the query and key A, watch the softmax weights and the output."""
     controls = {
         "query_x": slider(query_x, -2.0, 2.0, 0.1, "query x"),
@@ -298,10 +299,10 @@ def make_attention_explorer(query_x: float = 1.0, query_y: float = 0.5) -> Demo:
                 title="Attention explorer",
                 hint="point the query at key A and lengthen it: the weight goes to A and the output ★ moves to "
                      "vA; shorten the query and the weights even out (the output goes to the middle).",
-                text=att.describe_attention_explorer)
+                text=att.describe_attention_explorer, headless=headless)
 
 
-def make_mask_explorer(T: int = 8, causal: bool = True) -> Demo:
+def make_mask_explorer(T: int = 8, causal: bool = True, headless: bool | None = None) -> Demo:
     """Causal and padding masks: which keys each query may see, and the attention weights that result."""
     controls = {
         "T": slider(T, 2, att.MAX_T, 1, "sequence length T", integer=True),
@@ -316,7 +317,7 @@ def make_mask_explorer(T: int = 8, causal: bool = True) -> Demo:
     return Demo(controls, compute, att.MaskView(), figsize=(10, 3.4), title="Mask explorer",
                 hint="switch the causal mask on and off and read row 0: with it, the first token sees only itself; "
                      "add padding and watch the padded columns go dark in every row.",
-                text=att.describe_mask_explorer)
+                text=att.describe_mask_explorer, headless=headless)
 
 
 BENCHMARK_CASES["unit5 attention explorer"] = (make_attention_explorer, [
@@ -352,7 +353,8 @@ class ReceptiveFieldDemo(Demo):
         return det.compute_receptive_field(network, min(layer, self.controls["layer"].max), unit)
 
 
-def make_receptive_field_demo(network: str = "5.2 digits CNN", layer: int = 3) -> ReceptiveFieldDemo:
+def make_receptive_field_demo(network: str = "5.2 digits CNN", layer: int = 3,
+                              headless: bool | None = None) -> ReceptiveFieldDemo:
     return ReceptiveFieldDemo(network, layer)
 
 
