@@ -32,7 +32,7 @@ class RaceDemo(Demo):
     reconfigure_on = ("landscape", "tune", "steps")   # each first sets other controls (ranges, values)
 
     def __init__(self, landscape: str = "rosenbrock", racers=ur.DEFAULT_RACERS, extra: dict | None = None,
-                 steps: int = 500):
+                 steps: int = 500, headless: bool | None = None):
         self.table = ur.all_racers(extra)
         self.cache = ur.RaceCache()   # this demo's runs: scrubbing and playing recompute nothing
         names = list(self.table)
@@ -61,7 +61,7 @@ class RaceDemo(Demo):
         super().__init__(controls, self._compute, ur.RaceView(), figsize=(11, 4),
                          title="The optimizer race",
                          hint="pick racers and a landscape, tune each racer (choose it in 'tune'), "
-                              "then drag 'show step' or press ▶.", extra=[self.play])
+                              "then drag 'show step' or press ▶.", extra=[self.play], headless=headless)
 
     def _defaults(self, landscape: str) -> dict:
         return {name: ur.default_hyper(r, landscape) for name, r in self.table.items()}
@@ -96,15 +96,12 @@ class RaceDemo(Demo):
         elif name == "tune":
             self._configure_tune(value, self.controls)
         else:
-            self._set_steps(value)
+            self.set_steps(value)
 
     def _new_landscape(self, landscape: str) -> None:
         self.hyper = self._defaults(landscape)
         self._configure_landscape(landscape, self.controls)
         self._configure_tune(self.controls["tune"].value, self.controls)
-
-    def _set_steps(self, steps: int) -> None:
-        self.controls["step"].max = self.play.max = steps
 
     def _compute(self, landscape, noise, racers, tune, lr, hyper, x0, y0, steps, step):
         h = self.hyper[tune]
@@ -120,7 +117,7 @@ class RaceDemo(Demo):
 def make_race(landscape: str = "rosenbrock", racers=ur.DEFAULT_RACERS, extra: dict | None = None,
               steps: int = 500, headless: bool | None = None) -> RaceDemo:
     """The optimizer race. ``extra={"mine": MyOptimizer}`` enters your own optimizer class."""
-    return RaceDemo(landscape, racers, extra, steps)
+    return RaceDemo(landscape, racers, extra, steps, headless)
 
 
 def _race_from_the_start() -> RaceDemo:
