@@ -174,10 +174,12 @@ def test_every_factory_is_headless_and_instant(how):
     headless Demo in well under a second, computing and drawing nothing (no data, no PNG, no warm-up).
 
     Run in a fresh interpreter, so that no cache another test filled hides the work. Before factories took
-    ``headless=`` and moved their training into ``warm``, ``make_ensemble_lab`` failed (6.4 s, fitting every
-    ensemble first), and so did ``make_feature_map_demo`` (training the CNN), ``make_architecture_builder``,
-    ``make_pretraining_lab``, ``make_penalty_lab``, ``make_forecast_demo``...; with ``how="argument"`` every
-    factory failed (none accepted ``headless``).
+    ``headless=`` and moved their training into ``warm``, with ``DLCOURSE_HEADLESS=1`` these failed (seconds,
+    measured with the disk caches warm): make_feature_map_demo 12 (trains the CNN), make_augmentation_explorer
+    4.2, make_forecast_demo 2.7, make_text_generator 2.0, make_gate_inspector 1.8, make_pretraining_lab 1.3,
+    make_ensemble_lab 1.2 (6.4 cold), make_sentiment_demo 0.69, make_overfitting_lab 0.44,
+    make_architecture_builder 0.4, make_penalty_lab 0.22; with ``how="argument"`` every factory failed
+    (none accepted ``headless``).
     """
     import json
     import os
@@ -192,7 +194,7 @@ def test_every_factory_is_headless_and_instant(how):
     assert out.returncode == 0, out.stderr[-3000:]
     report = json.loads(out.stdout.strip().splitlines()[-1])
     assert len(report) >= 40, sorted(report)             # every unit's factories were found
-    slow = {name: round(r["seconds"], 2) for name, r in report.items() if r["seconds"] > 0.5}
+    slow = {name: round(r["seconds"], 2) for name, r in report.items() if r["seconds"] > 0.2}   # they take ~0.01 s
     assert slow == {}, f"factories that work when headless: {slow}"
     wrong = {name: r for name, r in report.items()
              if not r["demo"] or not r["headless"] or r["data"] or r["png"] or r["warmed"]}
