@@ -199,3 +199,24 @@ def test_every_factory_is_headless_and_instant(how):
     wrong = {name: r for name, r in report.items()
              if not r["demo"] or not r["headless"] or r["data"] or r["png"] or r["warmed"]}
     assert wrong == {}
+
+
+def test_every_demo_subclass_takes_headless():
+    """Every Demo subclass of dlcourse.widgets.unitN takes ``headless`` (directly or through ``**kw``, as RunDemo
+    does): a subclass whose ``__init__`` lacked it (GraphExplorer, RaceDemo, ... before) fails."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    import dlcourse.widgets as pkg
+
+    missing = []
+    for mod in pkgutil.iter_modules(pkg.__path__):
+        if mod.name.startswith("unit"):
+            module = importlib.import_module(f"dlcourse.widgets.{mod.name}")
+            for name, cls in vars(module).items():
+                if inspect.isclass(cls) and issubclass(cls, Demo) and cls.__module__ == module.__name__:
+                    params = inspect.signature(cls.__init__).parameters
+                    if "headless" not in params and not any(p.kind is p.VAR_KEYWORD for p in params.values()):
+                        missing.append(f"{mod.name}.{name}")
+    assert missing == []
