@@ -105,6 +105,36 @@ def test_conv_explorer_presets_cells_and_step_range():
     assert d.output.shape == (5, 5) and d.padding == 0
 
 
+def test_conv_explorer_range_changes_in_reconfigure_with_one_redraw():
+    """A stride that shrinks the output clamps the window position in ``reconfigure``: one redraw, and a
+    ``compute`` that leaves the controls alone (a compute that set the slider's max, as it once did, fails
+    the last assertion; a clamp outside ``holding`` fails the redraw count)."""
+    demo = widgets.make_conv_explorer(step=200)
+    calls = []
+    original = demo.redraw
+    demo.redraw = lambda: (calls.append(1), original())
+    demo.controls["stride"].value = 3
+    assert len(calls) == 1 and demo.controls["step"].max == demo.play.max == 35 == demo.data.step
+    demo.compute(**{**demo.values(), "stride": 1})                         # compute is pure
+    assert demo.controls["step"].max == demo.play.max == 35
+
+
+def test_receptive_field_layer_range_follows_the_network():
+    """``reconfigure_on=("network",)``: the layer slider spans the chosen network's layers, the last layer is
+    clamped, and the demo redraws once (a layer range set in ``compute``, or outside ``holding``, fails)."""
+    demo = widgets.make_receptive_field_demo("VGG-16, blocks 1-3", layer=9)
+    assert demo.controls["layer"].max == 9 and demo.data is not None
+    calls = []
+    original = demo.redraw
+    demo.redraw = lambda: (calls.append(1), original())
+    demo.controls["network"].value = "5.2 digits CNN"
+    assert len(calls) == 1 and demo.controls["layer"].max == 3 and demo.controls["layer"].value == 3
+    demo.compute("VGG-16, blocks 1-3", 9, 0)                               # compute is pure
+    assert demo.controls["layer"].max == 3
+    demo.set(network="VGG-16, blocks 1-3", layer=8)
+    assert demo.controls["layer"].max == 9 and demo.controls["layer"].value == 8 and len(calls) == 2
+
+
 # -- feature maps --------------------------------------------------------------------------------------
 def test_numpy_cnn_matches_torch_cnn(torch):
     _ = torch.manual_seed(0)

@@ -27,8 +27,7 @@ from .unit3_common import TextPanel
 from .unit3_race import RACERS, RaceCache, compute_race, racer_style
 
 # Learning rates for the network: the best of 1e-4 ... 1 (three per decade) by training loss
-# after 8 epochs of batches of 64, as ``tune_digits_learning_rate`` finds them; not the 2-D
-# landscapes' rates.
+# after 8 epochs of batches of 64 (each rate trained with ``train_digits``); not the 2-D landscapes' rates.
 DIGITS_HYPER = {
     "GD": {"lr": 1.0}, "Momentum": {"lr": 0.215, "momentum": 0.9}, "Nesterov": {"lr": 0.464, "momentum": 0.9},
     "Adagrad": {"lr": 0.215}, "RMSprop": {"lr": 0.0215, "alpha": 0.99}, "Adadelta": {"lr": 1.0, "rho": 0.9},
@@ -142,13 +141,6 @@ def _second_order(model, racer, hyper, epochs, X, y) -> list:
     for k in range(epochs + 1):
         losses.append(float(values[evals <= max(k, 0)][-1]))
     return losses
-
-
-def tune_digits_learning_rate(racer: str, grid=None, epochs: int = 8) -> float:
-    """The learning rate of ``grid`` (default 1e-4 to 1, three per decade) with the lowest final training loss."""
-    grid = np.round(np.logspace(-4, 0, 13), 6) if grid is None else grid
-    finals = [train_digits(racer, epochs, hyper={"lr": float(lr)}).loss[-1] for lr in grid]
-    return float(grid[int(np.nanargmin(np.where(np.isfinite(finals), finals, np.nan)))])
 
 
 def run_real_race(racers=None, epochs: int = 8, batch_size: int = 64, progress: bool = True) -> dict:

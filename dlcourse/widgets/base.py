@@ -15,8 +15,13 @@ that sets their ranges) lists those controls in ``reconfigure_on`` and overrides
 :meth:`Demo.reconfigure`; the other controls change inside :meth:`Demo.holding`, so that
 the demo redraws once. :func:`set_range` moves a slider's range and value together.
 
+A step slider and the play button that animates it span the same steps: :meth:`Demo.set_steps`.
+
 ``Demo(..., headless=True)``, or the environment variable ``DLCOURSE_HEADLESS=1``, builds
-the controls without computing or drawing anything (the grader's sandbox sets it).
+the controls without computing or drawing anything (the grader's sandbox sets it). Every
+``make_*`` factory and every ``Demo`` subclass takes ``headless=`` and passes it on; work a
+demo needs before its first picture (training a model, filling a cache) goes in ``warm``
+(an argument, or the method of a subclass), which the first update runs, so never when headless.
 """
 
 from __future__ import annotations
@@ -41,6 +46,11 @@ def headless_from_env() -> bool:
     return os.environ.get(HEADLESS_ENV, "").strip().lower() not in ("", "0", "false")
 
 
+def resolve_headless(headless: bool | None) -> bool:
+    """``headless`` if given, else what ``DLCOURSE_HEADLESS`` says (see :func:`headless_from_env`)."""
+    return headless_from_env() if headless is None else bool(headless)
+
+
 class FigureImage(W.Image):
     """An ``ipywidgets.Image`` with a text alternative: its ``tooltip`` becomes the image's ``title``.
 
@@ -58,8 +68,10 @@ class Demo:
 
     def __init__(self, controls: dict, compute: Callable[..., object], plot: View | Callable[[Figure, object], None],
                  figsize=(8, 3.2), title: str = "", hint: str = "", extra: list | None = None,
-                 text: Callable[[object], str] | None = None, dpi: int = SCREEN_DPI, headless: bool | None = None):
-        self.headless = headless_from_env() if headless is None else bool(headless)
+                 text: Callable[[object], str] | None = None, dpi: int = SCREEN_DPI, headless: bool | None = None,
+                 warm: Callable[[], None] | None = None):
+        self.headless = resolve_headless(headless)
+        self._warm, self.warmed = warm, False
         self.controls = dict(controls)
         self.compute, self.plot, self.text = compute, plot, text
         # A fixed layout: constrained layout would triple the time of every redraw.
@@ -85,11 +97,23 @@ class Demo:
         return {name: control.value for name, control in self.controls.items()}
 
     def set(self, **values) -> None:
-        """Change several controls at once with a single redraw."""
-        with self.holding():
+        """Change several controls at once with a single redraw (none inside an outer :meth:`holding`)."""
+        with self.holding() as held:
             for name, value in values.items():
                 self.controls[name].value = value
-        self.update()
+        if not held:
+            self.update()
+
+    def set_steps(self, last: int, name: str = "step") -> None:
+        """Let the step slider ``name`` and the demo's play button (``self.play``, if any) run from 0 to ``last``.
+
+        A value past the new end is clamped to it, without a redraw of its own.
+        """
+        with self.holding():
+            control = self.controls[name]
+            set_range(control, 0, last, min(control.value, last))
+            if getattr(self, "play", None) is not None:
+                set_range(self.play, 0, last, min(self.play.value, last))
 
     @contextmanager
     def holding(self) -> Iterator[bool]:
@@ -118,9 +142,22 @@ class Demo:
         if not self._hold:
             self.update()
 
+    def warm(self) -> None:
+        """Hook: the expensive work the first picture needs (train a model, fill a cache); never run headless.
+
+        Runs once, at the first update, inside :meth:`holding` (so it may set controls). The default
+        calls the ``warm`` given to the constructor.
+        """
+        if self._warm is not None:
+            self._warm()
+
     def update(self) -> None:
         if self.headless:
             return
+        if not self.warmed:
+            self.warmed = True
+            with self.holding():
+                self.warm()
         start = time.perf_counter()
         self.data = self.compute(**self.values())
         self.redraw()

@@ -22,7 +22,7 @@ class GraphExplorer(Demo):
 
     reconfigure_on = ("preset",)   # a new preset first sets the sliders' names, ranges and values
 
-    def __init__(self, preset: str = "q = x + y, f = q·z"):
+    def __init__(self, preset: str = "q = x + y, f = q·z", headless: bool | None = None):
         self.inputs = [slider(0.0, -5, 5, 0.1, f"input {i}") for i in range(MAX_INPUTS)]
         controls = {"preset": dropdown(list(ge.PRESETS), preset, "expression")}
         controls |= {f"v{i}": s for i, s in enumerate(self.inputs)}
@@ -34,7 +34,8 @@ class GraphExplorer(Demo):
                          title="Computational-graph explorer",
                          hint="move the inputs, then step backward and watch each local gradient "
                               "multiply the upstream one.",
-                         extra=[self.play], text=ge.explain_step)
+                         extra=[self.play], text=ge.explain_step, headless=headless)
+        self.set_steps(self._n_steps(preset))
 
     @staticmethod
     def _configure(preset, controls):
@@ -50,22 +51,28 @@ class GraphExplorer(Demo):
                 s.layout.display = "none"
         controls["step"].value = 0
 
+    @staticmethod
+    def _n_steps(preset: str) -> int:
+        """The number of backward steps of ``preset`` (its graph, hence this number, does not depend on the inputs)."""
+        _, specs = ge.PRESETS[preset]
+        return ge.compute_graph_state(preset, {spec[0]: spec[1] for spec in specs}, 0).n_steps
+
     def reconfigure(self, name, value) -> None:
         self._configure(value, self.controls)
+        self.set_steps(self._n_steps(value))
 
-    def _compute(self, preset, step, **inputs):
+    @staticmethod
+    def _compute(preset, step, **inputs):
         _, specs = ge.PRESETS[preset]
         values = {spec[0]: inputs[f"v{i}"] for i, spec in enumerate(specs)}
-        state = ge.compute_graph_state(preset, values, step)
-        self.controls["step"].max = self.play.max = state.n_steps
-        return state
+        return ge.compute_graph_state(preset, values, step)
 
 
-def make_graph_explorer(preset: str = "q = x + y, f = q·z") -> GraphExplorer:
-    return GraphExplorer(preset)
+def make_graph_explorer(preset: str = "q = x + y, f = q·z", headless: bool | None = None) -> GraphExplorer:
+    return GraphExplorer(preset, headless)
 
 
-def make_activation_explorer(name: str = "sigmoid") -> Demo:
+def make_activation_explorer(name: str = "sigmoid", headless: bool | None = None) -> Demo:
     controls = {
         "name": dropdown(list(ACTIVATIONS), name, "activation"),
         "n_layers": slider(10, 1, 30, 1, "layers", integer=True),
@@ -74,13 +81,14 @@ def make_activation_explorer(name: str = "sigmoid") -> Demo:
     return Demo(controls, act.compute_activation, act.ActivationView(), figsize=(9, 3.3),
                 title="Activation explorer",
                 hint="compare sigmoid, tanh and ReLU at 20 layers; then set the weight scale to 1.4 "
-                     "(He's initialization) and watch ReLU's gradient survive.", text=act.describe_activation)
+                     "(He's initialization) and watch ReLU's gradient survive.", text=act.describe_activation,
+                     headless=headless)
 
 
 class PlaygroundDemo(Demo):
     """Structural controls rebuild the network; the play button trains it a few steps per frame."""
 
-    def __init__(self, steps_per_frame: int = 10, warm_steps: int = 150, **settings):
+    def __init__(self, steps_per_frame: int = 10, warm_steps: int = 150, headless: bool | None = None, **settings):
         self.steps_per_frame = steps_per_frame
         controls = {
             "dataset": dropdown(list(TOY_DATASETS), settings.get("dataset", "moons"), "data"),
@@ -99,7 +107,7 @@ class PlaygroundDemo(Demo):
         super().__init__(controls, self._rebuild, pg.PlaygroundView(), figsize=(8.5, 3.4),
                          title="Network playground",
                          hint="press ▶ to train; try XOR with a linear activation, then with tanh.",
-                         extra=[W.HBox([self.play, self.reset_button])])
+                         extra=[W.HBox([self.play, self.reset_button])], headless=headless)
         self.play.observe(self._on_frame, names="value")
         if warm_steps and self.playground is not None:  # the first picture shows a network in training
             self.playground.train(warm_steps)
@@ -116,11 +124,11 @@ class PlaygroundDemo(Demo):
         self.redraw()
 
 
-def make_playground(**settings) -> PlaygroundDemo:
-    return PlaygroundDemo(**settings)
+def make_playground(headless: bool | None = None, **settings) -> PlaygroundDemo:
+    return PlaygroundDemo(headless=headless, **settings)
 
 
-def make_backprop_stepper() -> Demo:
+def make_backprop_stepper(headless: bool | None = None) -> Demo:
     controls = {
         "step": slider(0, 0, 30, 1, "steps done", integer=True),
         "show": W.ToggleButtons(options=["forward", "backward", "update"], value="forward"),
@@ -128,38 +136,42 @@ def make_backprop_stepper() -> Demo:
     }
     return Demo(controls, bp.compute_stepper, bp.StepperView(), figsize=(9, 3.4),
                 title="Backpropagation, one step at a time",
-                hint="step through forward → backward → update, then move to the next training step.")
+                hint="step through forward → backward → update, then move to the next training step.",
+                headless=headless)
 
 
-def make_saliency_demo() -> Demo:
+def make_saliency_demo(headless: bool | None = None) -> Demo:
     controls = {
         "index": slider(0, 0, 448, 1, "test digit", integer=True),
         "output": W.Dropdown(options=[("predicted", -1)] + [(str(k), k) for k in range(10)], value=-1,
                              description="output o_m"),
     }
     return Demo(controls, sal.compute_saliency, sal.SaliencyView(), figsize=(8.5, 2.8),
-                title="Saliency", hint="pick a digit, then ask which pixels would raise another class's score (its logit).")
+                title="Saliency", hint="pick a digit, then ask which pixels would raise another class's score (its logit).",
+                headless=headless)
 
 
-def make_linear_ae_demo() -> Demo:
+def make_linear_ae_demo(headless: bool | None = None) -> Demo:
     controls = {"epoch": slider(150, 1, 150, 1, "epoch", integer=True)}
     return Demo(controls, ae.compute_linear_ae, ae.LinearAEView(), figsize=(9, 2.9),
-                title="Linear autoencoder vs PCA", hint="drag the epoch: the angle to PCA's plane goes to 0.")
+                title="Linear autoencoder vs PCA", hint="drag the epoch: the angle to PCA's plane goes to 0.",
+                headless=headless)
 
 
-def make_embedding_demo() -> Demo:
+def make_embedding_demo(headless: bool | None = None) -> Demo:
     controls = {"index": slider(0, 0, 448, 1, "test digit", integer=True)}
     return Demo(controls, ae.compute_embedding, ae.EmbeddingView(), figsize=(9, 3.2),
-                title="Deep autoencoder: a 2-D code", hint="move through the digits and watch where each lands.")
+                title="Deep autoencoder: a 2-D code", hint="move through the digits and watch where each lands.",
+                headless=headless)
 
 
-def make_outlier_demo() -> Demo:
+def make_outlier_demo(headless: bool | None = None) -> Demo:
     controls = {"threshold": W.FloatLogSlider(value=0.3, base=10, min=-2, max=0, step=0.02,
                                               description="threshold", continuous_update=False)}
     return Demo(controls, ae.compute_outliers, ae.OutlierView(), figsize=(9, 3.0),
                 title="Outliers by reconstruction error",
                 hint="lower the threshold until every injected outlier is caught, then lower it further "
-                     "and count the ordinary digits flagged with them.")
+                     "and count the ordinary digits flagged with them.", headless=headless)
 
 
 # What benchmarks/run.py measures: each list changes a control and changes it back,

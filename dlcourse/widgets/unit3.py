@@ -32,7 +32,7 @@ class RaceDemo(Demo):
     reconfigure_on = ("landscape", "tune", "steps")   # each first sets other controls (ranges, values)
 
     def __init__(self, landscape: str = "rosenbrock", racers=ur.DEFAULT_RACERS, extra: dict | None = None,
-                 steps: int = 500):
+                 steps: int = 500, headless: bool | None = None):
         self.table = ur.all_racers(extra)
         self.cache = ur.RaceCache()   # this demo's runs: scrubbing and playing recompute nothing
         names = list(self.table)
@@ -61,7 +61,7 @@ class RaceDemo(Demo):
         super().__init__(controls, self._compute, ur.RaceView(), figsize=(11, 4),
                          title="The optimizer race",
                          hint="pick racers and a landscape, tune each racer (choose it in 'tune'), "
-                              "then drag 'show step' or press ▶.", extra=[self.play])
+                              "then drag 'show step' or press ▶.", extra=[self.play], headless=headless)
 
     def _defaults(self, landscape: str) -> dict:
         return {name: ur.default_hyper(r, landscape) for name, r in self.table.items()}
@@ -96,15 +96,12 @@ class RaceDemo(Demo):
         elif name == "tune":
             self._configure_tune(value, self.controls)
         else:
-            self._set_steps(value)
+            self.set_steps(value)
 
     def _new_landscape(self, landscape: str) -> None:
         self.hyper = self._defaults(landscape)
         self._configure_landscape(landscape, self.controls)
         self._configure_tune(self.controls["tune"].value, self.controls)
-
-    def _set_steps(self, steps: int) -> None:
-        self.controls["step"].max = self.play.max = steps
 
     def _compute(self, landscape, noise, racers, tune, lr, hyper, x0, y0, steps, step):
         h = self.hyper[tune]
@@ -118,9 +115,9 @@ class RaceDemo(Demo):
 
 
 def make_race(landscape: str = "rosenbrock", racers=ur.DEFAULT_RACERS, extra: dict | None = None,
-              steps: int = 500) -> RaceDemo:
+              steps: int = 500, headless: bool | None = None) -> RaceDemo:
     """The optimizer race. ``extra={"mine": MyOptimizer}`` enters your own optimizer class."""
-    return RaceDemo(landscape, racers, extra, steps)
+    return RaceDemo(landscape, racers, extra, steps, headless)
 
 
 def _race_from_the_start() -> RaceDemo:
@@ -130,17 +127,17 @@ def _race_from_the_start() -> RaceDemo:
 
 
 # ------------------------------------------------------------------------ gradient descent
-def make_lr_explorer(lr: float = 0.5, kappa: float = 10.0) -> Demo:
+def make_lr_explorer(lr: float = 0.5, kappa: float = 10.0, headless: bool | None = None) -> Demo:
     """Gradient descent on a quadratic: convergence, oscillation and divergence around 2/L."""
     controls = {"lr": slider(lr, 0.05, 2.5, 0.05, "learning rate η"),
                 "kappa": slider(kappa, 1.0, 50.0, 1.0, "condition number κ = L/μ"),
                 "steps": slider(40, 10, 100, 10, "steps", integer=True)}
     return Demo(controls, gd.compute_lr, gd.LRView(), figsize=(10, 3.4), title="Learning-rate explorer",
                 hint="raise η past 1/L = 1 (oscillation), then past 2/L = 2 (divergence); raise κ and watch "
-                     "the flat direction crawl.")
+                     "the flat direction crawl.", headless=headless)
 
 
-def make_minibatch_demo(batch_size: int = 16, lr: float = 0.1) -> Demo:
+def make_minibatch_demo(batch_size: int = 16, lr: float = 0.1, headless: bool | None = None) -> Demo:
     """Mini-batch SGD on a two-weight regression of the diabetes data, against full-batch descent."""
     controls = {"batch_size": W.SelectionSlider(options=list(gd.BATCH_SIZES), value=batch_size,
                                                 description="batch size", continuous_update=False,
@@ -149,11 +146,12 @@ def make_minibatch_demo(batch_size: int = 16, lr: float = 0.1) -> Demo:
     return Demo(controls, gd.compute_minibatch, gd.MinibatchView(), figsize=(10, 3.4),
                 title="Mini-batch noise",
                 hint="batch size 1 is SGD, 442 is the full batch: compare the paths, the loss per epoch "
-                     "and the time an epoch takes.")
+                     "and the time an epoch takes.", headless=headless)
 
 
 # ------------------------------------------------------------------------ schedules
-def make_schedule_explorer(lr0: float = 1.0, warmup: int = 0, highlight: str = "cosine") -> Demo:
+def make_schedule_explorer(lr0: float = 1.0, warmup: int = 0, highlight: str = "cosine",
+                           headless: bool | None = None) -> Demo:
     """Four schedules and a constant rate, with a warm-up, and the training runs they give.
 
     Each new (α₀, warm-up) pair trains five softmax regressions on the digits (about a tenth
@@ -166,22 +164,23 @@ def make_schedule_explorer(lr0: float = 1.0, warmup: int = 0, highlight: str = "
     return Demo(controls, us.compute_schedules, us.ScheduleView(), figsize=(10, 3.4),
                 title="Schedule explorer",
                 hint="at α₀ = 3 the constant rate stalls in the noise: which decay gets lowest? "
-                     "Then add warm-up and look at epoch 1.")
+                     "Then add warm-up and look at epoch 1.", headless=headless)
 
 
 # ------------------------------------------------------------------------ initialisation
-def make_init_explorer(initializer: str = "Glorot normal", activation: str = "tanh", depth: int = 15) -> Demo:
+def make_init_explorer(initializer: str = "Glorot normal", activation: str = "tanh", depth: int = 15,
+                       headless: bool | None = None) -> Demo:
     """A deep MLP (width 128): activations and gradients per layer for each initializer × activation."""
     controls = {"initializer": dropdown(list(ui.INIT_CHOICES), initializer, "initializer"),
                 "activation": dropdown(list(ui.INIT_ACTIVATIONS), activation, "activation"),
                 "depth": slider(depth, 10, 30, 5, "layers", integer=True)}
     return Demo(controls, ui.compute_init, ui.InitView(), figsize=(10, 3.6), title="Initialisation explorer",
                 hint="try 'small normal' with tanh (vanishing), 'normal (σ = 1)' with relu (exploding), "
-                     "then He with relu and Glorot with tanh.", text=ui.describe_init)
+                     "then He with relu and Glorot with tanh.", text=ui.describe_init, headless=headless)
 
 
 # ------------------------------------------------------------------------ clipping
-def make_clipping_demo(lr: float = 0.002, threshold: float = 10.0) -> Demo:
+def make_clipping_demo(lr: float = 0.002, threshold: float = 10.0, headless: bool | None = None) -> Demo:
     """Gradient descent on a linear recurrence, started past the wall w > 1: no clipping, by value, by norm."""
     controls = {"lr": log_slider(lr, -3, -0.5, "learning rate"),
                 "threshold": log_slider(threshold, -1, 2, "clip threshold"),
@@ -192,11 +191,11 @@ def make_clipping_demo(lr: float = 0.002, threshold: float = 10.0) -> Demo:
                 title="Exploding gradients and clipping",
                 hint="move the start left of the wall (w0 < 1): nothing explodes; right of it, the first "
                      "unclipped step overflows. Then try learning rate 0.02 with threshold 1.",
-                text=uc.describe_clipping)
+                text=uc.describe_clipping, headless=headless)
 
 
 # ------------------------------------------------------------------------ 2-D race vs real race
-def make_compare_demo(digits: dict | None = None, landscape: str = "rosenbrock") -> Demo:
+def make_compare_demo(digits: dict | None = None, landscape: str = "rosenbrock", headless: bool | None = None) -> Demo:
     """The 2-D race on a landscape beside the same racers training a network on the digits.
 
     ``digits`` is what :func:`dlcourse.explore.unit3_real_race.run_real_race` returns (run it
@@ -211,7 +210,7 @@ def make_compare_demo(digits: dict | None = None, landscape: str = "rosenbrock")
     return Demo(controls, compute, rr.CompareView(),
                 figsize=(10, 3.5), title="Does the 2-D race predict the real race?",
                 hint="switch landscapes and watch the rank correlation: which landscape, if any, "
-                     "ranks the racers as the network does?")
+                     "ranks the racers as the network does?", headless=headless)
 
 
 # What benchmarks/run.py measures: each list changes a control and changes it back,

@@ -65,7 +65,7 @@ class CapacityLab(RunDemo):
     """Polynomials update at once; networks of every width train on Run (about a second or two)."""
 
     def __init__(self, family: str = "polynomial", degree: int = 3, width: int = 4, n_train: int = 20,
-                 noise: float = 0.3):
+                 noise: float = 0.3, headless: bool | None = None):
         controls = {
             "family": dropdown(["polynomial", "network"], family, "model"),
             "degree": slider(degree, 0, cap.DEGREES[-1], 1, "degree", integer=True),
@@ -76,15 +76,19 @@ class CapacityLab(RunDemo):
             "noise": W.SelectionSlider(options=list(cap.NOISE), value=noise, description="noise σ",
                                        continuous_update=False),
         }
-        if family == "network":
-            cap.network_curves(n_train, noise)
         super().__init__(controls, cap.compute_capacity, cap.CapacityView(), self._train, ("n_train", "noise"),
                          figsize=(10.5, 3.4), title="Capacity lab",
                          hint="raise the degree until the validation error turns up; then shrink n train to 10 "
                               "and find the quadrant 'high bias, high variance' at degree 2.",
-                         text=cap.describe_capacity)
+                         text=cap.describe_capacity, headless=headless)
         controls["family"].observe(self._show_slider, names="value")
         self._show_slider()
+
+    def warm(self) -> None:
+        """The networks train before the first picture when the lab opens on them (a second or two)."""
+        values = self.values()
+        if values["family"] == "network":
+            cap.network_curves(values["n_train"], values["noise"])
 
     @staticmethod
     def _train(progress, n_train, noise):
@@ -98,14 +102,17 @@ class CapacityLab(RunDemo):
         self.progress.layout.display = "none" if poly else None
 
 
-def make_capacity_lab(**settings) -> CapacityLab:
-    return CapacityLab(**settings)
+def make_capacity_lab(headless: bool | None = None, **settings) -> CapacityLab:
+    return CapacityLab(headless=headless, **settings)
 
 
 # ------------------------------------------------------------------------------------ penalty lab
-def make_penalty_lab(penalty: str = "L1 (lasso)", log_alpha: float = -1.0, l1_ratio: float = 0.5) -> Demo:
-    for rho in (1.0, 0.0) + pen.L1_RATIOS:   # every path once (about 0.1 s each), so that moves are instant
-        pen.coefficient_path(rho)
+def make_penalty_lab(penalty: str = "L1 (lasso)", log_alpha: float = -1.0, l1_ratio: float = 0.5,
+                     headless: bool | None = None) -> Demo:
+    def warm():
+        for rho in (1.0, 0.0) + pen.L1_RATIOS:   # every path once (about 0.1 s each), so that moves are instant
+            pen.coefficient_path(rho)
+
     controls = {
         "penalty": dropdown(list(pen.PENALTIES), penalty, "penalty"),
         "log_alpha": slider(log_alpha, float(pen.LOG_ALPHAS.min()), float(pen.LOG_ALPHAS.max()), 0.1, "log₁₀ α"),
@@ -114,15 +121,17 @@ def make_penalty_lab(penalty: str = "L1 (lasso)", log_alpha: float = -1.0, l1_ra
     }
     return Demo(controls, pen.compute_penalty, pen.PenaltyView(), figsize=(10.5, 3.5), title="Penalty lab",
                 hint="slide α up under L1 and count the weights that hit exactly zero; switch to L2 at the same α.",
-                text=pen.describe_penalty)
+                text=pen.describe_penalty, headless=headless, warm=warm)
 
 
 # ---------------------------------------------------------------------------------- overfitting lab
 def make_overfitting_lab(p: float = 0.0, weight_decay: float = 0.0, patience: int = 10,
-                         pretrain: tuple = ()) -> RunDemo:
+                         pretrain: tuple = (), headless: bool | None = None) -> RunDemo:
     """``pretrain``: extra ``(p, weight_decay)`` runs to train at once, for comparison."""
-    for setting in ((p, weight_decay),) + tuple(pretrain):
-        ovf.train_overfit_run(*setting)
+    def warm():
+        for setting in ((p, weight_decay),) + tuple(pretrain):
+            ovf.train_overfit_run(*setting)
+
     controls = {
         "p": W.SelectionSlider(options=list(ovf.DROPOUT), value=p, description="dropout p", continuous_update=False),
         "weight_decay": W.SelectionSlider(options=list(ovf.WEIGHT_DECAY), value=weight_decay,
@@ -137,12 +146,12 @@ def make_overfitting_lab(p: float = 0.0, weight_decay: float = 0.0, patience: in
     return RunDemo(controls, ovf.compute_overfit, ovf.OverfitView(), train, ("p", "weight_decay"),
                    figsize=(10.5, 3.4), title="Overfitting lab (100 training digits)",
                    hint="press Run with p = 0.5, then with λ = 0.001; move the patience and watch where training "
-                        "would stop.", text=ovf.describe_overfit)
+                        "would stop.", text=ovf.describe_overfit, headless=headless, warm=warm)
 
 
 # ----------------------------------------------------------------------------- augmentation explorer
-def make_augmentation_explorer(degrees: float = 10.0, shift: int = 1, noise: float = 0.0, flip: float = 0.0) -> RunDemo:
-    aug.accuracy_curves(degrees, shift, noise, flip)
+def make_augmentation_explorer(degrees: float = 10.0, shift: int = 1, noise: float = 0.0, flip: float = 0.0,
+                               headless: bool | None = None) -> RunDemo:
     controls = {
         "index": slider(0, 0, 99, 1, "digit", integer=True),
         "degrees": slider(degrees, 0, 45, 5, "rotation ±°"),
@@ -158,28 +167,34 @@ def make_augmentation_explorer(degrees: float = 10.0, shift: int = 1, noise: flo
     return RunDemo(controls, aug.compute_augment, aug.AugmentView(), train, ("degrees", "shift", "noise", "flip"),
                    figsize=(9.5, 3.4), title="Augmentation explorer",
                    hint="set flip probability to 0.5 and press Run: a mirrored 2 is not a 2.",
-                   text=aug.describe_augment)
+                   text=aug.describe_augment, headless=headless,
+                   warm=lambda: aug.accuracy_curves(degrees, shift, noise, flip))
 
 
 # ------------------------------------------------------------------------------------- ensemble lab
 class EnsembleLab(Demo):
     """Bagging and boosting share the size slider; stacking picks which model to show."""
 
-    def __init__(self, method: str = "bagging", n_models: int = 1):
-        for m in ens.METHODS:          # about 4 s in all, once: every later move is a look-up
-            ens.ensemble_curves(m)
-        labels = ens.ensemble_curves("stacking").labels
+    def __init__(self, method: str = "bagging", n_models: int = 1, headless: bool | None = None):
         controls = {
             "method": dropdown(list(ens.METHODS), method, "method"),
             "n_models": slider(n_models, 1, ens.MAX_MODELS, 1, "models / rounds", integer=True),
-            "shown": dropdown(list(labels), labels[-1], "stacking: show"),
+            "shown": dropdown([], None, "stacking: show"),   # the stacked models' names: see warm
         }
         super().__init__(controls, ens.compute_ensemble, ens.EnsembleView(), figsize=(9.5, 3.5),
                          title="Ensemble lab (noisy moons)",
                          hint="bagging: add trees and watch the variance fall while the bias stays; boosting: add "
-                              "rounds and watch the bias fall.", text=ens.describe_ensemble)
+                              "rounds and watch the bias fall.", text=ens.describe_ensemble, headless=headless)
         controls["method"].observe(self._show, names="value")
         self._show()
+
+    def warm(self) -> None:
+        """Every method's curves (about 4 s in all, once: every later move is a look-up); the stacked models' names."""
+        for m in ens.METHODS:
+            ens.ensemble_curves(m)
+        labels = ens.ensemble_curves("stacking").labels
+        self.controls["shown"].options = list(labels)
+        self.controls["shown"].value = labels[-1]
 
     def _show(self, _change=None):
         stacking = self.controls["method"].value == "stacking"
@@ -187,13 +202,13 @@ class EnsembleLab(Demo):
         self.controls["shown"].layout.display = None if stacking else "none"
 
 
-def make_ensemble_lab(**settings) -> EnsembleLab:
-    return EnsembleLab(**settings)
+def make_ensemble_lab(headless: bool | None = None, **settings) -> EnsembleLab:
+    return EnsembleLab(headless=headless, **settings)
 
 
 # -------------------------------------------------------------------------------------- pretraining
-def make_pretraining_lab(architecture: str = "64-32-16 (3 hidden layers)", n_labels: int = 50) -> RunDemo:
-    pre.pretrain_curves(pre.ARCHITECTURES[architecture])
+def make_pretraining_lab(architecture: str = "64-32-16 (3 hidden layers)", n_labels: int = 50,
+                         headless: bool | None = None) -> RunDemo:
     controls = {
         "architecture": dropdown(list(pre.ARCHITECTURES), architecture, "network"),
         "n_labels": W.SelectionSlider(options=list(pre.SIZES), value=n_labels, description="labelled digits",
@@ -206,7 +221,8 @@ def make_pretraining_lab(architecture: str = "64-32-16 (3 hidden layers)", n_lab
     return RunDemo(controls, pre.compute_pretrain, pre.PretrainView(), train, ("architecture",),
                    figsize=(9.5, 3.3), title="Greedy layer-wise pretraining",
                    hint="compare the gap at 20 labels with the gap at 500; then Run the shallower network.",
-                   text=pre.describe_pretrain)
+                   text=pre.describe_pretrain, headless=headless,
+                   warm=lambda: pre.pretrain_curves(pre.ARCHITECTURES[architecture]))
 
 
 # What benchmarks/run.py measures: each list changes a control and changes it back, so that every

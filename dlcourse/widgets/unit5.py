@@ -16,7 +16,7 @@ from ..explore import unit5_forecast as fc
 from ..explore import unit5_rnn as rnn
 from ..explore import unit5_text as txt
 from ..plotting import LayeredRenderer
-from .base import Demo, dropdown, slider
+from .base import Demo, dropdown, set_range, slider
 
 CUSTOM = "custom"
 
@@ -24,21 +24,17 @@ CUSTOM = "custom"
 class ConvExplorer(Demo):
     """A digit, a preset or hand-edited 3×3 kernel, stride, padding, and the window stepping over the input."""
 
-    reconfigure_on = ("preset",)
+    reconfigure_on = ("preset", "stride", "padding")   # stride and padding set the number of window positions
 
     def __init__(self, kernel: str = "Sobel x (vertical edges)", index: int = 0, stride: int = 1, padding: int = 1,
-                 step: int | None = None):
-        if step is None:   # start where the kernel responds strongly, with most of the output filled in
-            first = conv.compute_convolution(index, conv.KERNELS.get(kernel), stride, padding, 0)
-            strength = np.abs(first.output)
-            half = strength.shape[0] // 2   # in the lower half: most of the output is already computed
-            step = half * strength.shape[1] + int(np.argmax(strength[half:]))
+                 step: int | None = None, headless: bool | None = None):
+        self.start_step = step
         controls = {
             "preset": dropdown(list(conv.KERNELS) + [CUSTOM], kernel, "kernel"),
             "index": slider(index, 0, 1796, 1, "digit", integer=True),
             "stride": slider(stride, 1, 3, 1, "stride s", integer=True),
             "padding": slider(padding, 0, 2, 1, "padding p", integer=True),
-            "step": slider(step, 0, 255, 1, "window position", integer=True),
+            "step": slider(step or 0, 0, 255, 1, "window position", integer=True),
         }
         self.cells = {f"k{u}{v}": W.FloatText(value=float(conv.KERNELS[kernel][u, v]), step=0.5,
                                                layout=W.Layout(width="70px"))
@@ -49,7 +45,8 @@ class ConvExplorer(Demo):
         super().__init__(controls, self._compute, conv.ConvView(), figsize=(9, 3.2),
                          title="Convolution explorer",
                          hint="press ▶ to slide the window; change the kernel, stride and padding and "
-                              "check the output size against the formula.", text=conv.describe_convolution)
+                              "check the output size against the formula.", text=conv.describe_convolution,
+                         headless=headless)
         grid = W.GridBox(list(self.cells.values()), layout=W.Layout(grid_template_columns="repeat(3, 75px)"))
         c = self.controls
         self.widget.children = (self.widget.children[0],
@@ -61,32 +58,42 @@ class ConvExplorer(Demo):
     def kernel(self) -> np.ndarray:
         return np.array([[self.cells[f"k{u}{v}"].value for v in range(3)] for u in range(3)])
 
+    def warm(self) -> None:
+        """The window's range; with no ``step`` given, start where the kernel responds strongly."""
+        values = self.values()
+        first = conv.compute_convolution(values["index"], self.kernel(), values["stride"], values["padding"], 0)
+        self.set_steps(first.n_steps - 1)
+        if self.start_step is None:   # in the lower half: most of the output is already computed
+            strength = np.abs(first.output)
+            half = strength.shape[0] // 2
+            self.controls["step"].value = half * strength.shape[1] + int(np.argmax(strength[half:]))
+
     def _on_change(self, change) -> None:
-        owner = change["owner"]
-        if owner in self.cells.values() and not self._hold:
-            with self.holding():
-                self.controls["preset"].value = CUSTOM
+        if change["owner"] in self.cells.values():
+            with self.holding() as held:
+                if not held:   # a hand-edited cell, not a preset filling them in
+                    self.controls["preset"].value = CUSTOM
         super()._on_change(change)
 
     def reconfigure(self, name, value) -> None:
-        if value != CUSTOM:   # a preset fills the cells; the demo then redraws once
-            for cell, v in zip(self.cells.values(), conv.KERNELS[value].ravel()):
-                cell.value = float(v)
+        if name == "preset":
+            if value != CUSTOM:   # a preset fills the cells; the demo then redraws once
+                for cell, v in zip(self.cells.values(), conv.KERNELS[value].ravel()):
+                    cell.value = float(v)
+            return
+        values = self.values()   # a shorter output clamps the window position: no second redraw
+        self.set_steps(conv.compute_convolution(values["index"], None, values["stride"], values["padding"]).n_steps - 1)
 
     def _compute(self, preset, index, stride, padding, step, **cells):
-        data = conv.compute_convolution(index, self.kernel(), stride, padding, step)
-        with self.holding():   # a shorter output clamps the slider: no second redraw
-            self.controls["step"].max = self.play.max = data.n_steps - 1
-        return data
+        return conv.compute_convolution(index, self.kernel(), stride, padding, step)
 
 
-def make_conv_explorer(kernel: str = "Sobel x (vertical edges)", **kw) -> ConvExplorer:
-    return ConvExplorer(kernel, **kw)
+def make_conv_explorer(kernel: str = "Sobel x (vertical edges)", headless: bool | None = None, **kw) -> ConvExplorer:
+    return ConvExplorer(kernel, headless=headless, **kw)
 
 
-def make_feature_map_demo(index: int = 0, layer: str = "conv1") -> Demo:
+def make_feature_map_demo(index: int = 0, layer: str = "conv1", headless: bool | None = None) -> Demo:
     """Feature maps of the trained digits CNN, layer by layer (trains it first if this session has not)."""
-    cnn.trained_torch_cnn()
     controls = {
         "index": slider(index, 0, 448, 1, "test digit", integer=True),
         "layer": W.ToggleButtons(options=list(cnn.LAYERS), value=layer, description="layer",
@@ -96,7 +103,7 @@ def make_feature_map_demo(index: int = 0, layer: str = "conv1") -> Demo:
     return Demo(controls, cnn.compute_feature_maps, cnn.FeatureMapView(), figsize=(9.5, 3.4),
                 title="Feature maps of a trained CNN",
                 hint="pick a digit and walk from conv1 to pool2: the maps shrink and respond to larger, "
-                     "more specific patterns.")
+                     "more specific patterns.", headless=headless, warm=cnn.trained_torch_cnn)
 
 
 class ArchitectureBuilder(Demo):
@@ -104,10 +111,7 @@ class ArchitectureBuilder(Demo):
 
     reconfigure_on = ("name",)
 
-    def __init__(self, name: str = "VGG-16"):
-        for depth in arch.DEPTHS:        # each depth's gradient flow is computed once, here
-            arch.residual_gradient_flow(depth, False)
-            arch.residual_gradient_flow(depth, True)
+    def __init__(self, name: str = "VGG-16", headless: bool | None = None):
         controls = {
             "name": dropdown(list(arch.SPECS), name, "architecture"),
             "width": slider(1.0, 0.25, 2.0, 0.25, "width ×"),
@@ -119,8 +123,14 @@ class ArchitectureBuilder(Demo):
                          title="Architecture builder",
                          hint="compare where AlexNet and VGG keep their parameters and where they spend their "
                               "multiply-adds; change the input size and watch the first fully connected layer; "
-                              "then deepen the gradient-flow stack.", text=arch.describe_architecture)
+                              "then deepen the gradient-flow stack.", text=arch.describe_architecture,
+                         headless=headless)
         self.draw_every_network()
+
+    def warm(self) -> None:
+        for depth in arch.DEPTHS:        # each depth's gradient flow is computed once, here
+            arch.residual_gradient_flow(depth, False)
+            arch.residual_gradient_flow(depth, True)
 
     def make_renderer(self):
         # one cached static layer (axes, tick labels, legend) per network: switching back redraws nothing
@@ -149,11 +159,11 @@ class ArchitectureBuilder(Demo):
         self.controls["size"].value = arch.SPECS[value]["input"][1]
 
 
-def make_architecture_builder(name: str = "VGG-16") -> ArchitectureBuilder:
-    return ArchitectureBuilder(name)
+def make_architecture_builder(name: str = "VGG-16", headless: bool | None = None) -> ArchitectureBuilder:
+    return ArchitectureBuilder(name, headless)
 
 
-def make_rnn_unroller(cell: str = "RNN") -> Demo:
+def make_rnn_unroller(cell: str = "RNN", headless: bool | None = None) -> Demo:
     controls = {
         "cell": W.ToggleButtons(options=list(rnn.CELLS), value=cell, description="cell",
                                 style={"button_width": "60px"}),
@@ -165,23 +175,23 @@ def make_rnn_unroller(cell: str = "RNN") -> Demo:
     return Demo(controls, rnn.compute_unroller, rnn.UnrollerView(), figsize=(9.5, 3.3),
                 title="RNN unroller",
                 hint="lower ρ to 0.7 and watch the RNN's gradient vanish; raise it to 2.5 and watch it "
-                     "explode, then clip; give the LSTM a forget-gate bias of 3.", text=rnn.describe_unroller)
+                     "explode, then clip; give the LSTM a forget-gate bias of 3.", text=rnn.describe_unroller,
+                     headless=headless)
 
 
-def make_gate_inspector(index: int = 0) -> Demo:
+def make_gate_inspector(index: int = 0, headless: bool | None = None) -> Demo:
     """The gates of the LSTM trained on the adding problem (T = 50); trains it first if needed."""
-    add.trained_adding_model("LSTM", 50)
     controls = {"index": slider(index, 0, 199, 1, "test sequence", integer=True)}
     return Demo(controls, add.compute_gates, add.GateView(), figsize=(9, 4.6),
                 title="LSTM gate inspector (adding problem, T = 50)",
                 hint="find the two markers, then look at the input gate there and at the forget gate "
-                     "between them.")
+                     "between them.", headless=headless, warm=lambda: add.trained_adding_model("LSTM", 50))
 
 
 class AddingDemo(Demo):
     """Cached learning curves for each sequence length, and a Run button that retrains one length live."""
 
-    def __init__(self, seq_len: int = 50):
+    def __init__(self, seq_len: int = 50, headless: bool | None = None):
         controls = {"seq_len": W.SelectionSlider(options=list(add.LENGTHS), value=seq_len,
                                                  description="sequence length T", continuous_update=False,
                                                  style={"description_width": "initial"})}
@@ -192,7 +202,8 @@ class AddingDemo(Demo):
         super().__init__(controls, add.compute_adding, add.AddingView(), figsize=(7, 3.2),
                          title="The adding problem", hint="slide T from 10 to 100: which cells still beat "
                                                           "the dashed baseline?",
-                         extra=[W.HBox([self.run_button, self.progress])], text=add.describe_adding)
+                         extra=[W.HBox([self.run_button, self.progress])], text=add.describe_adding,
+                         headless=headless)
 
     def _run(self, _button=None) -> None:
         self.run_button.disabled = True
@@ -210,14 +221,16 @@ class AddingDemo(Demo):
         self.update()
 
 
-def make_adding_demo(seq_len: int = 50) -> AddingDemo:
-    return AddingDemo(seq_len)
+def make_adding_demo(seq_len: int = 50, headless: bool | None = None) -> AddingDemo:
+    return AddingDemo(seq_len, headless)
 
 
-def make_forecast_demo(series: str = "two sines", horizon: int = 20) -> Demo:
+def make_forecast_demo(series: str = "two sines", horizon: int = 20, headless: bool | None = None) -> Demo:
     """ESN, LSTM and last-value forecasts; trains the LSTMs first if this session has not."""
-    for name in fc.SERIES:
-        fc.rmse_by_horizon(name)   # trains the models and scores every forecast once
+    def warm():
+        for name in fc.SERIES:
+            fc.rmse_by_horizon(name)   # trains the models and scores every forecast once
+
     controls = {
         "series": W.ToggleButtons(options=list(fc.SERIES), value=series, description="series"),
         "origin": slider(0, 0, len(fc.ORIGINS) - 1, 1, "forecast origin", integer=True),
@@ -226,12 +239,11 @@ def make_forecast_demo(series: str = "two sines", horizon: int = 20) -> Demo:
     return Demo(controls, fc.compute_forecast, fc.ForecastView(), figsize=(9.5, 3.2),
                 title="Forecasting", text=fc.describe_forecast,
                 hint="push the horizon to 100 on each series: every model feeds its own predictions back, and on "
-                     "the chaotic series the errors compound.")
+                     "the chaotic series the errors compound.", headless=headless, warm=warm)
 
 
-def make_text_generator(temperature: float = 1.0) -> Demo:
+def make_text_generator(temperature: float = 1.0, headless: bool | None = None) -> Demo:
     """Sample the character LSTM with a temperature; trains it first if this session has not."""
-    txt.trained_sampler()
     controls = {
         "temperature": W.FloatLogSlider(value=temperature, base=10, min=-1, max=0.5, step=0.05,
                                         description="temperature τ", continuous_update=False,
@@ -242,7 +254,7 @@ def make_text_generator(temperature: float = 1.0) -> Demo:
     return Demo(controls, txt.compute_generation, txt.GenerationView(), figsize=(9.5, 3.0),
                 title="Character-level generation",
                 hint="from τ = 0.1 (the same safe sentence) to τ = 3 (letter soup); where do the words break?",
-                text=txt.describe_generation)
+                text=txt.describe_generation, headless=headless, warm=txt.trained_sampler)
 
 
 # What benchmarks/run.py measures: each list changes a control and changes it back.
@@ -265,16 +277,16 @@ BENCHMARK_CASES = {
 }
 
 
-def make_sentiment_demo(sentence: str = txt.EXAMPLES[0]) -> Demo:
+def make_sentiment_demo(sentence: str = txt.EXAMPLES[0], headless: bool | None = None) -> Demo:
     """The many-to-one sentiment RNN with per-word attributions; trains it first if this session has not."""
-    txt.trained_sentiment()
     controls = {
         "sentence": W.Combobox(value=sentence, options=list(txt.EXAMPLES), description="sentence",
                                ensure_option=False, continuous_update=False, layout=W.Layout(width="480px")),
     }
     return Demo(controls, txt.compute_sentiment, txt.SentimentView(), figsize=(8, 3.0),
                 title="Sentence sentiment, word by word",
-                hint="try 'the plot was not bad', then remove 'not'; join two clauses with 'but'.")
+                hint="try 'the plot was not bad', then remove 'not'; join two clauses with 'but'.", headless=headless,
+                warm=txt.trained_sentiment)
 
 
 BENCHMARK_CASES["unit5 sentiment attributions"] = (make_sentiment_demo, [
@@ -286,7 +298,7 @@ BENCHMARK_CASES["unit5 sentiment attributions"] = (make_sentiment_demo, [
 from ..explore import unit5_attention as att  # noqa: E402  (appended section)
 
 
-def make_attention_explorer(query_x: float = 1.0, query_y: float = 0.5) -> Demo:
+def make_attention_explorer(query_x: float = 1.0, query_y: float = 0.5, headless: bool | None = None) -> Demo:
     """One query, four keys and their values: move the query and key A, watch the softmax weights and the output."""
     controls = {
         "query_x": slider(query_x, -2.0, 2.0, 0.1, "query x"),
@@ -298,10 +310,10 @@ def make_attention_explorer(query_x: float = 1.0, query_y: float = 0.5) -> Demo:
                 title="Attention explorer",
                 hint="point the query at key A and lengthen it: the weight goes to A and the output ★ moves to "
                      "vA; shorten the query and the weights even out (the output goes to the middle).",
-                text=att.describe_attention_explorer)
+                text=att.describe_attention_explorer, headless=headless)
 
 
-def make_mask_explorer(T: int = 8, causal: bool = True) -> Demo:
+def make_mask_explorer(T: int = 8, causal: bool = True, headless: bool | None = None) -> Demo:
     """Causal and padding masks: which keys each query may see, and the attention weights that result."""
     controls = {
         "T": slider(T, 2, att.MAX_T, 1, "sequence length T", integer=True),
@@ -316,7 +328,7 @@ def make_mask_explorer(T: int = 8, causal: bool = True) -> Demo:
     return Demo(controls, compute, att.MaskView(), figsize=(10, 3.4), title="Mask explorer",
                 hint="switch the causal mask on and off and read row 0: with it, the first token sees only itself; "
                      "add padding and watch the padded columns go dark in every row.",
-                text=att.describe_mask_explorer)
+                text=att.describe_mask_explorer, headless=headless)
 
 
 BENCHMARK_CASES["unit5 attention explorer"] = (make_attention_explorer, [
@@ -332,7 +344,9 @@ from ..explore import unit5_detection as det  # noqa: E402  (appended section)
 class ReceptiveFieldDemo(Demo):
     """Pick a network and a layer: the receptive field, layer by layer, and one unit's field on the input."""
 
-    def __init__(self, network: str = "5.2 digits CNN", layer: int = 3):
+    reconfigure_on = ("network",)   # another network has another number of layers
+
+    def __init__(self, network: str = "5.2 digits CNN", layer: int = 3, headless: bool | None = None):
         controls = {
             "network": dropdown(list(det.NETWORKS), network, "network"),
             "layer": slider(layer, 0, len(det.NETWORKS[network][1]) - 1, 1, "layer", integer=True),
@@ -341,19 +355,21 @@ class ReceptiveFieldDemo(Demo):
         super().__init__(controls, self._compute, det.FieldView(), figsize=(10, 3.6), title="Receptive field calculator",
                          hint="walk the layers of the 5.2 network: after pool2 one unit sees 10×10 pixels, more than "
                               "the 8×8 digit; then compare AlexNet, whose 11×11 stride-4 first layer jumps ahead.",
-                         text=det.describe_receptive_field)
+                         text=det.describe_receptive_field, headless=headless)
 
-    def _compute(self, network, layer, unit):
-        held, self._hold = self._hold, True     # another network has another number of layers: no second redraw
-        try:
-            self.controls["layer"].max = len(det.NETWORKS[network][1]) - 1
-        finally:
-            self._hold = held
-        return det.compute_receptive_field(network, min(layer, self.controls["layer"].max), unit)
+    def reconfigure(self, name, value) -> None:
+        layer = self.controls["layer"]
+        last = len(det.NETWORKS[value][1]) - 1
+        set_range(layer, 0, last, min(layer.value, last))
+
+    @staticmethod
+    def _compute(network, layer, unit):
+        return det.compute_receptive_field(network, min(layer, len(det.NETWORKS[network][1]) - 1), unit)
 
 
-def make_receptive_field_demo(network: str = "5.2 digits CNN", layer: int = 3) -> ReceptiveFieldDemo:
-    return ReceptiveFieldDemo(network, layer)
+def make_receptive_field_demo(network: str = "5.2 digits CNN", layer: int = 3,
+                              headless: bool | None = None) -> ReceptiveFieldDemo:
+    return ReceptiveFieldDemo(network, layer, headless)
 
 
 BENCHMARK_CASES["unit5 receptive field calculator"] = (make_receptive_field_demo, [
