@@ -130,7 +130,7 @@ class SignDescent(Optimizer):
     def __init__(self, params, lr=0.01):
         super().__init__(params, {"lr": lr})
 
-    def update(self, i, param, grad, state):
+    def update(self, param, grad, state):
         param -= self.lr * np.sign(grad)
 
 
@@ -530,7 +530,7 @@ class Unwritten(Optimizer):
     def __init__(self, params, lr=0.01):
         super().__init__(params, {"lr": lr})
 
-    def update(self, i, param, grad, state):
+    def update(self, param, grad, state):
         raise NotImplementedError("Exercise 3.6: replace this line with your code")
 
 
