@@ -18,7 +18,7 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
-from ..activations import sigmoid
+from ..activations import sigmoid, softplus
 from ..plotting import CYCLE, PALETTE, View
 
 
@@ -32,10 +32,6 @@ class Pointwise(NamedTuple):
 def _huber(r, delta):
     a = np.abs(r)
     return np.where(a < delta, 0.5 * r * r, delta * (a - 0.5 * delta))
-
-
-def _softplus(x):
-    return np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))
 
 
 def _log(p):
@@ -78,7 +74,7 @@ MARGIN = {
                        lambda t, margin=1.0, **k: np.where(t < margin, -1.0, 0.0), "max(0, m − t)"),
     "squared hinge": Pointwise(lambda t, margin=1.0, **k: np.maximum(0.0, margin - t) ** 2,
                                lambda t, margin=1.0, **k: -2.0 * np.maximum(0.0, margin - t), "max(0, m − t)²"),
-    "logistic (BCE)": Pointwise(lambda t, **k: _softplus(-t), lambda t, **k: -sigmoid(-t), "log(1 + e^(−t))"),
+    "logistic (BCE)": Pointwise(lambda t, **k: softplus(-t), lambda t, **k: -sigmoid(-t), "log(1 + e^(−t))"),
 }
 
 PROBABILITY = {
