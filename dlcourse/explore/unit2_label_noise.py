@@ -31,6 +31,7 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
+from .. import losses as L
 from .._validate import as_seed
 from ..activations import softmax
 from ..data import make_moons
@@ -58,13 +59,18 @@ def _smooth(y):
     return (1.0 - SMOOTHING) * y + SMOOTHING / y.shape[-1]
 
 
+def _cross_entropy(p, y):
+    """Per-sample :func:`dlcourse.losses.categorical_cross_entropy` of ``p`` against ``y``, shape (..., N)."""
+    rows = L.categorical_cross_entropy(p.reshape(-1, p.shape[-1]), y.reshape(-1, y.shape[-1]), reduction="none")
+    return rows.reshape(p.shape[:-1])
+
+
 ROBUST_LOSSES = {
-    "cross-entropy": RobustLoss(lambda p, y: -np.log(_p_true(p, y))[..., 0], lambda p, y: p - y),
-    "label smoothing": RobustLoss(lambda p, y: -np.sum(_smooth(y) * np.log(p), axis=-1),
-                                  lambda p, y: p - _smooth(y)),
+    "cross-entropy": RobustLoss(_cross_entropy, lambda p, y: p - y),
+    "label smoothing": RobustLoss(lambda p, y: _cross_entropy(p, _smooth(y)), lambda p, y: p - _smooth(y)),
     "MAE": RobustLoss(lambda p, y: np.sum(np.abs(p - y), axis=-1), lambda p, y: -2.0 * _p_true(p, y) * (y - p)),
     "symmetric CE": RobustLoss(
-        lambda p, y: (SCE_ALPHA * -np.log(_p_true(p, y)) - SCE_BETA * SCE_A * (1.0 - _p_true(p, y)))[..., 0],
+        lambda p, y: SCE_ALPHA * _cross_entropy(p, y) - SCE_BETA * SCE_A * (1.0 - _p_true(p, y))[..., 0],
         lambda p, y: SCE_ALPHA * (p - y) + SCE_BETA * SCE_A * _p_true(p, y) * (y - p)),
 }
 """Each loss of the lab as a function of the probabilities ``p`` and one-hot labels ``y``."""

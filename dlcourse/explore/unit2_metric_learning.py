@@ -11,8 +11,11 @@ target: it only learns which pairs are alike (Unit 2, "Ranking and metric learni
   digit) than to a negative (another digit) by at least the margin,
   :math:`\max(0, d(a, p) - d(a, n) + m)`.
 
-Both are the functions of :mod:`dlcourse.losses`; here they are written for a batch of
-models (one per margin) so that all margins train at once. The embeddings are not
+Both losses are those of :mod:`dlcourse.losses`, model by model (one model per margin, all
+trained at once): :func:`~dlcourse.losses.contrastive` of the pair distances, and the
+triplet loss as :func:`~dlcourse.losses.margin_ranking` of the two distances
+(:math:`\max(0, -(d_n - d_p) + m)`: the negative should rank farther); this module only
+computes the distances and carries the losses' gradients back to the embeddings. The embeddings are not
 normalised, so the margin also sets their scale. Each is scored by the accuracy of a
 nearest-neighbour classifier in the embedding (a test digit takes the label of the closest
 training digit).
@@ -25,6 +28,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .. import losses as L
 from .._validate import as_seed
 from ..data import load_digits, train_test_split
 from ..optim import Adam
@@ -87,13 +91,13 @@ def _scatter(values, index, n):
 def contrastive_terms(E, i, j, similar, margins):
     r"""Mean contrastive loss per model and its gradient w.r.t. the embeddings ``E`` (B, N, 2).
 
-    ``margins`` has shape (B,). Matches :func:`dlcourse.losses.contrastive` model by model.
+    ``margins`` has shape (B,); model ``b`` is scored by :func:`dlcourse.losses.contrastive` of
+    its pair distances with margin ``margins[b]``.
     """
     diff = E[:, i] - E[:, j]
     d = np.sqrt(np.sum(diff * diff, axis=-1) + 1e-12)                       # (B, P)
-    gap = np.maximum(0.0, margins[:, None] - d)
-    loss = np.mean(similar * d * d + (1 - similar) * gap * gap, axis=1) / 2
-    dl_dd = (similar * d - (1 - similar) * gap) / len(i)
+    loss = np.array([L.contrastive(d[b], similar, m) for b, m in enumerate(margins)])
+    dl_dd = np.stack([L.contrastive_grad(d[b], similar, m) for b, m in enumerate(margins)])
     g = (dl_dd / d)[..., None] * diff
     return loss, _scatter(g, i, E.shape[1]) - _scatter(g, j, E.shape[1])
 
@@ -101,16 +105,19 @@ def contrastive_terms(E, i, j, similar, margins):
 def triplet_terms(E, a, p, n, margins):
     r"""Mean triplet loss per model and its gradient w.r.t. the embeddings ``E`` (B, N, 2).
 
-    Distances are Euclidean, as in :func:`dlcourse.losses.triplet_margin` (without its
-    :math:`10^{-6}` shift of the difference).
+    The triplet loss :math:`\max(0, d(a, p) - d(a, n) + m)` is
+    :func:`dlcourse.losses.margin_ranking` of ``x1`` :math:`= d(a, n)` against ``x2`` :math:`= d(a, p)`
+    with ``y = 1``, model ``b`` with margin ``margins[b]``; its gradient with respect to ``x2`` is
+    minus that with respect to ``x1``. Distances are Euclidean, as in
+    :func:`dlcourse.losses.triplet_margin` (without its :math:`10^{-6}` shift of the difference).
     """
     dp, dn = E[:, a] - E[:, p], E[:, a] - E[:, n]
     lp = np.sqrt(np.sum(dp * dp, axis=-1) + 1e-12)
     ln = np.sqrt(np.sum(dn * dn, axis=-1) + 1e-12)
-    hinge = lp - ln + margins[:, None]
-    loss = np.mean(np.maximum(0.0, hinge), axis=1)
-    active = (hinge > 0) / len(a)
-    up, un = (active / lp)[..., None] * dp, (active / ln)[..., None] * dn
+    ones = np.ones(len(a))
+    loss = np.array([L.margin_ranking(ln[b], lp[b], ones, m) for b, m in enumerate(margins)])
+    dl_dn = np.stack([L.margin_ranking_grad(ln[b], lp[b], ones, m) for b, m in enumerate(margins)])
+    up, un = (-dl_dn / lp)[..., None] * dp, (-dl_dn / ln)[..., None] * dn
     N = E.shape[1]
     return loss, _scatter(up - un, a, N) - _scatter(up, p, N) + _scatter(un, n, N)
 

@@ -19,6 +19,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .. import losses as L
 from .._validate import as_seed
 from ..optim import Adam
 from ..plotting import PALETTE, View
@@ -91,12 +92,10 @@ def fit_lines(x, y, delta: float) -> dict:
 
 # --------------------------------------------------------------------------- small networks
 def _residual_grads(r: np.ndarray, delta: float) -> np.ndarray:
-    """dL/d(prediction) of the mean MSE, MAE and Huber losses for residuals ``r`` of shape (3, N, 1)."""
-    g = np.empty_like(r)
-    g[0] = 2.0 * r[0]
-    np.sign(r[1], out=g[1])
-    np.clip(r[2], -delta, delta, out=g[2])
-    return g / r.shape[1]
+    """dL/d(prediction) of the mean MSE, MAE and Huber losses (:mod:`dlcourse.losses`), one per net,
+    for residuals ``r`` of shape (3, N, 1)."""
+    zero = np.zeros_like(r[0])
+    return np.stack([L.mse_grad(r[0], zero), L.mae_grad(r[1], zero), L.huber_grad(r[2], zero, delta)])
 
 
 def fit_nets(x, y, delta: float, steps: int = 300, lr: float = 0.05, hidden: int = 16, rng=0) -> dict:

@@ -21,6 +21,7 @@ from typing import Callable, NamedTuple
 import numpy as np
 from matplotlib.collections import LineCollection
 
+from .. import losses as L
 from .._validate import as_seed
 from ..optim import Adam
 from ..plotting import PALETTE, View, legend_outside
@@ -106,21 +107,36 @@ def polynomial_curves(n_train: int = 20, noise_std: float = 0.3, n_repeats: int 
     return _summarize("polynomial", DEGREES, per_k, problem, sets, val, n_train, noise_std)
 
 
+def _tanh_nets_forward(params, X):
+    """Hidden activations (R, n, H) and outputs (R, n) of the networks of :func:`tanh_nets_loss_and_grads`."""
+    W1, b1, W2, b2 = params
+    H = np.tanh(X[:, :, None] * W1[:, None, :] + b1[:, None, :])
+    return H, np.einsum("rnh,rh->rn", H, W2) + b2
+
+
+def _tanh_nets_backward(params, X, H, g):
+    """``[dW1, db1, dW2, db2]`` from ``g`` = dL/d(outputs), shape (R, n)."""
+    W2 = params[2]
+    gZ = g[:, :, None] * W2[:, None, :] * (1 - H * H)
+    return [np.einsum("rnh,rn->rh", gZ, X), gZ.sum(1), np.einsum("rn,rnh->rh", g, H), g.sum(1, keepdims=True)]
+
+
+def _per_net_mse_grad(out, Y):
+    """dL/d(outputs) of every network's own mean squared error: :func:`dlcourse.losses.mse_grad` per element, / n."""
+    return L.mse_grad(out, Y, reduction="none") / Y.shape[1]
+
+
 def tanh_nets_loss_and_grads(params, X, Y):
     r"""Mean squared error of ``R`` batched 1-H-1 tanh networks and its gradients.
 
     ``params = [W1, b1, W2, b2]`` with shapes (R, H), (R, H), (R, H), (R, 1); network ``r`` maps
     :math:`x \mapsto \sum_h W_{2,rh} \tanh(W_{1,rh} x + b_{1,rh}) + b_{2,r}` and is scored on
-    ``(X[r], Y[r])``, each of shape (n,). Returns ``(losses (R,), [dW1, db1, dW2, db2])``.
+    ``(X[r], Y[r])``, each of shape (n,), by :func:`dlcourse.losses.mse` (its mean over its own
+    ``n`` points). Returns ``(losses (R,), [dW1, db1, dW2, db2])``.
     """
-    W1, b1, W2, b2 = params
-    n = X.shape[1]
-    H = np.tanh(X[:, :, None] * W1[:, None, :] + b1[:, None, :])            # (R, n, h)
-    residual = np.einsum("rnh,rh->rn", H, W2) + b2 - Y
-    g = 2.0 * residual / n                                                    # dL/d(output)
-    gZ = g[:, :, None] * W2[:, None, :] * (1 - H * H)
-    grads = [np.einsum("rnh,rn->rh", gZ, X), gZ.sum(1), np.einsum("rn,rnh->rh", g, H), g.sum(1, keepdims=True)]
-    return np.mean(residual ** 2, axis=1), grads
+    H, out = _tanh_nets_forward(params, X)
+    grads = _tanh_nets_backward(params, X, H, _per_net_mse_grad(out, Y))
+    return np.mean(L.mse(out, Y, reduction="none"), axis=1), grads
 
 
 def train_tanh_nets(X, Y, width: int, steps: int = 1000, lr: float = 0.02, rng=0) -> Callable:
@@ -139,11 +155,9 @@ def train_tanh_nets(X, Y, width: int, steps: int = 1000, lr: float = 0.02, rng=0
         opt.step(tanh_nets_loss_and_grads(params, X, Y)[1])
 
     def predict(x):
-        W1, b1, W2, b2 = params
         x = np.asarray(x, dtype=np.float64)
         x = np.broadcast_to(x, (R, x.shape[-1])) if x.ndim == 1 else x
-        H = np.tanh(x[:, :, None] * W1[:, None, :] + b1[:, None, :])
-        return np.einsum("rnh,rh->rn", H, W2) + b2
+        return _tanh_nets_forward(params, x)[1]
 
     predict.params = params
     return predict
