@@ -15,7 +15,10 @@ Both losses are those of :mod:`dlcourse.losses`, model by model (one model per m
 trained at once): :func:`~dlcourse.losses.contrastive` of the pair distances, and the
 triplet loss as :func:`~dlcourse.losses.margin_ranking` of the two distances
 (:math:`\max(0, -(d_n - d_p) + m)`: the negative should rank farther); this module only
-computes the distances and carries the losses' gradients back to the embeddings. The embeddings are not
+computes the distances and carries the losses' gradients back to the embeddings. The networks
+(one batch of :class:`~dlcourse.explore.unit2_batched.TanhNets`) train by
+:func:`dlcourse.train.train_step`: the target of each step is the sampled batch of pairs and
+triplets. The embeddings are not
 normalised, so the margin also sets their scale. Each is scored by the accuracy of a
 nearest-neighbour classifier in the embedding (a test digit takes the label of the closest
 training digit).
@@ -33,6 +36,7 @@ from .._validate import as_seed
 from ..data import load_digits, train_test_split
 from ..optim import Adam
 from ..plotting import CYCLE, View
+from ..train import train_step
 from . import unit2_batched as bt
 
 MARGINS = (0.5, 1.0, 1.5, 2.0, 2.5, 3.0)
@@ -129,6 +133,35 @@ def nearest_neighbour_accuracy(train_emb, ytr, test_emb, yte) -> np.ndarray:
     return np.mean(ytr[np.argmin(d, axis=2)] == yte, axis=1)
 
 
+class _EmbeddingLosses:
+    """The loss pair of :func:`dlcourse.train.train_step` for embeddings (2 · margins, N, 2) and a target
+    ``(pairs, triplets)`` of sampled indices: the first models by :func:`contrastive_terms`, the others by
+    :func:`triplet_terms`. ``per_model`` keeps each model's loss of the last call."""
+
+    def __init__(self, margins: np.ndarray):
+        self.margins = margins
+        self._last = None            # (E, batch, per-model losses, gradient) of the last call
+
+    def _terms(self, E, batch):
+        if self._last is None or self._last[0] is not E or self._last[1] is not batch:
+            nm = len(self.margins)
+            (i, j, similar), (a, p, n) = batch
+            loss_c, g_c = contrastive_terms(E[:nm], i, j, similar, self.margins)
+            loss_t, g_t = triplet_terms(E[nm:], a, p, n, self.margins)
+            self._last = (E, batch, np.r_[loss_c, loss_t], np.concatenate([g_c, g_t]))
+        return self._last
+
+    @property
+    def per_model(self) -> np.ndarray:
+        return self._last[2]
+
+    def loss(self, E, batch) -> float:
+        return float(self._terms(E, batch)[2].sum())
+
+    def loss_grad(self, E, batch) -> np.ndarray:
+        return self._terms(E, batch)[3]
+
+
 class MetricRuns(NamedTuple):
     snapshots: np.ndarray     # (n_snapshots, losses, margins, N_test, 2) test embeddings
     steps: np.ndarray         # the training step of each snapshot
@@ -145,24 +178,28 @@ def train_embeddings(lr: float = 0.01, hidden: int = 16, rng=0) -> MetricRuns:
     nm = len(MARGINS)
     margins = np.array(MARGINS)
     nets = bt.TanhNets(2 * nm, Xtr.shape[1], hidden, 2, rng=seed)
-    opt = Adam([nets.flat], lr=lr)
+    model = nets.as_model()
+    opt = Adam(model.parameters(), lr=lr)
+    objective = _EmbeddingLosses(margins)
     rng = np.random.default_rng(seed)
     snaps, steps, losses, acc = [], [], [], []
     loss = np.zeros(2 * nm)
     for t in range(STEPS + 1):
-        h, E = nets.forward(Xtr)
-        if t % SNAPSHOT_EVERY == 0:
-            test = nets.forward(Xte)[1]
+        snapshot = t % SNAPSHOT_EVERY == 0
+        if snapshot:
+            test = nets.forward(Xte)[1]                 # before this step's update
+        if t < STEPS:
+            batch = (sample_pairs(ytr, rng, BATCH), sample_triplets(ytr, rng, BATCH))
+            E = train_step(model, Xtr, batch, (objective.loss, objective.loss_grad), opt).output
+        else:
+            E = nets.forward(Xtr)[1]
+        if snapshot:
             snaps.append(test.reshape(2, nm, *test.shape[1:]))
             steps.append(t)
-            losses.append(loss.reshape(2, nm))
+            losses.append(loss.reshape(2, nm))          # the loss of the last batch before this snapshot
             acc.append(nearest_neighbour_accuracy(E, ytr, test, yte).reshape(2, nm))
-        if t == STEPS:
-            break
-        loss_c, g_c = contrastive_terms(E[:nm], *sample_pairs(ytr, rng, BATCH), margins)
-        loss_t, g_t = triplet_terms(E[nm:], *sample_triplets(ytr, rng, BATCH), margins)
-        loss = np.r_[loss_c, loss_t]
-        opt.step([nets.backward(Xtr, h, np.concatenate([g_c, g_t]))])
+        if t < STEPS:
+            loss = objective.per_model
     return MetricRuns(np.array(snaps), np.array(steps), np.array(losses), np.array(acc), yte)
 
 
