@@ -7,6 +7,11 @@ The contract of this module, stated once:
   defaults where PyTorch has the same loss;
 * every loss has a twin ``name_grad(input, target, ...) -> ndarray``, the gradient of that
   float with respect to the *first* argument, with the first argument's shape;
+* :func:`mse`, :func:`mae`, :func:`huber` and :func:`categorical_cross_entropy` also take
+  PyTorch's ``reduction``: ``"mean"`` (the default), ``"sum"``, or ``"none"`` for the loss of
+  every element (of every row for ``categorical_cross_entropy``), as an array; their
+  ``_grad`` twins then give the gradient of the sum (for ``"none"``, each element's
+  derivative of its own term), so that a batch of models can average per model;
 * both are registered by name in :data:`LOSS_FUNCTIONS` as ``(loss, grad)``.
 
 Everything is NumPy in float64. Every function validates its arguments and raises a
@@ -36,7 +41,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._validate import as_float_array, check_finite, check_number
+from ._validate import as_float_array, check_choice, check_finite, check_number
 from .activations import log_softmax, sigmoid
 
 __all__ = [
@@ -58,6 +63,9 @@ GRAD_EPS = 1e-12
 
 PAIRWISE_EPS = 1e-6
 """The ``eps`` that ``F.pairwise_distance`` adds to the difference in :func:`triplet_margin`."""
+
+REDUCTIONS = ("mean", "sum", "none")
+"""PyTorch's ``reduction`` values, taken by the losses whose docstring lists ``reduction``."""
 
 
 # --------------------------------------------------------------------------- validation
@@ -133,6 +141,24 @@ def _class_indices(target, name: str, shape: tuple, num_classes: int | None, aga
     return arr
 
 
+def _check_reduction(reduction) -> str:
+    if not isinstance(reduction, str):
+        raise TypeError(f"reduction must be one of {list(REDUCTIONS)}, got {type(reduction).__name__} {reduction!r}")
+    return check_choice(reduction, REDUCTIONS, "reduction")
+
+
+def _reduce(terms: np.ndarray, reduction: str, n: int):
+    """``terms`` summed and divided by ``n`` (``"mean"``), summed (``"sum"``), or as they are (``"none"``)."""
+    if reduction == "none":
+        return terms
+    return float(np.sum(terms) / n) if reduction == "mean" else float(np.sum(terms))
+
+
+def _reduce_grad(grad: np.ndarray, reduction: str, n: int) -> np.ndarray:
+    """The gradient of the summed terms, divided by ``n`` for ``"mean"``."""
+    return grad / n if reduction == "mean" else grad
+
+
 def _clamped_log(p: np.ndarray) -> np.ndarray:
     """:math:`\\max(\\log p, -100)`, so that :math:`p = 0` gives a finite value."""
     with np.errstate(divide="ignore"):
@@ -141,7 +167,7 @@ def _clamped_log(p: np.ndarray) -> np.ndarray:
 
 # --------------------------------------------------------------------------- regression
 
-def mse(pred, target) -> float:
+def mse(pred, target, reduction: str = "mean"):
     r"""Mean squared error, as ``F.mse_loss`` (Unit 2, "Regression losses").
 
     .. math:: L = \frac{1}{N} \sum_i (\hat y_i - y_i)^2
@@ -150,6 +176,9 @@ def mse(pred, target) -> float:
     ----------
     pred, target : array_like, same shape (any)
         Predictions and targets; :math:`N` is the number of elements.
+    reduction : {"mean", "sum", "none"}
+        As PyTorch's: the mean (a float, the formula above), the sum (a float), or every
+        :math:`(\hat y_i - y_i)^2` (an array of ``pred``'s shape).
 
     Notes
     -----
@@ -159,16 +188,23 @@ def mse(pred, target) -> float:
     can pull the fit (compare :func:`mae` and :func:`huber`).
     """
     pred, target = _pair(pred, target, "pred", "target")
-    return float(np.mean((pred - target) ** 2))
+    reduction = _check_reduction(reduction)
+    if reduction == "mean":
+        return float(np.mean((pred - target) ** 2))
+    return _reduce((pred - target) ** 2, reduction, pred.size)
 
 
-def mse_grad(pred, target) -> np.ndarray:
-    r""":math:`\partial L / \partial \hat y = 2(\hat y - y)/N`, shape of ``pred``."""
+def mse_grad(pred, target, reduction: str = "mean") -> np.ndarray:
+    r""":math:`\partial L / \partial \hat y = 2(\hat y - y)/N`, shape of ``pred``.
+
+    Without the division by :math:`N` for ``reduction="sum"`` or ``"none"``.
+    """
     pred, target = _pair(pred, target, "pred", "target")
-    return 2.0 * (pred - target) / pred.size
+    reduction = _check_reduction(reduction)
+    return _reduce_grad(2.0 * (pred - target), reduction, pred.size)
 
 
-def mae(pred, target) -> float:
+def mae(pred, target, reduction: str = "mean"):
     r"""Mean absolute error, as ``F.l1_loss`` (Unit 2, "Regression losses").
 
     .. math:: L = \frac{1}{N} \sum_i |\hat y_i - y_i|
@@ -176,22 +212,31 @@ def mae(pred, target) -> float:
     Parameters
     ----------
     pred, target : array_like, same shape (any)
+    reduction : {"mean", "sum", "none"}
+        As PyTorch's: the mean (a float), the sum (a float), or every :math:`|\hat y_i - y_i|`.
 
     Notes
     -----
     Less sensitive to outliers than :func:`mse`; it has a kink at :math:`\hat y = y`.
     """
     pred, target = _pair(pred, target, "pred", "target")
-    return float(np.mean(np.abs(pred - target)))
+    reduction = _check_reduction(reduction)
+    if reduction == "mean":
+        return float(np.mean(np.abs(pred - target)))
+    return _reduce(np.abs(pred - target), reduction, pred.size)
 
 
-def mae_grad(pred, target) -> np.ndarray:
-    r""":math:`\operatorname{sign}(\hat y - y)/N` (0 at the kink, as PyTorch), shape of ``pred``."""
+def mae_grad(pred, target, reduction: str = "mean") -> np.ndarray:
+    r""":math:`\operatorname{sign}(\hat y - y)/N` (0 at the kink, as PyTorch), shape of ``pred``.
+
+    Without the division by :math:`N` for ``reduction="sum"`` or ``"none"``.
+    """
     pred, target = _pair(pred, target, "pred", "target")
-    return np.sign(pred - target) / pred.size
+    reduction = _check_reduction(reduction)
+    return _reduce_grad(np.sign(pred - target), reduction, pred.size)
 
 
-def huber(pred, target, delta: float = 1.0) -> float:
+def huber(pred, target, delta: float = 1.0, reduction: str = "mean"):
     r"""Huber loss, as ``F.huber_loss`` (Unit 2, "Regression losses").
 
     .. math::
@@ -205,6 +250,8 @@ def huber(pred, target, delta: float = 1.0) -> float:
     pred, target : array_like, same shape (any)
     delta : float > 0
         Where the quadratic turns linear (default 1.0).
+    reduction : {"mean", "sum", "none"}
+        As PyTorch's: the mean (a float), the sum (a float), or every element's term.
 
     Notes
     -----
@@ -213,15 +260,21 @@ def huber(pred, target, delta: float = 1.0) -> float:
     """
     pred, target = _pair(pred, target, "pred", "target")
     delta = check_number(delta, "delta", low=0.0, low_open=True)
+    reduction = _check_reduction(reduction)
     r = np.abs(pred - target)
-    return float(np.mean(np.where(r < delta, 0.5 * r * r, delta * (r - 0.5 * delta))))
+    terms = np.where(r < delta, 0.5 * r * r, delta * (r - 0.5 * delta))
+    return float(np.mean(terms)) if reduction == "mean" else _reduce(terms, reduction, pred.size)
 
 
-def huber_grad(pred, target, delta: float = 1.0) -> np.ndarray:
-    r""":math:`\operatorname{clip}(\hat y - y, -\delta, \delta)/N`, shape of ``pred``."""
+def huber_grad(pred, target, delta: float = 1.0, reduction: str = "mean") -> np.ndarray:
+    r""":math:`\operatorname{clip}(\hat y - y, -\delta, \delta)/N`, shape of ``pred``.
+
+    Without the division by :math:`N` for ``reduction="sum"`` or ``"none"``.
+    """
     pred, target = _pair(pred, target, "pred", "target")
     delta = check_number(delta, "delta", low=0.0, low_open=True)
-    return np.clip(pred - target, -delta, delta) / pred.size
+    reduction = _check_reduction(reduction)
+    return _reduce_grad(np.clip(pred - target, -delta, delta), reduction, pred.size)
 
 
 # --------------------------------------------------------------------------- binary classification
@@ -412,7 +465,7 @@ def _categorical_args(probs, target) -> tuple[np.ndarray, np.ndarray]:
     return probs, target
 
 
-def categorical_cross_entropy(probs, target) -> float:
+def categorical_cross_entropy(probs, target, reduction: str = "mean"):
     r"""Cross-entropy of predicted probabilities against one-hot targets.
 
     Unit 2, "Classification losses".
@@ -426,6 +479,9 @@ def categorical_cross_entropy(probs, target) -> float:
         to sum to 1, so that a finite-difference check may nudge one entry.
     target : array_like, shape (N, C)
         One-hot rows (or soft labels), each summing to 1.
+    reduction : {"mean", "sum", "none"}
+        As PyTorch's: the mean over the rows (a float), their sum (a float), or the loss
+        :math:`-\sum_c y_{ic} \log \hat y_{ic}` of every row (an array of shape (N,)).
 
     Notes
     -----
@@ -435,13 +491,22 @@ def categorical_cross_entropy(probs, target) -> float:
     :math:`-100`, as in :func:`binary_cross_entropy`, so :math:`\hat y = 0` stays finite.
     """
     probs, target = _categorical_args(probs, target)
-    return float(-np.sum(target * _clamped_log(probs)) / probs.shape[0])
+    reduction = _check_reduction(reduction)
+    if reduction == "none":
+        return -np.sum(target * _clamped_log(probs), axis=1)
+    if reduction == "mean":
+        return float(-np.sum(target * _clamped_log(probs)) / probs.shape[0])
+    return float(-np.sum(target * _clamped_log(probs)))
 
 
-def categorical_cross_entropy_grad(probs, target) -> np.ndarray:
-    r""":math:`-y / (N \max(\hat y, \epsilon))` with :math:`\epsilon = 10^{-12}`, shape (N, C)."""
+def categorical_cross_entropy_grad(probs, target, reduction: str = "mean") -> np.ndarray:
+    r""":math:`-y / (N \max(\hat y, \epsilon))` with :math:`\epsilon = 10^{-12}`, shape (N, C).
+
+    Without the division by :math:`N` for ``reduction="sum"`` or ``"none"``.
+    """
     probs, target = _categorical_args(probs, target)
-    return -target / np.maximum(probs, GRAD_EPS) / probs.shape[0]
+    reduction = _check_reduction(reduction)
+    return _reduce_grad(-target / np.maximum(probs, GRAD_EPS), reduction, probs.shape[0])
 
 
 def _kl_args(q_pred, p_true) -> tuple[np.ndarray, np.ndarray]:

@@ -580,3 +580,73 @@ def test_bad_inputs_raise_clear_errors(call, exc, message):
     with pytest.raises(exc) as info:
         call()
     assert message in str(info.value)
+
+
+# --------------------------------------------------------------------------- reduction="mean" | "sum" | "none"
+
+REDUCTION_CASES = [c for c in CASES if c.loss in ("mse", "mae", "huber", "categorical_cross_entropy")]
+
+
+def _t_categorical_reduced(torch, F, p, y, reduction):
+    """The torch reference of categorical_cross_entropy: per row, then reduced as ``reduction`` asks."""
+    rows = -(y * torch.log(p).clamp(min=-100)).sum(1)
+    return {"mean": rows.mean(), "sum": rows.sum(), "none": rows}[reduction]
+
+
+_T_REDUCED = {"mse": "mse_loss", "mae": "l1_loss", "huber": "huber_loss"}
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("case", REDUCTION_CASES, ids=[c.id for c in REDUCTION_CASES])
+def test_reduction_matches_torch(case, reduction, torch):
+    """Value and gradient for each ``reduction`` against torch's ``reduction=`` (the gradient of the summed
+    loss for "none"). Fails if e.g. ``mse(..., reduction="sum")`` still divided by N, if "none" returned a
+    float or the rows' sum, or if ``mse_grad(..., reduction="none")`` kept the 1/N of the mean."""
+    import torch.nn.functional as F
+
+    fn, grad_fn = LOSS_FUNCTIONS[case.loss]
+    args, kw = case.make(np.random.default_rng(0))
+    value, grad = fn(*args, **kw, reduction=reduction), grad_fn(*args, **kw, reduction=reduction)
+    x, t = (torch.tensor(np.asarray(a, dtype=np.float64)) for a in args)
+    x.requires_grad_(True)
+    if case.loss == "categorical_cross_entropy":
+        out = _t_categorical_reduced(torch, F, x, t, reduction)
+    else:
+        out = getattr(F, _T_REDUCED[case.loss])(x, t, reduction=reduction, **kw)
+    out.sum().backward()
+    if reduction == "none":
+        assert isinstance(value, np.ndarray) and value.shape == tuple(out.shape)
+    else:
+        assert type(value) is float
+    np.testing.assert_allclose(value, out.detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(grad, x.grad.numpy(), rtol=1e-10, atol=1e-14)
+
+
+@pytest.mark.parametrize("case", REDUCTION_CASES, ids=[c.id for c in REDUCTION_CASES])
+def test_reduction_mean_is_the_default_bit_for_bit(case):
+    """``reduction="mean"`` is exactly the default (the labs' numbers rest on it); "none" averages to it.
+    Fails if the default changed, or if "none" gave other terms than the mean averages."""
+    fn, grad_fn = LOSS_FUNCTIONS[case.loss]
+    args, kw = case.make(np.random.default_rng(1))
+    assert fn(*args, **kw, reduction="mean") == fn(*args, **kw)
+    assert np.array_equal(grad_fn(*args, **kw, reduction="mean"), grad_fn(*args, **kw))
+    np.testing.assert_allclose(np.mean(fn(*args, **kw, reduction="none")), fn(*args, **kw), rtol=1e-12)
+
+
+@pytest.mark.parametrize("call", [
+    lambda: L.mse([1.0], [2.0], reduction="avg"),
+    lambda: L.mae_grad([1.0], [2.0], reduction="batchmean"),
+    lambda: L.huber([1.0], [2.0], 1.0, "Mean"),
+    lambda: L.categorical_cross_entropy([[1.0]], [[1.0]], reduction=""),
+], ids=["mse-avg", "mae_grad-batchmean", "huber-Mean", "categorical-empty"])
+def test_unknown_reduction_is_a_value_error_naming_the_argument(call):
+    """A reduction torch does not have ("avg", "batchmean", wrong case, "") is refused, naming ``reduction``."""
+    with pytest.raises(ValueError, match=r"reduction must be one of \['mean', 'none', 'sum'\], got"):
+        call()
+
+
+def test_non_string_reduction_is_a_type_error():
+    """``reduction=None`` or a bool (torch's old ``reduce=False``) is a TypeError naming ``reduction``."""
+    for bad in (None, False):
+        with pytest.raises(TypeError, match="reduction must be one of"):
+            L.mse([1.0], [2.0], reduction=bad)

@@ -7,6 +7,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .._validate import as_seed
+from ..activations import softmax
 from ..data import make_toy
 from ..mlp import Trainer, make_mlp
 from ..plotting import DIVERGING, PALETTE, View, colorbar, legend_outside
@@ -45,8 +46,7 @@ class Playground:
         g = np.linspace(*BOX, GRID)
         xx, yy = np.meshgrid(g, g)
         logits = self.model.forward(np.c_[xx.ravel(), yy.ravel()])
-        z = logits - logits.max(axis=1, keepdims=True)
-        p = np.exp(z[:, 1]) / np.exp(z).sum(axis=1)
+        p = softmax(logits, axis=1)[:, 1]
         t = self.trainer
         return PlaygroundSnapshot(t.X, t.y, xx, yy, p.reshape(xx.shape), np.array(t.losses),
                                   t.accuracy(), len(t.losses))

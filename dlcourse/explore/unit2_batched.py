@@ -9,6 +9,13 @@ The network is ``in → hidden (tanh) → out``; every model starts from the sam
 that the only difference between two models is what they were trained on and with. All
 parameters live in one flat array (and all gradients in another), so that one
 :class:`dlcourse.optim.Adam` over ``[nets.flat]`` steps every model at once.
+
+:meth:`TanhNets.as_model` gives the networks the model interface of
+:func:`dlcourse.train.train_step` (``forward(x) -> outputs``, ``backward(grad_out)``,
+``parameters() -> [flat]``, ``gradients() -> [flat_grad]``, ``zero_grad()``, ``train()``,
+``eval()``), so that the labs train them through the course's one training step, with a loss
+pair ``(loss(out, target), loss_grad(out, target))`` over the outputs of all ``B`` models,
+shape (B, N, K).
 """
 
 from __future__ import annotations
@@ -41,6 +48,10 @@ class TanhNets:
         self.params["W1"][:] = rng.normal(0.0, np.sqrt(1.0 / n_in), (n_in, n_hidden))
         self.params["W2"][:] = rng.normal(0.0, np.sqrt(1.0 / n_hidden), (n_hidden, n_out))
 
+    def as_model(self) -> TanhNetsModel:
+        """These networks with the model interface of :func:`dlcourse.train.train_step` (sharing the weights)."""
+        return TanhNetsModel(self)
+
     def forward(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Hidden activations (B, N, H) and outputs (B, N, K) for inputs (N, D) or (B, N, D)."""
         p = self.params
@@ -63,3 +74,46 @@ class TanhNets:
         np.matmul(X.T if X.ndim == 2 else X.transpose(0, 2, 1), grad_a, out=g["W1"])
         np.sum(grad_a, axis=1, keepdims=True, out=g["b1"])
         return self.flat_grad
+
+
+class TanhNetsModel:
+    """:class:`TanhNets` as a model of :func:`dlcourse.train.train_step`: ``forward`` keeps what ``backward`` needs.
+
+    ``parameters()`` is ``[nets.flat]`` and ``gradients()`` is ``[nets.flat_grad]``, so an
+    optimizer built on ``model.parameters()`` steps every network at once.
+    """
+
+    def __init__(self, nets: TanhNets):
+        self.nets = nets
+        self.training = True
+        self._cache = None
+
+    def forward(self, X: np.ndarray) -> np.ndarray:
+        """Outputs (B, N, K) for inputs (N, D) or (B, N, D); in ``train()`` mode, keeps ``X`` and the hidden layer."""
+        h, out = self.nets.forward(X)
+        self._cache = (X, h) if self.training else None
+        return out
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        """Fill the gradients from ``grad_out`` = dL/d(outputs), shape (B, N, K); returns ``flat_grad``."""
+        if self._cache is None:
+            raise RuntimeError("TanhNetsModel.backward called without a forward in train() mode; "
+                               "run forward(X) first (backward uses what forward saved)")
+        X, h = self._cache
+        return self.nets.backward(X, h, grad_out)
+
+    def parameters(self) -> list[np.ndarray]:
+        return [self.nets.flat]
+
+    def gradients(self) -> list[np.ndarray]:
+        return [self.nets.flat_grad]
+
+    def zero_grad(self) -> None:
+        self.nets.flat_grad[...] = 0.0
+
+    def train(self, mode: bool = True) -> TanhNetsModel:
+        self.training = bool(mode)
+        return self
+
+    def eval(self) -> TanhNetsModel:
+        return self.train(False)

@@ -20,8 +20,10 @@ samples that disagree strongly with the model (often the mislabelled ones) pull 
 Symmetric CE (:math:`\alpha = 0.1, \beta = 1, A = -4`, the reverse cross-entropy with
 :math:`\log 0` taken as :math:`A`) mixes the two.
 
-Every (noise level, loss) pair is trained at once in one batch of networks, the first time
-the lab is used, and cached.
+Every (noise level, loss) pair is trained at once in one batch of networks
+(:class:`~dlcourse.explore.unit2_batched.TanhNets`), by :func:`dlcourse.train.train_step` with a
+loss pair that scores model :math:`b` by loss :math:`b \bmod 4`, the first time the lab is used,
+and cached.
 """
 
 from __future__ import annotations
@@ -31,11 +33,13 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
+from .. import losses as L
 from .._validate import as_seed
 from ..activations import softmax
 from ..data import make_moons
 from ..optim import Adam
 from ..plotting import DIVERGING, PALETTE, View, colorbar, legend_outside
+from ..train import train_step
 from . import unit2_batched as bt
 
 NOISE_LEVELS = tuple(round(0.05 * k, 2) for k in range(9))     # 0, 0.05, ..., 0.4
@@ -58,13 +62,18 @@ def _smooth(y):
     return (1.0 - SMOOTHING) * y + SMOOTHING / y.shape[-1]
 
 
+def _cross_entropy(p, y):
+    """Per-sample :func:`dlcourse.losses.categorical_cross_entropy` of ``p`` against ``y``, shape (..., N)."""
+    rows = L.categorical_cross_entropy(p.reshape(-1, p.shape[-1]), y.reshape(-1, y.shape[-1]), reduction="none")
+    return rows.reshape(p.shape[:-1])
+
+
 ROBUST_LOSSES = {
-    "cross-entropy": RobustLoss(lambda p, y: -np.log(_p_true(p, y))[..., 0], lambda p, y: p - y),
-    "label smoothing": RobustLoss(lambda p, y: -np.sum(_smooth(y) * np.log(p), axis=-1),
-                                  lambda p, y: p - _smooth(y)),
+    "cross-entropy": RobustLoss(_cross_entropy, lambda p, y: p - y),
+    "label smoothing": RobustLoss(lambda p, y: _cross_entropy(p, _smooth(y)), lambda p, y: p - _smooth(y)),
     "MAE": RobustLoss(lambda p, y: np.sum(np.abs(p - y), axis=-1), lambda p, y: -2.0 * _p_true(p, y) * (y - p)),
     "symmetric CE": RobustLoss(
-        lambda p, y: (SCE_ALPHA * -np.log(_p_true(p, y)) - SCE_BETA * SCE_A * (1.0 - _p_true(p, y)))[..., 0],
+        lambda p, y: SCE_ALPHA * _cross_entropy(p, y) - SCE_BETA * SCE_A * (1.0 - _p_true(p, y))[..., 0],
         lambda p, y: SCE_ALPHA * (p - y) + SCE_BETA * SCE_A * _p_true(p, y) * (y - p)),
 }
 """Each loss of the lab as a function of the probabilities ``p`` and one-hot labels ``y``."""
@@ -95,6 +104,25 @@ class NoiseRuns(NamedTuple):
     grid_prob: np.ndarray          # (levels, losses, GRID, GRID) P(class 1) over the plotting box
 
 
+def _batch_losses(n_samples: int) -> tuple:
+    """The loss pair of :func:`dlcourse.train.train_step` for logits (levels · losses, N, 2) and one-hot labels:
+    model ``b`` is scored by loss ``b % len(LOSS_NAMES)`` of :data:`ROBUST_LOSSES` (the sum of the models' means)."""
+    n_losses = len(LOSS_NAMES)
+
+    def loss(z, onehot):
+        p = softmax(z)
+        return float(sum(np.mean(ROBUST_LOSSES[name].value(p[k::n_losses], onehot[k::n_losses]), axis=-1).sum()
+                         for k, name in enumerate(LOSS_NAMES)))
+
+    def loss_grad(z, onehot):
+        p = softmax(z)
+        grad = np.empty_like(onehot)
+        for k, name in enumerate(LOSS_NAMES):
+            grad[k::n_losses] = ROBUST_LOSSES[name].grad(p[k::n_losses], onehot[k::n_losses])
+        return grad / n_samples
+    return loss, loss_grad
+
+
 @lru_cache(maxsize=1)
 def train_all(steps: int = 500, lr: float = 0.04, hidden: int = 12, rng=0) -> NoiseRuns:
     """Train one network per (noise level, loss), all in one batch (500 full-batch Adam steps; about a second)."""
@@ -104,14 +132,11 @@ def train_all(steps: int = 500, lr: float = 0.04, hidden: int = 12, rng=0) -> No
     n_levels, n_losses = len(NOISE_LEVELS), len(LOSS_NAMES)
     onehot = np.repeat(np.eye(2)[labels], n_losses, axis=0)                       # (levels * losses, N, 2)
     nets = bt.TanhNets(n_levels * n_losses, 2, hidden, 2, rng=seed)
-    opt = Adam([nets.flat], lr=lr)
-    grad = np.empty_like(onehot)
+    model = nets.as_model()
+    opt = Adam(model.parameters(), lr=lr)
+    loss = _batch_losses(len(X))
     for _ in range(steps):
-        h, z = nets.forward(X)
-        p = softmax(z)
-        for k, name in enumerate(LOSS_NAMES):                                     # model b uses loss b % n_losses
-            grad[k::n_losses] = ROBUST_LOSSES[name].grad(p[k::n_losses], onehot[k::n_losses])
-        opt.step([nets.backward(X, h, grad / len(X))])
+        train_step(model, X, onehot, loss, opt)
     shape = (n_levels, n_losses)
     test_acc = (nets.forward(Xt)[1].argmax(-1) == yt).mean(-1).reshape(shape)
     train_pred = nets.forward(X)[1].argmax(-1).reshape(shape + (len(X),))

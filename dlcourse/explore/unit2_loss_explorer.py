@@ -18,7 +18,8 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
-from ..activations import sigmoid
+from .. import losses as L
+from ..activations import sigmoid, softplus
 from ..plotting import CYCLE, PALETTE, View
 
 
@@ -29,13 +30,15 @@ class Pointwise(NamedTuple):
     formula: str
 
 
-def _huber(r, delta):
-    a = np.abs(r)
-    return np.where(a < delta, 0.5 * r * r, delta * (a - 0.5 * delta))
+def _per_residual(name, *params):
+    """The loss ``name`` of :mod:`dlcourse.losses` and its derivative for each residual (``reduction="none"``),
+    given the slider values named in ``params``."""
+    loss, grad = L.get_loss(name)
 
-
-def _softplus(x):
-    return np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))
+    def pick(k):
+        return {p: k[p] for p in params}
+    return (lambda r, **k: loss(r, np.zeros_like(r), **pick(k), reduction="none"),
+            lambda r, **k: grad(r, np.zeros_like(r), **pick(k), reduction="none"))
 
 
 def _log(p):
@@ -66,10 +69,9 @@ def _smoothed_grad(p, smoothing):
 
 
 REGRESSION = {
-    "MSE": Pointwise(lambda r, **k: r * r, lambda r, **k: 2.0 * r, "r²"),
-    "MAE": Pointwise(lambda r, **k: np.abs(r), lambda r, **k: np.sign(r), "|r|"),
-    "Huber": Pointwise(lambda r, delta=1.0, **k: _huber(r, delta), lambda r, delta=1.0, **k: np.clip(r, -delta, delta),
-                       "½r² if |r| < δ, else δ(|r| − ½δ)"),
+    "MSE": Pointwise(*_per_residual("mse"), "r²"),
+    "MAE": Pointwise(*_per_residual("mae"), "|r|"),
+    "Huber": Pointwise(*_per_residual("huber", "delta"), "½r² if |r| < δ, else δ(|r| − ½δ)"),
 }
 
 MARGIN = {
@@ -78,7 +80,7 @@ MARGIN = {
                        lambda t, margin=1.0, **k: np.where(t < margin, -1.0, 0.0), "max(0, m − t)"),
     "squared hinge": Pointwise(lambda t, margin=1.0, **k: np.maximum(0.0, margin - t) ** 2,
                                lambda t, margin=1.0, **k: -2.0 * np.maximum(0.0, margin - t), "max(0, m − t)²"),
-    "logistic (BCE)": Pointwise(lambda t, **k: _softplus(-t), lambda t, **k: -sigmoid(-t), "log(1 + e^(−t))"),
+    "logistic (BCE)": Pointwise(lambda t, **k: softplus(-t), lambda t, **k: -sigmoid(-t), "log(1 + e^(−t))"),
 }
 
 PROBABILITY = {

@@ -11,8 +11,14 @@ target: it only learns which pairs are alike (Unit 2, "Ranking and metric learni
   digit) than to a negative (another digit) by at least the margin,
   :math:`\max(0, d(a, p) - d(a, n) + m)`.
 
-Both are the functions of :mod:`dlcourse.losses`; here they are written for a batch of
-models (one per margin) so that all margins train at once. The embeddings are not
+Both losses are those of :mod:`dlcourse.losses`, model by model (one model per margin, all
+trained at once): :func:`~dlcourse.losses.contrastive` of the pair distances, and the
+triplet loss as :func:`~dlcourse.losses.margin_ranking` of the two distances
+(:math:`\max(0, -(d_n - d_p) + m)`: the negative should rank farther); this module only
+computes the distances and carries the losses' gradients back to the embeddings. The networks
+(one batch of :class:`~dlcourse.explore.unit2_batched.TanhNets`) train by
+:func:`dlcourse.train.train_step`: the target of each step is the sampled batch of pairs and
+triplets. The embeddings are not
 normalised, so the margin also sets their scale. Each is scored by the accuracy of a
 nearest-neighbour classifier in the embedding (a test digit takes the label of the closest
 training digit).
@@ -25,10 +31,12 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .. import losses as L
 from .._validate import as_seed
 from ..data import load_digits, train_test_split
 from ..optim import Adam
 from ..plotting import CYCLE, View
+from ..train import train_step
 from . import unit2_batched as bt
 
 MARGINS = (0.5, 1.0, 1.5, 2.0, 2.5, 3.0)
@@ -87,13 +95,13 @@ def _scatter(values, index, n):
 def contrastive_terms(E, i, j, similar, margins):
     r"""Mean contrastive loss per model and its gradient w.r.t. the embeddings ``E`` (B, N, 2).
 
-    ``margins`` has shape (B,). Matches :func:`dlcourse.losses.contrastive` model by model.
+    ``margins`` has shape (B,); model ``b`` is scored by :func:`dlcourse.losses.contrastive` of
+    its pair distances with margin ``margins[b]``.
     """
     diff = E[:, i] - E[:, j]
     d = np.sqrt(np.sum(diff * diff, axis=-1) + 1e-12)                       # (B, P)
-    gap = np.maximum(0.0, margins[:, None] - d)
-    loss = np.mean(similar * d * d + (1 - similar) * gap * gap, axis=1) / 2
-    dl_dd = (similar * d - (1 - similar) * gap) / len(i)
+    loss = np.array([L.contrastive(d[b], similar, m) for b, m in enumerate(margins)])
+    dl_dd = np.stack([L.contrastive_grad(d[b], similar, m) for b, m in enumerate(margins)])
     g = (dl_dd / d)[..., None] * diff
     return loss, _scatter(g, i, E.shape[1]) - _scatter(g, j, E.shape[1])
 
@@ -101,16 +109,19 @@ def contrastive_terms(E, i, j, similar, margins):
 def triplet_terms(E, a, p, n, margins):
     r"""Mean triplet loss per model and its gradient w.r.t. the embeddings ``E`` (B, N, 2).
 
-    Distances are Euclidean, as in :func:`dlcourse.losses.triplet_margin` (without its
-    :math:`10^{-6}` shift of the difference).
+    The triplet loss :math:`\max(0, d(a, p) - d(a, n) + m)` is
+    :func:`dlcourse.losses.margin_ranking` of ``x1`` :math:`= d(a, n)` against ``x2`` :math:`= d(a, p)`
+    with ``y = 1``, model ``b`` with margin ``margins[b]``; its gradient with respect to ``x2`` is
+    minus that with respect to ``x1``. Distances are Euclidean, as in
+    :func:`dlcourse.losses.triplet_margin` (without its :math:`10^{-6}` shift of the difference).
     """
     dp, dn = E[:, a] - E[:, p], E[:, a] - E[:, n]
     lp = np.sqrt(np.sum(dp * dp, axis=-1) + 1e-12)
     ln = np.sqrt(np.sum(dn * dn, axis=-1) + 1e-12)
-    hinge = lp - ln + margins[:, None]
-    loss = np.mean(np.maximum(0.0, hinge), axis=1)
-    active = (hinge > 0) / len(a)
-    up, un = (active / lp)[..., None] * dp, (active / ln)[..., None] * dn
+    ones = np.ones(len(a))
+    loss = np.array([L.margin_ranking(ln[b], lp[b], ones, m) for b, m in enumerate(margins)])
+    dl_dn = np.stack([L.margin_ranking_grad(ln[b], lp[b], ones, m) for b, m in enumerate(margins)])
+    up, un = (-dl_dn / lp)[..., None] * dp, (-dl_dn / ln)[..., None] * dn
     N = E.shape[1]
     return loss, _scatter(up - un, a, N) - _scatter(up, p, N) + _scatter(un, n, N)
 
@@ -120,6 +131,35 @@ def nearest_neighbour_accuracy(train_emb, ytr, test_emb, yte) -> np.ndarray:
     # |t - r|² = |t|² - 2 t·r + |r|²; |t|² does not change which r is nearest
     d = np.sum(train_emb ** 2, axis=-1)[:, None, :] - 2.0 * test_emb @ train_emb.transpose(0, 2, 1)
     return np.mean(ytr[np.argmin(d, axis=2)] == yte, axis=1)
+
+
+class _EmbeddingLosses:
+    """The loss pair of :func:`dlcourse.train.train_step` for embeddings (2 · margins, N, 2) and a target
+    ``(pairs, triplets)`` of sampled indices: the first models by :func:`contrastive_terms`, the others by
+    :func:`triplet_terms`. ``per_model`` keeps each model's loss of the last call."""
+
+    def __init__(self, margins: np.ndarray):
+        self.margins = margins
+        self._last = None            # (E, batch, per-model losses, gradient) of the last call
+
+    def _terms(self, E, batch):
+        if self._last is None or self._last[0] is not E or self._last[1] is not batch:
+            nm = len(self.margins)
+            (i, j, similar), (a, p, n) = batch
+            loss_c, g_c = contrastive_terms(E[:nm], i, j, similar, self.margins)
+            loss_t, g_t = triplet_terms(E[nm:], a, p, n, self.margins)
+            self._last = (E, batch, np.r_[loss_c, loss_t], np.concatenate([g_c, g_t]))
+        return self._last
+
+    @property
+    def per_model(self) -> np.ndarray:
+        return self._last[2]
+
+    def loss(self, E, batch) -> float:
+        return float(self._terms(E, batch)[2].sum())
+
+    def loss_grad(self, E, batch) -> np.ndarray:
+        return self._terms(E, batch)[3]
 
 
 class MetricRuns(NamedTuple):
@@ -138,24 +178,28 @@ def train_embeddings(lr: float = 0.01, hidden: int = 16, rng=0) -> MetricRuns:
     nm = len(MARGINS)
     margins = np.array(MARGINS)
     nets = bt.TanhNets(2 * nm, Xtr.shape[1], hidden, 2, rng=seed)
-    opt = Adam([nets.flat], lr=lr)
+    model = nets.as_model()
+    opt = Adam(model.parameters(), lr=lr)
+    objective = _EmbeddingLosses(margins)
     rng = np.random.default_rng(seed)
     snaps, steps, losses, acc = [], [], [], []
     loss = np.zeros(2 * nm)
     for t in range(STEPS + 1):
-        h, E = nets.forward(Xtr)
-        if t % SNAPSHOT_EVERY == 0:
-            test = nets.forward(Xte)[1]
+        snapshot = t % SNAPSHOT_EVERY == 0
+        if snapshot:
+            test = nets.forward(Xte)[1]                 # before this step's update
+        if t < STEPS:
+            batch = (sample_pairs(ytr, rng, BATCH), sample_triplets(ytr, rng, BATCH))
+            E = train_step(model, Xtr, batch, (objective.loss, objective.loss_grad), opt).output
+        else:
+            E = nets.forward(Xtr)[1]
+        if snapshot:
             snaps.append(test.reshape(2, nm, *test.shape[1:]))
             steps.append(t)
-            losses.append(loss.reshape(2, nm))
+            losses.append(loss.reshape(2, nm))          # the loss of the last batch before this snapshot
             acc.append(nearest_neighbour_accuracy(E, ytr, test, yte).reshape(2, nm))
-        if t == STEPS:
-            break
-        loss_c, g_c = contrastive_terms(E[:nm], *sample_pairs(ytr, rng, BATCH), margins)
-        loss_t, g_t = triplet_terms(E[nm:], *sample_triplets(ytr, rng, BATCH), margins)
-        loss = np.r_[loss_c, loss_t]
-        opt.step([nets.backward(Xtr, h, np.concatenate([g_c, g_t]))])
+        if t < STEPS:
+            loss = objective.per_model
     return MetricRuns(np.array(snaps), np.array(steps), np.array(losses), np.array(acc), yte)
 
 

@@ -7,7 +7,9 @@ end at a height the student chooses. Each loss gets its own fit:
   through two of the data points (an L1 line always passes through at least two of them,
   so trying every pair finds it); for Huber iteratively reweighted least squares (IRLS),
   which weighs each point by :math:`\min(1, \delta/|r|)` and converges to the minimiser;
-* a **small network** (1 → 16 tanh → 1), trained by 300 Adam steps on each loss at once.
+* a **small network** (1 → 16 tanh → 1), trained by 300 Adam steps on each loss at once: the
+  three networks are one batch of :class:`~dlcourse.explore.unit2_batched.TanhNets`, trained by
+  :func:`dlcourse.train.train_step` with a loss pair that scores network :math:`k` by loss :math:`k`.
 
 Each fit is scored against the true line on the clean range: the RMSE of fit minus truth.
 """
@@ -19,9 +21,11 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .. import losses as L
 from .._validate import as_seed
 from ..optim import Adam
 from ..plotting import PALETTE, View
+from ..train import train_step
 from . import unit2_batched as bt
 
 LOSSES = ("MSE", "MAE", "Huber")
@@ -91,12 +95,20 @@ def fit_lines(x, y, delta: float) -> dict:
 
 # --------------------------------------------------------------------------- small networks
 def _residual_grads(r: np.ndarray, delta: float) -> np.ndarray:
-    """dL/d(prediction) of the mean MSE, MAE and Huber losses for residuals ``r`` of shape (3, N, 1)."""
-    g = np.empty_like(r)
-    g[0] = 2.0 * r[0]
-    np.sign(r[1], out=g[1])
-    np.clip(r[2], -delta, delta, out=g[2])
-    return g / r.shape[1]
+    """dL/d(prediction) of the mean MSE, MAE and Huber losses (:mod:`dlcourse.losses`), one per net,
+    for residuals ``r`` of shape (3, N, 1)."""
+    zero = np.zeros_like(r[0])
+    return np.stack([L.mse_grad(r[0], zero), L.mae_grad(r[1], zero), L.huber_grad(r[2], zero, delta)])
+
+
+def _net_losses(delta: float) -> tuple:
+    """The loss pair of :func:`dlcourse.train.train_step` for outputs (3, N, 1): MSE, MAE and Huber, one per net."""
+    def loss(out, Y):
+        return L.mse(out[0], Y) + L.mae(out[1], Y) + L.huber(out[2], Y, delta)
+
+    def loss_grad(out, Y):
+        return _residual_grads(out - Y, delta)
+    return loss, loss_grad
 
 
 def fit_nets(x, y, delta: float, steps: int = 300, lr: float = 0.05, hidden: int = 16, rng=0) -> dict:
@@ -105,11 +117,12 @@ def fit_nets(x, y, delta: float, steps: int = 300, lr: float = 0.05, hidden: int
     X = (x / 5.0 - 1.0)[:, None]
     Y = ((y - Y_SHIFT) / Y_SCALE)[:, None]
     nets = bt.TanhNets(3, 1, hidden, 1, rng=seed)
-    opt = Adam([nets.flat], lr=lr)
+    model = nets.as_model()
+    opt = Adam(model.parameters(), lr=lr)
+    loss = _net_losses(delta / Y_SCALE)
     for t in range(steps):
         opt.lr = lr * (1.0 - t / steps)          # decay to 0, so that sign-like gradients settle
-        h, out = nets.forward(X)
-        opt.step([nets.backward(X, h, _residual_grads(out - Y, delta / Y_SCALE))])
+        train_step(model, X, Y, loss, opt)
     _, curves = nets.forward((GRID / 5.0 - 1.0)[:, None])
     return {name: Y_SHIFT + Y_SCALE * curves[k, :, 0] for k, name in enumerate(LOSSES)}
 

@@ -20,6 +20,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .. import losses as L
+from ..activations import softmax
 from ..plotting import PALETTE, View, legend_outside
 
 NOTES_LOGITS = (1.0, 3.0, 4.0, 7.0)
@@ -27,10 +28,8 @@ TEMPERATURES = np.logspace(-1, 1, 121)
 
 
 def softmax_t(z, temperature: float) -> np.ndarray:
-    """Softmax of ``z / temperature`` along the last axis, by the max-shift trick."""
-    z = np.asarray(z, dtype=np.float64) / temperature
-    e = np.exp(z - z.max(axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True)
+    """:func:`dlcourse.activations.softmax` of ``z / temperature`` along the last axis."""
+    return softmax(np.asarray(z, dtype=np.float64) / temperature)
 
 
 def entropy(p) -> float:

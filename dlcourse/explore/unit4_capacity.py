@@ -10,7 +10,9 @@ predictions on a grid, and measure
   :math:`\text{bias}^2 + \text{variance} + \sigma^2` estimates the validation error.
 
 The networks are 1-H-1 tanh MLPs trained by full-batch Adam on the squared error, all
-``n_repeats`` of them at once (one batched set of weights per training set).
+``n_repeats`` of them at once (one batched set of weights per training set, :class:`WidthNets`),
+by :func:`dlcourse.train.train_step` with a loss pair that scores every network on its own
+training set (:func:`dlcourse.losses.mse` per network).
 """
 
 from __future__ import annotations
@@ -21,10 +23,12 @@ from typing import Callable, NamedTuple
 import numpy as np
 from matplotlib.collections import LineCollection
 
+from .. import losses as L
 from .._validate import as_seed
 from ..optim import Adam
 from ..plotting import PALETTE, View, legend_outside
 from ..regularization import sine_problem
+from ..train import train_step
 from .threads import single_threaded
 
 DEGREES = tuple(range(0, 13))
@@ -106,46 +110,107 @@ def polynomial_curves(n_train: int = 20, noise_std: float = 0.3, n_repeats: int 
     return _summarize("polynomial", DEGREES, per_k, problem, sets, val, n_train, noise_std)
 
 
+def _tanh_nets_forward(params, X):
+    """Hidden activations (R, n, H) and outputs (R, n) of the networks of :func:`tanh_nets_loss_and_grads`."""
+    W1, b1, W2, b2 = params
+    H = np.tanh(X[:, :, None] * W1[:, None, :] + b1[:, None, :])
+    return H, np.einsum("rnh,rh->rn", H, W2) + b2
+
+
+def _tanh_nets_backward(params, X, H, g):
+    """``[dW1, db1, dW2, db2]`` from ``g`` = dL/d(outputs), shape (R, n)."""
+    W2 = params[2]
+    gZ = g[:, :, None] * W2[:, None, :] * (1 - H * H)
+    return [np.einsum("rnh,rn->rh", gZ, X), gZ.sum(1), np.einsum("rn,rnh->rh", g, H), g.sum(1, keepdims=True)]
+
+
+def _per_net_mse_grad(out, Y):
+    """dL/d(outputs) of every network's own mean squared error: :func:`dlcourse.losses.mse_grad` per element, / n."""
+    return L.mse_grad(out, Y, reduction="none") / Y.shape[1]
+
+
+def _per_net_mse(out, Y) -> float:
+    """The sum over the networks of each one's :func:`dlcourse.losses.mse` on its own training set."""
+    return float(np.mean(L.mse(out, Y, reduction="none"), axis=1).sum())
+
+
+class WidthNets:
+    r"""``R`` 1-H-1 tanh networks, network ``r`` fed its own inputs ``X[r]``, as a model of
+    :func:`dlcourse.train.train_step` (``forward`` keeps what ``backward`` needs).
+
+    Parameters ``[W1, b1, W2, b2]`` of shapes (R, H), (R, H), (R, H), (R, 1), drawn per network:
+    input weights :math:`\mathcal N(0, 2^2)` and biases :math:`U(-2, 2)`, so that the tanh units'
+    kinks spread over the inputs in [-1, 1]; output weights :math:`\mathcal N(0, 1/H)`.
+    """
+
+    def __init__(self, n_nets: int, width: int, rng=0):
+        rng = np.random.default_rng(as_seed(rng, "rng"))
+        self.params = [rng.normal(0, 2.0, (n_nets, width)), rng.uniform(-2, 2, (n_nets, width)),
+                       rng.normal(0, 1 / np.sqrt(width), (n_nets, width)), np.zeros((n_nets, 1))]
+        self.grads = [np.zeros_like(p) for p in self.params]
+        self.training, self._cache = True, None
+
+    def forward(self, X: np.ndarray) -> np.ndarray:
+        """Outputs (R, n) for inputs (R, n)."""
+        H, out = _tanh_nets_forward(self.params, X)
+        self._cache = (X, H) if self.training else None
+        return out
+
+    def backward(self, grad_out: np.ndarray) -> None:
+        if self._cache is None:
+            raise RuntimeError("WidthNets.backward called without a forward in train() mode")
+        self.grads = _tanh_nets_backward(self.params, *self._cache, grad_out)
+
+    def parameters(self) -> list[np.ndarray]:
+        return self.params
+
+    def gradients(self) -> list[np.ndarray]:
+        return self.grads
+
+    def zero_grad(self) -> None:
+        for g in self.grads:
+            g[...] = 0.0
+
+    def train(self, mode: bool = True) -> WidthNets:
+        self.training = bool(mode)
+        return self
+
+    def eval(self) -> WidthNets:
+        return self.train(False)
+
+
 def tanh_nets_loss_and_grads(params, X, Y):
     r"""Mean squared error of ``R`` batched 1-H-1 tanh networks and its gradients.
 
     ``params = [W1, b1, W2, b2]`` with shapes (R, H), (R, H), (R, H), (R, 1); network ``r`` maps
     :math:`x \mapsto \sum_h W_{2,rh} \tanh(W_{1,rh} x + b_{1,rh}) + b_{2,r}` and is scored on
-    ``(X[r], Y[r])``, each of shape (n,). Returns ``(losses (R,), [dW1, db1, dW2, db2])``.
+    ``(X[r], Y[r])``, each of shape (n,), by :func:`dlcourse.losses.mse` (its mean over its own
+    ``n`` points). Returns ``(losses (R,), [dW1, db1, dW2, db2])``.
     """
-    W1, b1, W2, b2 = params
-    n = X.shape[1]
-    H = np.tanh(X[:, :, None] * W1[:, None, :] + b1[:, None, :])            # (R, n, h)
-    residual = np.einsum("rnh,rh->rn", H, W2) + b2 - Y
-    g = 2.0 * residual / n                                                    # dL/d(output)
-    gZ = g[:, :, None] * W2[:, None, :] * (1 - H * H)
-    grads = [np.einsum("rnh,rn->rh", gZ, X), gZ.sum(1), np.einsum("rn,rnh->rh", g, H), g.sum(1, keepdims=True)]
-    return np.mean(residual ** 2, axis=1), grads
+    H, out = _tanh_nets_forward(params, X)
+    grads = _tanh_nets_backward(params, X, H, _per_net_mse_grad(out, Y))
+    return np.mean(L.mse(out, Y, reduction="none"), axis=1), grads
 
 
 def train_tanh_nets(X, Y, width: int, steps: int = 1000, lr: float = 0.02, rng=0) -> Callable:
     r"""Train ``R`` independent 1-``width``-1 tanh networks at once, network ``r`` on ``(X[r], Y[r])``.
 
-    Full-batch Adam (torch's defaults apart from ``lr``) on the mean squared error; inputs
-    should lie in about [-1, 1]. Returns ``predict(x) -> (R, len(x))``.
+    Full-batch Adam (torch's defaults apart from ``lr``) on each network's own mean squared error,
+    :func:`dlcourse.train.train_step` on a :class:`WidthNets`; inputs should lie in about [-1, 1].
+    Returns ``predict(x) -> (R, len(x))``.
     """
-    seed = as_seed(rng, "rng")
     R, n = X.shape
-    rng = np.random.default_rng(seed)
-    params = [rng.normal(0, 2.0, (R, width)), rng.uniform(-2, 2, (R, width)),
-              rng.normal(0, 1 / np.sqrt(width), (R, width)), np.zeros((R, 1))]
-    opt = Adam(params, lr=lr)
+    model = WidthNets(R, width, rng=rng)
+    opt = Adam(model.parameters(), lr=lr)
     for _ in range(steps):
-        opt.step(tanh_nets_loss_and_grads(params, X, Y)[1])
+        train_step(model, X, Y, (_per_net_mse, _per_net_mse_grad), opt)
+    model.eval()
 
     def predict(x):
-        W1, b1, W2, b2 = params
         x = np.asarray(x, dtype=np.float64)
-        x = np.broadcast_to(x, (R, x.shape[-1])) if x.ndim == 1 else x
-        H = np.tanh(x[:, :, None] * W1[:, None, :] + b1[:, None, :])
-        return np.einsum("rnh,rh->rn", H, W2) + b2
+        return model.forward(np.broadcast_to(x, (R, x.shape[-1])) if x.ndim == 1 else x)
 
-    predict.params = params
+    predict.params = model.params
     return predict
 
 
