@@ -10,6 +10,7 @@ import pytest
 
 pytestmark = pytest.mark.unit4
 
+from dlcourse.explore import session  # noqa: E402
 from dlcourse.explore import unit4_augment as aug  # noqa: E402
 from dlcourse.explore import unit4_capacity as cap  # noqa: E402
 from dlcourse.explore import unit4_data as dd  # noqa: E402
@@ -378,7 +379,7 @@ class TestPretrainingLab:
 
     def test_other_architecture_needs_run(self, demo):
         demo.controls["architecture"].value = "64-32 (2 hidden layers)"
-        if pre._CURVES.get(((64, 32), 0)) is None:
+        if session.peek(("pretrain curves", (64, 32), 0)) is None:
             assert demo.data.pending
         demo.run_button.click()
         assert not demo.data.pending and demo.data.curves.hidden == (64, 32)
