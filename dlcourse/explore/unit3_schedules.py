@@ -15,6 +15,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .._validate import as_seed, check_number, check_positive_int
+from ..activations import log_softmax, softmax
 from ..optim.schedules import (cosine_annealing, exponential_decay, inverse_time_decay, linear_warmup,
                                step_decay)
 from ..plotting import CYCLE, View
@@ -55,16 +56,8 @@ def digits_with_bias():
     return np.hstack([X, np.ones((len(X), 1))]), y
 
 
-def _softmax_rows(Z: np.ndarray) -> np.ndarray:
-    Z = Z - Z.max(-1, keepdims=True)
-    P = np.exp(Z)
-    return P / P.sum(-1, keepdims=True)
-
-
 def _mean_xent(X1, y, W, K) -> np.ndarray:
-    Z = (X1 @ W).reshape(len(X1), K, 10)
-    Z = Z - Z.max(-1, keepdims=True)
-    logp = Z - np.log(np.exp(Z).sum(-1, keepdims=True))
+    logp = log_softmax((X1 @ W).reshape(len(X1), K, 10))
     return -logp[np.arange(len(X1)), :, y].mean(0)
 
 
@@ -93,7 +86,7 @@ def train_with_schedules(lr0: float, warmup: int = 0, epochs: int = EPOCHS, batc
         for s in range(0, n, batch_size):
             idx = order[s:s + batch_size]
             Xb, m = X1[idx], len(idx)
-            P = _softmax_rows((Xb @ W).reshape(m, K, 10))
+            P = softmax((Xb @ W).reshape(m, K, 10))
             P[np.arange(m), :, y[idx]] -= 1.0
             V *= momentum
             V += Xb.T @ P.reshape(m, K * 10) / m

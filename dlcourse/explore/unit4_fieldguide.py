@@ -25,6 +25,7 @@ from typing import Callable, NamedTuple
 import numpy as np
 
 from .._validate import as_seed
+from ..activations import softmax
 from ..data import load_digits, train_test_split
 from ..layers import Linear, ReLU, Sequential
 from ..losses import cross_entropy_grad
@@ -201,9 +202,7 @@ def coalition_images(x, coalitions, masks) -> np.ndarray:
 
 def class_probability(model, label: int) -> Callable:
     def f(X):
-        out = model.forward(X)
-        z = np.exp(out - out.max(1, keepdims=True))
-        return z[:, label] / z.sum(1)
+        return softmax(model.forward(X), axis=1)[:, label]
     return f
 
 
@@ -317,9 +316,7 @@ def dp_sgd_softmax(X, y, noise_multiplier: float, clip: float = 1.0, steps: int 
     W = np.zeros((10, Xb.shape[1]))
     for _ in range(steps):
         idx = rng.choice(len(X), batch, replace=False)
-        z = Xb[idx] @ W.T
-        p = np.exp(z - z.max(1, keepdims=True))
-        p /= p.sum(1, keepdims=True)
+        p = softmax(Xb[idx] @ W.T, axis=1)
         p[np.arange(batch), y[idx]] -= 1.0
         per_example = p[:, :, None] * Xb[idx][:, None, :]                     # (batch, 10, 65)
         norms = np.sqrt((per_example ** 2).sum((1, 2)))

@@ -12,6 +12,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ..activations import softmax
 from .._validate import as_float_array, check_choice, check_number, check_positive_int
 
 __all__ = ["DecisionTree", "DecisionStump", "LogisticRegression", "check_X_y"]
@@ -201,9 +202,7 @@ class LogisticRegression:
         return self
 
     def _proba(self, X) -> np.ndarray:
-        z = X @ self.coef_.T + self.intercept_
-        e = np.exp(z - z.max(axis=1, keepdims=True))
-        return e / e.sum(axis=1, keepdims=True)
+        return softmax(X @ self.coef_.T + self.intercept_, axis=1)
 
     def predict_proba(self, X) -> np.ndarray:
         if not hasattr(self, "coef_"):
