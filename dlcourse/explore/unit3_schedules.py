@@ -16,6 +16,7 @@ import numpy as np
 
 from .._validate import as_seed, check_number, check_positive_int
 from ..activations import log_softmax, softmax
+from ..optim import SGD
 from ..optim.schedules import (cosine_annealing, exponential_decay, inverse_time_decay, linear_warmup,
                                step_decay)
 from ..plotting import CYCLE, View
@@ -70,27 +71,31 @@ def train_with_schedules(lr0: float, warmup: int = 0, epochs: int = EPOCHS, batc
     Returns ``(names, rates, losses)``: the schedules, their rates ``(K, epochs)`` and the
     training cross-entropy after each epoch ``(K, epochs + 1)`` (the first column at the
     start). All runs see the same shuffles; the weights of the ``K`` runs sit side by side
-    in one matrix, so each step is one matrix product for all of them.
+    in one matrix, so each step is one matrix product for all of them. One
+    :class:`dlcourse.optim.SGD` updates them, with one parameter group per schedule (the
+    run's block of columns) whose ``param_groups[k]["lr"]`` is set at the start of every epoch.
     """
     seed = as_seed(rng, "rng")
     table = schedule_table(lr0, epochs, warmup)
     names, rates = tuple(table), np.array(list(table.values()))
     X1, y = digits_with_bias()
     n, d, K = len(X1), X1.shape[1], len(names)
-    W, V = np.zeros((d, K * 10)), np.zeros((d, K * 10))
+    W = np.zeros((d, K * 10))
+    blocks = [slice(10 * k, 10 * (k + 1)) for k in range(K)]
+    opt = SGD([{"params": [W[:, b]]} for b in blocks], lr=float(rates[0, 0]), momentum=momentum)
     rng = np.random.default_rng(seed)
     losses = [_mean_xent(X1, y, W, K)]
     for e in range(epochs):
-        lr = np.repeat(rates[:, e], 10)
+        for group, rate in zip(opt.param_groups, rates[:, e]):
+            group["lr"] = float(rate)
         order = rng.permutation(n)
         for s in range(0, n, batch_size):
             idx = order[s:s + batch_size]
             Xb, m = X1[idx], len(idx)
             P = softmax((Xb @ W).reshape(m, K, 10))
             P[np.arange(m), :, y[idx]] -= 1.0
-            V *= momentum
-            V += Xb.T @ P.reshape(m, K * 10) / m
-            W -= lr * V
+            G = Xb.T @ P.reshape(m, K * 10) / m         # the gradient of every run's mean cross-entropy
+            opt.step([G[:, b] for b in blocks])         # updates W's blocks (views) in place
         losses.append(_mean_xent(X1, y, W, K))
     return names, rates, np.array(losses).T
 
