@@ -309,7 +309,10 @@ def dp_sgd_softmax(X, y, noise_multiplier: float, clip: float = 1.0, steps: int 
                    lr: float = 0.5, rng=0) -> np.ndarray:
     r"""Softmax regression trained by DP-SGD: clip each example's gradient to norm ``clip``, sum, add
     :math:`\mathcal{N}(0, (\sigma C)^2)` noise, divide by the batch size (Abadi et al., 2016).
-    Returns ``W`` (10, 65), the last column the bias."""
+    Returns ``W`` (10, 65), the last column the bias.
+
+    Stays outside :func:`dlcourse.train.fit` (issue 14): DP-SGD clips every example's gradient before
+    summing and adding noise, and :func:`dlcourse.train.train_step` only sees the batch's mean gradient."""
     seed = as_seed(rng, "rng")
     rng = np.random.default_rng(seed)
     Xb = np.c_[X, np.ones(len(X))]
