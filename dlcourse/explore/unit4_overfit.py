@@ -23,7 +23,7 @@ from ..losses import cross_entropy
 from ..optim import SGD, Adam
 from ..plotting import CYCLE, PALETTE, View, legend_outside
 from ..regularization import EarlyStopping, named_parameters
-from ..train import fit
+from ..train import fit, train_step
 from .session import once, peek, stored
 from .threads import single_threaded
 
@@ -226,13 +226,19 @@ def noise_injection_fit(X, y, sigma: float, steps: int = 10000, lr: float = 0.05
     :math:`\mathbb E\,\tfrac{1}{2n}\lVert y - (X + E)w\rVert^2
     = \tfrac{1}{2n}\lVert y - Xw\rVert^2 + \tfrac{\sigma^2}{2}\lVert w\rVert^2`,
     it approaches ridge regression with :math:`\alpha = \sigma^2` (Bishop, 1995). ``X`` and ``y`` should be centred.
+
+    Each step is :func:`dlcourse.train.train_step` of a bias-free ``Linear(d, 1)`` (from zero) on a fresh noisy
+    copy of the inputs (which :func:`dlcourse.train.fit`'s fixed ``X`` cannot give); its ``"mse"`` is twice the
+    loss above, so :class:`dlcourse.optim.SGD` runs at ``lr / 2``.
     """
     seed = as_seed(rng, "rng")
     rng = np.random.default_rng(seed)
-    w, total = np.zeros(X.shape[1]), np.zeros(X.shape[1])
+    model = Linear(X.shape[1], 1, bias=False, rng=seed)
+    w = model.weight[0]                                  # a view: the optimizer updates it in place
+    w[:] = 0.0
+    opt, target, total = SGD(model.parameters(), lr=lr / 2), np.asarray(y)[:, None], np.zeros(X.shape[1])
     for step in range(steps):
-        Xn = X + rng.normal(0.0, sigma, X.shape)
-        w -= lr * Xn.T @ (Xn @ w - y) / len(y)
+        train_step(model, X + rng.normal(0.0, sigma, X.shape), target, "mse", opt)
         if step >= burn_in:
             total += w
     return total / (steps - burn_in)
