@@ -44,27 +44,39 @@ class LinearAERun(NamedTuple):
 
 
 def train_linear_autoencoder(X, k: int = 2, epochs: int = 200, lr: float = 0.05, rng=0) -> LinearAERun:
-    r"""Gradient descent on :math:`\frac{1}{N}\|X_c - X_c E^\top D^\top\|^2` (centred data, no biases)."""
+    r"""Gradient descent on :math:`\frac{1}{N}\|X_c - X_c E^\top D^\top\|^2` (centred data, no biases).
+
+    Trained by :func:`dlcourse.train.fit`, full batch: ``Sequential(Linear(D, k), Linear(k, D))`` without
+    biases (weights ``E`` and ``D``, drawn from :math:`\mathcal N(0, 0.1^2)`), :class:`dlcourse.optim.SGD`.
+    Its ``"mse"`` is the mean over all :math:`N \cdot D` entries, this loss divided by :math:`D`: the step is
+    ``lr * D`` and the recorded losses are ``D`` times ``fit``'s. ``angles`` come from a callback.
+    """
+    from .layers import Linear
+    from .optim import SGD
+    from .train import fit
+
     X = as_float_array(X, "X", ndim=2)
+    epochs = check_positive_int(epochs, "epochs")
     Xc = X - X.mean(axis=0)
     n, dim = Xc.shape
     rng = as_rng(rng)
-    E = rng.normal(0, 0.1, (k, dim))
-    Dm = rng.normal(0, 0.1, (dim, k))
+    encoder, decoder = Linear(dim, k, bias=False, rng=0), Linear(k, dim, bias=False, rng=0)
+    encoder.weight[...] = rng.normal(0, 0.1, (k, dim))
+    decoder.weight[...] = rng.normal(0, 0.1, (dim, k))
     pcs, _ = pca(X, k)
     losses, angles = [], []
-    for _ in range(check_positive_int(epochs, "epochs")):
-        code = Xc @ E.T
-        R = code @ Dm.T - Xc
-        losses.append(float(np.sum(R * R) / n))
+
+    def record(epoch, history):
+        losses.append(float(history["loss"][-1] * dim))
         if not np.isfinite(losses[-1]) or losses[-1] > 1e6:
             raise ValueError(f"training diverged at epoch {len(losses)} with lr={lr}; use a smaller lr")
-        gD = 2 * R.T @ code / n
-        gE = 2 * (R @ Dm).T @ Xc / n
-        Dm -= lr * gD
-        E -= lr * gE
-        angles.append(float(principal_angles(Dm, pcs.T).max()))
-    return LinearAERun(E, Dm, np.array(losses), np.array(angles))
+        angles.append(float(principal_angles(decoder.weight, pcs.T).max()))
+
+    model = Sequential(encoder, decoder)
+    with np.errstate(over="ignore", invalid="ignore"):     # a diverging run is reported by record
+        fit(model, Xc, Xc, loss="mse", optimizer=SGD(model.parameters(), lr=lr * dim), epochs=epochs,
+            batch_size=n, shuffle=False, progress=False, callbacks=[record])
+    return LinearAERun(encoder.weight, decoder.weight, np.array(losses), np.array(angles))
 
 
 def make_autoencoder(dim: int, hidden: list[int], code: int, activation: str = "tanh", rng=0):

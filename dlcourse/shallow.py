@@ -14,7 +14,8 @@ from typing import NamedTuple
 import numpy as np
 
 from ._validate import as_float_array, check_number, check_positive_int
-from .activations import sigmoid, softmax
+from .losses import (binary_cross_entropy_with_logits, binary_cross_entropy_with_logits_grad, cross_entropy,
+                     cross_entropy_grad)
 
 
 def least_squares(X, y) -> tuple[np.ndarray, float]:
@@ -91,32 +92,36 @@ def logistic_regression(X, y, lr: float = 0.5, epochs: int = 200):
     r"""Gradient descent on the mean log loss of :math:`\sigma(Xw + b)` for labels in {0, 1}.
 
     The gradient is :math:`X^\top(\hat y - y)/N` — the same :math:`\hat y - y` as softmax
-    regression. Returns ``(w, b, losses)``.
+    regression. Returns ``(w, b, losses)``. The loss and its gradient with respect to the logits
+    are :func:`dlcourse.losses.binary_cross_entropy_with_logits` and its ``_grad``; the update stays
+    written out, outside :func:`dlcourse.train.fit` (issue 14): Unit 1 teaches it as this formula.
     """
     X = as_float_array(X, "X", ndim=2)
     y = as_float_array(y, "y", ndim=1)
     lr = check_number(lr, "lr", low=0.0, low_open=True)
     w, b, losses = np.zeros(X.shape[1]), 0.0, []
     for _ in range(check_positive_int(epochs, "epochs")):
-        p = sigmoid(X @ w + b)
-        eps = 1e-12
-        losses.append(float(-np.mean(y * np.log(p + eps) + (1 - y) * np.log(1 - p + eps))))
-        g = (p - y) / len(y)
+        z = X @ w + b
+        losses.append(binary_cross_entropy_with_logits(z, y))
+        g = binary_cross_entropy_with_logits_grad(z, y)
         w, b = w - lr * X.T @ g, b - lr * g.sum()
     return w, b, losses
 
 
 def softmax_regression(X, y, n_classes: int, lr: float = 0.5, epochs: int = 200):
     r"""Gradient descent on cross-entropy of :math:`\mathrm{softmax}(XW^\top + b)`; gradient
-    w.r.t. the logits :math:`(\hat Y - Y)/N`. Returns ``(W (C, D), b (C,), losses)``."""
+    w.r.t. the logits :math:`(\hat Y - Y)/N`. Returns ``(W (C, D), b (C,), losses)``.
+
+    The loss and that gradient are :func:`dlcourse.losses.cross_entropy` and
+    :func:`~dlcourse.losses.cross_entropy_grad`; the update stays written out, outside
+    :func:`dlcourse.train.fit` (issue 14): Unit 1 teaches it as this formula."""
     X = as_float_array(X, "X", ndim=2)
     y = np.asarray(y, dtype=int)
-    Y = np.eye(n_classes)[y]
     W, b, losses = np.zeros((n_classes, X.shape[1])), np.zeros(n_classes), []
     for _ in range(check_positive_int(epochs, "epochs")):
-        P = softmax(X @ W.T + b)
-        losses.append(float(-np.mean(np.log(P[np.arange(len(y)), y] + 1e-300))))
-        G = (P - Y) / len(y)
+        Z = X @ W.T + b
+        losses.append(cross_entropy(Z, y))
+        G = cross_entropy_grad(Z, y)
         W, b = W - lr * G.T @ X, b - lr * G.sum(axis=0)
     return W, b, losses
 

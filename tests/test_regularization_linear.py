@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 pytestmark = pytest.mark.unit4
 
 from dlcourse.regularization import (elastic_net_fit, elastic_net_path, penalized_objective,  # noqa: E402
-                                     polynomial_fit_predict, ridge_fit, soft_threshold, zero_one_bias_variance)
+                                     polynomial_fit_predict, quadratic_elastic_net, ridge_fit, soft_threshold,
+                                     zero_one_bias_variance)
 
 
 @pytest.fixture
@@ -122,6 +123,26 @@ def test_without_intercept_and_predict(data):
     np.testing.assert_allclose(fit.predict(X), X @ fit.coef)
 
 
+@pytest.mark.parametrize("alpha, l1_ratio", CASES)
+def test_quadratic_elastic_net_is_the_solver_of_elastic_net_fit(data, alpha, l1_ratio):
+    """On G = XᵀX/n, c = Xᵀy/n of centred data it returns elastic_net_fit's weights and sweeps exactly (fails if
+    the two ever run different coordinate descents, e.g. a solver that stops on an absolute tolerance)."""
+    X, y = data
+    Xc, yc = X - X.mean(0), y - y.mean()
+    fit = elastic_net_fit(X, y, alpha, l1_ratio)
+    same = quadratic_elastic_net(Xc.T @ Xc / len(X), Xc.T @ yc / len(X), alpha, l1_ratio)
+    assert np.array_equal(same.coef, fit.coef) and same.n_iter == fit.n_iter and same.intercept == 0.0
+
+
+@pytest.mark.parametrize("alpha, l1_ratio", CASES)
+def test_quadratic_elastic_net_with_a_diagonal_curvature_is_one_soft_threshold(alpha, l1_ratio):
+    """With a diagonal G the coordinates decouple: w = S(c, αρ) / (G_jj + α(1 - ρ)), by hand (fails for a solver
+    that shrinks before thresholding, or thresholds c/G_jj instead of c)."""
+    G, c = np.diag([2.0, 0.5, 1.0, 4.0]), np.array([0.3, -0.05, -1.2, 0.0])
+    want = soft_threshold(c, alpha * l1_ratio) / (np.diag(G) + alpha * (1 - l1_ratio))
+    np.testing.assert_allclose(quadratic_elastic_net(G, c, alpha, l1_ratio).coef, want, atol=1e-12)
+
+
 @pytest.mark.parametrize("call, exc, match", [
     (lambda X, y: elastic_net_fit(X, y, -1.0), ValueError, "alpha"),
     (lambda X, y: elastic_net_fit(X, y, 0.1, 1.5), ValueError, "l1_ratio"),
@@ -131,6 +152,7 @@ def test_without_intercept_and_predict(data):
     (lambda X, y: ridge_fit(X[0], y, 0.1), ValueError, "X must be 2-D"),
     (lambda X, y: soft_threshold([1.0], -1.0), ValueError, "t must be"),
     (lambda X, y: ridge_fit(X, y, "0.1"), TypeError, "alpha must be a real number"),
+    (lambda X, y: quadratic_elastic_net(np.eye(3), np.ones(2), 0.1), ValueError, r"G must have shape \(2, 2\)"),
 ])
 def test_bad_input(data, call, exc, match):
     with pytest.raises(exc, match=match):

@@ -10,6 +10,7 @@ import pytest
 
 pytestmark = pytest.mark.unit4
 
+from dlcourse.explore import session  # noqa: E402
 from dlcourse.explore import unit4_augment as aug  # noqa: E402
 from dlcourse.explore import unit4_capacity as cap  # noqa: E402
 from dlcourse.explore import unit4_data as dd  # noqa: E402
@@ -251,6 +252,28 @@ def test_overfit_run_overfits_and_weight_decay_helps():
     assert decayed.val_loss[-1] < plain.val_loss[-1]
 
 
+def test_overfit_lab_reads_its_runs_from_the_session_store():
+    """A setting not trained yet is pending and shows the *first* stored run, the others listed beside it; Run's
+    result then answers from the store. Fails if compute_overfit trained on the spot, showed the newest run, or kept
+    its own cache apart from dlcourse.explore.session (the fake runs below would not be seen)."""
+    def fake(p, wd):
+        losses = np.linspace(1.0, 0.5, ovf.EPOCHS)
+        return ovf.OverfitRun(p, wd, losses, losses, losses, losses, None)
+
+    session.forget()
+    try:
+        first, second = fake(0.0, 0.0), fake(0.5, 0.0)
+        session.store(("overfit run", 0.0, 0.0, ovf.EPOCHS, 0), first)
+        session.store(("overfit run", 0.5, 0.0, ovf.EPOCHS, 0), second)
+        d = ovf.compute_overfit(0.2, 1e-3)
+        assert d.pending and d.run is first and d.others == (second,) and d.requested == (0.2, 1e-3)
+        d = ovf.compute_overfit(0.5, 0.0)
+        assert not d.pending and d.run is second and d.others == (first,)
+        assert ovf.train_overfit_run(0.5, 0.0) is second            # once(): the stored run, not a new training
+    finally:
+        session.forget()
+
+
 @pytest.mark.parametrize("patience", [1, 3, 10, 50])
 def test_replay_early_stopping_matches_early_stopping(patience):
     losses = ovf.train_overfit_run(0.0, 0.0).val_loss
@@ -378,7 +401,7 @@ class TestPretrainingLab:
 
     def test_other_architecture_needs_run(self, demo):
         demo.controls["architecture"].value = "64-32 (2 hidden layers)"
-        if pre._CURVES.get(((64, 32), 0)) is None:
+        if session.peek(("pretrain curves", (64, 32), 0)) is None:
             assert demo.data.pending
         demo.run_button.click()
         assert not demo.data.pending and demo.data.curves.hidden == (64, 32)

@@ -12,6 +12,7 @@ pytestmark = pytest.mark.unit5
 
 import ipywidgets as W  # noqa: E402
 
+from dlcourse.explore import session  # noqa: E402
 from dlcourse.explore import unit5_adding as add  # noqa: E402
 from dlcourse.explore import unit5_architectures as arch  # noqa: E402
 from dlcourse.explore import unit5_cnn as cnn  # noqa: E402
@@ -360,12 +361,19 @@ def test_adding_and_gate_widgets(monkeypatch):
     def fake_retrain(seq_len, callback=None):
         for kind in ("RNN", "LSTM", "GRU"):
             callback(25, 0.1)
-            add._LIVE[(kind, seq_len)] = (np.array([25, 50]), np.array([0.2, 0.1]))
+            session.store(("adding live", kind, seq_len), (np.array([25, 50]), np.array([0.2, 0.1])))
+
+    def forget_fakes():   # the fake curves must not outlive this test (nor real ones enter it)
+        for kind in ("RNN", "LSTM", "GRU"):
+            session.forget(("adding live", kind, 10))
 
     monkeypatch.setattr(add, "retrain", fake_retrain)
-    monkeypatch.setattr(add, "_LIVE", {})
-    demo._run()
-    assert demo.data.live and demo.progress.value == 75 and not demo.run_button.disabled
+    forget_fakes()
+    try:
+        demo._run()
+        assert demo.data.live and demo.progress.value == 75 and not demo.run_button.disabled
+    finally:
+        forget_fakes()
     with pytest.raises(ValueError, match="seq_len must be one of"):
         add.compute_adding(30)
     gates = widgets.make_gate_inspector()

@@ -90,7 +90,9 @@ def train_clipped(mode: str, lr: float, threshold: float, start=(1.1, 0.5), T: i
 
     Uses :func:`dlcourse.optim.clip_grad_value` / :func:`~dlcourse.optim.clip_grad_norm`
     and :class:`dlcourse.optim.SGD`; a run stops once the loss is no longer finite or
-    :math:`|w| > 10`.
+    :math:`|w| > 10`. It stays outside :func:`dlcourse.train.fit` (issue 14): the model is the two
+    numbers :math:`(w, u)` with the closed-form loss of :func:`loss_and_grad` (not a layer), and the lab
+    draws every step's point and its gradient's norm before clipping, stopping at the first blow-up.
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")

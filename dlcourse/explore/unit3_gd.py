@@ -203,9 +203,12 @@ class MinibatchData(NamedTuple):
 
 @lru_cache(maxsize=64)
 def minibatch_path(batch_size: int, lr: float, epochs: int = 4, rng=0):
-    """Mini-batch SGD on the two-feature regression: ``(path, epochs elapsed at each point)``.
+    r"""Mini-batch SGD on the two-feature regression: ``(path, epochs elapsed at each point)``.
 
     The data are reshuffled every epoch (seeded); the last batch of an epoch may be smaller.
+    Stays outside :func:`dlcourse.train.fit` (issue 14): the lesson is this update itself,
+    :math:`w \leftarrow w + \eta X_B^\top (y_B - X_B w)/|B|`, drawn point by point on the loss
+    contours of two weights (``fit`` reports once per epoch).
     """
     seed = as_seed(rng, "rng")
     X, y, _, _ = diabetes_two_features()

@@ -15,6 +15,8 @@ from typing import NamedTuple
 import numpy as np
 
 from .._validate import as_seed, check_number, check_positive_int
+from ..activations import log_softmax, softmax
+from ..optim import SGD
 from ..optim.schedules import (cosine_annealing, exponential_decay, inverse_time_decay, linear_warmup,
                                step_decay)
 from ..plotting import CYCLE, View
@@ -55,16 +57,8 @@ def digits_with_bias():
     return np.hstack([X, np.ones((len(X), 1))]), y
 
 
-def _softmax_rows(Z: np.ndarray) -> np.ndarray:
-    Z = Z - Z.max(-1, keepdims=True)
-    P = np.exp(Z)
-    return P / P.sum(-1, keepdims=True)
-
-
 def _mean_xent(X1, y, W, K) -> np.ndarray:
-    Z = (X1 @ W).reshape(len(X1), K, 10)
-    Z = Z - Z.max(-1, keepdims=True)
-    logp = Z - np.log(np.exp(Z).sum(-1, keepdims=True))
+    logp = log_softmax((X1 @ W).reshape(len(X1), K, 10))
     return -logp[np.arange(len(X1)), :, y].mean(0)
 
 
@@ -77,27 +71,31 @@ def train_with_schedules(lr0: float, warmup: int = 0, epochs: int = EPOCHS, batc
     Returns ``(names, rates, losses)``: the schedules, their rates ``(K, epochs)`` and the
     training cross-entropy after each epoch ``(K, epochs + 1)`` (the first column at the
     start). All runs see the same shuffles; the weights of the ``K`` runs sit side by side
-    in one matrix, so each step is one matrix product for all of them.
+    in one matrix, so each step is one matrix product for all of them. One
+    :class:`dlcourse.optim.SGD` updates them, with one parameter group per schedule (the
+    run's block of columns) whose ``param_groups[k]["lr"]`` is set at the start of every epoch.
     """
     seed = as_seed(rng, "rng")
     table = schedule_table(lr0, epochs, warmup)
     names, rates = tuple(table), np.array(list(table.values()))
     X1, y = digits_with_bias()
     n, d, K = len(X1), X1.shape[1], len(names)
-    W, V = np.zeros((d, K * 10)), np.zeros((d, K * 10))
+    W = np.zeros((d, K * 10))
+    blocks = [slice(10 * k, 10 * (k + 1)) for k in range(K)]
+    opt = SGD([{"params": [W[:, b]]} for b in blocks], lr=float(rates[0, 0]), momentum=momentum)
     rng = np.random.default_rng(seed)
     losses = [_mean_xent(X1, y, W, K)]
     for e in range(epochs):
-        lr = np.repeat(rates[:, e], 10)
+        for group, rate in zip(opt.param_groups, rates[:, e]):
+            group["lr"] = float(rate)
         order = rng.permutation(n)
         for s in range(0, n, batch_size):
             idx = order[s:s + batch_size]
             Xb, m = X1[idx], len(idx)
-            P = _softmax_rows((Xb @ W).reshape(m, K, 10))
+            P = softmax((Xb @ W).reshape(m, K, 10))
             P[np.arange(m), :, y[idx]] -= 1.0
-            V *= momentum
-            V += Xb.T @ P.reshape(m, K * 10) / m
-            W -= lr * V
+            G = Xb.T @ P.reshape(m, K * 10) / m         # the gradient of every run's mean cross-entropy
+            opt.step([G[:, b] for b in blocks])         # updates W's blocks (views) in place
         losses.append(_mean_xent(X1, y, W, K))
     return names, rates, np.array(losses).T
 

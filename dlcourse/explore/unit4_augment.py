@@ -23,6 +23,7 @@ from ..optim import Adam
 from ..plotting import PALETTE, View, legend_outside, picture
 from ..regularization import augment_batch
 from ..train import fit
+from .session import once, peek, stored
 from .threads import single_threaded
 
 SIZES = (25, 50, 100, 200, 400)
@@ -55,11 +56,6 @@ class AugmentCurves(NamedTuple):
     augmented: np.ndarray      # (len(sizes), 2) with augmentation
 
 
-# Trained in this session by the widget's Run button (seconds each), read by its compute: module-level on purpose,
-# like functools.lru_cache, so that a notebook's training cell and the widget share one run.
-_CURVES: dict = {}
-
-
 def _settings(degrees, shift, noise, flip) -> tuple:
     return (float(degrees), int(shift), float(noise), float(flip))
 
@@ -67,10 +63,12 @@ def _settings(degrees, shift, noise, flip) -> tuple:
 @single_threaded
 def accuracy_curves(degrees: float = 10.0, shift: int = 1, noise: float = 0.0, flip: float = 0.0,
                     progress: Callable[[int, int], None] | None = None) -> AugmentCurves:
-    """Test accuracy against training-set size, with and without augmentation (cached per setting)."""
+    """Test accuracy against training-set size, with and without augmentation (once per setting and session)."""
     key = _settings(degrees, shift, noise, flip)
-    if key in _CURVES:
-        return _CURVES[key]
+    return once(("augment curves",) + key, lambda: _train_curves(key, degrees, shift, noise, flip, progress))
+
+
+def _train_curves(key, degrees, shift, noise, flip, progress) -> AugmentCurves:
     Xtr, Xte, Xjit, ytr, yte = digit_sets()
     plain, augmented = [], []
     for i, n in enumerate(SIZES):
@@ -82,8 +80,7 @@ def accuracy_curves(degrees: float = 10.0, shift: int = 1, noise: float = 0.0, f
             store.append([np.mean(model.forward(T).argmax(1) == yte) for T in (Xte, Xjit)])
         if progress is not None:
             progress(i + 1, len(SIZES))
-    _CURVES[key] = AugmentCurves(key, SIZES, np.array(plain), np.array(augmented))
-    return _CURVES[key]
+    return AugmentCurves(key, SIZES, np.array(plain), np.array(augmented))
 
 
 class AugmentData(NamedTuple):
@@ -103,10 +100,10 @@ def compute_augment(index: int = 0, degrees: float = 10.0, shift: int = 1, noise
     examples = augment_batch(np.repeat(x[None], N_SHOWN, 0), rng=seed, degrees=degrees, shift=shift,
                              noise_std=noise, flip_prob=flip, clip=(0, 1)).reshape(-1, 8, 8)
     key = _settings(degrees, shift, noise, flip)
-    curves = _CURVES.get(key)
+    curves = peek(("augment curves",) + key)
     pending = curves is None
     if pending:
-        curves = next(iter(_CURVES.values())) if _CURVES else accuracy_curves()
+        curves = (stored("augment curves") or [accuracy_curves()])[0]
     return AugmentData(x.reshape(8, 8), int(ytr[index % len(Xtr)]), examples, curves, key, pending)
 
 

@@ -19,6 +19,7 @@ from .._validate import as_seed
 from ..data import load_digits, train_test_split
 from ..losses import cross_entropy_grad
 from ..metrics import f1, precision, recall
+from ..optim import SGD
 from .threads import single_threaded
 
 
@@ -33,13 +34,17 @@ def train_softmax(X, y, n_classes: int | None = None, weight=None, steps: int = 
     """Softmax regression ``(C, d + 1)`` (last column the bias) by full-batch gradient descent.
 
     ``weight`` (C,) multiplies each class's terms of the cross-entropy, as in torch's
-    ``CrossEntropyLoss(weight=...)`` (a weighted mean).
+    ``CrossEntropyLoss(weight=...)`` (a weighted mean). The gradient is
+    :func:`dlcourse.losses.cross_entropy_grad`'s, the step :class:`dlcourse.optim.SGD`'s; it stays
+    outside :func:`dlcourse.train.fit` (issue 14) because the weights are one matrix with the bias
+    as its last column (what :func:`predict_softmax` and the lab's plots read), not a layer.
     """
     n_classes = int(y.max()) + 1 if n_classes is None else n_classes
     Xb = np.c_[X, np.ones(len(X))]
     W = np.zeros((n_classes, Xb.shape[1]))
+    opt = SGD([W], lr=lr)
     for _ in range(steps):
-        W -= lr * cross_entropy_grad(Xb @ W.T, y, weight=weight).T @ Xb
+        opt.step([cross_entropy_grad(Xb @ W.T, y, weight=weight).T @ Xb])
     return W
 
 

@@ -25,11 +25,13 @@ from typing import Callable, NamedTuple
 import numpy as np
 
 from .._validate import as_seed
+from ..activations import softmax
 from ..data import load_digits, train_test_split
 from ..layers import Linear, ReLU, Sequential
 from ..losses import cross_entropy_grad
+from ..mlp import make_mlp
 from ..optim import Adam
-from ..train import fit
+from ..train import accuracy, fit
 from .threads import single_threaded
 
 
@@ -45,15 +47,6 @@ def train(model, X, y, steps: int, lr: float = 1e-2, params=None, callbacks=()) 
     opt = Adam(model.parameters() if params is None else params, lr=lr)
     fit(model, X, y, optimizer=opt, epochs=steps, batch_size=len(X), shuffle=False, progress=False,
         callbacks=callbacks)
-
-
-def accuracy(model, X, y) -> float:
-    return float(np.mean(model.forward(X).argmax(1) == y))
-
-
-def mlp(n_out: int, hidden: int = 64, rng=0) -> Sequential:
-    seed = as_seed(rng, "rng")
-    return Sequential(Linear(64, hidden, rng=seed), ReLU(), Linear(hidden, n_out, rng=seed + 1))
 
 
 # ----------------------------------------------------------------------------- transfer learning
@@ -93,7 +86,7 @@ def transfer_experiment(task: str = TRANSFER_TASKS[0], sizes=(10, 25, 50, 100), 
     seed = as_seed(rng, "rng")
     (Xs, ys, Xs_te, ys_te), (Xt, yt, Xt_te, yt_te) = _transfer_data(task)
     n_src, n_tgt = int(ys.max()) + 1, int(yt.max()) + 1
-    source = mlp(n_src, rng=seed)
+    source = make_mlp(64, [64], n_src, activation="relu", rng=seed)
     train(source, Xs, ys, 2 * steps)
     rows = []
     for n in sizes:
@@ -104,7 +97,7 @@ def transfer_experiment(task: str = TRANSFER_TASKS[0], sizes=(10, 25, 50, 100), 
             train(frozen, Xt[idx], yt[idx], steps, params=frozen[2].parameters())
             tuned = Sequential(copy.deepcopy(source[0]), ReLU(), Linear(64, n_tgt, rng=seed + 2))
             train(tuned, Xt[idx], yt[idx], steps)
-            scratch = mlp(n_tgt, rng=seed + 3)
+            scratch = make_mlp(64, [64], n_tgt, activation="relu", rng=seed + 3)
             train(scratch, Xt[idx], yt[idx], steps)
             scores.append([accuracy(m, Xt_te, yt_te) for m in (frozen, tuned, scratch)])
         rows.append(np.mean(scores, axis=0))
@@ -127,7 +120,7 @@ def forgetting_experiment(steps: int = 150, every: int = 10, n_replay: int = 50,
     seed = as_seed(rng, "rng")
     Xtr, Xte, ytr, yte = digits_split()
     a, b = ytr < 5, ytr >= 5
-    first = mlp(10, rng=seed)
+    first = make_mlp(64, [64], 10, activation="relu", rng=seed)
     train(first, Xtr[a], ytr[a], steps)
     out = {}
     for replay in (False, True):
@@ -201,9 +194,7 @@ def coalition_images(x, coalitions, masks) -> np.ndarray:
 
 def class_probability(model, label: int) -> Callable:
     def f(X):
-        out = model.forward(X)
-        z = np.exp(out - out.max(1, keepdims=True))
-        return z[:, label] / z.sum(1)
+        return softmax(model.forward(X), axis=1)[:, label]
     return f
 
 
@@ -274,7 +265,7 @@ def federated_averaging(n_rounds: int = 15, local_steps: int = 10, lr: float = 1
     Xtr, Xte, ytr, yte = digits_split()
     clients = [(Xtr[(ytr // 2) == k], ytr[(ytr // 2) == k]) for k in range(5)]
     sizes = np.array([len(y) for _, y in clients], dtype=float)
-    global_model = mlp(10, rng=seed)
+    global_model = make_mlp(64, [64], 10, activation="relu", rng=seed)
     history = []
     for _ in range(n_rounds):
         updates = []
@@ -285,11 +276,11 @@ def federated_averaging(n_rounds: int = 15, local_steps: int = 10, lr: float = 1
         for j, p in enumerate(global_model.parameters()):
             p[...] = sum(s * u[j] for s, u in zip(sizes, updates)) / sizes.sum()
         history.append(accuracy(global_model, Xte, yte))
-    central = mlp(10, rng=seed)
+    central = make_mlp(64, [64], 10, activation="relu", rng=seed)
     train(central, Xtr, ytr, n_rounds * local_steps, lr)
     local_only = []
     for X, y in clients:             # a client alone learns its two classes within a few dozen steps
-        m = mlp(10, rng=seed)
+        m = make_mlp(64, [64], 10, activation="relu", rng=seed)
         train(m, X, y, 50, lr)
         local_only.append(accuracy(m, Xte, yte))
     return FederatedResult(np.arange(1, n_rounds + 1), np.array(history), accuracy(central, Xte, yte),
@@ -310,16 +301,17 @@ def dp_sgd_softmax(X, y, noise_multiplier: float, clip: float = 1.0, steps: int 
                    lr: float = 0.5, rng=0) -> np.ndarray:
     r"""Softmax regression trained by DP-SGD: clip each example's gradient to norm ``clip``, sum, add
     :math:`\mathcal{N}(0, (\sigma C)^2)` noise, divide by the batch size (Abadi et al., 2016).
-    Returns ``W`` (10, 65), the last column the bias."""
+    Returns ``W`` (10, 65), the last column the bias.
+
+    Stays outside :func:`dlcourse.train.fit` (issue 14): DP-SGD clips every example's gradient before
+    summing and adding noise, and :func:`dlcourse.train.train_step` only sees the batch's mean gradient."""
     seed = as_seed(rng, "rng")
     rng = np.random.default_rng(seed)
     Xb = np.c_[X, np.ones(len(X))]
     W = np.zeros((10, Xb.shape[1]))
     for _ in range(steps):
         idx = rng.choice(len(X), batch, replace=False)
-        z = Xb[idx] @ W.T
-        p = np.exp(z - z.max(1, keepdims=True))
-        p /= p.sum(1, keepdims=True)
+        p = softmax(Xb[idx] @ W.T, axis=1)
         p[np.arange(batch), y[idx]] -= 1.0
         per_example = p[:, :, None] * Xb[idx][:, None, :]                     # (batch, 10, 65)
         norms = np.sqrt((per_example ** 2).sum((1, 2)))

@@ -23,7 +23,8 @@ from ..losses import cross_entropy
 from ..optim import SGD, Adam
 from ..plotting import CYCLE, PALETTE, View, legend_outside
 from ..regularization import EarlyStopping, named_parameters
-from ..train import fit
+from ..train import fit, train_step
+from .session import once, peek, stored
 from .threads import single_threaded
 
 DROPOUT = (0.0, 0.2, 0.5)
@@ -62,19 +63,16 @@ def _metrics(model, X, y):
     return cross_entropy(out, y), float(np.mean(out.argmax(1) == y))
 
 
-# Trained in this session by the widget's Run button (seconds each), read by its compute: module-level on purpose,
-# like functools.lru_cache, so that a notebook's training cell and the widget share one run.
-_RUNS: dict = {}
-
-
 @single_threaded
 def train_overfit_run(p: float = 0.0, weight_decay: float = 0.0, epochs: int = EPOCHS, rng=0,
                       progress: Callable[[int, int], None] | None = None) -> OverfitRun:
-    """Train (or fetch from the cache) one run; ``progress(done, total)`` every 20 epochs."""
+    """Train one run (once per setting and session); ``progress(done, total)`` every 20 epochs."""
     seed = as_seed(rng, "rng")
-    key = (float(p), float(weight_decay), epochs, seed)
-    if key in _RUNS:
-        return _RUNS[key]
+    return once(("overfit run", float(p), float(weight_decay), epochs, seed),
+                lambda: _train_run(p, weight_decay, epochs, seed, progress))
+
+
+def _train_run(p, weight_decay, epochs, seed, progress) -> OverfitRun:
     Xtr, Xva, ytr, yva = digits_subset()
     model = make_network(p, rng=seed)
     named = named_parameters(model)
@@ -91,13 +89,7 @@ def train_overfit_run(p: float = 0.0, weight_decay: float = 0.0, epochs: int = E
     fit(model, Xtr, ytr, optimizer=opt, epochs=epochs, batch_size=len(Xtr), shuffle=False, progress=False,
         callbacks=[record])
     h = np.array(hist)
-    _RUNS[key] = OverfitRun(float(p), float(weight_decay), h[:, 0], h[:, 2], h[:, 1], h[:, 3], model)
-    return _RUNS[key]
-
-
-def cached_run(p: float, weight_decay: float, epochs: int = EPOCHS, rng=0) -> OverfitRun | None:
-    seed = as_seed(rng, "rng")
-    return _RUNS.get((float(p), float(weight_decay), epochs, seed))
+    return OverfitRun(float(p), float(weight_decay), h[:, 0], h[:, 2], h[:, 1], h[:, 3], model)
 
 
 def replay_early_stopping(val_loss, patience: int, min_delta: float = 0.0) -> tuple[int, int]:
@@ -124,12 +116,12 @@ class OverfitData(NamedTuple):
 
 def compute_overfit(p: float = 0.0, weight_decay: float = 0.0, patience: int = 10) -> OverfitData:
     """Look the run up (train it with :func:`train_overfit_run`) and replay early stopping on it."""
-    run = cached_run(p, weight_decay)
+    run = peek(("overfit run", float(p), float(weight_decay), EPOCHS, 0))
     pending = run is None
     if pending:
-        run = next(iter(_RUNS.values())) if _RUNS else train_overfit_run()
+        run = (stored("overfit run") or [train_overfit_run()])[0]
     stop, best = replay_early_stopping(run.val_loss, patience)
-    others = tuple(r for r in _RUNS.values() if r is not run)
+    others = tuple(r for r in stored("overfit run") if r is not run)
     return OverfitData(run, patience, stop, best, others, (p, weight_decay), pending)
 
 
@@ -234,13 +226,19 @@ def noise_injection_fit(X, y, sigma: float, steps: int = 10000, lr: float = 0.05
     :math:`\mathbb E\,\tfrac{1}{2n}\lVert y - (X + E)w\rVert^2
     = \tfrac{1}{2n}\lVert y - Xw\rVert^2 + \tfrac{\sigma^2}{2}\lVert w\rVert^2`,
     it approaches ridge regression with :math:`\alpha = \sigma^2` (Bishop, 1995). ``X`` and ``y`` should be centred.
+
+    Each step is :func:`dlcourse.train.train_step` of a bias-free ``Linear(d, 1)`` (from zero) on a fresh noisy
+    copy of the inputs (which :func:`dlcourse.train.fit`'s fixed ``X`` cannot give); its ``"mse"`` is twice the
+    loss above, so :class:`dlcourse.optim.SGD` runs at ``lr / 2``.
     """
     seed = as_seed(rng, "rng")
     rng = np.random.default_rng(seed)
-    w, total = np.zeros(X.shape[1]), np.zeros(X.shape[1])
+    model = Linear(X.shape[1], 1, bias=False, rng=seed)
+    w = model.weight[0]                                  # a view: the optimizer updates it in place
+    w[:] = 0.0
+    opt, target, total = SGD(model.parameters(), lr=lr / 2), np.asarray(y)[:, None], np.zeros(X.shape[1])
     for step in range(steps):
-        Xn = X + rng.normal(0.0, sigma, X.shape)
-        w -= lr * Xn.T @ (Xn @ w - y) / len(y)
+        train_step(model, X + rng.normal(0.0, sigma, X.shape), target, "mse", opt)
         if step >= burn_in:
             total += w
     return total / (steps - burn_in)

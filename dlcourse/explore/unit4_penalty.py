@@ -21,7 +21,7 @@ import numpy as np
 
 from .._validate import as_seed
 from ..plotting import CYCLE, PALETTE, View, legend_outside, picture
-from ..regularization import elastic_net_path, ridge_fit
+from ..regularization import elastic_net_path, quadratic_elastic_net, ridge_fit
 from .threads import single_threaded
 
 PENALTIES = {"L1 (lasso)": 1.0, "L2 (ridge)": 0.0, "elastic net": None}
@@ -66,16 +66,10 @@ def quadratic_enet(alpha: float, rho: float, A=A_2D, w_star=W_STAR, sweeps: int 
     r"""Minimize the 2-D problem of the picture by coordinate descent (exact for this convex problem):
 
     .. math:: \tfrac12(w - w^*)^\top A(w - w^*) + \alpha\big(\rho\lVert w\rVert_1 + \tfrac{1-\rho}2\lVert w\rVert^2\big)
+
+    which is :func:`dlcourse.regularization.quadratic_elastic_net` with :math:`G = A`, :math:`c = A w^*`.
     """
-    w, c = np.zeros(len(w_star)), A @ w_star
-    for _ in range(sweeps):
-        old = w.copy()
-        for j in range(len(w)):
-            z = c[j] - A[j] @ w + A[j, j] * w[j]
-            w[j] = np.sign(z) * max(abs(z) - alpha * rho, 0.0) / (A[j, j] + alpha * (1 - rho))
-        if np.abs(w - old).max() < 1e-12:
-            break
-    return w
+    return quadratic_elastic_net(A, A @ w_star, alpha, rho, max_iter=sweeps, tol=1e-12).coef
 
 
 def enet_value(w, rho: float) -> np.ndarray:

@@ -20,6 +20,7 @@ from ..data import load_digits, train_test_split
 from ..layers import Linear
 from ..plotting import DIVERGING, PALETTE, View, colorbar, legend_outside
 from ..regularization import build_classifier, fine_tune, greedy_pretrain, predict_classes
+from .session import once, peek, stored
 from .threads import single_threaded
 
 SIZES = (20, 50, 100, 200, 500)
@@ -62,19 +63,16 @@ def _finetuned_accuracy(encoders, n, rng) -> float:
     return float(np.mean(predict_classes(model, Xte) == yte))
 
 
-# Trained in this session by the widget's Run button (seconds each), read by its compute: module-level on purpose,
-# like functools.lru_cache, so that a notebook's training cell and the widget share one run.
-_CURVES: dict = {}
-
-
 @single_threaded
 def pretrain_curves(hidden=(64, 32, 16), rng=0,
                     progress: Callable[[int, int], None] | None = None) -> PretrainCurves:
-    """Pretrain once on every training digit, then fine-tune both starts for every size (cached)."""
+    """Pretrain once on every training digit, then fine-tune both starts for every size (once per session)."""
     seed = as_seed(rng, "rng")
     hidden = tuple(hidden)
-    if (hidden, seed) in _CURVES:
-        return _CURVES[(hidden, seed)]
+    return once(("pretrain curves", hidden, seed), lambda: _train_curves(hidden, seed, progress))
+
+
+def _train_curves(hidden: tuple, seed: int, progress) -> PretrainCurves:
     Xtr = digits_for_pretraining()[0]
     encoders, losses = greedy_pretrain(Xtr, list(hidden), "sigmoid", epochs=10, lr=1e-2, batch_size=32, rng=seed)
     random_init = _random_encoders(hidden, seed)
@@ -85,8 +83,7 @@ def pretrain_curves(hidden=(64, 32, 16), rng=0,
         if progress is not None:
             progress(i + 1, len(SIZES))
     filters = [enc.weight[:N_FILTERS].reshape(-1, 8, 8) for enc in (encoders[0], random_init[0])]
-    _CURVES[(hidden, seed)] = PretrainCurves(hidden, SIZES, np.array(pre), np.array(rand), losses, *filters)
-    return _CURVES[(hidden, seed)]
+    return PretrainCurves(hidden, SIZES, np.array(pre), np.array(rand), losses, *filters)
 
 
 class PretrainData(NamedTuple):
@@ -98,10 +95,10 @@ class PretrainData(NamedTuple):
 
 def compute_pretrain(architecture: str = "64-32-16 (3 hidden layers)", n_labels: int = 100) -> PretrainData:
     hidden = ARCHITECTURES[architecture]
-    curves = _CURVES.get((hidden, 0))
+    curves = peek(("pretrain curves", hidden, 0))
     pending = curves is None
     if pending:
-        curves = next(iter(_CURVES.values())) if _CURVES else pretrain_curves(hidden)
+        curves = (stored("pretrain curves") or [pretrain_curves(hidden)])[0]
     return PretrainData(curves, SIZES.index(n_labels), hidden, pending)
 
 

@@ -27,7 +27,7 @@ from .._validate import as_seed
 from ..layers.recurrent import LSTM, lstm_cell_forward
 from ..plotting import DIVERGING, PALETTE, View, colorbar, legend_outside
 from ..sequences import ADDING_BASELINE_MSE, make_adding_problem
-from .session import once
+from .session import once, peek, store
 from .unit5_common import torch_threads, torch_train_step
 from .unit5_rnn import COLOURS
 
@@ -118,16 +118,13 @@ def precompute_adding_curves(lengths=LENGTHS, kinds=("RNN", "LSTM", "GRU"), prog
     return out
 
 
-_LIVE: dict = {}   # curves retrained in this session by the widget's Run button
-
-
 def adding_curves(seq_len: int) -> dict:
     """Learning curves ``{kind: (steps, test_mse)}`` for ``seq_len``: retrained ones first, else the cache."""
     from .unit5_cached import ADDING_CURVES, ADDING_STEPS
 
     out = {}
     for kind in ("RNN", "LSTM", "GRU"):
-        steps, mse = _LIVE.get((kind, seq_len)) or (ADDING_STEPS, ADDING_CURVES[(kind, seq_len)])
+        steps, mse = peek(("adding live", kind, seq_len)) or (ADDING_STEPS, ADDING_CURVES[(kind, seq_len)])
         out[kind] = (np.asarray(steps), np.asarray(mse))
     return out
 
@@ -141,14 +138,15 @@ class AddingData(NamedTuple):
 def compute_adding(seq_len: int = 50) -> AddingData:
     if seq_len not in LENGTHS:
         raise ValueError(f"seq_len must be one of {LENGTHS}, got {seq_len!r}")
-    return AddingData(seq_len, adding_curves(seq_len), any((k, seq_len) in _LIVE for k in ("RNN", "LSTM", "GRU")))
+    live = any(peek(("adding live", kind, seq_len)) is not None for kind in ("RNN", "LSTM", "GRU"))
+    return AddingData(seq_len, adding_curves(seq_len), live)
 
 
 def retrain(seq_len: int, callback=None) -> None:
     """Retrain the three cells at ``seq_len`` (same settings as the cache) and keep the curves for this session."""
     for kind in ("RNN", "LSTM", "GRU"):
         run = train_adding(kind, seq_len, progress=False, callback=callback, **(DEFAULTS | {"steps": 1500}))
-        _LIVE[(kind, seq_len)] = (run.steps, run.test_mse)
+        store(("adding live", kind, seq_len), (run.steps, run.test_mse))
 
 
 def describe_adding(d: AddingData) -> str:

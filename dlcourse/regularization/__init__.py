@@ -24,8 +24,8 @@ from .ensembles import (AdaBoost, Bagging, Stacking, adaboost_fit, adaboost_pred
                         bagging_predict, default_predict, majority_vote, proba_features, stacking_fit,
                         stacking_predict)
 from .learners import DecisionStump, DecisionTree, LogisticRegression
-from .linear_models import (LinearFit, elastic_net_fit, elastic_net_path, penalized_objective, ridge_fit,
-                            soft_threshold)
+from .linear_models import (LinearFit, elastic_net_fit, elastic_net_path, penalized_objective,
+                            quadratic_elastic_net, ridge_fit, soft_threshold)
 from .penalties import (elastic_net_penalty, elastic_net_penalty_grad, is_penalized, l1_penalty,
                         l1_penalty_grad, l2_penalty, l2_penalty_grad, named_parameters)
 from .pretraining import (Pretrained, build_classifier, fine_tune, greedy_pretrain, predict_classes,
@@ -46,4 +46,5 @@ __all__ = [
     "BiasVariance", "RegressionProblem", "bias_variance_decomposition", "sine_problem",
     "polynomial_fit_predict", "ZeroOneBiasVariance", "zero_one_bias_variance",
     "LinearFit", "soft_threshold", "ridge_fit", "elastic_net_fit", "elastic_net_path", "penalized_objective",
+    "quadratic_elastic_net",
 ]

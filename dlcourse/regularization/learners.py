@@ -12,6 +12,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ..activations import softmax
+from ..optim import SGD
 from .._validate import as_float_array, check_choice, check_number, check_positive_int
 
 __all__ = ["DecisionTree", "DecisionStump", "LogisticRegression", "check_X_y"]
@@ -177,6 +179,12 @@ class LogisticRegression:
         Gradient-descent step.
     max_iter : int
         Largest number of steps; stops earlier when the gradient's largest entry is below ``tol``.
+
+    Notes
+    -----
+    The steps are :class:`dlcourse.optim.SGD`'s. :meth:`fit` stays outside :func:`dlcourse.train.fit`
+    (issue 14): it is a scikit-learn-style estimator (``coef_``, ``intercept_``, ``n_iter_``) that
+    stops on the size of the whole gradient, penalty included, which ``fit``'s callbacks do not see.
     """
 
     def __init__(self, alpha: float = 1e-3, lr: float = 0.5, max_iter: int = 500, tol: float = 1e-6):
@@ -191,19 +199,17 @@ class LogisticRegression:
         Y = np.eye(len(self.classes_))[codes]
         self.coef_ = np.zeros((len(self.classes_), X.shape[1]))
         self.intercept_ = np.zeros(len(self.classes_))
+        opt = SGD([self.coef_, self.intercept_], lr=self.lr)
         for self.n_iter_ in range(1, self.max_iter + 1):
             G = (self._proba(X) - Y) / len(X)
             gW, gb = G.T @ X + self.alpha * self.coef_, G.sum(axis=0)
-            self.coef_ -= self.lr * gW
-            self.intercept_ -= self.lr * gb
+            opt.step([gW, gb])
             if max(np.abs(gW).max(), np.abs(gb).max()) < self.tol:
                 break
         return self
 
     def _proba(self, X) -> np.ndarray:
-        z = X @ self.coef_.T + self.intercept_
-        e = np.exp(z - z.max(axis=1, keepdims=True))
-        return e / e.sum(axis=1, keepdims=True)
+        return softmax(X @ self.coef_.T + self.intercept_, axis=1)
 
     def predict_proba(self, X) -> np.ndarray:
         if not hasattr(self, "coef_"):
