@@ -97,12 +97,12 @@ def test_site_page_has_no_serious_accessibility_violation(site, shots, path):
 # ------------------------------------------------------------------------------------------------ JupyterLab
 @pytest.fixture(scope="module")
 def lab_page(browser, shots):
-    """JupyterLab (the same server as the JupyterLab test) with LAB_NOTEBOOK open and run."""
+    """JupyterLab (a server like the JupyterLab test's, in its own folder) with LAB_NOTEBOOK open and run."""
     import re
 
     from test_jupyterlab import BUSY_JS, IDLE_JS, PANEL, Lab
 
-    lab = Lab()
+    lab = Lab("jupyterlab-accessibility")      # not the JupyterLab test's folder: both may run at once
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     context.route("**/*", lambda r: r.continue_() if r.request.url.startswith(lab.base) else r.abort())
     page = context.new_page()

@@ -83,10 +83,15 @@ def _lab_settings(settings: Path) -> None:
 
 
 class Lab:
-    """A JupyterLab server from .venv on 127.0.0.1, with every Jupyter folder inside LAB_DIR."""
+    """A JupyterLab server from .venv on 127.0.0.1, with every Jupyter folder inside its own folder.
 
-    def __init__(self):
-        self.dir = fresh_dir(LAB_DIR)
+    ``name`` names that folder (``LAB_DIR`` by default). Each test file that starts a server passes its own: pytest-xdist
+    runs test files side by side, and a second server wiping the first one's folder (its notebooks, kernel connection
+    files) left every later notebook of the first waiting for a kernel until its timeout.
+    """
+
+    def __init__(self, name: str = LAB_DIR.name):
+        self.dir = fresh_dir(LAB_DIR.parent / name)
         self.root = self.dir / "root"
         shutil.copytree(ROOT / "units", self.root / "units",
                         ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))

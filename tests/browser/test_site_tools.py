@@ -163,3 +163,22 @@ def test_the_probe_counts_any_http_answer_as_reachable():
         server.shutdown()
         server.server_close()
     assert site_assets.registry_problem(f"http://127.0.0.1:{server_port}", timeout=5)   # closed now: a problem
+
+
+def test_each_test_file_starts_its_jupyterlab_in_its_own_folder():
+    """pytest-xdist runs test files side by side: two files whose servers share a folder wipe each other's kernels.
+
+    (The accessibility test's server once wiped the JupyterLab test's folder, and every later notebook waited for a
+    kernel until its timeout.) Fails if two files call ``Lab(...)`` with the same folder name (none: the default).
+    """
+    import ast
+
+    folders = {}
+    for path in sorted((ROOT / "tests" / "browser").glob("test_*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Lab":
+                arg = node.args[0].value if node.args and isinstance(node.args[0], ast.Constant) else "jupyterlab"
+                folders.setdefault(arg, set()).add(path.name)
+    assert len(folders) >= 2, folders            # the JupyterLab and accessibility tests both start one
+    shared = {name: files for name, files in folders.items() if len(files) > 1}
+    assert not shared, f"test files sharing one JupyterLab folder: {shared}"
