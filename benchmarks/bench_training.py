@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from bench_unit5 import _median_ratio, _row  # noqa: E402  (the same timing and row format as Unit 5's)
 
 THREADS = 1
-REPEATS = 5
+REPEATS = 11          # alternated runs of each; the median of 5 still moved by ±3 % between runs
 TARGET = 1.05
 
 
@@ -53,6 +53,27 @@ def _hand_written_epoch(model, X, y, lr: float, batch_size: int, rng) -> float:
     return total / len(X)
 
 
+def verify_same_training(fit_loss: float, fit_params, hand_loss: float, hand_params, tol: float = 1e-9) -> None:
+    """``fit`` did the hand-written loop's work: the same epoch loss and weights (same batches, same Adam), and the
+    loss fell below chance, ln 10 = 2.30 (it learned).
+
+    Fails (``Failed``, the row says why) for a ``fit`` that skips steps, shuffles differently, updates with another
+    rule, or trains nothing (an epoch that returns at once would be fast for the wrong reason).
+    """
+    import math
+
+    import numpy as np
+    from benchlib import Failed
+
+    if not math.isfinite(fit_loss) or not fit_loss < math.log(10):
+        raise Failed(f"fit's epoch loss {fit_loss:.4f} is not below chance (ln 10 = 2.3026): it did not learn")
+    if abs(fit_loss - hand_loss) > tol * max(1.0, abs(hand_loss)):
+        raise Failed(f"fit's epoch loss {fit_loss!r} differs from the hand-written loop's {hand_loss!r}")
+    worst = max(float(np.max(np.abs(p - q))) for p, q in zip(fit_params, hand_params))
+    if worst > tol:
+        raise Failed(f"fit's weights differ from the hand-written loop's by up to {worst:.2e} (> {tol:g})")
+
+
 def bench_cnn_epoch() -> list[dict]:
     """One epoch of the 5.2 CNN on the digits: ``fit`` / the hand-written loop."""
     import numpy as np
@@ -64,18 +85,24 @@ def bench_cnn_epoch() -> list[dict]:
 
     Xtr, _, ytr, _ = digit_images()
 
+    last = {}
+
     def ours():
         model = numpy_cnn(rng=0)
-        fit(model, Xtr, ytr, optimizer=Adam(model.parameters(), lr=3e-3), epochs=1, batch_size=32, rng=0,
-            progress=False)
+        history = fit(model, Xtr, ytr, optimizer=Adam(model.parameters(), lr=3e-3), epochs=1, batch_size=32, rng=0,
+                      progress=False)
+        last["fit"] = (history["loss"][-1], model.parameters())
 
     def theirs():
-        _hand_written_epoch(numpy_cnn(rng=0), Xtr, ytr, 3e-3, 32, np.random.default_rng(0))
+        model = numpy_cnn(rng=0)
+        loss = _hand_written_epoch(model, Xtr, ytr, 3e-3, 32, np.random.default_rng(0))
+        last["hand"] = (loss, model.parameters())
 
     with threadpool_limits(THREADS):
         a, b, ratio = _median_ratio(ours, theirs, REPEATS)   # alternated, after one warm-up run of each
+    verify_same_training(*last["fit"], *last["hand"])
     name = (f"5.2 CNN, one epoch of {len(Xtr)} digits: fit {a * 1e3:.0f} ms / hand-written loop {b * 1e3:.0f} ms, "
-            f"{THREADS} thread")
+            f"{THREADS} thread (both: mean loss {last['fit'][0]:.4f})")
     return [_row(name, ratio, "×", TARGET)]
 
 

@@ -49,7 +49,7 @@ __all__ = [
     "cross_entropy", "categorical_cross_entropy", "kl_divergence", "hinge",
     "multiclass_hinge", "margin_ranking", "triplet_margin", "contrastive",
     "mse_grad", "mae_grad", "huber_grad", "binary_cross_entropy_grad",
-    "binary_cross_entropy_with_logits_grad", "cross_entropy_grad",
+    "binary_cross_entropy_with_logits_grad", "cross_entropy_grad", "cross_entropy_with_grad",
     "categorical_cross_entropy_grad", "kl_divergence_grad", "hinge_grad",
     "multiclass_hinge_grad", "margin_ranking_grad", "triplet_margin_grad", "contrastive_grad",
     "LOSS_FUNCTIONS", "get_loss",
@@ -377,9 +377,11 @@ def binary_cross_entropy_with_logits_grad(logits, target) -> np.ndarray:
 class _CrossEntropyTerms(NamedTuple):
     """Flattened pieces shared by :func:`cross_entropy` and its gradient."""
     log_probs: np.ndarray     # (M, C) log-softmax over classes, M = N * H * W
-    coef: np.ndarray          # (M, C) weight of each -log p in the loss (before / total)
+    coef: np.ndarray | None   # (M, C) weight of each -log p in the loss (before / total); None: one-hot targets
     total: float              # the normaliser: sum of the target classes' weights
     shape: tuple              # the logits' shape, to fold the gradient back
+    target: np.ndarray        # (M,) class indices
+
 
 
 def _cross_entropy_terms(logits, target, weight, label_smoothing) -> _CrossEntropyTerms:
@@ -397,13 +399,15 @@ def _cross_entropy_terms(logits, target, weight, label_smoothing) -> _CrossEntro
     eps = check_number(label_smoothing, "label_smoothing", low=0.0, high=1.0)
     flat_z = np.moveaxis(z, 1, -1).reshape(-1, n_classes)
     flat_t = t.reshape(-1)
+    if weight is None and eps == 0.0:        # the common case: no dense coefficients (the same numbers, faster)
+        return _CrossEntropyTerms(log_softmax(flat_z), None, float(flat_t.size), z.shape, flat_t)
     coef = np.tile(eps / n_classes * w, (flat_t.size, 1))
     coef[np.arange(flat_t.size), flat_t] += (1.0 - eps) * w[flat_t]
     total = float(np.sum(w[flat_t]))
     if total == 0.0:
         raise ValueError("weight of every class present in target is 0, so the weighted mean is undefined; "
                          "give the classes in target a positive weight")
-    return _CrossEntropyTerms(log_softmax(flat_z), coef, total, z.shape)
+    return _CrossEntropyTerms(log_softmax(flat_z), coef, total, z.shape, flat_t)
 
 
 def cross_entropy(logits, target, weight=None, label_smoothing: float = 0.0) -> float:
@@ -438,8 +442,15 @@ def cross_entropy(logits, target, weight=None, label_smoothing: float = 0.0) -> 
     is :math:`(\hat y - y)/N` with :math:`\hat y = \operatorname{softmax}(z)` and
     :math:`y` the one-hot target. :math:`N` counts every pixel for (N, C, H, W) input.
     """
-    terms = _cross_entropy_terms(logits, target, weight, label_smoothing)
-    return float(-np.sum(terms.coef * terms.log_probs) / terms.total)
+    return _cross_entropy_value(_cross_entropy_terms(logits, target, weight, label_smoothing))
+
+
+def _cross_entropy_value(terms: _CrossEntropyTerms) -> float:
+    coef = terms.coef
+    if coef is None:            # one-hot coefficients: the same product and sum as with weights, bit for bit
+        coef = np.zeros(terms.log_probs.shape)
+        coef[np.arange(terms.target.size), terms.target] = 1.0
+    return float(-np.sum(coef * terms.log_probs) / terms.total)
 
 
 def cross_entropy_grad(logits, target, weight=None, label_smoothing: float = 0.0) -> np.ndarray:
@@ -450,9 +461,25 @@ def cross_entropy_grad(logits, target, weight=None, label_smoothing: float = 0.0
 
     which is :math:`(\hat y - y)/N` without weights and smoothing.
     """
+    return _cross_entropy_gradient(_cross_entropy_terms(logits, target, weight, label_smoothing))
+
+
+def cross_entropy_with_grad(logits, target, weight=None, label_smoothing: float = 0.0) -> tuple[float, np.ndarray]:
+    """``(cross_entropy(...), cross_entropy_grad(...))`` from one log-softmax and one check of the arguments.
+
+    The same two numbers, bit for bit; :func:`dlcourse.train.train_step` calls it once per step.
+    """
     terms = _cross_entropy_terms(logits, target, weight, label_smoothing)
+    return _cross_entropy_value(terms), _cross_entropy_gradient(terms)
+
+
+def _cross_entropy_gradient(terms: _CrossEntropyTerms) -> np.ndarray:
     probs = np.exp(terms.log_probs)
-    g = (terms.coef.sum(axis=1, keepdims=True) * probs - terms.coef) / terms.total
+    if terms.coef is None:      # (p - onehot) / N: what the line below gives for one-hot coefficients
+        probs[np.arange(terms.target.size), terms.target] -= 1.0
+        g = probs / terms.total
+    else:
+        g = (terms.coef.sum(axis=1, keepdims=True) * probs - terms.coef) / terms.total
     n, c, *spatial = terms.shape
     return np.moveaxis(g.reshape(n, *spatial, c), -1, 1)
 

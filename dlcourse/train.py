@@ -134,9 +134,12 @@ def train_step(model, x, target, loss="cross_entropy", optimizer=None,
         raise TypeError(f"optimizer must be an object with step(grads) (e.g. dlcourse.optim.Adam(model.parameters())), "
                         f"got {type(optimizer).__name__}")
     out = model.forward(x)
-    value = loss_fn(out, target)
+    if loss_fn is L.cross_entropy and loss_grad is L.cross_entropy_grad:   # both from one log-softmax
+        value, grad = L.cross_entropy_with_grad(out, target)
+    else:
+        value, grad = loss_fn(out, target), loss_grad(out, target)
     model.zero_grad()
-    model.backward(loss_grad(out, target))
+    model.backward(grad)
     grads = _gradients_for(model, optimizer)
     norm = _clip_grad_norm(grads, clip_grad_norm) if clip_grad_norm is not None else np.nan
     optimizer.step(grads)

@@ -650,3 +650,18 @@ def test_non_string_reduction_is_a_type_error():
     for bad in (None, False):
         with pytest.raises(TypeError, match="reduction must be one of"):
             L.mse([1.0], [2.0], reduction=bad)
+
+
+@pytest.mark.parametrize("shape, weighted, smoothing", [((32, 10), False, 0.0), ((3, 4, 2, 5), False, 0.0),
+                                                        ((16, 5), True, 0.0), ((16, 5), False, 0.1)])
+def test_cross_entropy_with_grad_is_the_two_functions_bit_for_bit(shape, weighted, smoothing):
+    """train_step takes the loss and its gradient from one pass; they must be exactly the two public functions' values
+    (the one-hot fast path included). Fails if the fast path sums in another order or forgets the 1/N."""
+    rng = np.random.default_rng(3)
+    for _ in range(50):
+        z = rng.normal(size=shape) * rng.choice([0.1, 1.0, 30.0])
+        t = rng.integers(0, shape[1], (shape[0],) + shape[2:])
+        w = rng.uniform(0.1, 2.0, shape[1]) if weighted else None
+        value, grad = L.cross_entropy_with_grad(z, t, weight=w, label_smoothing=smoothing)
+        assert value == L.cross_entropy(z, t, weight=w, label_smoothing=smoothing)
+        np.testing.assert_array_equal(grad, L.cross_entropy_grad(z, t, weight=w, label_smoothing=smoothing))
