@@ -362,7 +362,8 @@ class LayeredRenderer(FastRenderer):
             a.set_animated(True)
         self.canvas.draw()
         self.full_redraws += 1
-        self.layers[key] = {"axes": [a for a in self.fig.axes if a not in axes_before],
+        self.layers[key] = {"data": data,      # what drew it: static_png draws the layer again from it
+                            "axes": [a for a in self.fig.axes if a not in axes_before],
                             "images": [im for im in self.fig.images if im not in images_before],
                             "state": dict(self.view.__dict__),
                             "background": self.canvas.copy_from_bbox(self.fig.bbox)}
@@ -372,6 +373,18 @@ class LayeredRenderer(FastRenderer):
                 ax.remove()
             for im in old["images"]:
                 im.remove()
+
+    def static_png(self, scale: float = STATIC_SCALE) -> bytes:
+        """:meth:`FastRenderer.static_png`, which drops every layer to draw at another resolution; the layers kept
+        before are drawn again afterwards (oldest first), so that no later switch of key waits for a full draw."""
+        kept = [layer["data"] for key, layer in self.layers.items() if key != self._key]
+        png = super().static_png(scale)
+        if kept:
+            current = self._data
+            for data in kept:
+                self.render(data)
+            self.render(current)     # the key on show goes back on the canvas
+        return png
 
     def png(self, compress_level: int = 6) -> bytes:
         return canvas_png(self.canvas, compress_level)

@@ -559,3 +559,25 @@ def test_layered_renderer_keeps_one_background_per_key():
     assert len(fig.axes) == 8
     r.render(b)
     assert r.full_redraws == 4
+
+
+def test_layered_renderer_keeps_its_layers_through_the_static_picture():
+    """The notebook keeps a picture at twice the resolution, which draws everything anew; the layers kept before are
+    drawn again, so switching back afterwards costs no full redraw and shows the same picture as before.
+
+    Fails if static_png drops the other layers for good (the next switch of landscape, network or loss view would wait
+    for a full draw: the architecture builder's 108 ms row of issue 14).
+    """
+    from dlcourse.plotting import MARGINS, LayeredRenderer
+
+    fig = Figure(figsize=(8, 3))
+    r = LayeredRenderer(fig, ur.RaceView(), MARGINS)
+    a, b = (ur.compute_race(name, ("GD",), steps=50) for name in ("booth", "matyas"))
+    png_a = r.render(a)
+    png_b = r.render(b)
+    static = r.static_png()
+    assert static.startswith(PNG) and static != png_b
+    redraws = r.full_redraws
+    assert r.render(a) == png_a and r.render(b) == png_b
+    assert r.full_redraws == redraws
+    assert list(r.layers) == [ur.RaceView().key(a), ur.RaceView().key(b)]

@@ -63,8 +63,8 @@ class LossExplorer(Demo):
     def draw_every_view(self) -> None:
         """Draw each other view's static layer once, now, so that no switch of view waits for one.
 
-        Runs before the first picture and again after the notebook keeps its picture (which redraws at
-        another resolution and drops the layers).
+        Runs before the first picture (:meth:`warm`); the renderer keeps the layers when the notebook keeps its
+        picture (:meth:`dlcourse.plotting.LayeredRenderer.static_png`).
         """
         if self.headless:
             return
@@ -74,11 +74,6 @@ class LossExplorer(Demo):
                 self.renderer.render(lx.compute_loss_curves(other))
         if self.data is not None:
             self.renderer.render(self.data)       # the view on show goes back on the canvas
-
-    def _repr_mimebundle_(self, include=None, exclude=None):
-        bundle = super()._repr_mimebundle_(include=include, exclude=exclude)
-        self.draw_every_view()
-        return bundle
 
     def reconfigure(self, name, value) -> None:
         self._configure(value, self.controls)

@@ -125,12 +125,12 @@ class ArchitectureBuilder(Demo):
                               "multiply-adds; change the input size and watch the first fully connected layer; "
                               "then deepen the gradient-flow stack.", text=arch.describe_architecture,
                          headless=headless)
-        self.draw_every_network()
 
     def warm(self) -> None:
         for depth in arch.DEPTHS:        # each depth's gradient flow is computed once, here
             arch.residual_gradient_flow(depth, False)
             arch.residual_gradient_flow(depth, True)
+        self.draw_every_network()
 
     def make_renderer(self):
         # one cached static layer (axes, tick labels, legend) per network: switching back redraws nothing
@@ -139,21 +139,17 @@ class ArchitectureBuilder(Demo):
     def draw_every_network(self) -> None:
         """Draw each network's static layer once, now, so that no switch of network waits for one (~0.1 s each).
 
-        Runs when the demo is made and again after the notebook keeps its picture (which redraws at another
-        resolution and drops the layers).
+        Runs before the first picture (:meth:`warm`); the renderer keeps the layers when the notebook keeps its
+        picture (:meth:`dlcourse.plotting.LayeredRenderer.static_png`).
         """
-        if self.headless or self.data is None:
+        if self.headless:
             return
         values = self.values()
         for name, spec in arch.SPECS.items():
             if name != values["name"]:
                 self.renderer.render(arch.compute_architecture(**{**values, "name": name, "size": spec["input"][1]}))
-        self.renderer.render(self.data)       # the network on show goes back on the canvas
-
-    def _repr_mimebundle_(self, include=None, exclude=None):
-        bundle = super()._repr_mimebundle_(include=include, exclude=exclude)
-        self.draw_every_network()
-        return bundle
+        if self.data is not None:
+            self.renderer.render(self.data)       # the network on show goes back on the canvas
 
     def reconfigure(self, name, value) -> None:
         self.controls["size"].value = arch.SPECS[value]["input"][1]
