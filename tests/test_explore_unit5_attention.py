@@ -12,6 +12,7 @@ pytestmark = pytest.mark.unit5
 
 from dlcourse.explore import unit5_architectures as arch  # noqa: E402
 from dlcourse.explore import unit5_attention as att  # noqa: E402
+from dlcourse.explore import session  # noqa: E402
 from dlcourse.explore import unit5_common as common  # noqa: E402
 from dlcourse.layers import attention_forward, sinusoidal_positional_encoding  # noqa: E402
 from dlcourse.widgets import unit5 as widgets  # noqa: E402
@@ -124,10 +125,10 @@ def test_char_transformer_copy_equals_torch(torch):
 def test_trained_models_are_cached_per_session(monkeypatch):
     calls = []
     monkeypatch.setattr(att, "train_seq2seq", lambda attention, progress=False: calls.append(attention) or "m")
-    common.forget(("seq2seq", True))
+    session.forget(("seq2seq", True))
     assert att.trained_seq2seq(True) == att.trained_seq2seq(True) == "m"
     assert calls == [True]
-    common.forget(("seq2seq", True))
+    session.forget(("seq2seq", True))
 
 
 # -- sizes ---------------------------------------------------------------------------------------------

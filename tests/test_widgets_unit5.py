@@ -16,6 +16,7 @@ from dlcourse.explore import session  # noqa: E402
 from dlcourse.explore import unit5_adding as add  # noqa: E402
 from dlcourse.explore import unit5_architectures as arch  # noqa: E402
 from dlcourse.explore import unit5_cnn as cnn  # noqa: E402
+from dlcourse.explore import session  # noqa: E402
 from dlcourse.explore import unit5_common as common  # noqa: E402
 from dlcourse.explore import unit5_conv as conv  # noqa: E402
 from dlcourse.explore import unit5_forecast as fc  # noqa: E402
@@ -31,12 +32,12 @@ PNG = b"\x89PNG"
 @pytest.fixture(scope="module", autouse=True)
 def quick_models():
     """Small, quickly trained stand-ins for the models the notebooks train in full."""
-    common.forget()
-    common.once("torch cnn", lambda: cnn.train_torch_cnn(epochs=2, progress=False))
-    common.once(("adding", "LSTM", 50), lambda: add.train_adding("LSTM", 50, steps=20, progress=False))
+    session.forget()
+    session.once("torch cnn", lambda: cnn.train_torch_cnn(epochs=2, progress=False))
+    session.once(("adding", "LSTM", 50), lambda: add.train_adding("LSTM", 50, steps=20, progress=False))
     for series in fc.SERIES:
         lstm, head, _ = fc.train_forecast_lstm(series, steps=3, progress=False)
-        common.once(("forecasters", series), lambda: {"ESN": fc.trained_esn(series),
+        session.once(("forecasters", series), lambda: {"ESN": fc.trained_esn(series),
                                                       "LSTM": fc.LSTMForecaster(lstm, head)})
 
     def sampler():
@@ -45,10 +46,10 @@ def quick_models():
         s.losses = losses
         return s
 
-    common.once("char sampler", sampler)
-    common.once("sentiment rnn", lambda: txt.train_sentiment_rnn(epochs=2, progress=False))
+    session.once("char sampler", sampler)
+    session.once("sentiment rnn", lambda: txt.train_sentiment_rnn(epochs=2, progress=False))
     yield
-    common.forget()
+    session.forget()
 
 
 def changed(demo, name, value):

@@ -7,8 +7,6 @@ import contextlib
 
 import numpy as np
 
-from .session import forget, once  # noqa: F401  (re-exported: tests and notebooks call unit5_common.forget())
-
 
 @contextlib.contextmanager
 def torch_threads(n: int = 1):
